@@ -1,0 +1,72 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// handleLogin handles "POST /v1/auth/login".
+func (s *Server) handleLogin(c echo.Context) error {
+	var req syncproto.LoginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	sess, err := s.Auth.Login(c.Request().Context(), server.LoginRequest{
+		Username: req.Username, Password: req.Password, DeviceID: req.DeviceID, Address: c.RealIP(),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSession(sess))
+}
+
+// handleRefresh handles "POST /v1/auth/refresh".
+func (s *Server) handleRefresh(c echo.Context) error {
+	var req syncproto.RefreshRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	sess, err := s.Auth.Refresh(c.Request().Context(), server.RefreshRequest{
+		RefreshToken: req.RefreshToken, DeviceID: req.DeviceID, DeviceProof: req.DeviceProof, Address: c.RealIP(),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSession(sess))
+}
+
+// handleLogout handles "POST /v1/auth/logout".
+func (s *Server) handleLogout(c echo.Context) error {
+	var req syncproto.LogoutRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.Logout(c.Request().Context(), req.RefreshToken); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// handleMe handles "GET /v1/me".
+func (s *Server) handleMe(c echo.Context) error {
+	return c.JSON(http.StatusOK, toMe(server.UserFromContext(c.Request().Context())))
+}
+
+func toSession(sess *server.Session) syncproto.Session {
+	return syncproto.Session{
+		AccessToken: sess.AccessToken, TokenType: "Bearer", AccessExpiresAt: sess.AccessExpiresAt,
+		RefreshToken: sess.RefreshToken, RefreshExpiresAt: sess.RefreshExpiresAt,
+		User: toMe(sess.User), DeviceID: sess.DeviceID,
+	}
+}
+
+func toMe(u *server.User) syncproto.Me {
+	return syncproto.Me{
+		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role),
+		DepartmentID: u.DepartmentID, InspectorID: u.InspectorID,
+	}
+}

@@ -1,0 +1,156 @@
+// Package app wires the store, auth and api packages into one running
+// spotcheck: the binary and the end-to-end tests build it the same way.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/api"
+	"github.com/spotcheck/spotcheck/server/auth"
+	"github.com/spotcheck/spotcheck/server/store"
+)
+
+// Config is everything an App needs; see the README's configuration table.
+type Config struct {
+	DataDir     string // SQLite file, signing keys and the refresh secret live here
+	DatabaseURL string // PostgreSQL URL; empty means SQLite in DataDir
+	KeysDir     string // signing keys; default DataDir/keys
+	Addr        string
+}
+
+// App is a wired spotcheck.
+type App struct {
+	Config Config
+	DB     *store.DB
+	Keys   *auth.KeySet
+	Logger *slog.Logger
+
+	Auth         *store.AuthService
+	Users        *store.UserService
+	Departments  *store.DepartmentService
+	Enterprises  server.EnterpriseService
+	Inspectors   server.InspectorService
+	Declarations server.DeclarationService
+	Devices      *store.DeviceService
+	Imports      server.ImportService
+
+	API *api.Server
+}
+
+// Open opens the database, applies migrations, loads (or on a first start
+// creates) the signing keys and the refresh secret, and builds the services.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "spotcheck-data"
+	}
+	if cfg.KeysDir == "" {
+		cfg.KeysDir = filepath.Join(cfg.DataDir, "keys")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	dialect, dsn := store.SQLite, filepath.Join(cfg.DataDir, "spotcheck.db")
+	if cfg.DatabaseURL != "" {
+		dialect, dsn = store.Postgres, cfg.DatabaseURL
+	}
+	db, err := store.Open(dialect, dsn)
+	if err != nil {
+		return nil, err
+	}
+	a, err := New(ctx, cfg, db, logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// New builds an App on an open database, which it migrates.
+func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := db.Migrate(ctx, logger); err != nil {
+		return nil, err
+	}
+	keys, err := auth.LoadOrCreateKeys(cfg.KeysDir, db.Now())
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	secret, err := loadOrCreateSecret(filepath.Join(cfg.KeysDir, "refresh.secret"))
+	if err != nil {
+		return nil, fmt.Errorf("refresh secret: %w", err)
+	}
+	issuer := auth.NewIssuer(keys)
+	issuer.Now = db.Now
+	passwords := auth.Argon2id{}
+
+	a := &App{Config: cfg, DB: db, Keys: keys, Logger: logger}
+	a.Auth = store.NewAuthService(db, issuer, passwords, secret)
+	a.Users = store.NewUserService(db, passwords)
+	a.Departments = store.NewDepartmentService(db)
+	a.Devices = store.NewDeviceService(db)
+	wireDirectories(a)
+	a.API = api.New(api.Services{
+		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
+		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
+	}, db, logger.With("component", "api"))
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// SystemContext returns ctx acting as the platform itself, for commands run
+// by the operator on the server machine (imports, user add).
+func SystemContext(ctx context.Context) context.Context {
+	return server.NewContextWithUser(ctx, &server.User{Username: "system", Role: server.RolePlatformAdmin})
+}
+
+// loadOrCreateSecret reads a 32-byte secret, creating it with mode 0600 if absent.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("%s: shorter than 32 bytes", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// EnsureAdmin creates the first platform admin when there are no users yet
+// and returns its one-time password; "" when users exist already.
+func (a *App) EnsureAdmin(ctx context.Context) (username, password string, err error) {
+	n, err := a.Users.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", "", err
+	}
+	password = rand.Text()
+	u := &server.User{Username: "admin", DisplayName: "平台管理员", Role: server.RolePlatformAdmin}
+	if err := a.Users.CreateUserUnchecked(ctx, u, password); err != nil {
+		return "", "", err
+	}
+	return u.Username, password, nil
+}

@@ -1,0 +1,5 @@
+package app
+
+// wireDirectories sets the enterprise, inspector, declaration and import
+// services.
+func wireDirectories(a *App) {}

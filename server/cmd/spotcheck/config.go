@@ -1,0 +1,44 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"slices"
+
+	"github.com/spotcheck/spotcheck/server/app"
+)
+
+// globalFlags are the flags every command that opens the database takes; each
+// falls back to an environment variable, then to a default.
+type globalFlags struct {
+	cfg      app.Config
+	logLevel slog.Level
+}
+
+func (g *globalFlags) register(fs *flag.FlagSet, env *Env) {
+	or := func(key, def string) string {
+		if v := env.Getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&g.cfg.DataDir, "data-dir", or("SPOTCHECK_DATA_DIR", "spotcheck-data"), "data directory: SQLite database, signing keys (env SPOTCHECK_DATA_DIR)")
+	fs.StringVar(&g.cfg.DatabaseURL, "database-url", env.Getenv("SPOTCHECK_DATABASE_URL"), "PostgreSQL URL; empty means SQLite in the data directory (env SPOTCHECK_DATABASE_URL)")
+	fs.StringVar(&g.cfg.KeysDir, "keys-dir", env.Getenv("SPOTCHECK_KEYS_DIR"), "token signing keys directory; default DATA-DIR/keys (env SPOTCHECK_KEYS_DIR)")
+	level := slog.LevelInfo
+	if v := env.Getenv("SPOTCHECK_LOG_LEVEL"); v != "" {
+		_ = level.UnmarshalText([]byte(v))
+	}
+	fs.TextVar(&g.logLevel, "log-level", level, "debug, info, warn or error (env SPOTCHECK_LOG_LEVEL)")
+}
+
+func (g *globalFlags) logger(env *Env) *slog.Logger {
+	w := env.Stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel}))
+}
+
+func sortStrings(s []string) { slices.Sort(s) }

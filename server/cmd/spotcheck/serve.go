@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server/app"
+)
+
+func init() {
+	register("serve", "run the server", cmdServe)
+	register("demo", "run the server with the demo dataset (serve --demo)", func(ctx context.Context, env *Env, args []string) error {
+		return cmdServe(ctx, env, append([]string{"--demo"}, args...))
+	})
+	register("migrate", "apply pending database migrations and exit", cmdMigrate)
+}
+
+func cmdServe(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var g globalFlags
+	g.register(fs, env)
+	addr := env.Getenv("SPOTCHECK_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	fs.StringVar(&g.cfg.Addr, "addr", addr, "address to listen on (env SPOTCHECK_ADDR)")
+	demo := fs.Bool("demo", env.Getenv("SPOTCHECK_DEMO") == "1", "load the demo dataset on first start (env SPOTCHECK_DEMO=1)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	log := g.logger(env)
+	a, err := app.Open(ctx, g.cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if *demo {
+		if err := loadDemo(ctx, a, env); err != nil {
+			return fmt.Errorf("demo dataset: %w", err)
+		}
+	}
+	if user, pass, err := a.EnsureAdmin(ctx); err != nil {
+		return err
+	} else if user != "" {
+		fmt.Fprintf(env.Stdout, "First start: created platform admin %q with one-time password %s\n", user, pass)
+		fmt.Fprintln(env.Stdout, "It is shown only now; sign in and keep it safe.")
+	}
+
+	if err := a.API.Listen(g.cfg.Addr); err != nil {
+		return err
+	}
+	log.Info("serving", slog.String("addr", a.API.Addr().String()), slog.String("database", a.DB.Dialect()))
+	fmt.Fprintf(env.Stdout, "spotcheck listening on http://%s (database: %s)\n", a.API.Addr(), a.DB.Dialect())
+	errc := make(chan error, 1)
+	go func() { errc <- a.API.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.API.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+func cmdMigrate(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var g globalFlags
+	g.register(fs, env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, g.logger(env))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cur, latest, err := a.DB.MigrationVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "database %s at schema version %d (latest %d)\n", a.DB.Dialect(), cur, latest)
+	return nil
+}

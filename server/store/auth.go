@@ -1,0 +1,317 @@
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/spotcheck/spotcheck/server"
+)
+
+// refreshTokenRow mirrors the refresh_tokens table. The token itself is never
+// stored, only its SHA-256.
+type refreshTokenRow struct {
+	ID        int64
+	FamilyID  string
+	UserID    int64
+	DeviceID  *int64
+	TokenHash string
+	ParentID  *int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}
+
+func (refreshTokenRow) TableName() string { return "refresh_tokens" }
+
+// Refresh-token lifetimes.
+const (
+	DefaultRefreshTTL = 30 * 24 * time.Hour
+	// DefaultRefreshGrace is how long after a rotation a retry of the spent
+	// token gets the same new token back instead of revoking the family: long
+	// enough for a response lost in a tunnel, short enough to keep reuse
+	// detection meaningful.
+	DefaultRefreshGrace = 60 * time.Second
+)
+
+// AuthService implements server.AuthService.
+type AuthService struct {
+	db        *DB
+	tokens    server.TokenIssuer
+	passwords server.PasswordHasher
+	// refreshSecret keys the HMAC that derives a rotated refresh token from its
+	// parent, so a retry within the grace window can be given the same token
+	// without the server storing any token.
+	refreshSecret []byte
+
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration
+	// Limiter, when set, is asked before every login attempt.
+	Limiter LoginLimiter
+}
+
+// LoginLimiter decides whether a login attempt may proceed. Allow returns the
+// time to wait when it may not.
+type LoginLimiter interface {
+	Allow(username, address string) (ok bool, retryAfter time.Duration)
+}
+
+var _ server.AuthService = (*AuthService)(nil)
+
+// NewAuthService returns the auth service. refreshSecret must be at least 32
+// random bytes, kept across restarts.
+func NewAuthService(db *DB, tokens server.TokenIssuer, passwords server.PasswordHasher, refreshSecret []byte) *AuthService {
+	return &AuthService{
+		db: db, tokens: tokens, passwords: passwords, refreshSecret: refreshSecret,
+		RefreshTTL: DefaultRefreshTTL, RefreshGrace: DefaultRefreshGrace,
+	}
+}
+
+var errBadLogin = server.Errorf(server.EUNAUTHORIZED, "用户名或密码错误 (wrong username or password).")
+var errBadRefresh = server.Errorf(server.EUNAUTHORIZED, "登录已失效，请重新登录 (refresh token is invalid or expired).")
+
+// Login checks the password and starts a new refresh-token family.
+func (s *AuthService) Login(ctx context.Context, req server.LoginRequest) (*server.Session, error) {
+	username := strings.TrimSpace(req.Username)
+	if s.Limiter != nil {
+		if ok, wait := s.Limiter.Allow(username, req.Address); !ok {
+			e := server.Errorf(server.ERATELIMITED, "登录尝试过于频繁，请稍后再试 (too many login attempts; try again later).")
+			e.RetryAfter = wait
+			return nil, e
+		}
+	}
+	var r userRow
+	err := s.db.gorm.WithContext(ctx).Where("username = ?", username).Take(&r).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, err
+	}
+	// Verify even for a missing user, so timing does not tell which usernames exist.
+	if !s.passwords.Verify(r.PasswordHash, req.Password) || r.ID == 0 || r.DisabledAt != nil {
+		return nil, errBadLogin
+	}
+	var sess *server.Session
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		if req.DeviceID != nil {
+			if _, err := usableDevice(tx, *req.DeviceID, r.ID); err != nil {
+				return err
+			}
+		}
+		token, err := newRandomToken()
+		if err != nil {
+			return err
+		}
+		family, err := newRandomToken()
+		if err != nil {
+			return err
+		}
+		row := refreshTokenRow{
+			FamilyID: family, UserID: r.ID, DeviceID: req.DeviceID, TokenHash: hashToken(token),
+			CreatedAt: tx.Now, ExpiresAt: tx.Now.Add(s.RefreshTTL),
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		sess, err = s.session(r.domain(), req.DeviceID, token, row.ExpiresAt)
+		return err
+	})
+	return sess, err
+}
+
+// usableDevice returns the device if it belongs to the user and is not revoked.
+func usableDevice(tx *Tx, deviceID, userID int64) (*deviceRow, error) {
+	var d deviceRow
+	if err := tx.First(&d, deviceID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, notFound(objDevice)
+		}
+		return nil, err
+	}
+	if d.UserID != userID {
+		return nil, notFound(objDevice)
+	}
+	if d.RevokedAt != nil {
+		return nil, server.Errorf(server.EDEVICEREVOKED, "此设备已被停用，请联系管理员 (this device was revoked; contact your administrator).")
+	}
+	return &d, nil
+}
+
+// Refresh rotates the refresh token; see server.AuthService.
+func (s *AuthService) Refresh(ctx context.Context, req server.RefreshRequest) (*server.Session, error) {
+	if req.RefreshToken == "" || len(req.RefreshToken) > 200 {
+		return nil, errBadRefresh
+	}
+	var (
+		sess   *server.Session
+		reused bool
+	)
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		var row refreshTokenRow
+		if err := tx.Where("token_hash = ?", hashToken(req.RefreshToken)).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return errBadRefresh
+			}
+			return err
+		}
+		if row.RevokedAt != nil || !tx.Now.Before(row.ExpiresAt) {
+			return errBadRefresh
+		}
+		if row.DeviceID != nil {
+			if req.DeviceID == nil || *req.DeviceID != *row.DeviceID {
+				return errBadRefresh
+			}
+			d, err := usableDevice(tx, *row.DeviceID, row.UserID)
+			if err != nil {
+				return err
+			}
+			if !ed25519.Verify(d.PublicKey, server.RefreshProofMessage(req.RefreshToken), req.DeviceProof) {
+				return errBadRefresh
+			}
+			if err := tx.Model(d).Update("last_seen_at", tx.Now).Error; err != nil {
+				return err
+			}
+		}
+		var u userRow
+		if err := tx.First(&u, row.UserID).Error; err != nil {
+			return err
+		}
+		if u.DisabledAt != nil {
+			return errBadRefresh
+		}
+		child := s.childToken(req.RefreshToken)
+
+		// Claim the token. Of two concurrent refreshes only one updates the
+		// row; the other sees it spent and takes the grace path below.
+		res := tx.Model(&refreshTokenRow{}).Where("id = ? AND used_at IS NULL", row.ID).Update("used_at", tx.Now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			next := refreshTokenRow{
+				FamilyID: row.FamilyID, UserID: row.UserID, DeviceID: row.DeviceID, TokenHash: hashToken(child),
+				ParentID: &row.ID, CreatedAt: tx.Now, ExpiresAt: tx.Now.Add(s.RefreshTTL),
+			}
+			if err := tx.Create(&next).Error; err != nil {
+				return err
+			}
+			var err error
+			sess, err = s.session(u.domain(), row.DeviceID, child, next.ExpiresAt)
+			return err
+		}
+
+		// Spent. Within the grace window, and while its successor is unused, a
+		// retry gets the same successor back: the response may have been lost.
+		if err := tx.First(&row, row.ID).Error; err != nil {
+			return err
+		}
+		var next refreshTokenRow
+		err := tx.Where("parent_id = ?", row.ID).Take(&next).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		inGrace := row.UsedAt != nil && tx.Now.Sub(*row.UsedAt) <= s.RefreshGrace
+		if inGrace && next.ID != 0 && next.UsedAt == nil && next.RevokedAt == nil {
+			sess, err = s.session(u.domain(), row.DeviceID, child, next.ExpiresAt)
+			return err
+		}
+		// Reuse of a spent token: whoever holds the family may be an attacker.
+		reused = true
+		return tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", tx.Now).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused {
+		return nil, server.Errorf(server.ETOKENREUSED, "登录凭证已被重复使用，已全部注销，请重新登录 (a spent refresh token was reused; all sessions of this login were revoked).")
+	}
+	return sess, nil
+}
+
+// Logout revokes the family of the refresh token. An unknown token is not an error.
+func (s *AuthService) Logout(ctx context.Context, refreshToken string) error {
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		var row refreshTokenRow
+		if err := tx.Where("token_hash = ?", hashToken(refreshToken)).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil
+			}
+			return err
+		}
+		return tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", tx.Now).Error
+	})
+}
+
+// Authenticate verifies the access token and loads its user and device now.
+func (s *AuthService) Authenticate(ctx context.Context, accessToken string) (*server.User, error) {
+	claims, err := s.tokens.VerifyAccess(accessToken)
+	if err != nil {
+		return nil, err
+	}
+	var u *server.User
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		var r userRow
+		if err := tx.First(&r, claims.UserID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return errBadRefresh
+			}
+			return err
+		}
+		if r.DisabledAt != nil {
+			return errBadRefresh
+		}
+		if claims.DeviceID != nil {
+			if _, err := usableDevice(tx, *claims.DeviceID, r.ID); err != nil {
+				if server.ErrorCode(err) == server.ENOTFOUND {
+					return errBadRefresh
+				}
+				return err
+			}
+		}
+		u = r.domain()
+		u.DeviceID = claims.DeviceID
+		return nil
+	})
+	return u, err
+}
+
+func (s *AuthService) session(u *server.User, deviceID *int64, refresh string, refreshExp time.Time) (*server.Session, error) {
+	access, exp, err := s.tokens.IssueAccess(u.ID, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	u.DeviceID = deviceID
+	return &server.Session{
+		AccessToken: access, AccessExpiresAt: exp, RefreshToken: refresh, RefreshExpiresAt: refreshExp,
+		User: u, DeviceID: deviceID,
+	}, nil
+}
+
+// childToken derives the token that replaces parent on rotation.
+func (s *AuthService) childToken(parent string) string {
+	m := hmac.New(sha256.New, s.refreshSecret)
+	m.Write([]byte("spotcheck/refresh/child\x00"))
+	m.Write([]byte(parent))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func newRandomToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
