@@ -91,3 +91,29 @@ type EnterpriseService interface {
 	CreateEnterprise(ctx context.Context, e *Enterprise) error
 	UpdateEnterprise(ctx context.Context, id int64, upd EnterpriseUpdate) (*Enterprise, error)
 }
+
+// Validate returns EINVALID if e breaks a rule that holds for every enterprise.
+func (e *Enterprise) Validate() error {
+	if err := CheckCreditCode(e.CreditCode); err != nil {
+		return err
+	}
+	switch {
+	case e.Name == "" || len(e.Name) > 200:
+		return Errorf(EINVALID, "企业名称须为1-200字节 (name must be 1-200 bytes).")
+	case e.Category == "" || len(e.Category) > 64:
+		return Errorf(EINVALID, "企业类别不能为空 (category required).")
+	case e.District == "" || len(e.District) > 64:
+		return Errorf(EINVALID, "所属区县不能为空 (district required).")
+	case len(e.Address) > 500 || len(e.LegalRepresentative) > 100 || len(e.LicenceNumber) > 100:
+		return Errorf(EINVALID, "地址、法定代表人或许可证号过长 (address, legal representative or licence number too long).")
+	case !e.Status.Valid():
+		return Errorf(EINVALID, "经营状态无效 (status must be active, suspended, deregistered or revoked): %q", e.Status)
+	case !e.RiskClass.Valid():
+		return Errorf(EINVALID, "信用风险分类须为A、B、C、D或空 (risk class must be A, B, C, D or empty): %q", e.RiskClass)
+	case (e.Latitude == nil) != (e.Longitude == nil):
+		return Errorf(EINVALID, "经纬度须同时提供 (latitude and longitude go together).")
+	case e.Latitude != nil && (*e.Latitude < -90 || *e.Latitude > 90 || *e.Longitude < -180 || *e.Longitude > 180):
+		return Errorf(EINVALID, "经纬度超出范围 (coordinates out of range).")
+	}
+	return nil
+}

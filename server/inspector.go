@@ -65,3 +65,34 @@ type InspectorService interface {
 	CreateInspector(ctx context.Context, in *Inspector) error
 	UpdateInspector(ctx context.Context, id int64, upd InspectorUpdate) (*Inspector, error)
 }
+
+// Validate returns EINVALID if in breaks a rule that holds for every inspector.
+func (in *Inspector) Validate() error {
+	switch {
+	case in.DepartmentID <= 0:
+		return Errorf(EINVALID, "执法人员须属于一个部门 (inspector needs a department).")
+	case in.Name == "" || len(in.Name) > 100:
+		return Errorf(EINVALID, "姓名须为1-100字节 (name must be 1-100 bytes).")
+	case in.CertificateNumber == "" || len(in.CertificateNumber) > 64:
+		return Errorf(EINVALID, "执法证号须为1-64字节 (certificate number must be 1-64 bytes).")
+	case in.CertificateValidFrom.IsZero() || in.CertificateValidUntil.IsZero():
+		return Errorf(EINVALID, "执法证有效期不能为空 (certificate validity dates required).")
+	case in.CertificateValidUntil.Before(in.CertificateValidFrom):
+		return Errorf(EINVALID, "执法证有效期截止日早于起始日 (certificate expires before it starts).")
+	case len(in.Phone) > 32:
+		return Errorf(EINVALID, "电话号码过长 (phone too long).")
+	case !in.Status.Valid():
+		return Errorf(EINVALID, "状态须为active、on_leave或left (status must be active, on_leave or left): %q", in.Status)
+	}
+	for _, d := range in.Domains {
+		if d == "" || len(d) > 64 {
+			return Errorf(EINVALID, "执法领域须为1-64字节 (each enforcement domain must be 1-64 bytes).")
+		}
+	}
+	return nil
+}
+
+// CertificateValidOn reports whether the certificate is valid on every day from start to end.
+func (in *Inspector) CertificateValidOn(start, end Date) bool {
+	return !start.Before(in.CertificateValidFrom) && !in.CertificateValidUntil.Before(end)
+}

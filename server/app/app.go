@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	a.Departments = store.NewDepartmentService(db)
 	a.Devices = store.NewDeviceService(db)
 	wireDirectories(a)
+	wireImports(a)
 	a.API = api.New(api.Services{
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,

@@ -1,0 +1,4 @@
+package app
+
+// wireImports sets the import service.
+func wireImports(a *App) {}
