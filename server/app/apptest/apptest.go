@@ -93,7 +93,7 @@ func (h *Harness) fixtures(t testing.TB) {
 			name := fmt.Sprintf("insp-%s%d", tag, i)
 			in := &server.Inspector{
 				DepartmentID: d.ID, Name: fmt.Sprintf("执法员%s%d", strings.ToUpper(tag), i),
-				CertificateNumber: fmt.Sprintf("%s-%04d", strings.ToUpper(d.Code), i),
+				CertificateNumber:    fmt.Sprintf("%s-%04d", strings.ToUpper(d.Code), i),
 				CertificateValidFrom: server.Date{Year: 2024, Month: 1, Day: 1}, CertificateValidUntil: server.Date{Year: 2028, Month: 12, Day: 31},
 				Domains: []string{"文化市场"}, Phone: fmt.Sprintf("1390000%s%03d", map[string]string{"a": "1", "b": "2"}[tag], i),
 				Status: server.InspectorActive,
