@@ -2,9 +2,95 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
+	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app"
+	"github.com/spotcheck/spotcheck/server/demo"
 )
 
-// loadDemo loads the demo dataset on first start.
-func loadDemo(ctx context.Context, a *app.App, env *Env) error { return nil }
+// demoEnterprises is how many internet cafés the demo city has.
+const demoEnterprises = 1000
+
+// loadDemo loads the demo dataset unless it is there already (the culture
+// department exists), then prints the demo accounts.
+func loadDemo(ctx context.Context, a *app.App, env *Env) error {
+	if a.Enterprises == nil || a.Inspectors == nil || a.Declarations == nil {
+		return errors.New("directories are not wired")
+	}
+	ctx = app.SystemContext(ctx)
+	d := demo.Generate(demoEnterprises)
+	_, err := a.Departments.FindDepartmentByCode(ctx, demo.CultureCode)
+	switch server.ErrorCode(err) {
+	case "":
+		printDemoAccounts(env, d)
+		return nil // loaded on an earlier start
+	case server.ENOTFOUND:
+	default:
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Loading the demo dataset: %d internet cafés, %d inspectors…\n", len(d.Enterprises), len(d.Inspectors))
+	depts := map[string]int64{}
+	for _, dept := range d.Departments {
+		if err := a.Departments.CreateDepartment(ctx, dept); err != nil {
+			return err
+		}
+		depts[dept.Code] = dept.ID
+	}
+	for _, e := range d.Enterprises {
+		if err := a.Enterprises.CreateEnterprise(ctx, e); err != nil {
+			return fmt.Errorf("enterprise %s: %w", e.CreditCode, err)
+		}
+	}
+	for i, in := range d.Inspectors {
+		in.DepartmentID = depts[d.InspectorDepartments[i]]
+		if err := a.Inspectors.CreateInspector(ctx, in); err != nil {
+			return fmt.Errorf("inspector %s: %w", in.CertificateNumber, err)
+		}
+	}
+	var cultureAdmin *server.User
+	for _, acc := range d.Accounts {
+		deptID := depts[acc.DepartmentCode]
+		u := &server.User{Username: acc.Username, DisplayName: acc.DisplayName, Role: acc.Role, DepartmentID: &deptID}
+		if acc.InspectorIndex >= 0 {
+			u.InspectorID = &d.Inspectors[acc.InspectorIndex].ID
+		}
+		if err := a.Users.CreateUserUnchecked(ctx, u, demo.Password); err != nil {
+			return fmt.Errorf("account %s: %w", acc.Username, err)
+		}
+		if acc.Role == server.RoleDepartmentAdmin && cultureAdmin == nil {
+			cultureAdmin = u
+		}
+	}
+	// Declarations are recorded by the culture department's admin.
+	declCtx := server.NewContextWithUser(ctx, cultureAdmin)
+	for _, decl := range d.Declarations {
+		dd := &server.Declaration{
+			InspectorID:  d.Inspectors[decl.InspectorIndex].ID,
+			EnterpriseID: d.Enterprises[decl.EnterpriseIndex].ID,
+			Reason:       decl.Reason,
+		}
+		actx := declCtx
+		if d.InspectorDepartments[decl.InspectorIndex] != demo.CultureCode {
+			actx = ctx // the platform itself, for the other department
+		}
+		if err := a.Declarations.CreateDeclaration(actx, dd); err != nil {
+			return fmt.Errorf("declaration: %w", err)
+		}
+	}
+	printDemoAccounts(env, d)
+	return nil
+}
+
+func printDemoAccounts(env *Env, d *demo.Dataset) {
+	fmt.Fprintf(env.Stdout, "Demo accounts (password %q for all):\n", demo.Password)
+	for _, acc := range d.Accounts {
+		if acc.Role == server.RoleInspector && acc.Username != "inspector01" && acc.Username != "inspector02" &&
+			acc.Username != "inspector21" && acc.Username != "inspector22" {
+			continue
+		}
+		fmt.Fprintf(env.Stdout, "  %-14s %-17s %s (%s)\n", acc.Username, acc.Role, acc.DisplayName, acc.DepartmentCode)
+	}
+	fmt.Fprintln(env.Stdout, "  inspector01 … inspector20 (culture), inspector21 … inspector40 (market)")
+}

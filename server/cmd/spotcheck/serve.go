@@ -42,16 +42,16 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer a.Close()
 
-	if *demo {
-		if err := loadDemo(ctx, a, env); err != nil {
-			return fmt.Errorf("demo dataset: %w", err)
-		}
-	}
 	if user, pass, err := a.EnsureAdmin(ctx); err != nil {
 		return err
 	} else if user != "" {
 		fmt.Fprintf(env.Stdout, "First start: created platform admin %q with one-time password %s\n", user, pass)
 		fmt.Fprintln(env.Stdout, "It is shown only now; sign in and keep it safe.")
+	}
+	if *demo {
+		if err := loadDemo(ctx, a, env); err != nil {
+			return fmt.Errorf("demo dataset: %w", err)
+		}
 	}
 
 	if err := a.API.Listen(g.cfg.Addr); err != nil {

@@ -1,0 +1,189 @@
+// Package demo generates the demo dataset: a city's culture bureau and
+// market-regulation bureau, about 1,000 internet cafés with valid credit codes
+// across six districts, and 40 inspectors. The same seed always gives the same
+// data, so a walk-through in the README stays true.
+package demo
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/spotcheck/spotcheck/server"
+)
+
+// Password is the password of every demo account. The demo is for trying the
+// platform on one machine; never load it on a server that holds real data.
+const Password = "spotcheck-demo"
+
+// Department codes of the demo.
+const (
+	CultureCode = "culture"
+	MarketCode  = "market"
+)
+
+// District is an administrative district with its GB/T 2260 code.
+type District struct {
+	Code, Name string
+	Lat, Lng   float64 // approximate centre
+}
+
+// Districts of the demo city (Xiamen's six districts).
+var Districts = []District{
+	{"350203", "思明区", 24.4547, 118.0823},
+	{"350205", "海沧区", 24.4846, 117.9976},
+	{"350206", "湖里区", 24.5126, 118.1461},
+	{"350211", "集美区", 24.5757, 118.0971},
+	{"350212", "同安区", 24.7231, 118.1521},
+	{"350213", "翔安区", 24.6185, 118.2474},
+}
+
+// Account is a demo login.
+type Account struct {
+	Username       string
+	DisplayName    string
+	Role           server.Role
+	DepartmentCode string
+	// InspectorIndex is the index into Dataset.Inspectors for inspector accounts, else -1.
+	InspectorIndex int
+}
+
+// Declaration is a demo conflict of interest, by index.
+type Declaration struct {
+	InspectorIndex, EnterpriseIndex int
+	Reason                          string
+}
+
+// Dataset is the whole demo. Inspectors refer to departments by code through
+// InspectorDepartments (same index), since ids exist only once stored.
+type Dataset struct {
+	Departments          []*server.Department
+	Enterprises          []*server.Enterprise
+	Inspectors           []*server.Inspector
+	InspectorDepartments []string
+	Accounts             []Account
+	Declarations         []Declaration
+}
+
+// Generate returns the demo dataset with about n internet cafés.
+func Generate(n int) *Dataset {
+	r := rand.New(rand.NewPCG(2026, 11))
+	d := &Dataset{
+		Departments: []*server.Department{
+			{Code: CultureCode, Name: "市文化和旅游局"},
+			{Code: MarketCode, Name: "市市场监督管理局"},
+		},
+	}
+	seen := map[string]bool{}
+	for i := 0; len(d.Enterprises) < n; i++ {
+		dist := Districts[i%len(Districts)]
+		code := CreditCode("91"+dist.Code, r)
+		if seen[code] {
+			continue
+		}
+		seen[code] = true
+		lat := dist.Lat + (r.Float64()-0.5)*0.06
+		lng := dist.Lng + (r.Float64()-0.5)*0.06
+		e := &server.Enterprise{
+			CreditCode:          code,
+			Name:                fmt.Sprintf("厦门市%s%s%s网络会所有限公司", dist.Name[:len(dist.Name)-len("区")], pick(r, nameWords1), pick(r, nameWords2)),
+			Category:            server.CategoryInternetCafe,
+			District:            dist.Name,
+			Address:             fmt.Sprintf("厦门市%s%s%d号%d层", dist.Name, pick(r, roads), 1+r.IntN(300), 1+r.IntN(4)),
+			LegalRepresentative: personName(r),
+			LicenceNumber:       fmt.Sprintf("闽网文〔%d〕%04d-%03d号", 2015+r.IntN(10), 1000+r.IntN(9000), r.IntN(1000)),
+			Status:              server.EnterpriseActive,
+			RiskClass:           riskClass(r),
+			Latitude:            &lat,
+			Longitude:           &lng,
+		}
+		switch x := r.IntN(100); {
+		case x < 2:
+			e.Status = server.EnterpriseDeregistered
+		case x < 3:
+			e.Status = server.EnterpriseSuspended
+		}
+		d.Enterprises = append(d.Enterprises, e)
+	}
+
+	d.Accounts = []Account{
+		{"culture-admin", "文旅局系统管理员", server.RoleDepartmentAdmin, CultureCode, -1},
+		{"market-admin", "市场监管局系统管理员", server.RoleDepartmentAdmin, MarketCode, -1},
+		{"coordinator", "文旅局牵头协调人", server.RoleLeadCoordinator, CultureCode, -1},
+	}
+	for i := 0; i < 40; i++ {
+		dept, prefix, domain := CultureCode, "闽文执", "文化市场"
+		if i >= 20 {
+			dept, prefix, domain = MarketCode, "闽市监执", "市场监管"
+		}
+		in := &server.Inspector{
+			Name:                  personName(r),
+			CertificateNumber:     fmt.Sprintf("%s%06d", prefix, 350200+i*37),
+			CertificateValidFrom:  server.Date{Year: 2023, Month: 1, Day: 1},
+			CertificateValidUntil: server.Date{Year: 2028, Month: 12, Day: 31},
+			Domains:               []string{domain},
+			Phone:                 fmt.Sprintf("1%d%09d", 35+r.IntN(5), r.IntN(1_000_000_000)),
+			Status:                server.InspectorActive,
+		}
+		switch i % 20 {
+		case 7: // one on leave in each department
+			in.Status = server.InspectorOnLeave
+		case 13: // one whose certificate lapsed
+			in.CertificateValidUntil = server.Date{Year: 2025, Month: 6, Day: 30}
+		}
+		d.Inspectors = append(d.Inspectors, in)
+		d.InspectorDepartments = append(d.InspectorDepartments, dept)
+		d.Accounts = append(d.Accounts, Account{fmt.Sprintf("inspector%02d", i+1), in.Name, server.RoleInspector, dept, i})
+	}
+	d.Declarations = []Declaration{
+		{0, 3, "配偶系该企业股东 (spouse is a shareholder)"},
+		{21, 10, "近亲属在该企业任职 (close relative works there)"},
+	}
+	return d
+}
+
+// CreditCode returns a random valid unified social credit code starting with
+// prefix8 (registration authority, kind and division code).
+func CreditCode(prefix8 string, r *rand.Rand) string {
+	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY" // the credit code set, which the org code body must also fit
+	body := make([]byte, 8)
+	for i := range body {
+		if i < 2 {
+			body[i] = alphabet[r.IntN(10)] // org codes mostly start with digits
+		} else {
+			body[i] = alphabet[r.IntN(len(alphabet))]
+		}
+	}
+	first17 := prefix8 + string(body) + string(server.OrgCodeCheckChar(string(body)))
+	return first17 + string(server.CreditCodeCheckChar(first17))
+}
+
+func riskClass(r *rand.Rand) server.RiskClass {
+	switch x := r.IntN(100); {
+	case x < 45:
+		return "A"
+	case x < 80:
+		return "B"
+	case x < 95:
+		return "C"
+	default:
+		return "D"
+	}
+}
+
+func pick(r *rand.Rand, words []string) string { return words[r.IntN(len(words))] }
+
+func personName(r *rand.Rand) string {
+	name := pick(r, surnames) + pick(r, givenChars)
+	if r.IntN(3) > 0 {
+		name += pick(r, givenChars)
+	}
+	return name
+}
+
+var (
+	nameWords1 = []string{"星际", "极速", "云端", "蓝海", "飞扬", "网虫", "电竞", "光年", "银河", "启航", "网鱼", "天空", "聚友", "竞技", "未来"}
+	nameWords2 = []string{"", "e站", "时代", "空间", "联盟", "部落", "港湾", "驿站", "之家", "世界"}
+	roads      = []string{"中山路", "湖滨南路", "厦禾路", "嘉禾路", "仙岳路", "集美大道", "同安大道", "翔安南路", "海沧大道", "莲前东路", "吕岭路", "环岛路", "湖里大道", "杏林湾路"}
+	surnames   = []string{"陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许", "谢", "洪", "曾", "苏", "周", "叶", "庄", "柯"}
+	givenChars = []string{"伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超", "秀", "霞", "平", "刚", "华", "婷", "志", "建", "国", "雪", "丽", "鑫", "斌"}
+)
