@@ -10,10 +10,10 @@ import (
 )
 
 func (s *Server) departmentRoutes(g *echo.Group) {
-	g.GET("", s.handleDepartmentIndex)
-	g.POST("", s.handleDepartmentCreate)
-	g.GET("/:id", s.handleDepartmentView)
-	g.PATCH("/:id", s.handleDepartmentUpdate)
+	g.GET("", s.handleDepartmentIndex, allow(anyRole))
+	g.POST("", s.handleDepartmentCreate, allow(platform))
+	g.GET("/:id", s.handleDepartmentView, allow(anyRole))
+	g.PATCH("/:id", s.handleDepartmentUpdate, allow(platform))
 }
 
 // Department is the JSON form of a department.
