@@ -1,0 +1,238 @@
+// Package importer loads the enterprise directory and the inspector roster
+// from CSV or XLSX files. Files are read as a stream, one row at a time, and
+// written in batches, each batch in its own transaction: memory stays flat
+// however long the file, good rows are kept when others are rejected, and
+// every rejected row is reported with its row number, column and reason.
+package importer
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"slices"
+
+	"github.com/spotcheck/spotcheck/server"
+)
+
+// Store is the batch upsert the importer writes through; store.ImportStore
+// implements it. Each call is one transaction and checks the caller's rights;
+// a call with no rows checks only the rights.
+type Store interface {
+	UpsertEnterprises(ctx context.Context, es []*server.Enterprise) (inserted, updated, unchanged int, err error)
+	// UpsertInspectors reports rejected rows with Row set to the index in ins.
+	UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error)
+}
+
+// DefaultBatchSize is how many rows go to the store in one transaction.
+const DefaultBatchSize = 1000
+
+// Service implements server.ImportService on a Store.
+type Service struct {
+	Store Store
+	// BatchSize is the number of rows per transaction; DefaultBatchSize if 0.
+	BatchSize int
+	// TempDir holds XLSX uploads while they are read; the system default if "".
+	TempDir string
+	// OnRowError, when set, is called for every rejected row in row order,
+	// including those beyond the report's MaxImportErrors.
+	OnRowError func(server.ImportRowError)
+}
+
+var _ server.ImportService = (*Service)(nil)
+
+// New returns an import service writing to st.
+func New(st Store) *Service { return &Service{Store: st} }
+
+// ImportEnterprises upserts the enterprises in r by credit code. Only
+// platform admins may (EFORBIDDEN otherwise, before anything is read).
+func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server.ImportOptions) (*server.ImportReport, error) {
+	b := &enterpriseBatch{st: s.Store}
+	if err := b.flush(ctx, nil); err != nil {
+		return nil, err
+	}
+	return s.run(ctx, r, opt, enterpriseColumns, b)
+}
+
+// ImportInspectors upserts the inspectors in r by certificate number.
+// Platform admins may import into any department, department admins into
+// their own (rows naming another department are rejected); others get
+// EFORBIDDEN before anything is read.
+func (s *Service) ImportInspectors(ctx context.Context, r io.Reader, opt server.ImportOptions) (*server.ImportReport, error) {
+	b := &inspectorBatch{st: s.Store}
+	if err := b.flush(ctx, nil); err != nil {
+		return nil, err
+	}
+	return s.run(ctx, r, opt, inspectorColumns, b)
+}
+
+// batch collects parsed rows until they are flushed to the store.
+type batch interface {
+	// add parses one data row; it returns the row's error, or nil if the row
+	// joined the batch.
+	add(row int, rec record) *server.ImportRowError
+	len() int
+	// flush writes the batch, adds its counts to rep (nil: check rights only),
+	// reports store rejections to reject and empties the batch.
+	flush(ctx context.Context, j *job) error
+}
+
+// job is one import in progress.
+type job struct {
+	rep     *server.ImportReport
+	onError func(server.ImportRowError)
+	pending []server.ImportRowError // rejected rows of the current batch
+}
+
+func (j *job) reject(e server.ImportRowError) { j.pending = append(j.pending, e) }
+
+// endBatch records the batch's rejections in row order.
+func (j *job) endBatch() {
+	slices.SortStableFunc(j.pending, func(a, b server.ImportRowError) int { return cmp.Compare(a.Row, b.Row) })
+	for _, e := range j.pending {
+		j.rep.Rejected++
+		if len(j.rep.Errors) < server.MaxImportErrors {
+			j.rep.Errors = append(j.rep.Errors, e)
+		} else {
+			j.rep.ErrorsTruncated = true
+		}
+		if j.onError != nil {
+			j.onError(e)
+		}
+	}
+	j.pending = j.pending[:0]
+}
+
+// run reads r row by row into b, flushing every BatchSize rows.
+func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch) (*server.ImportReport, error) {
+	size := s.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	src, err := s.open(r, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+
+	_, header, err := src.next()
+	if err == io.EOF {
+		return nil, server.Errorf(server.EINVALID, "文件为空，缺少表头行 (the file is empty: no header row).")
+	} else if err != nil {
+		return nil, fileError(err)
+	}
+	hdr, err := mapHeader(header, cols)
+	if err != nil {
+		return nil, err
+	}
+
+	j := &job{rep: &server.ImportReport{Errors: []server.ImportRowError{}}, onError: s.OnRowError}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		row, fields, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		var bad *badRow
+		switch {
+		case asBadRow(err, &bad):
+			j.rep.Rows++
+			j.reject(server.ImportRowError{Row: row, Code: bad.code, Message: bad.msg})
+		case err != nil:
+			return nil, fileError(err)
+		case blank(fields):
+			// Spreadsheets leave rows of empty cells behind; they are not data.
+			continue
+		default:
+			j.rep.Rows++
+			if e := hdr.check(row, fields, src.strictWidth()); e != nil {
+				j.reject(*e)
+			} else if e := b.add(row, record{hdr: hdr, fields: fields}); e != nil {
+				j.reject(*e)
+			}
+		}
+		if b.len() >= size {
+			if err := b.flush(ctx, j); err != nil {
+				return nil, err
+			}
+			j.endBatch()
+		}
+	}
+	if err := b.flush(ctx, j); err != nil {
+		return nil, err
+	}
+	j.endBatch()
+	return j.rep, nil
+}
+
+// enterpriseBatch is a batch of enterprise rows.
+type enterpriseBatch struct {
+	st   Store
+	rows []int
+	es   []*server.Enterprise
+}
+
+func (b *enterpriseBatch) len() int { return len(b.es) }
+
+func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
+	e, rerr := parseEnterprise(rec)
+	if rerr != nil {
+		rerr.Row = row
+		return rerr
+	}
+	b.rows, b.es = append(b.rows, row), append(b.es, e)
+	return nil
+}
+
+func (b *enterpriseBatch) flush(ctx context.Context, j *job) error {
+	ins, upd, same, err := b.st.UpsertEnterprises(ctx, b.es)
+	if err != nil {
+		return err
+	}
+	if j != nil {
+		j.rep.Inserted += ins
+		j.rep.Updated += upd
+		j.rep.Unchanged += same
+	}
+	b.rows, b.es = b.rows[:0], b.es[:0]
+	return nil
+}
+
+// inspectorBatch is a batch of inspector rows with their department codes.
+type inspectorBatch struct {
+	st    Store
+	rows  []int
+	codes []string
+	ins   []*server.Inspector
+}
+
+func (b *inspectorBatch) len() int { return len(b.ins) }
+
+func (b *inspectorBatch) add(row int, rec record) *server.ImportRowError {
+	code, in, rerr := parseInspector(rec)
+	if rerr != nil {
+		rerr.Row = row
+		return rerr
+	}
+	b.rows, b.codes, b.ins = append(b.rows, row), append(b.codes, code), append(b.ins, in)
+	return nil
+}
+
+func (b *inspectorBatch) flush(ctx context.Context, j *job) error {
+	ins, upd, same, rejected, err := b.st.UpsertInspectors(ctx, b.codes, b.ins)
+	if err != nil {
+		return err
+	}
+	if j != nil {
+		j.rep.Inserted += ins
+		j.rep.Updated += upd
+		j.rep.Unchanged += same
+		for _, e := range rejected {
+			e.Row = b.rows[e.Row]
+			j.reject(e)
+		}
+	}
+	b.rows, b.codes, b.ins = b.rows[:0], b.codes[:0], b.ins[:0]
+	return nil
+}
