@@ -1,0 +1,164 @@
+// Package calendar counts working days on a Chinese public-holiday calendar
+// loaded from a file: holidays and make-up working days (调休) change every
+// year, so they are data, never code.
+package calendar
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+//go:embed data/cn.txt
+var chinaData string
+
+// Calendar knows which days are working days in the years it covers.
+type Calendar struct {
+	years    map[int]bool
+	holidays map[string]string // date → name
+	workdays map[string]string // weekend date → name
+}
+
+// China returns the calendar shipped with spotcheck (data/cn.txt).
+func China() *Calendar {
+	c, err := Parse(strings.NewReader(chinaData))
+	if err != nil {
+		panic(fmt.Sprintf("calendar: shipped data: %v", err))
+	}
+	return c
+}
+
+// Parse reads a calendar file (see data/cn.txt for the format).
+func Parse(r io.Reader) (*Calendar, error) {
+	c := &Calendar{years: map[int]bool{}, holidays: map[string]string{}, workdays: map[string]string{}}
+	sc := bufio.NewScanner(r)
+	line := 0
+	year := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Fields(text)
+		if fields[0] == "year" {
+			if len(fields) != 2 {
+				return nil, fmt.Errorf("line %d: want \"year YYYY\"", line)
+			}
+			if _, err := fmt.Sscanf(fields[1], "%d", &year); err != nil || year < 1949 || year > 9999 {
+				return nil, fmt.Errorf("line %d: bad year %q", line, fields[1])
+			}
+			c.years[year] = true
+			continue
+		}
+		if len(fields) < 2 {
+			return nil, fmt.Errorf("line %d: want \"DATE[..DATE] holiday|workday NAME\"", line)
+		}
+		name := strings.Join(fields[2:], " ")
+		from, to, err := parseRange(fields[0])
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if from.Year() != year || to.Year() != year {
+			return nil, fmt.Errorf("line %d: %s is not inside the year %d declared above it", line, fields[0], year)
+		}
+		for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+			key := d.Format(time.DateOnly)
+			switch fields[1] {
+			case "holiday":
+				c.holidays[key] = name
+			case "workday":
+				if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
+					return nil, fmt.Errorf("line %d: %s is a %s, already a working day", line, key, wd)
+				}
+				c.workdays[key] = name
+			default:
+				return nil, fmt.Errorf("line %d: kind %q is neither holiday nor workday", line, fields[1])
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for d := range c.workdays {
+		if _, clash := c.holidays[d]; clash {
+			return nil, fmt.Errorf("%s is both a holiday and a working day", d)
+		}
+	}
+	return c, nil
+}
+
+func parseRange(s string) (from, to time.Time, err error) {
+	a, b, isRange := strings.Cut(s, "..")
+	if from, err = time.Parse(time.DateOnly, a); err != nil {
+		return from, to, fmt.Errorf("bad date %q", a)
+	}
+	to = from
+	if isRange {
+		if to, err = time.Parse(time.DateOnly, b); err != nil {
+			return from, to, fmt.Errorf("bad date %q", b)
+		}
+		if to.Before(from) {
+			return from, to, fmt.Errorf("range %s ends before it starts", s)
+		}
+	}
+	return from, to, nil
+}
+
+// ErrYearNotCovered is returned for a day in a year the calendar has no data for.
+type ErrYearNotCovered struct{ Year int }
+
+func (e *ErrYearNotCovered) Error() string {
+	return fmt.Sprintf("the working-day calendar has no data for %d; add that year's holidays to the calendar file", e.Year)
+}
+
+// IsWorkingDay reports whether the civil date of t (in t's location) is a working day.
+func (c *Calendar) IsWorkingDay(t time.Time) (bool, error) {
+	if !c.years[t.Year()] {
+		return false, &ErrYearNotCovered{Year: t.Year()}
+	}
+	key := t.Format(time.DateOnly)
+	if _, ok := c.holidays[key]; ok {
+		return false, nil
+	}
+	if _, ok := c.workdays[key]; ok {
+		return true, nil
+	}
+	wd := t.Weekday()
+	return wd != time.Saturday && wd != time.Sunday, nil
+}
+
+// AddWorkingDays returns the end of the n-th working day after the day of t
+// (the day of t itself does not count): the deadline for something due
+// "within n working days" of t. The result is 23:59:59.999999999 of that day
+// in t's location.
+func (c *Calendar) AddWorkingDays(t time.Time, n int) (time.Time, error) {
+	if n < 0 {
+		return time.Time{}, fmt.Errorf("negative working days %d", n)
+	}
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+	for n > 0 {
+		d = d.AddDate(0, 0, 1)
+		ok, err := c.IsWorkingDay(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if ok {
+			n--
+		}
+	}
+	return d.Add(24*time.Hour - time.Nanosecond), nil
+}
+
+// Shanghai is the default time zone for deadlines. The tz database is
+// embedded in the binary (time/tzdata), so a bare machine has it too.
+func Shanghai() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
