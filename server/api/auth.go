@@ -16,12 +16,23 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return err
 	}
 	sess, err := s.Auth.Login(c.Request().Context(), server.LoginRequest{
-		Username: req.Username, Password: req.Password, DeviceID: req.DeviceID, Address: c.RealIP(),
+		Username: req.Username, Password: req.Password, DeviceID: req.DeviceID, Address: clientAddress(c),
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toSession(sess))
+}
+
+// clientAddress is the address login limits are keyed on: the peer's own,
+// unless the server was told which proxies to trust (Echo's IPExtractor).
+// Echo's default RealIP believes any X-Forwarded-For, which would let a client
+// pick a fresh address for every attempt.
+func clientAddress(c echo.Context) string {
+	if c.Echo().IPExtractor != nil {
+		return c.RealIP()
+	}
+	return echo.ExtractIPDirect()(c.Request())
 }
 
 // handleRefresh handles "POST /v1/auth/refresh".
@@ -31,7 +42,7 @@ func (s *Server) handleRefresh(c echo.Context) error {
 		return err
 	}
 	sess, err := s.Auth.Refresh(c.Request().Context(), server.RefreshRequest{
-		RefreshToken: req.RefreshToken, DeviceID: req.DeviceID, DeviceProof: req.DeviceProof, Address: c.RealIP(),
+		RefreshToken: req.RefreshToken, DeviceID: req.DeviceID, DeviceProof: req.DeviceProof, Address: clientAddress(c),
 	})
 	if err != nil {
 		return err

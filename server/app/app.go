@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/auth"
+	"github.com/spotcheck/spotcheck/server/ratelimit"
 	"github.com/spotcheck/spotcheck/server/store"
 )
 
@@ -95,6 +97,9 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 
 	a := &App{Config: cfg, DB: db, Keys: keys, Logger: logger}
 	a.Auth = store.NewAuthService(db, issuer, passwords, secret)
+	// Login attempts are limited per account and per address; the limiter
+	// keeps the database's clock so tests can move both together.
+	a.Auth.Limiter = ratelimit.NewLoginLimiter(ratelimit.DefaultLoginPolicy, func() time.Time { return db.Now() })
 	a.Users = store.NewUserService(db, passwords)
 	a.Departments = store.NewDepartmentService(db)
 	a.Devices = store.NewDeviceService(db)

@@ -12,8 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,12 +26,20 @@ type Key struct {
 	Private   ed25519.PrivateKey
 	Public    ed25519.PublicKey
 	CreatedAt time.Time
+	path      string // the file it was read from or written to
 }
 
 // KeySet is the signing keys a server knows: the newest signs, all verify.
 // A key stops verifying when it is retired (its file removed).
+//
+// Operators who bring their own keys put them in the directory as
+// ed25519-<name>.pem (PKCS#8, e.g. `openssl genpkey -algorithm ed25519`),
+// mode 0600; a "Created: <RFC 3339>" PEM header orders them, else the file's
+// modification time. A running server reads the directory only at start.
 type KeySet struct {
-	Dir  string
+	Dir string
+
+	mu   sync.RWMutex
 	keys []*Key // oldest first
 }
 
@@ -48,7 +58,7 @@ func LoadOrCreateKeys(dir string, now time.Time) (*KeySet, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if ks != nil && len(ks.keys) > 0 {
+	if ks != nil && len(ks.Keys()) > 0 {
 		return ks, nil
 	}
 	ks = &KeySet{Dir: dir}
@@ -105,7 +115,7 @@ func readKey(path string) (*Key, error) {
 		created = info.ModTime()
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	return &Key{ID: KeyID(pub), Private: priv, Public: pub, CreatedAt: created.UTC()}, nil
+	return &Key{ID: KeyID(pub), Private: priv, Public: pub, CreatedAt: created.UTC(), path: path}, nil
 }
 
 // Generate creates a new key, writes it to the directory with mode 0600 and
@@ -119,13 +129,21 @@ func (ks *KeySet) Generate(now time.Time) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Key{ID: KeyID(pub), Private: priv, Public: pub, CreatedAt: now.UTC().Truncate(time.Second)}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	created := now.UTC().Truncate(time.Second)
+	if n := len(ks.keys); n > 0 && !created.After(ks.keys[n-1].CreatedAt) {
+		// The newest key signs, and creation times (whole seconds in the file)
+		// are how a reload finds it: they must strictly increase.
+		created = ks.keys[n-1].CreatedAt.Truncate(time.Second).Add(time.Second)
+	}
+	k := &Key{ID: KeyID(pub), Private: priv, Public: pub, CreatedAt: created}
 	if err := os.MkdirAll(ks.Dir, 0o700); err != nil {
 		return nil, err
 	}
 	block := &pem.Block{Type: "PRIVATE KEY", Headers: map[string]string{"Created": k.CreatedAt.Format(time.RFC3339)}, Bytes: der}
-	path := filepath.Join(ks.Dir, keyFilePrefix+k.ID+".pem")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	k.path = filepath.Join(ks.Dir, keyFilePrefix+k.ID+".pem")
+	f, err := os.OpenFile(k.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +165,8 @@ func (ks *KeySet) Generate(now time.Time) (*Key, error) {
 // Retire removes the key with the given kid: tokens it signed stop verifying.
 // The signing key cannot be retired; generate a new one first.
 func (ks *KeySet) Retire(kid string) error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
 	for i, k := range ks.keys {
 		if k.ID != kid {
 			continue
@@ -154,20 +174,32 @@ func (ks *KeySet) Retire(kid string) error {
 		if i == len(ks.keys)-1 {
 			return fmt.Errorf("key %s signs new tokens: generate a new key before retiring it", kid)
 		}
-		if err := os.Remove(filepath.Join(ks.Dir, keyFilePrefix+kid+".pem")); err != nil {
-			return err
+		// Every file holding this key goes: an operator may have named theirs freely.
+		for _, other := range ks.keys {
+			if other.ID == kid {
+				if err := os.Remove(other.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
 		}
-		ks.keys = append(ks.keys[:i], ks.keys[i+1:]...)
+		ks.keys = slices.DeleteFunc(ks.keys, func(other *Key) bool { return other.ID == kid })
 		return nil
 	}
 	return fmt.Errorf("no key %s in %s", kid, ks.Dir)
 }
 
 // Signing returns the key that signs new tokens: the newest.
-func (ks *KeySet) Signing() *Key { return ks.keys[len(ks.keys)-1] }
+func (ks *KeySet) Signing() *Key {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return ks.keys[len(ks.keys)-1]
+}
 
-// Lookup returns the key with the kid, or nil.
+// Lookup returns the key with the kid, or nil. The kid is only ever compared,
+// never used as a path.
 func (ks *KeySet) Lookup(kid string) *Key {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
 	for _, k := range ks.keys {
 		if k.ID == kid {
 			return k
@@ -177,4 +209,8 @@ func (ks *KeySet) Lookup(kid string) *Key {
 }
 
 // Keys returns the keys, oldest first.
-func (ks *KeySet) Keys() []*Key { return append([]*Key(nil), ks.keys...) }
+func (ks *KeySet) Keys() []*Key {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return append([]*Key(nil), ks.keys...)
+}

@@ -79,6 +79,8 @@ func NewAuthService(db *DB, tokens server.TokenIssuer, passwords server.Password
 
 var errBadLogin = server.Errorf(server.EUNAUTHORIZED, "用户名或密码错误 (wrong username or password).")
 var errBadRefresh = server.Errorf(server.EUNAUTHORIZED, "登录已失效，请重新登录 (refresh token is invalid or expired).")
+var errDeviceRevoked = server.Errorf(server.EDEVICEREVOKED, "此设备已被停用，请联系管理员 (this device was revoked; contact your administrator).")
+var errBadAccess = server.Errorf(server.EUNAUTHORIZED, "登录已失效，请重新登录 (invalid or expired token).")
 
 // Login checks the password and starts a new refresh-token family.
 func (s *AuthService) Login(ctx context.Context, req server.LoginRequest) (*server.Session, error) {
@@ -140,7 +142,7 @@ func usableDevice(tx *Tx, deviceID, userID int64) (*deviceRow, error) {
 		return nil, notFound(objDevice)
 	}
 	if d.RevokedAt != nil {
-		return nil, server.Errorf(server.EDEVICEREVOKED, "此设备已被停用，请联系管理员 (this device was revoked; contact your administrator).")
+		return nil, errDeviceRevoked
 	}
 	return &d, nil
 }
@@ -162,23 +164,31 @@ func (s *AuthService) Refresh(ctx context.Context, req server.RefreshRequest) (*
 			}
 			return err
 		}
-		if row.RevokedAt != nil || !tx.Now.Before(row.ExpiresAt) {
-			return errBadRefresh
-		}
 		if row.DeviceID != nil {
+			// The proof comes first: only the device's own key learns that the
+			// device was revoked, which its SDK needs to know to keep unsynced
+			// data for re-enrolment instead of just asking for a new login.
 			if req.DeviceID == nil || *req.DeviceID != *row.DeviceID {
 				return errBadRefresh
 			}
-			d, err := usableDevice(tx, *row.DeviceID, row.UserID)
-			if err != nil {
+			var d deviceRow
+			if err := tx.First(&d, *row.DeviceID).Error; err != nil {
 				return err
 			}
 			if !ed25519.Verify(d.PublicKey, server.RefreshProofMessage(req.RefreshToken), req.DeviceProof) {
 				return errBadRefresh
 			}
-			if err := tx.Model(d).Update("last_seen_at", tx.Now).Error; err != nil {
-				return err
+			if d.RevokedAt != nil {
+				return errDeviceRevoked
 			}
+			if row.RevokedAt == nil {
+				if err := tx.Model(&d).Update("last_seen_at", tx.Now).Error; err != nil {
+					return err
+				}
+			}
+		}
+		if row.RevokedAt != nil || !tx.Now.Before(row.ExpiresAt) {
+			return errBadRefresh
 		}
 		var u userRow
 		if err := tx.First(&u, row.UserID).Error; err != nil {
@@ -261,17 +271,17 @@ func (s *AuthService) Authenticate(ctx context.Context, accessToken string) (*se
 		var r userRow
 		if err := tx.First(&r, claims.UserID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return errBadRefresh
+				return errBadAccess
 			}
 			return err
 		}
 		if r.DisabledAt != nil {
-			return errBadRefresh
+			return errBadAccess
 		}
 		if claims.DeviceID != nil {
 			if _, err := usableDevice(tx, *claims.DeviceID, r.ID); err != nil {
 				if server.ErrorCode(err) == server.ENOTFOUND {
-					return errBadRefresh
+					return errBadAccess
 				}
 				return err
 			}

@@ -107,29 +107,35 @@ func (s *UserService) FindUsers(ctx context.Context, f server.UserFilter) ([]*se
 }
 
 // CreateUser creates u. Platform admins create any user; department admins
-// create coordinators and inspectors of their own department.
+// create any but platform admins, in their own department only.
 func (s *UserService) CreateUser(ctx context.Context, u *server.User, password string) error {
 	if err := requireRole(ctx, server.RolePlatformAdmin, server.RoleDepartmentAdmin); err != nil {
 		return err
 	}
 	actor := server.UserFromContext(ctx)
-	if actor.Role == server.RoleDepartmentAdmin {
+	scoped := actor.Role == server.RoleDepartmentAdmin
+	if scoped {
 		if u.Role == server.RolePlatformAdmin || u.DepartmentID == nil || !actor.InDepartment(*u.DepartmentID) {
 			return server.Errorf(server.EFORBIDDEN, "只能为本部门创建账号 (you may create accounts only in your own department).")
 		}
 	}
-	return s.createUser(ctx, u, password)
+	return s.createUser(ctx, u, password, scoped)
 }
 
 // CreateUserUnchecked creates u without an acting user: for the first start
 // and the `spotcheck user add` command, which run with the operator's authority.
 func (s *UserService) CreateUserUnchecked(ctx context.Context, u *server.User, password string) error {
-	return s.createUser(ctx, u, password)
+	return s.createUser(ctx, u, password, false)
 }
 
-func (s *UserService) createUser(ctx context.Context, u *server.User, password string) error {
+// createUser creates u. scoped is set for a department admin, who must not
+// learn that another department's inspector exists.
+func (s *UserService) createUser(ctx context.Context, u *server.User, password string, scoped bool) error {
 	if err := u.Validate(); err != nil {
 		return err
+	}
+	if len(u.DisplayName) > 100 {
+		return server.Errorf(server.EINVALID, "显示名称过长 (display name too long).")
 	}
 	hash, err := s.passwords.Hash(password)
 	if err != nil {
@@ -143,6 +149,9 @@ func (s *UserService) createUser(ctx context.Context, u *server.User, password s
 				return translate(err, objInspector)
 			}
 			if u.DepartmentID == nil || *u.DepartmentID != in.DepartmentID {
+				if scoped {
+					return notFound(objInspector)
+				}
 				return server.Errorf(server.EINVALID, "账号部门须与执法人员所属部门一致 (the account's department must be the inspector's).")
 			}
 		}
@@ -177,8 +186,11 @@ func (s *UserService) DisableUser(ctx context.Context, id int64) error {
 		if r.ID == actor.ID {
 			return server.Errorf(server.EINVALID, "不能停用自己的账号 (you cannot disable your own account).")
 		}
-		if err := tx.Model(&r).Updates(map[string]any{"disabled_at": tx.Now, "updated_at": tx.Now}).Error; err != nil {
-			return err
+		// Disabling twice keeps the first time.
+		if r.DisabledAt == nil {
+			if err := tx.Model(&r).Updates(map[string]any{"disabled_at": tx.Now, "updated_at": tx.Now}).Error; err != nil {
+				return err
+			}
 		}
 		return tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", tx.Now).Error
 	})

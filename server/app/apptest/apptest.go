@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,27 @@ type Harness struct {
 	DeptA, DeptB *server.Department
 	Users        map[string]*server.User      // by username
 	Inspectors   map[string]*server.Inspector // by username of the inspector account
+
+	loginLimits *switchedLimiter
 }
+
+// switchedLimiter passes login attempts to the app's limiter only once turned on.
+type switchedLimiter struct {
+	on   atomic.Bool
+	next store.LoginLimiter
+}
+
+func (l *switchedLimiter) Allow(username, address string) (bool, time.Duration) {
+	if !l.on.Load() || l.next == nil {
+		return true, 0
+	}
+	return l.next.Allow(username, address)
+}
+
+// EnableLoginLimits turns on the login rate limits app.New wired (they run on
+// the harness clock). They start off because fixtures and tests sign in far
+// more often, all from one loopback address, than people ever would.
+func (h *Harness) EnableLoginLimits() { h.loginLimits.on.Store(true) }
 
 // Run runs fn once per dialect (see storetest.RunDialects) with a fresh harness.
 func Run(t *testing.T, fn func(t *testing.T, h *Harness)) {
@@ -54,6 +75,8 @@ func New(t testing.TB, db *store.DB) *Harness {
 		t.Fatal(err)
 	}
 	h.App = a
+	h.loginLimits = &switchedLimiter{next: a.Auth.Limiter}
+	a.Auth.Limiter = h.loginLimits
 	if err := a.API.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
