@@ -1,5 +1,10 @@
 package app
 
-// wireDirectories sets the enterprise, inspector, declaration and import
-// services.
-func wireDirectories(a *App) {}
+import "github.com/spotcheck/spotcheck/server/store"
+
+// wireDirectories sets the enterprise, inspector and declaration services.
+func wireDirectories(a *App) {
+	a.Enterprises = store.NewEnterpriseService(a.DB)
+	a.Inspectors = store.NewInspectorService(a.DB)
+	a.Declarations = store.NewDeclarationService(a.DB)
+}
