@@ -53,11 +53,13 @@ func Open(dialect, dsn string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("unknown database dialect %q (want sqlite or postgres)", dialect)
 	}
+	db := &DB{dialect: dialect, Now: time.Now}
 	g, err := gorm.Open(d, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true, // services open their own transactions
 		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		// GORM's own created_at/updated_at stamps follow the same clock as Tx.Now.
+		NowFunc: func() time.Time { return db.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -75,7 +77,8 @@ func Open(dialect, dsn string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	return &DB{gorm: g, sql: sqlDB, dialect: dialect, Now: time.Now}, nil
+	db.gorm, db.sql = g, sqlDB
+	return db, nil
 }
 
 // sqliteDSN sets the pragmas in the DSN so they apply to every pooled

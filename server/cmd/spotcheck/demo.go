@@ -49,7 +49,7 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 			return fmt.Errorf("inspector %s: %w", in.CertificateNumber, err)
 		}
 	}
-	var cultureAdmin *server.User
+	deptAdmins := map[string]*server.User{}
 	for _, acc := range d.Accounts {
 		deptID := depts[acc.DepartmentCode]
 		u := &server.User{Username: acc.Username, DisplayName: acc.DisplayName, Role: acc.Role, DepartmentID: &deptID}
@@ -59,22 +59,18 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 		if err := a.Users.CreateUserUnchecked(ctx, u, demo.Password); err != nil {
 			return fmt.Errorf("account %s: %w", acc.Username, err)
 		}
-		if acc.Role == server.RoleDepartmentAdmin && cultureAdmin == nil {
-			cultureAdmin = u
+		if acc.Role == server.RoleDepartmentAdmin {
+			deptAdmins[acc.DepartmentCode] = u
 		}
 	}
-	// Declarations are recorded by the culture department's admin.
-	declCtx := server.NewContextWithUser(ctx, cultureAdmin)
+	// Each declaration is recorded by the admin of the inspector's department.
 	for _, decl := range d.Declarations {
 		dd := &server.Declaration{
 			InspectorID:  d.Inspectors[decl.InspectorIndex].ID,
 			EnterpriseID: d.Enterprises[decl.EnterpriseIndex].ID,
 			Reason:       decl.Reason,
 		}
-		actx := declCtx
-		if d.InspectorDepartments[decl.InspectorIndex] != demo.CultureCode {
-			actx = ctx // the platform itself, for the other department
-		}
+		actx := server.NewContextWithUser(ctx, deptAdmins[d.InspectorDepartments[decl.InspectorIndex]])
 		if err := a.Declarations.CreateDeclaration(actx, dd); err != nil {
 			return fmt.Errorf("declaration: %w", err)
 		}
