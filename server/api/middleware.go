@@ -65,7 +65,7 @@ func (s *Server) observe() echo.MiddlewareFunc {
 				slog.Int64("bytes_out", c.Response().Size),
 				slog.Duration("took", took),
 				slog.String("request_id", requestID(c)),
-				slog.String("remote", c.RealIP()),
+				slog.String("remote", clientAddress(c)), // not a client-chosen X-Forwarded-For
 			}
 			if u := server.UserFromContext(c.Request().Context()); u != nil {
 				attrs = append(attrs, slog.Int64("user_id", u.ID))
