@@ -17,6 +17,8 @@ var (
 	adminOnly = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin}
 	platform  = []server.Role{server.RolePlatformAdmin}
 	fieldOnly = []server.Role{server.RoleInspector}
+	// adminOrField: admins act for their department, inspectors for themselves.
+	adminOrField = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleInspector}
 )
 
 // allow returns middleware that refuses, with EFORBIDDEN, users whose role is

@@ -12,10 +12,10 @@ import (
 )
 
 func (s *Server) declarationRoutes(g *echo.Group) {
-	g.GET("", s.handleDeclarationIndex)
-	g.POST("", s.handleDeclarationCreate)
-	g.GET("/:id", s.handleDeclarationView)
-	g.POST("/:id/withdraw", s.handleDeclarationWithdraw)
+	g.GET("", s.handleDeclarationIndex, allow(anyRole))
+	g.POST("", s.handleDeclarationCreate, allow(adminOrField))
+	g.GET("/:id", s.handleDeclarationView, allow(anyRole))
+	g.POST("/:id/withdraw", s.handleDeclarationWithdraw, allow(adminOrField))
 }
 
 // Declaration is the JSON form of a conflict-of-interest declaration (回避).

@@ -98,7 +98,7 @@ func TestDeclarationAPI(t *testing.T) {
 		t.Run("Withdraw", func(t *testing.T) {
 			var got api.Declaration
 			h.MustDo(t, "POST", path(dA1.ID)+"/withdraw", inspA1, nil, http.StatusOK, &got)
-			if got.WithdrawnAt == nil || !got.WithdrawnAt.Equal(h.Clock) || got.CreditCode != creditCodeA {
+			if got.WithdrawnAt == nil || !got.WithdrawnAt.Equal(h.Now()) || got.CreditCode != creditCodeA {
 				t.Fatalf("withdrawn %+v", got)
 			}
 			// Withdrawing again is harmless and keeps the first time.

@@ -11,10 +11,10 @@ import (
 )
 
 func (s *Server) deviceRoutes(g *echo.Group) {
-	g.GET("", s.handleDeviceIndex)
-	g.POST("", s.handleDeviceRegister)
-	g.GET("/:id", s.handleDeviceView)
-	g.POST("/:id/revoke", s.handleDeviceRevoke)
+	g.GET("", s.handleDeviceIndex, allow(anyRole))
+	g.POST("", s.handleDeviceRegister, allow(fieldOnly))
+	g.GET("/:id", s.handleDeviceView, allow(anyRole))
+	g.POST("/:id/revoke", s.handleDeviceRevoke, allow(adminOnly))
 }
 
 func toDevice(d *server.Device) syncproto.Device {

@@ -11,10 +11,10 @@ import (
 )
 
 func (s *Server) enterpriseRoutes(g *echo.Group) {
-	g.GET("", s.handleEnterpriseIndex)
-	g.POST("", s.handleEnterpriseCreate)
-	g.GET("/:id", s.handleEnterpriseView)
-	g.PATCH("/:id", s.handleEnterpriseUpdate)
+	g.GET("", s.handleEnterpriseIndex, allow(staffOnly))
+	g.POST("", s.handleEnterpriseCreate, allow(platform))
+	g.GET("/:id", s.handleEnterpriseView, allow(staffOnly))
+	g.PATCH("/:id", s.handleEnterpriseUpdate, allow(platform))
 }
 
 // Enterprise is the JSON form of an enterprise in the directory.

@@ -10,10 +10,10 @@ import (
 )
 
 func (s *Server) inspectorRoutes(g *echo.Group) {
-	g.GET("", s.handleInspectorIndex)
-	g.POST("", s.handleInspectorCreate)
-	g.GET("/:id", s.handleInspectorView)
-	g.PATCH("/:id", s.handleInspectorUpdate)
+	g.GET("", s.handleInspectorIndex, allow(anyRole))
+	g.POST("", s.handleInspectorCreate, allow(adminOnly))
+	g.GET("/:id", s.handleInspectorView, allow(anyRole))
+	g.PATCH("/:id", s.handleInspectorUpdate, allow(adminOnly))
 }
 
 // Inspector is the JSON form of an inspector in the roster. Phone is left

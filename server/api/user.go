@@ -11,10 +11,10 @@ import (
 )
 
 func (s *Server) userRoutes(g *echo.Group) {
-	g.GET("", s.handleUserIndex)
-	g.POST("", s.handleUserCreate)
-	g.GET("/:id", s.handleUserView)
-	g.POST("/:id/disable", s.handleUserDisable)
+	g.GET("", s.handleUserIndex, allow(adminOnly))
+	g.POST("", s.handleUserCreate, allow(adminOnly))
+	g.GET("/:id", s.handleUserView, allow(anyRole))
+	g.POST("/:id/disable", s.handleUserDisable, allow(adminOnly))
 }
 
 // User is the JSON form of an account. It has no password hash: the domain
@@ -90,6 +90,11 @@ func (s *Server) handleUserCreate(c echo.Context) error {
 	u := &server.User{
 		Username: req.Username, DisplayName: req.DisplayName, Role: server.Role(req.Role),
 		DepartmentID: req.DepartmentID, InspectorID: req.InspectorID,
+	}
+	// A department admin's new accounts belong to their own department unless
+	// the body says otherwise (and the store refuses any other department).
+	if actor := server.UserFromContext(c.Request().Context()); u.DepartmentID == nil && actor.Role == server.RoleDepartmentAdmin {
+		u.DepartmentID = actor.DepartmentID
 	}
 	if err := s.Users.CreateUser(c.Request().Context(), u, req.Password); err != nil {
 		return err

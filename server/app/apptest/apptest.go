@@ -31,8 +31,9 @@ const Password = "correct-horse-battery"
 type Harness struct {
 	App *app.App
 	URL string
-	// Clock is the server's time; tests move it with Advance.
-	Clock time.Time
+	// clock is the server's time (nanoseconds since the epoch); tests read it
+	// with Now and move it with Advance while the server runs.
+	clock atomic.Int64
 
 	DeptA, DeptB *server.Department
 	Users        map[string]*server.User      // by username
@@ -67,8 +68,9 @@ func Run(t *testing.T, fn func(t *testing.T, h *Harness)) {
 // New starts a server on db and creates the fixtures.
 func New(t testing.TB, db *store.DB) *Harness {
 	t.Helper()
-	h := &Harness{Clock: storetest.Now, Users: map[string]*server.User{}, Inspectors: map[string]*server.Inspector{}}
-	db.Now = func() time.Time { return h.Clock }
+	h := &Harness{Users: map[string]*server.User{}, Inspectors: map[string]*server.Inspector{}}
+	h.clock.Store(storetest.Now.UnixNano())
+	db.Now = h.Now
 	dir := t.TempDir()
 	a, err := app.New(context.Background(), app.Config{DataDir: dir, KeysDir: filepath.Join(dir, "keys")}, db, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -92,7 +94,10 @@ func New(t testing.TB, db *store.DB) *Harness {
 }
 
 // Advance moves the server clock forward.
-func (h *Harness) Advance(d time.Duration) { h.Clock = h.Clock.Add(d) }
+func (h *Harness) Advance(d time.Duration) { h.clock.Add(int64(d)) }
+
+// Now returns the server's time.
+func (h *Harness) Now() time.Time { return time.Unix(0, h.clock.Load()).UTC() }
 
 func (h *Harness) fixtures(t testing.TB) {
 	ctx := app.SystemContext(context.Background())
