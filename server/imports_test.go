@@ -90,4 +90,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
