@@ -19,8 +19,8 @@ func testManifest() *draw.Manifest {
 		Category:    "internet_cafe", Status: "active", ExclusionMonths: 6,
 		Ratios:                  map[string]draw.Ratio{"A": draw.MustRatio("0.05"), "B": draw.MustRatio("0.15"), "": draw.MustRatio("0.1")},
 		InspectorsPerDepartment: 2, TargetsPerTeam: 3,
-		Randomness:              []string{"双色球第2026140期开奖号码", "深证成指2026-12-01收盘点位"},
-		Exclusions:              []draw.Exclusion{{CreditCode: "X", Reason: "inspected 2026-08"}},
+		Randomness: []string{"双色球第2026140期开奖号码", "深证成指2026-12-01收盘点位"},
+		Exclusions: []draw.Exclusion{{CreditCode: "X", Reason: "inspected 2026-08"}},
 	}
 	for i := 0; i < 200; i++ {
 		m.Population = append(m.Population, draw.PopulationEntry{CreditCode: fmt.Sprintf("91350203%010d", i), Stratum: []string{"A", "B", ""}[i%3]})
