@@ -36,6 +36,11 @@ func (s *Server) routes() {
 	s.userRoutes(v1.Group("/users", body))
 	s.deviceRoutes(v1.Group("/devices", body))
 	s.importRoutes(v1.Group("/imports", middleware.BodyLimit(sizeString(ImportBodyLimit))))
+	s.campaignRoutes(v1.Group("", body))
+	s.campaignFieldworkRoutes(v1.Group("", body))
+
+	// Public: the record of every committed draw, for anyone to re-verify.
+	s.publicRoutes(e)
 }
 
 func (s *Server) handleHealthz(c echo.Context) error {

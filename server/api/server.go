@@ -34,6 +34,10 @@ type Services struct {
 	Declarations server.DeclarationService
 	Devices      server.DeviceService
 	Imports      server.ImportService
+	CheckItems   server.CheckItemService
+	Campaigns    server.CampaignService
+	// Public serves the public record of draws; see api/campaign.go.
+	Public PublicRecords
 }
 
 // Server is the HTTP server.

@@ -43,6 +43,9 @@ type App struct {
 	Declarations server.DeclarationService
 	Devices      *store.DeviceService
 	Imports      server.ImportService
+	CheckItems   server.CheckItemService
+	Campaigns    server.CampaignService
+	Public       api.PublicRecords
 
 	API *api.Server
 }
@@ -105,9 +108,11 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	a.Devices = store.NewDeviceService(db)
 	wireDirectories(a)
 	wireImports(a)
+	wireCampaigns(a)
 	a.API = api.New(api.Services{
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
+		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
 	}, db, logger.With("component", "api"))
 	return a, nil
 }
