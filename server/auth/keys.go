@@ -35,12 +35,40 @@ type Key struct {
 // Operators who bring their own keys put them in the directory as
 // ed25519-<name>.pem (PKCS#8, e.g. `openssl genpkey -algorithm ed25519`),
 // mode 0600; a "Created: <RFC 3339>" PEM header orders them, else the file's
-// modification time. A running server reads the directory only at start.
+// modification time. A running server reads the directory at start and again
+// (at most every ReloadInterval) when a token names a kid it does not know, so
+// replicas sharing one directory follow a rotation without a restart.
 type KeySet struct {
 	Dir string
 
-	mu   sync.RWMutex
-	keys []*Key // oldest first
+	mu         sync.RWMutex
+	keys       []*Key // oldest first
+	lastReload time.Time
+}
+
+// ReloadInterval bounds how often an unknown kid makes a KeySet re-read its
+// directory, so random kids cannot turn into a stream of directory reads.
+const ReloadInterval = 30 * time.Second
+
+// ReloadIfStale re-reads the directory if the last read is older than
+// ReloadInterval, and reports whether it did. A directory that fails to load
+// or holds no key leaves the keys as they were.
+func (ks *KeySet) ReloadIfStale(now time.Time) bool {
+	ks.mu.Lock()
+	if now.Sub(ks.lastReload) < ReloadInterval {
+		ks.mu.Unlock()
+		return false
+	}
+	ks.lastReload = now
+	ks.mu.Unlock()
+	fresh, err := LoadKeys(ks.Dir)
+	if err != nil || len(fresh.keys) == 0 {
+		return false
+	}
+	ks.mu.Lock()
+	ks.keys = fresh.keys
+	ks.mu.Unlock()
+	return true
 }
 
 const keyFilePrefix = "ed25519-"

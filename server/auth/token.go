@@ -81,6 +81,9 @@ func (i *Issuer) VerifyAccess(raw string) (*server.AccessClaims, error) {
 		}
 		kid, _ := t.Header["kid"].(string)
 		k := i.Keys.Lookup(kid)
+		if k == nil && i.Keys.ReloadIfStale(i.Now()) {
+			k = i.Keys.Lookup(kid) // another replica may have rotated
+		}
 		if k == nil {
 			return nil, fmt.Errorf("unknown kid %q", kid)
 		}

@@ -354,3 +354,47 @@ func ids(ks *auth.KeySet) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// TestKeySet_ReplicaFollowsRotation: two servers share a key directory; one
+// rotates, and the other accepts the new key's tokens without a restart, but
+// re-reads the directory at most once per ReloadInterval.
+func TestKeySet_ReplicaFollowsRotation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	ksA, err := auth.LoadOrCreateKeys(dir, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ksB, err := auth.LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	a, b := auth.NewIssuer(ksA), auth.NewIssuer(ksB)
+	a.Now = func() time.Time { return clock }
+	b.Now = func() time.Time { return clock }
+
+	if _, err := ksA.Generate(now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.IssueAccess(42, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.VerifyAccess(tok); err != nil {
+		t.Fatalf("replica refused the rotated key: %v", err)
+	}
+	// A second rotation within the interval is not picked up yet…
+	if _, err := ksA.Generate(now.Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tok2, _, _ := a.IssueAccess(42, nil)
+	mustReject(t, b, tok2)
+	// …but is once the interval has passed.
+	clock = clock.Add(auth.ReloadInterval)
+	if _, err := b.VerifyAccess(tok2); err != nil {
+		t.Fatalf("replica refused the key after the interval: %v", err)
+	}
+	if got := ksB.Signing().ID; got != ksA.Signing().ID {
+		t.Fatalf("replica signs with %s, want the newest %s", got, ksA.Signing().ID)
+	}
+}
