@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"time"
+)
+
+// ConfirmationStatus is every participating department's confirmation of a
+// campaign's targets, with the deadline they are due by.
+type ConfirmationStatus struct {
+	ConfirmDeadline *time.Time // nil before the draw
+	Confirmations   []*Confirmation
+}
+
+// GroupingReport is the grouping report (分组名单): per department, its
+// inspectors in each team and the team's targets. It carries names and phones,
+// so only that department's admins, the lead coordinator and platform admins
+// may read it.
+type GroupingReport struct {
+	CampaignID   int64
+	CampaignName string
+	WindowStart  Date
+	WindowEnd    Date
+	Sections     []GroupingSection // by department code
+}
+
+// GroupingSection is one department's part of a grouping report.
+type GroupingSection struct {
+	DepartmentID   int64
+	DepartmentCode string
+	DepartmentName string
+	Teams          []GroupingTeam // by team number
+}
+
+// GroupingTeam is a team as one department's report shows it: the team's
+// targets and that department's members.
+type GroupingTeam struct {
+	Number  int
+	Targets []GroupingTarget // in match order
+	Members []TeamMember     // this department's members, with phones
+}
+
+// GroupingTarget is a target in a grouping report.
+type GroupingTarget struct {
+	CreditCode string
+	Name       string
+	Address    string
+}
+
+// CampaignFieldworkService is what the campaign service offers for steps 4–7
+// beyond CampaignService: confirmations on behalf of a named department (for
+// platform admins, who belong to none), single packets, and grouping reports.
+type CampaignFieldworkService interface {
+	// FindConfirmationStatus lists every participating department's
+	// confirmation and the deadline.
+	FindConfirmationStatus(ctx context.Context, id int64) (*ConfirmationStatus, error)
+	// ConfirmTargetsFor records departmentID's confirmation; nil means the
+	// caller's own department. Only platform admins may name another.
+	ConfirmTargetsFor(ctx context.Context, id int64, departmentID *int64) (*Confirmation, error)
+	// FindPacketByID returns a packet to staff of a participating department
+	// and to the inspectors of its team; ENOTFOUND for anyone else.
+	FindPacketByID(ctx context.Context, id string) (*Packet, error)
+	// FindGroupingReport returns the sections the caller may read: a
+	// department admin their own department's, the lead coordinator and
+	// platform admins every department's (or the one departmentID names).
+	FindGroupingReport(ctx context.Context, id int64, departmentID *int64) (*GroupingReport, error)
+	// FileGroupingReportFor records that departmentID (nil: the caller's own)
+	// filed its grouping report, whose CSV hashes to reportSHA256.
+	FileGroupingReportFor(ctx context.Context, id int64, departmentID *int64, reportSHA256 string) (*GroupingFiling, error)
+}
