@@ -47,6 +47,8 @@ var (
 	admins    = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin}
 	platform  = []server.Role{server.RolePlatformAdmin}
 	inspector = []server.Role{server.RoleInspector}
+	// coordinators run campaigns: platform admins, and lead coordinators of the lead department.
+	coordinators = []server.Role{server.RolePlatformAdmin, server.RoleLeadCoordinator}
 	// adminsAndInspectors: admins for their department, inspectors for their own.
 	adminsAndInspectors = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleInspector}
 )
@@ -93,6 +95,20 @@ func policies() map[string]policy {
 
 		"POST /v1/imports/enterprises": {roles: platform, body: "credit_code\n"},
 		"POST /v1/imports/inspectors":  {roles: admins, body: "certificate_number\n"},
+
+		"GET /v1/check-items":                {roles: all},
+		"POST /v1/check-items":               {roles: admins, body: map[string]string{}},
+		"POST /v1/check-items/:id/retire":    {roles: admins, object: (*walk).checkItem, body: map[string]string{}},
+		"GET /v1/campaigns":                  {roles: staff},
+		"POST /v1/campaigns":                 {roles: coordinators, body: map[string]string{}},
+		"GET /v1/campaigns/:id":              {roles: staff, object: (*walk).campaign},
+		"PATCH /v1/campaigns/:id":            {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
+		"POST /v1/campaigns/:id/commit":      {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
+		"POST /v1/campaigns/:id/draw":        {roles: coordinators, object: (*walk).campaign, body: map[string][]string{"randomness": {"1"}}},
+		"GET /v1/campaigns/:id/selections":   {roles: staff, object: (*walk).campaign},
+		"GET /public/campaigns":              {public: true},
+		"GET /public/campaigns/:id/manifest": {public: true, object: (*walk).publicCampaign},
+		"GET /public/campaigns/:id/record":   {public: true, object: (*walk).publicCampaign},
 	}
 }
 
@@ -101,6 +117,7 @@ func policies() map[string]policy {
 var sharedObjects = map[string]bool{
 	"GET /v1/departments/:id": true, "PATCH /v1/departments/:id": true,
 	"GET /v1/enterprises/:id": true, "PATCH /v1/enterprises/:id": true,
+	"GET /public/campaigns/:id/manifest": true, "GET /public/campaigns/:id/record": true,
 }
 
 // walk creates the objects the routes are tried on.
@@ -182,6 +199,48 @@ func (w *walk) device(t *testing.T, d string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("/v1/devices/%d", dev.ID)
+}
+
+func (w *walk) checkItem(t *testing.T, d string) string {
+	it := &server.CheckItem{DepartmentID: w.dept(d).ID, Code: fmt.Sprintf("WALK-%d", w.n.Add(1)), Title: "走查事项"}
+	if err := w.h.App.CheckItems.CreateCheckItem(app.SystemContext(context.Background()), it); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("/v1/check-items/%d", it.ID)
+}
+
+// newCampaign creates a draft led by, and with only, department d: the
+// "department B object" is a campaign only department B takes part in.
+func (w *walk) newCampaign(t *testing.T, d string, commit bool) *server.Campaign {
+	root := server.NewContextWithUser(context.Background(), w.h.Users["root"])
+	dept := w.dept(d)
+	c := &server.Campaign{
+		Name: fmt.Sprintf("走查任务%d", w.n.Add(1)), LeadDepartmentID: dept.ID, DepartmentIDs: []int64{dept.ID},
+		WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
+		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.15"},
+		RandomnessSources: []string{"走查用随机数"},
+	}
+	if err := w.h.App.Campaigns.CreateCampaign(root, c); err != nil {
+		t.Fatal(err)
+	}
+	if commit {
+		w.enterprise(t, d) // a population of at least one
+		if _, err := w.h.App.Campaigns.CommitCampaign(root, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func (w *walk) campaign(t *testing.T, d string) string {
+	return fmt.Sprintf("/v1/campaigns/%d", w.newCampaign(t, d, false).ID)
+}
+
+// publicCampaign is a committed campaign of department A whatever d is:
+// public records belong to everyone, and department B's roster is public
+// there by design, which the walk's leak check would otherwise flag.
+func (w *walk) publicCampaign(t *testing.T, d string) string {
+	return fmt.Sprintf("/public/campaigns/%d", w.newCampaign(t, "a", true).ID)
 }
 
 // creditCode returns a valid credit code unique to n.

@@ -2,9 +2,23 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/calendar"
+	"github.com/spotcheck/spotcheck/server/draw"
 )
 
 // CampaignService implements server.CampaignService. Its methods are split
@@ -24,24 +38,1127 @@ func NewCampaignService(db *DB, cal *calendar.Calendar) *CampaignService {
 
 var errNotImplemented = server.Errorf(server.EUNAVAILABLE, "尚未实现 (not implemented yet).")
 
+// campaignRow mirrors the campaigns table. Dates are "YYYY-MM-DD" text and
+// lists JSON, the same on both dialects.
+type campaignRow struct {
+	ID                      int64
+	Name                    string
+	Status                  string
+	LeadDepartmentID        int64
+	WindowStart             string
+	WindowEnd               string
+	Category                string
+	Districts               string
+	RatioDefault            string
+	RatioByClass            string
+	ExclusionMonths         int
+	InspectorsPerDepartment int
+	TargetsPerTeam          int
+	RandomnessSources       string
+	CreatedBy               int64
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+	CommittedAt             *time.Time
+	CommittedBy             *int64
+	ManifestHead            *string
+	ManifestDigest          *string
+	PopulationSize          *int
+	RandomnessValues        *string
+	Seed                    *string
+	DrawnAt                 *time.Time
+	DrawnBy                 *int64
+	ConfirmDeadline         *time.Time
+	TeamsDrawnAt            *time.Time
+	PacketsIssuedAt         *time.Time
+}
+
+func (campaignRow) TableName() string { return "campaigns" }
+
+type campaignDepartmentRow struct {
+	CampaignID   int64
+	DepartmentID int64
+}
+
+func (campaignDepartmentRow) TableName() string { return "campaign_departments" }
+
+type campaignCheckItemRow struct {
+	CampaignID  int64
+	CheckItemID int64
+}
+
+func (campaignCheckItemRow) TableName() string { return "campaign_check_items" }
+
+// populationRow mirrors campaign_population.
+type populationRow struct {
+	CampaignID   int64
+	CreditCode   string
+	Stratum      string
+	EnterpriseID int64
+}
+
+func (populationRow) TableName() string { return "campaign_population" }
+
+// selectionRow mirrors draw_selections.
+type selectionRow struct {
+	CampaignID int64
+	CreditCode string
+	Stratum    string
+	Ticket     string
+	Kind       string
+}
+
+func (selectionRow) TableName() string { return "draw_selections" }
+
+// domain converts r; the participating departments and check items are
+// loaded separately.
+func (r *campaignRow) domain(depts, items []int64) (*server.Campaign, error) {
+	start, err := server.ParseDate(r.WindowStart)
+	if err != nil {
+		return nil, err
+	}
+	end, err := server.ParseDate(r.WindowEnd)
+	if err != nil {
+		return nil, err
+	}
+	c := &server.Campaign{
+		ID: r.ID, Name: r.Name, Status: server.CampaignStatus(r.Status), LeadDepartmentID: r.LeadDepartmentID,
+		DepartmentIDs: depts, WindowStart: start, WindowEnd: end, Category: r.Category,
+		Ratio:           server.RatioTable{Default: r.RatioDefault},
+		ExclusionMonths: r.ExclusionMonths, InspectorsPerDepartment: r.InspectorsPerDepartment,
+		TargetsPerTeam: r.TargetsPerTeam, CheckItemIDs: items, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, CommittedAt: r.CommittedAt, DrawnAt: r.DrawnAt,
+		ConfirmDeadline: r.ConfirmDeadline, TeamsDrawnAt: r.TeamsDrawnAt, PacketsIssuedAt: r.PacketsIssuedAt,
+	}
+	if err := json.Unmarshal([]byte(r.Districts), &c.Districts); err != nil {
+		return nil, fmt.Errorf("campaign %d districts: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(r.RatioByClass), &c.Ratio.ByClass); err != nil {
+		return nil, fmt.Errorf("campaign %d ratios: %w", r.ID, err)
+	}
+	if len(c.Ratio.ByClass) == 0 {
+		c.Ratio.ByClass = nil
+	}
+	if err := json.Unmarshal([]byte(r.RandomnessSources), &c.RandomnessSources); err != nil {
+		return nil, fmt.Errorf("campaign %d randomness sources: %w", r.ID, err)
+	}
+	if r.RandomnessValues != nil {
+		if err := json.Unmarshal([]byte(*r.RandomnessValues), &c.RandomnessValues); err != nil {
+			return nil, fmt.Errorf("campaign %d randomness values: %w", r.ID, err)
+		}
+	}
+	if c.Districts == nil {
+		c.Districts = []string{}
+	}
+	if r.ManifestDigest != nil {
+		c.ManifestDigest = *r.ManifestDigest
+	}
+	if r.PopulationSize != nil {
+		c.PopulationSize = *r.PopulationSize
+	}
+	if r.Seed != nil {
+		c.Seed = *r.Seed
+	}
+	return c, nil
+}
+
+// setDraft writes c's draft fields into r.
+func (r *campaignRow) setDraft(c *server.Campaign) {
+	mustJSON := func(v any) string {
+		b, _ := json.Marshal(v) // strings, maps of strings: always marshal
+		return string(b)
+	}
+	byClass := c.Ratio.ByClass
+	if byClass == nil {
+		byClass = map[string]string{}
+	}
+	r.Name, r.LeadDepartmentID, r.Category = c.Name, c.LeadDepartmentID, c.Category
+	r.WindowStart, r.WindowEnd = c.WindowStart.String(), c.WindowEnd.String()
+	r.Districts, r.RatioDefault, r.RatioByClass = mustJSON(c.Districts), c.Ratio.Default, mustJSON(byClass)
+	r.ExclusionMonths, r.InspectorsPerDepartment, r.TargetsPerTeam = c.ExclusionMonths, c.InspectorsPerDepartment, c.TargetsPerTeam
+	r.RandomnessSources = mustJSON(c.RandomnessSources)
+}
+
+// campaignColumns are the campaigns columns read for a Campaign: everything
+// but the manifest head, which can be large and is read only where needed.
+var campaignColumns = []string{
+	"id", "name", "status", "lead_department_id", "window_start", "window_end", "category", "districts",
+	"ratio_default", "ratio_by_class", "exclusion_months", "inspectors_per_department", "targets_per_team",
+	"randomness_sources", "created_by", "created_at", "updated_at", "committed_at", "committed_by",
+	"manifest_digest", "population_size", "randomness_values", "seed", "drawn_at", "drawn_by",
+	"confirm_deadline", "teams_drawn_at", "packets_issued_at",
+}
+
+// campaignStaff may see campaigns of their departments; inspectors see only
+// the packets they are assigned.
+var campaignStaff = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleLeadCoordinator}
+
+// scopeCampaigns restricts q, a query on campaigns, to what actor may see:
+// platform admins everything, staff the campaigns their department takes
+// part in, anyone else nothing.
+func scopeCampaigns(q *gorm.DB, actor *server.User) *gorm.DB {
+	switch actor.Role {
+	case server.RolePlatformAdmin:
+		return q
+	case server.RoleDepartmentAdmin, server.RoleLeadCoordinator:
+		if actor.DepartmentID != nil {
+			return q.Where("EXISTS (SELECT 1 FROM campaign_departments cd WHERE cd.campaign_id = campaigns.id AND cd.department_id = ?)", *actor.DepartmentID)
+		}
+	}
+	return q.Where("1 = 0")
+}
+
+// findVisibleCampaign returns the campaign row (without the manifest head),
+// or ENOTFOUND if it does not exist or actor may not see it. With lock, the
+// row is locked until the transaction ends (PostgreSQL; SQLite transactions
+// already hold the one writer lock).
+func findVisibleCampaign(tx *Tx, actor *server.User, id int64, lock bool) (*campaignRow, error) {
+	q := scopeCampaigns(tx.Model(&campaignRow{}), actor).Select(campaignColumns).Where("campaigns.id = ?", id)
+	if lock && tx.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "campaigns"}})
+	}
+	var r campaignRow
+	if err := q.Take(&r).Error; err != nil {
+		return nil, translate(err, objCampaign)
+	}
+	return &r, nil
+}
+
+// canRunCampaign reports whether actor may edit, commit and draw a campaign
+// led by lead: platform admins and the lead department's coordinators.
+func canRunCampaign(actor *server.User, lead int64) bool {
+	return actor.Role == server.RolePlatformAdmin ||
+		actor.Role == server.RoleLeadCoordinator && actor.InDepartment(lead)
+}
+
+func errNotLead() error {
+	return server.Errorf(server.EFORBIDDEN, "只有牵头部门的协调人员可以执行此操作 (only the lead department's coordinators may do this).")
+}
+
+// loadCampaign returns the domain campaign of r with its departments and check items.
+func loadCampaign(tx *Tx, r *campaignRow) (*server.Campaign, error) {
+	var depts, items []int64
+	if err := tx.Model(&campaignDepartmentRow{}).Where("campaign_id = ?", r.ID).Order("department_id").Pluck("department_id", &depts).Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Model(&campaignCheckItemRow{}).Where("campaign_id = ?", r.ID).Order("check_item_id").Pluck("check_item_id", &items).Error; err != nil {
+		return nil, err
+	}
+	if depts == nil {
+		depts = []int64{}
+	}
+	if items == nil {
+		items = []int64{}
+	}
+	return r.domain(depts, items)
+}
+
+// FindCampaignByID returns ENOTFOUND if the campaign does not exist or the
+// caller may not see it.
 func (s *CampaignService) FindCampaignByID(ctx context.Context, id int64) (*server.Campaign, error) {
-	return nil, errNotImplemented
+	actor := server.UserFromContext(ctx)
+	if actor == nil {
+		return nil, requireUser(ctx)
+	}
+	var out *server.Campaign
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		r, err := findVisibleCampaign(tx, actor, id, false)
+		if err != nil {
+			return err
+		}
+		out, err = loadCampaign(tx, r)
+		return err
+	})
+	return out, err
 }
+
+// FindCampaigns lists the campaigns the caller may see, newest first, and
+// the total number that match.
 func (s *CampaignService) FindCampaigns(ctx context.Context, f server.CampaignFilter) ([]*server.Campaign, int, error) {
-	return nil, 0, errNotImplemented
+	if err := requireRole(ctx, campaignStaff...); err != nil {
+		return nil, 0, err
+	}
+	actor := server.UserFromContext(ctx)
+	var (
+		out []*server.Campaign
+		n   int64
+	)
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		q := scopeCampaigns(tx.Model(&campaignRow{}), actor)
+		if f.Status != nil {
+			q = q.Where("status = ?", string(*f.Status))
+		}
+		if err := q.Count(&n).Error; err != nil {
+			return err
+		}
+		offset, limit := page(f.Offset, f.Limit)
+		var rows []campaignRow
+		if err := q.Select(campaignColumns).Order("id DESC").Offset(offset).Limit(limit).Find(&rows).Error; err != nil {
+			return err
+		}
+		out = make([]*server.Campaign, len(rows))
+		for i := range rows {
+			c, err := loadCampaign(tx, &rows[i])
+			if err != nil {
+				return err
+			}
+			out[i] = c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, int(n), nil
 }
+
+// Limits on draft fields.
+const (
+	maxCampaignName       = 200
+	maxRandomnessSource   = 500
+	maxRandomnessSources  = 10
+	maxRandomnessValue    = 200
+	maxExclusionMonths    = 120
+	maxTeamRule           = 100
+	maxCampaignDistricts  = 500
+	maxCampaignCheckItems = 1000
+)
+
+// manifestField returns EINVALID unless s can be a manifest field: not empty,
+// valid UTF-8, no TAB or line break, no white space at either end.
+func manifestField(what, s string, maxLen int) error {
+	switch {
+	case s == "" || len(s) > maxLen:
+		return server.Errorf(server.EINVALID, "%s须为1-%d字节 (%s must be 1-%d bytes).", what, maxLen, what, maxLen)
+	case !utf8.ValidString(s) || strings.ContainsAny(s, "\t\n\r") || strings.TrimSpace(s) != s:
+		return server.Errorf(server.EINVALID, "%s不能含制表符、换行或首尾空白 (%s may not contain tabs or line breaks, or start or end with white space): %q", what, what, s)
+	}
+	return nil
+}
+
+// validateDraft normalizes c (lead among the departments, sorted unique
+// lists, defaults) and returns EINVALID if it cannot be a campaign.
+func validateDraft(c *server.Campaign) error {
+	if err := manifestField("任务名称 (name)", c.Name, maxCampaignName); err != nil {
+		return err
+	}
+	if err := manifestField("企业类别 (category)", c.Category, 64); err != nil {
+		return err
+	}
+	switch {
+	case c.WindowStart.IsZero() || c.WindowEnd.IsZero():
+		return server.Errorf(server.EINVALID, "须指定检查期起止日期 (window start and end required).")
+	case c.WindowEnd.Before(c.WindowStart):
+		return server.Errorf(server.EINVALID, "检查期结束日早于开始日 (the window ends before it starts).")
+	case c.LeadDepartmentID <= 0:
+		return server.Errorf(server.EINVALID, "须指定牵头部门 (lead department required).")
+	case c.ExclusionMonths < 0 || c.ExclusionMonths > maxExclusionMonths:
+		return server.Errorf(server.EINVALID, "排除期须为0-%d个月 (exclusion window must be 0-%d months).", maxExclusionMonths, maxExclusionMonths)
+	case c.InspectorsPerDepartment < 1 || c.InspectorsPerDepartment > maxTeamRule:
+		return server.Errorf(server.EINVALID, "每组每部门执法人员数须为1-%d (inspectors per department must be 1-%d).", maxTeamRule, maxTeamRule)
+	case c.TargetsPerTeam < 1 || c.TargetsPerTeam > 10000:
+		return server.Errorf(server.EINVALID, "每组检查对象数须为1-10000 (targets per team must be 1-10000).")
+	case len(c.RandomnessSources) == 0:
+		return server.Errorf(server.EINVALID, "须至少指定一个公开随机数来源 (name at least one public randomness source).")
+	case len(c.RandomnessSources) > maxRandomnessSources:
+		return server.Errorf(server.EINVALID, "公开随机数来源过多 (at most %d randomness sources).", maxRandomnessSources)
+	case len(c.Districts) > maxCampaignDistricts || len(c.CheckItemIDs) > maxCampaignCheckItems:
+		return server.Errorf(server.EINVALID, "区县或检查事项过多 (too many districts or check items).")
+	}
+	for _, src := range c.RandomnessSources {
+		if err := manifestField("随机数来源 (randomness source)", src, maxRandomnessSource); err != nil {
+			return err
+		}
+	}
+	for _, d := range c.Districts {
+		if err := manifestField("区县 (district)", d, 64); err != nil {
+			return err
+		}
+		if strings.Contains(d, ",") {
+			return server.Errorf(server.EINVALID, "区县名称不能含逗号 (a district may not contain a comma): %q", d)
+		}
+	}
+	c.Districts = sortedUnique(c.Districts)
+	if !slices.Contains(c.DepartmentIDs, c.LeadDepartmentID) {
+		c.DepartmentIDs = append(c.DepartmentIDs, c.LeadDepartmentID)
+	}
+	c.DepartmentIDs = sortedUnique(c.DepartmentIDs)
+	c.CheckItemIDs = sortedUnique(c.CheckItemIDs)
+	_, err := ratioMap(c.Ratio)
+	return err
+}
+
+// ratioMap returns the ratio of each stratum: the Default as the empty
+// stratum, each listed risk class as its own. EINVALID for a ratio that is
+// not an exact decimal in [0, 1] or a class other than A–D.
+func ratioMap(t server.RatioTable) (map[string]draw.Ratio, error) {
+	out := map[string]draw.Ratio{}
+	if t.Default == "" && len(t.ByClass) == 0 {
+		return nil, server.Errorf(server.EINVALID, "须指定抽查比例 (a sampling ratio is required).")
+	}
+	if t.Default != "" {
+		r, err := draw.ParseRatio(t.Default)
+		if err != nil {
+			return nil, server.Errorf(server.EINVALID, "抽查比例无效 (invalid ratio): %v", err)
+		}
+		out[""] = r
+	}
+	for class, v := range t.ByClass {
+		if class == "" || !server.RiskClass(class).Valid() {
+			return nil, server.Errorf(server.EINVALID, "信用风险分类须为A、B、C或D (risk class must be A, B, C or D): %q", class)
+		}
+		r, err := draw.ParseRatio(v)
+		if err != nil {
+			return nil, server.Errorf(server.EINVALID, "%s类抽查比例无效 (invalid ratio for class %s): %v", class, class, err)
+		}
+		out[class] = r
+	}
+	return out, nil
+}
+
+// sortedUnique returns s sorted without duplicates, never nil.
+func sortedUnique[T int64 | string](s []T) []T {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if out == nil {
+		out = []T{}
+	}
+	return out
+}
+
+// checkDraftRefs returns EINVALID unless every department exists and every
+// check item exists, is current and belongs to a participating department,
+// one version per code.
+func checkDraftRefs(tx *Tx, c *server.Campaign) error {
+	var n int64
+	if err := tx.Model(&departmentRow{}).Where("id IN ?", c.DepartmentIDs).Count(&n).Error; err != nil {
+		return err
+	}
+	if int(n) != len(c.DepartmentIDs) {
+		return server.Errorf(server.EINVALID, "参与部门不存在 (a participating department does not exist).")
+	}
+	if len(c.CheckItemIDs) == 0 {
+		return nil
+	}
+	var items []checkItemRow
+	if err := tx.Where("id IN ?", c.CheckItemIDs).Find(&items).Error; err != nil {
+		return err
+	}
+	if len(items) != len(c.CheckItemIDs) {
+		return server.Errorf(server.EINVALID, "检查事项不存在 (a check item does not exist).")
+	}
+	codes := map[string]bool{}
+	for _, it := range items {
+		key := fmt.Sprintf("%d/%s", it.DepartmentID, it.Code)
+		switch {
+		case !slices.Contains(c.DepartmentIDs, it.DepartmentID):
+			return server.Errorf(server.EINVALID, "检查事项%s不属于参与部门 (check item %s belongs to no participating department).", it.Code, it.Code)
+		case it.RetiredAt != nil:
+			return server.Errorf(server.EINVALID, "检查事项%s@%d已停用，请选用现行版本 (check item %s@%d is retired; use the current version).", it.Code, it.Version, it.Code, it.Version)
+		case codes[key]:
+			return server.Errorf(server.EINVALID, "检查事项%s选了多个版本 (check item %s is named in more than one version).", it.Code, it.Code)
+		}
+		codes[key] = true
+	}
+	return nil
+}
+
+// writeDraftLinks replaces the campaign's departments and check items.
+func writeDraftLinks(tx *Tx, c *server.Campaign) error {
+	if err := tx.Where("campaign_id = ?", c.ID).Delete(&campaignDepartmentRow{}).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("campaign_id = ?", c.ID).Delete(&campaignCheckItemRow{}).Error; err != nil {
+		return err
+	}
+	depts := make([]campaignDepartmentRow, len(c.DepartmentIDs))
+	for i, d := range c.DepartmentIDs {
+		depts[i] = campaignDepartmentRow{CampaignID: c.ID, DepartmentID: d}
+	}
+	if err := tx.Create(&depts).Error; err != nil {
+		return translate(err, objCampaign)
+	}
+	if len(c.CheckItemIDs) == 0 {
+		return nil
+	}
+	items := make([]campaignCheckItemRow, len(c.CheckItemIDs))
+	for i, it := range c.CheckItemIDs {
+		items[i] = campaignCheckItemRow{CampaignID: c.ID, CheckItemID: it}
+	}
+	return translate(tx.Create(&items).Error, objCampaign)
+}
+
+// CreateCampaign creates a draft. Lead coordinators create campaigns their
+// own department leads (LeadDepartmentID defaults to it); platform admins
+// any. The lead department always takes part.
 func (s *CampaignService) CreateCampaign(ctx context.Context, c *server.Campaign) error {
-	return errNotImplemented
+	if err := requireRole(ctx, server.RolePlatformAdmin, server.RoleLeadCoordinator); err != nil {
+		return err
+	}
+	actor := server.UserFromContext(ctx)
+	if actor.Role == server.RoleLeadCoordinator {
+		if c.LeadDepartmentID == 0 && actor.DepartmentID != nil {
+			c.LeadDepartmentID = *actor.DepartmentID
+		}
+		if !actor.InDepartment(c.LeadDepartmentID) {
+			return server.Errorf(server.EFORBIDDEN, "只能以本部门为牵头部门创建抽查任务 (coordinators create campaigns their own department leads).")
+		}
+	}
+	if c.InspectorsPerDepartment == 0 {
+		c.InspectorsPerDepartment = 2
+	}
+	if c.TargetsPerTeam == 0 {
+		c.TargetsPerTeam = 1
+	}
+	if err := validateDraft(c); err != nil {
+		return err
+	}
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		if err := checkDraftRefs(tx, c); err != nil {
+			return err
+		}
+		r := campaignRow{Status: string(server.CampaignDraft), CreatedBy: actor.ID, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+		r.setDraft(c)
+		if err := tx.Select(draftColumns("status", "created_by", "created_at")).Create(&r).Error; err != nil {
+			return translate(err, objCampaign)
+		}
+		c.ID = r.ID
+		if err := writeDraftLinks(tx, c); err != nil {
+			return err
+		}
+		out, err := loadCampaign(tx, &r)
+		if err != nil {
+			return err
+		}
+		*c = *out
+		return nil
+	})
 }
+
+// draftColumns are the columns a draft edit writes, plus extra.
+func draftColumns(extra ...string) []string {
+	return append([]string{
+		"name", "lead_department_id", "window_start", "window_end", "category", "districts", "ratio_default",
+		"ratio_by_class", "exclusion_months", "inspectors_per_department", "targets_per_team",
+		"randomness_sources", "updated_at",
+	}, extra...)
+}
+
+// errCommitted is the answer to any change of a committed campaign.
+func errCommitted() error {
+	return server.Errorf(server.ECONFLICT, "已提交的抽查方案不可修改，如需重抽请新建任务 (a committed campaign cannot change; a new draw means a new campaign).")
+}
+
+// UpdateCampaign changes a draft. ECONFLICT once committed.
 func (s *CampaignService) UpdateCampaign(ctx context.Context, id int64, upd server.CampaignUpdate) (*server.Campaign, error) {
-	return nil, errNotImplemented
+	if err := requireRole(ctx, campaignStaff...); err != nil {
+		return nil, err
+	}
+	actor := server.UserFromContext(ctx)
+	var out *server.Campaign
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		r, err := findVisibleCampaign(tx, actor, id, true)
+		if err != nil {
+			return err
+		}
+		if !canRunCampaign(actor, r.LeadDepartmentID) {
+			return errNotLead()
+		}
+		if r.Status != string(server.CampaignDraft) {
+			return errCommitted()
+		}
+		c, err := loadCampaign(tx, r)
+		if err != nil {
+			return err
+		}
+		applyCampaignUpdate(c, upd)
+		if err := validateDraft(c); err != nil {
+			return err
+		}
+		if err := checkDraftRefs(tx, c); err != nil {
+			return err
+		}
+		r.setDraft(c)
+		r.UpdatedAt = tx.Now
+		if err := tx.Select(draftColumns()).Where("id = ?", id).Updates(r).Error; err != nil {
+			return translate(err, objCampaign)
+		}
+		if err := writeDraftLinks(tx, c); err != nil {
+			return err
+		}
+		out, err = loadCampaign(tx, r)
+		return err
+	})
+	return out, err
 }
+
+func applyCampaignUpdate(c *server.Campaign, upd server.CampaignUpdate) {
+	if upd.Name != nil {
+		c.Name = *upd.Name
+	}
+	if upd.DepartmentIDs != nil {
+		c.DepartmentIDs = slices.Clone(*upd.DepartmentIDs)
+	}
+	if upd.WindowStart != nil {
+		c.WindowStart = *upd.WindowStart
+	}
+	if upd.WindowEnd != nil {
+		c.WindowEnd = *upd.WindowEnd
+	}
+	if upd.Category != nil {
+		c.Category = *upd.Category
+	}
+	if upd.Districts != nil {
+		c.Districts = slices.Clone(*upd.Districts)
+	}
+	if upd.Ratio != nil {
+		c.Ratio = *upd.Ratio
+	}
+	if upd.ExclusionMonths != nil {
+		c.ExclusionMonths = *upd.ExclusionMonths
+	}
+	if upd.InspectorsPerDepartment != nil {
+		c.InspectorsPerDepartment = *upd.InspectorsPerDepartment
+	}
+	if upd.TargetsPerTeam != nil {
+		c.TargetsPerTeam = *upd.TargetsPerTeam
+	}
+	if upd.CheckItemIDs != nil {
+		c.CheckItemIDs = slices.Clone(*upd.CheckItemIDs)
+	}
+	if upd.RandomnessSources != nil {
+		c.RandomnessSources = slices.Clone(*upd.RandomnessSources)
+	}
+}
+
+// recentTargetsSQL selects the targets of other campaigns whose window ended
+// in [@cutoff, @start): every drawn enterprise not since replaced.
+const recentTargetsSQL = `SELECT ds.credit_code, c.id AS campaign_id, c.window_end
+FROM draw_selections ds JOIN campaigns c ON c.id = ds.campaign_id
+WHERE c.id <> @id AND c.window_end >= @cutoff AND c.window_end < @start
+AND NOT EXISTS (SELECT 1 FROM target_replacements tr WHERE tr.campaign_id = ds.campaign_id AND tr.replaced_code = ds.credit_code)`
+
+// populationFilter returns the WHERE clause (on enterprises e) and named
+// arguments of c's population filter, exclusions aside.
+func populationFilter(c *server.Campaign) (string, map[string]any) {
+	where := "e.category = @category AND e.status = @status"
+	args := map[string]any{"category": c.Category, "status": string(server.EnterpriseActive), "id": c.ID}
+	if len(c.Districts) > 0 {
+		where += " AND e.district IN @districts"
+		args["districts"] = c.Districts
+	}
+	if c.ExclusionMonths > 0 {
+		start := time.Date(c.WindowStart.Year, c.WindowStart.Month, c.WindowStart.Day, 0, 0, 0, 0, time.UTC)
+		args["start"] = c.WindowStart.String()
+		args["cutoff"] = start.AddDate(0, -c.ExclusionMonths, 0).Format(time.DateOnly)
+	}
+	return where, args
+}
+
+// findExclusions returns the enterprises the filter matches that were
+// targets of a campaign whose window ended within the exclusion window, each
+// with the latest such campaign as the reason, by credit code.
+func findExclusions(tx *Tx, c *server.Campaign) ([]draw.Exclusion, error) {
+	if c.ExclusionMonths == 0 {
+		return nil, nil
+	}
+	where, args := populationFilter(c)
+	var rows []struct {
+		CreditCode string
+		CampaignID int64
+		WindowEnd  string
+	}
+	err := tx.Raw(`SELECT e.credit_code, t.campaign_id, t.window_end FROM enterprises e
+JOIN (`+recentTargetsSQL+`) t ON t.credit_code = e.credit_code
+WHERE `+where+` ORDER BY e.credit_code, t.window_end DESC, t.campaign_id DESC`, args).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	var out []draw.Exclusion
+	for _, r := range rows {
+		if n := len(out); n > 0 && out[n-1].CreditCode == r.CreditCode {
+			continue // an older inspection of the same enterprise
+		}
+		out = append(out, draw.Exclusion{
+			CreditCode: r.CreditCode,
+			Reason:     fmt.Sprintf("近期已被抽查：任务%d，检查期截至%s (inspected in campaign %d, window end %s)", r.CampaignID, r.WindowEnd, r.CampaignID, r.WindowEnd),
+		})
+	}
+	return out, nil
+}
+
+// insertPopulation freezes c's population into campaign_population in one
+// INSERT … SELECT, so the rows never travel through the server.
+func insertPopulation(tx *Tx, c *server.Campaign, classes []string) error {
+	where, args := populationFilter(c)
+	stratum := "''"
+	if len(classes) > 0 {
+		stratum = "CASE WHEN e.risk_class IN @classes THEN e.risk_class ELSE '' END"
+		args["classes"] = classes
+	}
+	if c.ExclusionMonths > 0 {
+		where += " AND NOT EXISTS (SELECT 1 FROM (" + recentTargetsSQL + ") t WHERE t.credit_code = e.credit_code)"
+	}
+	return tx.Exec(`INSERT INTO campaign_population (campaign_id, credit_code, stratum, enterprise_id)
+SELECT @id, e.credit_code, `+stratum+`, e.id FROM enterprises e WHERE `+where, args).Error
+}
+
+// strataSizes counts the committed population per stratum.
+func strataSizes(tx *Tx, id int64) (map[string]int, error) {
+	var rows []struct {
+		Stratum string
+		N       int
+	}
+	if err := tx.Raw("SELECT stratum, COUNT(*) AS n FROM campaign_population WHERE campaign_id = ? GROUP BY stratum", id).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Stratum] = r.N
+	}
+	return out, nil
+}
+
+// CommitCampaign freezes the draft's manifest: the population snapshot,
+// exclusions, strata, ratios, roster, recusals, check-item versions, team
+// rules and the named randomness sources; it stores the manifest head and
+// the SHA-256 of the whole canonical manifest.
 func (s *CampaignService) CommitCampaign(ctx context.Context, id int64) (*server.Campaign, error) {
-	return nil, errNotImplemented
+	if err := requireRole(ctx, campaignStaff...); err != nil {
+		return nil, err
+	}
+	actor := server.UserFromContext(ctx)
+	var out *server.Campaign
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		r, err := findVisibleCampaign(tx, actor, id, true)
+		if err != nil {
+			return err
+		}
+		if !canRunCampaign(actor, r.LeadDepartmentID) {
+			return errNotLead()
+		}
+		if r.Status != string(server.CampaignDraft) {
+			return server.Errorf(server.ECONFLICT, "抽查方案已提交 (the campaign is already committed).")
+		}
+		c, err := loadCampaign(tx, r)
+		if err != nil {
+			return err
+		}
+		if err := validateDraft(c); err != nil {
+			return err
+		}
+		if err := checkDraftRefs(tx, c); err != nil {
+			return err
+		}
+		m, err := buildManifestHead(tx, c)
+		if err != nil {
+			return err
+		}
+		var head strings.Builder
+		if err := m.Encode(&head); err != nil {
+			return server.Errorf(server.EINVALID, "抽查方案无法生成清单 (the manifest cannot be encoded): %v", err)
+		}
+		digest, size, err := populationDigest(tx, id, head.String(), m.Ratios)
+		if err != nil {
+			return err
+		}
+		err = tx.Model(&campaignRow{}).Where("id = ? AND status = ?", id, string(server.CampaignDraft)).Updates(map[string]any{
+			"status": string(server.CampaignCommitted), "committed_at": tx.Now, "committed_by": actor.ID,
+			"manifest_head": head.String(), "manifest_digest": digest, "population_size": size, "updated_at": tx.Now,
+		}).Error
+		if err != nil {
+			return err
+		}
+		r, err = findVisibleCampaign(tx, actor, id, false)
+		if err != nil {
+			return err
+		}
+		out, err = loadCampaign(tx, r)
+		return err
+	})
+	return out, err
 }
+
+// buildManifestHead inserts c's population and returns its manifest without
+// the population lines (population is the last section, so the head plus
+// the lines is the whole manifest).
+func buildManifestHead(tx *Tx, c *server.Campaign) (*draw.Manifest, error) {
+	ratios, err := ratioMap(c.Ratio)
+	if err != nil {
+		return nil, err
+	}
+	var depts []departmentRow
+	if err := tx.Where("id IN ?", c.DepartmentIDs).Find(&depts).Error; err != nil {
+		return nil, err
+	}
+	codes := map[int64]string{}
+	for _, d := range depts {
+		codes[d.ID] = d.Code
+	}
+	m := &draw.Manifest{
+		CampaignID: c.ID, Name: c.Name, WindowStart: c.WindowStart.String(), WindowEnd: c.WindowEnd.String(),
+		Lead: codes[c.LeadDepartmentID], Category: c.Category, Districts: slices.Clone(c.Districts),
+		Status: string(server.EnterpriseActive), ExclusionMonths: c.ExclusionMonths, Ratios: ratios,
+		InspectorsPerDepartment: c.InspectorsPerDepartment, TargetsPerTeam: c.TargetsPerTeam,
+		Randomness: slices.Clone(c.RandomnessSources),
+	}
+	items := map[int64][]string{}
+	if len(c.CheckItemIDs) > 0 {
+		var rows []checkItemRow
+		if err := tx.Where("id IN ?", c.CheckItemIDs).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, it := range rows {
+			items[it.DepartmentID] = append(items[it.DepartmentID], fmt.Sprintf("%s@%d", it.Code, it.Version))
+		}
+	}
+	for _, d := range depts {
+		m.Departments = append(m.Departments, draw.ManifestDepartment{Code: d.Code, CheckItems: items[d.ID]})
+	}
+
+	if m.Exclusions, err = findExclusions(tx, c); err != nil {
+		return nil, err
+	}
+	var classes []string
+	for s := range ratios {
+		if s != "" {
+			classes = append(classes, s)
+		}
+	}
+	slices.Sort(classes)
+	if err := insertPopulation(tx, c, classes); err != nil {
+		return nil, err
+	}
+
+	// The roster: active, certificate valid over the whole window.
+	var inspectors []inspectorRow
+	if err := tx.Where("department_id IN ? AND status = ?", c.DepartmentIDs, string(server.InspectorActive)).Find(&inspectors).Error; err != nil {
+		return nil, err
+	}
+	var rosterIDs []int64
+	for i := range inspectors {
+		in, err := inspectors[i].domain()
+		if err != nil {
+			return nil, err
+		}
+		if !in.CertificateValidOn(c.WindowStart, c.WindowEnd) {
+			continue
+		}
+		if err := manifestField("执法证号 (certificate number)", in.CertificateNumber, 64); err != nil {
+			return nil, err
+		}
+		rosterIDs = append(rosterIDs, in.ID)
+		m.Inspectors = append(m.Inspectors, draw.RosterEntry{Department: codes[in.DepartmentID], Certificate: in.CertificateNumber})
+	}
+	if len(rosterIDs) > 0 {
+		// Standing declarations against the frozen population.
+		var rows []struct{ CertificateNumber, CreditCode string }
+		err := tx.Raw(`SELECT DISTINCT i.certificate_number, p.credit_code FROM conflict_declarations d
+JOIN inspectors i ON i.id = d.inspector_id
+JOIN campaign_population p ON p.enterprise_id = d.enterprise_id AND p.campaign_id = ?
+WHERE d.withdrawn_at IS NULL AND d.inspector_id IN ?`, c.ID, rosterIDs).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			m.Recusals = append(m.Recusals, draw.Recusal{Certificate: r.CertificateNumber, CreditCode: r.CreditCode})
+		}
+	}
+	m.Normalize()
+	return m, nil
+}
+
+// populationDigest returns the SHA-256 (hex) of head followed by the
+// campaign's population lines, streamed in credit-code order, and the
+// population size. EINVALID if the population is empty or a stratum has no
+// ratio.
+func populationDigest(tx *Tx, id int64, head string, ratios map[string]draw.Ratio) (string, int, error) {
+	sizes, err := strataSizes(tx, id)
+	if err != nil {
+		return "", 0, err
+	}
+	total := 0
+	for stratum, n := range sizes {
+		if _, ok := ratios[stratum]; !ok {
+			if stratum == "" {
+				return "", 0, server.Errorf(server.EINVALID, "有%d家企业不属于已列出的信用风险分类，且未设默认抽查比例 (%d enterprises are in no listed risk class and there is no default ratio).", n, n)
+			}
+			return "", 0, server.Errorf(server.EINVALID, "信用风险分类%s没有抽查比例 (no ratio for risk class %s).", stratum, stratum)
+		}
+		total += n
+	}
+	if total == 0 {
+		return "", 0, server.Errorf(server.EINVALID, "没有符合条件的企业 (no enterprise matches the population filter).")
+	}
+	h := sha256.New()
+	h.Write([]byte(head))
+	n, err := streamPopulation(tx, id, func(code, stratum string) error {
+		_, err := io.WriteString(h, "population\t"+code+"\t"+stratum+"\n")
+		return err
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	if n != total {
+		return "", 0, fmt.Errorf("population of campaign %d: streamed %d rows, counted %d", id, n, total)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// streamPopulation calls fn for each population row of the campaign in
+// ascending credit-code byte order, and returns the number of rows. The
+// order comes from the primary key index; credit codes are ASCII digits and
+// capitals, which every collation orders by bytes, and the order is checked
+// anyway, since the digest depends on it.
+func streamPopulation(tx *Tx, id int64, fn func(code, stratum string) error) (int, error) {
+	rows, err := tx.Raw("SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ? ORDER BY credit_code", id).Rows()
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n, prev := 0, ""
+	var code, stratum string
+	for rows.Next() {
+		if err := rows.Scan(&code, &stratum); err != nil {
+			return n, err
+		}
+		if n > 0 && code <= prev {
+			return n, fmt.Errorf("population of campaign %d is not in byte order at %q (check the database collation)", id, code)
+		}
+		if err := fn(code, stratum); err != nil {
+			return n, err
+		}
+		prev = code
+		n++
+	}
+	return n, rows.Err()
+}
+
+// checkRandomness returns EINVALID unless values are one per named source,
+// each 1–200 bytes of UTF-8 without tabs, line breaks or white space at
+// either end (which a reader could not tell apart).
+func checkRandomness(values []string, sources int) error {
+	if len(values) != sources {
+		return server.Errorf(server.EINVALID, "须按方案录入%d个公开随机数，收到%d个 (enter %d randomness values, one per named source; got %d).", sources, len(values), sources, len(values))
+	}
+	for _, v := range values {
+		if err := manifestField("公开随机数 (randomness value)", v, maxRandomnessValue); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selectionBatch is how many selections one INSERT carries.
+const (
+	selectionBatchPostgres = 50000 // as arrays: one parameter per column
+	selectionBatchSQLite   = 500   // 5 parameters a row, under SQLite's limit
+)
+
+// insertSelections persists drawn items. On PostgreSQL each batch is one
+// INSERT … SELECT unnest(…) with three text[] parameters, which costs about
+// what COPY does and runs on the transaction's own connection.
+func insertSelections(ctx context.Context, tx *Tx, id int64, items []draw.Item, kind string) error {
+	if tx.Dialector.Name() != Postgres {
+		for len(items) > 0 {
+			n := min(len(items), selectionBatchSQLite)
+			rows := make([]selectionRow, n)
+			for i, it := range items[:n] {
+				rows[i] = selectionRow{CampaignID: id, CreditCode: it.ID, Stratum: it.Stratum, Ticket: it.Ticket.String(), Kind: kind}
+			}
+			if err := tx.Create(&rows).Error; err != nil {
+				return translate(err, objCampaign)
+			}
+			items = items[n:]
+		}
+		return nil
+	}
+	codes := make([]string, 0, min(len(items), selectionBatchPostgres))
+	strata := make([]string, 0, cap(codes))
+	tickets := make([]string, 0, cap(codes))
+	for len(items) > 0 {
+		n := min(len(items), selectionBatchPostgres)
+		codes, strata, tickets = codes[:0], strata[:0], tickets[:0]
+		for _, it := range items[:n] {
+			codes = append(codes, it.ID)
+			strata = append(strata, it.Stratum)
+			tickets = append(tickets, it.Ticket.String())
+		}
+		// Straight to the connection: GORM would expand the slices into
+		// one placeholder per element.
+		_, err := tx.Statement.ConnPool.ExecContext(ctx, `INSERT INTO draw_selections (campaign_id, credit_code, stratum, ticket, kind)
+SELECT $1, c, s, t, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(c, s, t)`, id, codes, strata, tickets, kind)
+		if err != nil {
+			return translate(tx.AddError(err), objCampaign)
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+// Draw takes the public randomness values, derives the seed and draws the
+// targets from the frozen population: one streaming pass through a
+// per-stratum heap, then batched inserts. There are no re-rolls: a second
+// draw is ECONFLICT.
 func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []string) (*server.Campaign, error) {
-	return nil, errNotImplemented
+	if err := requireRole(ctx, campaignStaff...); err != nil {
+		return nil, err
+	}
+	actor := server.UserFromContext(ctx)
+	var out *server.Campaign
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		r, err := findVisibleCampaign(tx, actor, id, true)
+		if err != nil {
+			return err
+		}
+		if !canRunCampaign(actor, r.LeadDepartmentID) {
+			return errNotLead()
+		}
+		switch server.CampaignStatus(r.Status) {
+		case server.CampaignDraft:
+			return server.Errorf(server.ECONFLICT, "抽查方案尚未提交，不能抽取 (commit the campaign before drawing).")
+		case server.CampaignCommitted:
+		default:
+			return server.Errorf(server.ECONFLICT, "已完成抽取，不可重抽 (the targets are drawn already; there are no re-draws).")
+		}
+		var sources []string
+		if err := json.Unmarshal([]byte(r.RandomnessSources), &sources); err != nil {
+			return err
+		}
+		if err := checkRandomness(randomness, len(sources)); err != nil {
+			return err
+		}
+		deadline, err := s.calendar.AddWorkingDays(tx.Now.In(calendar.Shanghai()), 1)
+		if err != nil {
+			return server.Errorf(server.EINVALID, "无法计算确认期限 (cannot compute the confirmation deadline): %v", err)
+		}
+		var head string
+		if err := tx.Model(&campaignRow{}).Where("id = ?", id).Pluck("manifest_head", &head).Error; err != nil {
+			return err
+		}
+		m, err := draw.ParseManifest([]byte(head))
+		if err != nil {
+			return fmt.Errorf("campaign %d manifest head: %w", id, err)
+		}
+		digest, err := draw.ParseHash(*r.ManifestDigest)
+		if err != nil {
+			return fmt.Errorf("campaign %d digest: %w", id, err)
+		}
+		seed := draw.Seed(digest, randomness)
+		selected, err := sample(tx, id, seed, m.Ratios)
+		if err != nil {
+			return err
+		}
+		if err := insertSelections(ctx, tx, id, selected, "initial"); err != nil {
+			return err
+		}
+		values, _ := json.Marshal(randomness) // []string always marshals
+		err = tx.Model(&campaignRow{}).Where("id = ? AND status = ?", id, string(server.CampaignCommitted)).Updates(map[string]any{
+			"status": string(server.CampaignDrawn), "randomness_values": string(values), "seed": seed.String(),
+			"drawn_at": tx.Now, "drawn_by": actor.ID, "confirm_deadline": deadline.UTC(), "updated_at": tx.Now,
+		}).Error
+		if err != nil {
+			return err
+		}
+		if r, err = findVisibleCampaign(tx, actor, id, false); err != nil {
+			return err
+		}
+		out, err = loadCampaign(tx, r)
+		return err
+	})
+	return out, err
 }
+
+// sample streams the campaign's population through a draw.Sampler and
+// returns the selected items in ascending (ticket, id). The sampler does not
+// depend on the order rows arrive in, so the scan is unordered.
+func sample(tx *Tx, id int64, seed draw.Hash, ratios map[string]draw.Ratio) ([]draw.Item, error) {
+	sizes, err := strataSizes(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	sampler, err := draw.NewSampler(seed, sizes, ratios, 0)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	rows, err := tx.Raw("SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ?", id).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	// Strata are few: reuse their strings instead of allocating one per row.
+	strata := map[string]string{}
+	for s := range sizes {
+		strata[s] = s
+	}
+	var code string
+	var stratum sql.RawBytes // only looked up, never kept
+	for rows.Next() {
+		if err := rows.Scan(&code, &stratum); err != nil {
+			return nil, err
+		}
+		st, ok := strata[string(stratum)]
+		if !ok {
+			return nil, fmt.Errorf("campaign %d: population row %q in unknown stratum %q", id, code, stratum)
+		}
+		if err := sampler.Add(st, code); err != nil {
+			return nil, fmt.Errorf("campaign %d: %w", id, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	res, err := sampler.Finish()
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return res.Selected, nil
+}
+
+// FindSelections lists the campaign's drawn targets, first draw and
+// replacements, in ascending (ticket, credit code); Replaced marks targets
+// later replaced.
 func (s *CampaignService) FindSelections(ctx context.Context, id int64) ([]*server.Selection, error) {
-	return nil, errNotImplemented
+	actor := server.UserFromContext(ctx)
+	if actor == nil {
+		return nil, requireUser(ctx)
+	}
+	var out []*server.Selection
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		if _, err := findVisibleCampaign(tx, actor, id, false); err != nil {
+			return err
+		}
+		var rows []struct {
+			CreditCode   string
+			EnterpriseID int64
+			Stratum      string
+			Ticket       string
+			Kind         string
+			Replaced     bool
+		}
+		err := tx.Raw(`SELECT ds.credit_code, p.enterprise_id, ds.stratum, ds.ticket, ds.kind,
+EXISTS (SELECT 1 FROM target_replacements tr WHERE tr.campaign_id = ds.campaign_id AND tr.replaced_code = ds.credit_code) AS replaced
+FROM draw_selections ds JOIN campaign_population p ON p.campaign_id = ds.campaign_id AND p.credit_code = ds.credit_code
+WHERE ds.campaign_id = ?`, id).Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		out = make([]*server.Selection, len(rows))
+		for i, r := range rows {
+			out[i] = &server.Selection{
+				CreditCode: r.CreditCode, EnterpriseID: r.EnterpriseID, Stratum: r.Stratum, Ticket: r.Ticket,
+				Kind: r.Kind, Replaced: r.Replaced,
+			}
+		}
+		// Tickets are lowercase hex of one length: byte order is numeric order.
+		slices.SortFunc(out, func(a, b *server.Selection) int {
+			if c := strings.Compare(a.Ticket, b.Ticket); c != 0 {
+				return c
+			}
+			return strings.Compare(a.CreditCode, b.CreditCode)
+		})
+		return nil
+	})
+	return out, err
 }

@@ -174,6 +174,8 @@ var (
 	objDeclaration = object{"回避声明", "conflict declaration"}
 	objUser        = object{"用户", "user"}
 	objDevice      = object{"设备", "device"}
+	objCheckItem   = object{"检查事项", "check item"}
+	objCampaign    = object{"抽查任务", "campaign"}
 )
 
 // notFound is the error for a record that does not exist or that the caller
