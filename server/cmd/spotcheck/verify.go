@@ -592,7 +592,11 @@ func verifyDraw(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if d != nil {
-		fmt.Fprintf(out, "DISAGREES at %s: the record says %s, re-computation gives %s\n", d.Where, d.Recorded, d.Computed)
+		recorded := d.Recorded
+		if recorded == "" {
+			recorded = "nothing"
+		}
+		fmt.Fprintf(out, "DISAGREES at %s: the record says %s, re-computation gives %s\n", d.Where, recorded, d.Computed)
 		return fmt.Errorf("%w at %s", errDisagrees, d.Where)
 	}
 	fmt.Fprintln(out, "agrees")
