@@ -73,7 +73,10 @@ type ManifestDepartment struct {
 type RosterEntry struct{ Department, Certificate string }
 
 // Recusal says the inspector with Certificate may never be matched to CreditCode.
-type Recusal struct{ Certificate, CreditCode string }
+type Recusal struct {
+	Certificate string `json:"certificate"`
+	CreditCode  string `json:"credit_code"`
+}
 
 // Exclusion is an enterprise left out of the population, and why.
 type Exclusion struct{ CreditCode, Reason string }

@@ -101,6 +101,12 @@ func Verify(rec *Record) error {
 	if err != nil {
 		return err
 	}
+	if rec.Algorithm != AlgorithmID {
+		return &Disagreement{"algorithm", rec.Algorithm, AlgorithmID}
+	}
+	if rec.CampaignID != m.CampaignID {
+		return &Disagreement{"campaign_id", fmt.Sprint(rec.CampaignID), fmt.Sprint(m.CampaignID)}
+	}
 	digest, err := m.Digest()
 	if err != nil {
 		return err
@@ -146,6 +152,9 @@ func Verify(rec *Record) error {
 	}
 	for i, rp := range rec.Replacements {
 		where := fmt.Sprintf("replacements[%d]", i)
+		if rp.Seq != i+1 {
+			return &Disagreement{where + ".seq", fmt.Sprint(rp.Seq), fmt.Sprint(i + 1)}
+		}
 		gone, ok := current[rp.Replaced]
 		if !ok {
 			return &Disagreement{where + ".replaced", rp.Replaced, "not a current target"}
