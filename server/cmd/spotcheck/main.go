@@ -6,6 +6,7 @@
 //	spotcheck import enterprises|inspectors FILE
 //	spotcheck user add …                     create an account
 //	spotcheck keys list|rotate|retire KID    manage the token signing keys
+//	spotcheck verify sample|rfc3797|draw    re-compute a published draw, offline
 package main
 
 import (
