@@ -109,6 +109,19 @@ func policies() map[string]policy {
 		"GET /public/campaigns":              {public: true},
 		"GET /public/campaigns/:id/manifest": {public: true, object: (*walk).publicCampaign},
 		"GET /public/campaigns/:id/record":   {public: true, object: (*walk).publicCampaign},
+
+		"POST /v1/campaigns/:id/confirm":                {roles: admins, object: (*walk).drawnCampaign},
+		"GET /v1/campaigns/:id/confirmations":           {roles: staff, object: (*walk).drawnCampaign},
+		"POST /v1/campaigns/:id/replacements":           {roles: staff, object: (*walk).drawnCampaign, body: map[string]string{"credit_code": "x", "reason": "walk"}},
+		"GET /v1/campaigns/:id/replacements":            {roles: staff, object: (*walk).drawnCampaign},
+		"POST /v1/campaigns/:id/teams":                  {roles: coordinators, object: (*walk).drawnCampaign},
+		"GET /v1/campaigns/:id/teams":                   {roles: staff, object: (*walk).drawnCampaign},
+		"POST /v1/campaigns/:id/packets":                {roles: coordinators, object: (*walk).drawnCampaign},
+		"GET /v1/campaigns/:id/packets":                 {roles: staff, object: (*walk).drawnCampaign},
+		"GET /v1/packets/:id":                           {roles: all, ownOnly: true, object: (*walk).packet},
+		"GET /v1/campaigns/:id/grouping-report":         {roles: staff, object: (*walk).drawnCampaign},
+		"POST /v1/campaigns/:id/grouping-report/filing": {roles: admins, object: (*walk).drawnCampaign},
+		"GET /v1/campaigns/:id/grouping-report/filings": {roles: staff, object: (*walk).drawnCampaign},
 	}
 }
 
