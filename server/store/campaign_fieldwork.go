@@ -17,10 +17,7 @@ import (
 
 var _ server.CampaignFieldworkService = (*CampaignService)(nil)
 
-var (
-	objFieldworkCampaign = object{"抽查任务", "campaign"}
-	objPacket            = object{"检查包", "packet"}
-)
+var objPacket = object{"检查包", "packet"}
 
 // maxReplacementReason bounds a replacement's reason, in bytes.
 const maxReplacementReason = 500
@@ -91,7 +88,7 @@ func loadCampaignForStaff(tx *Tx, actor *server.User, id int64) (*fieldworkCampa
 		return nil, err
 	}
 	if !canSeeCampaign(actor, c) {
-		return nil, notFound(objFieldworkCampaign)
+		return nil, notFound(objCampaign)
 	}
 	return c, nil
 }
@@ -112,7 +109,7 @@ func loadFieldworkCampaign(tx *Tx, id int64) (*fieldworkCampaign, error) {
 	err := tx.Select("id, name, status, lead_department_id, window_start, window_end, inspectors_per_department, "+
 		"targets_per_team, manifest_head, seed, confirm_deadline").Where("id = ?", id).Take(&c.fieldworkCampaignRow).Error
 	if err != nil {
-		return nil, translate(err, objFieldworkCampaign)
+		return nil, translate(err, objCampaign)
 	}
 	if err := tx.Table("campaign_departments").Where("campaign_id = ?", id).Order("department_id").
 		Pluck("department_id", &c.departments).Error; err != nil {
@@ -263,7 +260,7 @@ func actingDepartment(actor *server.User, c *fieldworkCampaign, departmentID *in
 	switch actor.Role {
 	case server.RoleDepartmentAdmin:
 		if actor.DepartmentID == nil || !c.participates(*actor.DepartmentID) {
-			return 0, notFound(objFieldworkCampaign)
+			return 0, notFound(objCampaign)
 		}
 		if departmentID != nil && *departmentID != *actor.DepartmentID {
 			return 0, notFound(objDepartment)
