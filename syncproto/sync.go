@@ -1,0 +1,308 @@
+package syncproto
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"time"
+)
+
+// Protocol versions. A request carries its version in HeaderProtocol; the
+// server answers CodeUpgradeRequired (HTTP 426) to a version below
+// MinProtocolVersion, so an old SDK fails loudly instead of misbehaving.
+const (
+	ProtocolVersion    = 1
+	MinProtocolVersion = 1
+	HeaderProtocol     = "Spotcheck-Protocol"
+)
+
+// Paths of the sync endpoints.
+const (
+	PathPush               = "/v1/sync/push"
+	PathPull               = "/v1/sync/pull"
+	PathAttachmentsMissing = "/v1/sync/attachments/missing"
+	// PathUploads is the resumable-upload (tus 1.0) endpoint: POST creates an
+	// upload, HEAD PathUploads/ID reports its offset, PATCH appends from it.
+	PathUploads = "/v1/uploads"
+	// PathAttachments + "/" + SHA256 serves a stored attachment to those who
+	// may read a record that references it.
+	PathAttachments = "/v1/attachments"
+)
+
+// Limits every side enforces.
+const (
+	MaxMutationsPerPush = 200
+	MaxPushBytes        = 8 << 20 // decoded (after any gzip) push body
+	MaxHashesPerQuery   = 1000
+	MaxAttachmentBytes  = 32 << 20
+	MaxPullLimit        = 500
+	MaxNoteBytes        = 4000
+)
+
+// Mutation kinds. Append only.
+const (
+	KindAnswer       = "answer"       // set one checklist item's answer
+	KindCertificates = "certificates" // record that the team showed their enforcement certificates
+	KindClose        = "close"        // close the visit with exactly one outcome
+	KindFinalize     = "finalize"     // seal the on-site record (or a correction of it)
+)
+
+// Answer results for compliance items. Append only.
+const (
+	ResultCompliant     = "compliant"
+	ResultNonCompliant  = "non_compliant"
+	ResultNotApplicable = "not_applicable"
+)
+
+// Visit outcomes: exactly one closes a visit. Append only.
+const (
+	OutcomeSigned       = "signed"         // signed (and stamped) by the legal representative
+	OutcomeRefused      = "refused"        // refused to sign: a truthful note, and both inspectors sign
+	OutcomeAbsent       = "absent_witness" // representative absent: a witness signs
+	OutcomeNotLocatable = "not_locatable"  // 通过登记的住所无法联系
+)
+
+// Signer roles on a close. Append only.
+const (
+	SignerRepresentative = "legal_representative"
+	SignerInspector      = "inspector"
+	SignerWitness        = "witness"
+)
+
+// Push results. Append only.
+const (
+	StatusApplied   = "applied"
+	StatusDuplicate = "duplicate" // already applied earlier: acknowledged, not applied again
+	StatusRejected  = "rejected"  // can never be applied; Code and Message say why; the sequence still advances
+)
+
+// Change kinds in a pull. Append only.
+const (
+	ChangePacket = "packet" // a packet assigned to the device's inspector, as PacketState
+	ChangeAnswer = "answer" // the server's state of one checklist item, as AnswerState
+	ChangeRecord = "record" // a sealed record version, as SealedRecord
+)
+
+// AttachmentRef names an attachment by content.
+type AttachmentRef struct {
+	SHA256      string `json:"sha256"` // 64 lowercase hex digits
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"` // image/png, image/jpeg
+}
+
+// Location is a GPS fix as the device recorded it.
+type Location struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	AccuracyM float64 `json:"accuracy_m"`
+}
+
+// Mutation is one device write. Seq numbers a device's mutations 1, 2, 3…
+// with no gaps; the server applies each exactly once, in order. Exactly one
+// payload, the one Kind names, is set.
+type Mutation struct {
+	Seq        uint64    `json:"seq"`
+	ID         string    `json:"id"` // random, for logs and support
+	Kind       string    `json:"kind"`
+	PacketID   string    `json:"packet_id"`
+	DeviceTime time.Time `json:"device_time"` // recorded as data, never used for ordering
+
+	Answer       *AnswerMutation       `json:"answer,omitempty"`
+	Certificates *CertificatesMutation `json:"certificates,omitempty"`
+	Close        *CloseMutation        `json:"close,omitempty"`
+	Finalize     *FinalizeMutation     `json:"finalize,omitempty"`
+}
+
+// AnswerMutation sets one checklist item. BaseVersion is the server version
+// of the item the device last saw (0 for none): an answer on a stale base is
+// a conflict, kept and shown, never silently dropped.
+type AnswerMutation struct {
+	Department  string          `json:"department"` // department code of the checklist section
+	ItemCode    string          `json:"item_code"`
+	ItemVersion int             `json:"item_version"`
+	Result      string          `json:"result,omitempty"` // compliance items
+	Value       string          `json:"value,omitempty"`  // text and number items
+	Note        string          `json:"note,omitempty"`
+	Photos      []AttachmentRef `json:"photos,omitempty"`
+	BaseVersion int64           `json:"base_version"`
+}
+
+// CertificateShown records that an inspector showed their enforcement certificate.
+type CertificateShown struct {
+	InspectorID       int64  `json:"inspector_id"`
+	CertificateNumber string `json:"certificate_number"`
+}
+
+// CertificatesMutation records the certificates shown on arrival.
+type CertificatesMutation struct {
+	Shown    []CertificateShown `json:"shown"`
+	Location *Location          `json:"location,omitempty"`
+}
+
+// Signature is one signature on the visit record.
+type Signature struct {
+	Role        string          `json:"role"` // SignerRepresentative, SignerInspector, SignerWitness
+	Name        string          `json:"name"`
+	InspectorID int64           `json:"inspector_id,omitempty"` // for SignerInspector
+	Strokes     json.RawMessage `json:"strokes,omitempty"`      // pen strokes as the device captured them
+	Image       AttachmentRef   `json:"image"`                  // PNG of the signature
+}
+
+// CloseMutation closes the visit with exactly one outcome.
+type CloseMutation struct {
+	Outcome    string         `json:"outcome"`
+	Note       string         `json:"note,omitempty"`
+	Signatures []Signature    `json:"signatures,omitempty"`
+	Stamp      *AttachmentRef `json:"stamp,omitempty"` // photo of the enterprise's stamp
+	Location   *Location      `json:"location,omitempty"`
+}
+
+// FinalizeMutation seals the record: Record is the whole on-site record as the
+// device holds it, Hash is RecordHash(Record) and Signature the device's
+// Ed25519 signature over SealMessage(Hash). A sealed record never changes; a
+// correction is a new version naming the one it replaces, with a reason.
+type FinalizeMutation struct {
+	Record    InspectionRecord `json:"record"`
+	Hash      string           `json:"hash"`
+	Signature []byte           `json:"signature"`
+}
+
+// InspectionRecord is the on-site record of one visit, as sealed.
+type InspectionRecord struct {
+	PacketID         string             `json:"packet_id"`
+	Version          int                `json:"version"`            // 1, then 2, 3… for corrections
+	Replaces         int                `json:"replaces,omitempty"` // the version a correction replaces
+	CorrectionReason string             `json:"correction_reason,omitempty"`
+	DeviceID         int64              `json:"device_id"`
+	Answers          []AnswerMutation   `json:"answers"` // sorted by (department, item_code)
+	Certificates     []CertificateShown `json:"certificates"`
+	Close            CloseMutation      `json:"close"`
+	Attachments      []string           `json:"attachments"` // every attachment's SHA-256, sorted, no repeats
+	SealedAt         time.Time          `json:"sealed_at"`   // device time
+}
+
+// RecordHash is the SHA-256 (hex) of the record's canonical JSON: the
+// encoding/json form of the struct (fields in declaration order, no HTML
+// escaping, no trailing newline). Server and SDK share this one definition.
+func RecordHash(r *InspectionRecord) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// SealMessage is what a device signs to seal a record.
+func SealMessage(recordHash string) []byte {
+	return append([]byte("spotcheck/seal/v1\x00"), recordHash...)
+}
+
+// PushRequest carries a batch of a device's mutations, in Seq order.
+type PushRequest struct {
+	DeviceID  int64      `json:"device_id"`
+	Mutations []Mutation `json:"mutations"`
+}
+
+// MutationResult is the outcome of one mutation.
+type MutationResult struct {
+	Seq     uint64 `json:"seq"`
+	Status  string `json:"status"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"` // for the inspector, Simplified Chinese first
+}
+
+// PushResponse answers a push. Results cover a prefix of the batch: the
+// server stops at the first mutation it cannot take in order (a gap) and the
+// device sends the rest again. LastAppliedSeq is the device's high-water mark.
+type PushResponse struct {
+	Results        []MutationResult `json:"results"`
+	LastAppliedSeq uint64           `json:"last_applied_seq"`
+}
+
+// PullRequest asks for changes since Cursor ("" for everything).
+type PullRequest struct {
+	DeviceID int64  `json:"device_id"`
+	Cursor   string `json:"cursor"`
+	Limit    int    `json:"limit"`
+}
+
+// Change is one changed object visible to the device's inspector.
+type Change struct {
+	Seq      int64           `json:"seq"` // server order
+	Kind     string          `json:"kind"`
+	PacketID string          `json:"packet_id"`
+	Key      string          `json:"key,omitempty"` // for answers: department/item_code
+	Data     json.RawMessage `json:"data"`
+}
+
+// PullResponse returns changes in server order. With Reset the device must
+// drop its server-derived state (not its outbox) and apply these changes as
+// the whole state: its cursor was unusable. More means pull again.
+type PullResponse struct {
+	Changes        []Change `json:"changes"`
+	Cursor         string   `json:"cursor"`
+	More           bool     `json:"more"`
+	Reset          bool     `json:"reset"`
+	LastAppliedSeq uint64   `json:"last_applied_seq"` // read-your-writes: pushes up to here are reflected
+}
+
+// PacketState is a packet as a device receives it.
+type PacketState struct {
+	ID         string          `json:"id"`
+	CampaignID int64           `json:"campaign_id"`
+	Version    int             `json:"version"`
+	TeamNumber int             `json:"team_number"`
+	Content    json.RawMessage `json:"content"` // server.PacketContent
+}
+
+// AnswerVersion is one inspector's version of an item.
+type AnswerVersion struct {
+	Answer      AnswerMutation `json:"answer"`
+	DeviceID    int64          `json:"device_id"`
+	InspectorID int64          `json:"inspector_id"`
+	Seq         uint64         `json:"seq"`
+	ReceivedAt  time.Time      `json:"received_at"` // server time
+	DeviceTime  time.Time      `json:"device_time"`
+}
+
+// AnswerState is the server's state of one checklist item: the winning
+// version and, after concurrent offline edits, the others, kept and shown.
+type AnswerState struct {
+	Version   int64           `json:"version"`
+	Winner    AnswerVersion   `json:"winner"`
+	Conflicts []AnswerVersion `json:"conflicts,omitempty"`
+}
+
+// SealedRecord is a sealed record version as stored.
+type SealedRecord struct {
+	Record     InspectionRecord `json:"record"`
+	Hash       string           `json:"hash"`
+	Signature  []byte           `json:"signature"`
+	ReceivedAt time.Time        `json:"received_at"`
+}
+
+// MissingRequest asks which attachments the server lacks.
+type MissingRequest struct {
+	Hashes []string `json:"hashes"`
+}
+
+// MissingResponse lists the hashes the server lacks, in request order.
+type MissingResponse struct {
+	Missing []string `json:"missing"`
+}
+
+// Upload metadata keys (tus Upload-Metadata).
+const (
+	UploadMetaSHA256      = "sha256"
+	UploadMetaContentType = "content_type"
+)
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ValidSHA256 reports whether s is 64 lowercase hex digits.
+func ValidSHA256(s string) bool { return sha256Pattern.MatchString(s) }
