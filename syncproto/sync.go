@@ -76,6 +76,10 @@ const (
 	StatusApplied   = "applied"
 	StatusDuplicate = "duplicate" // already applied earlier: acknowledged, not applied again
 	StatusRejected  = "rejected"  // can never be applied; Code and Message say why; the sequence still advances
+	// StatusDeferred: not applied and the sequence not advanced, because it
+	// references an attachment the server does not have yet. The device
+	// uploads it and pushes again; nothing after it in the batch was processed.
+	StatusDeferred = "deferred"
 )
 
 // Change kinds in a pull. Append only.
