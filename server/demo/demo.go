@@ -187,3 +187,27 @@ var (
 	surnames   = []string{"陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许", "谢", "洪", "曾", "苏", "周", "叶", "庄", "柯"}
 	givenChars = []string{"伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超", "秀", "霞", "平", "刚", "华", "婷", "志", "建", "国", "雪", "丽", "鑫", "斌"}
 )
+
+// CheckItemSpec is a demo check item.
+type CheckItemSpec struct {
+	Department, Code, Title, LegalBasis string
+}
+
+// CheckItems are the demo departments' check items for internet cafés.
+var CheckItems = []CheckItemSpec{
+	{CultureCode, "WH-01", "是否核对、登记上网消费者有效身份证件", "《互联网上网服务营业场所管理条例》第二十三条"},
+	{CultureCode, "WH-02", "是否接纳未成年人进入营业场所", "《互联网上网服务营业场所管理条例》第二十一条"},
+	{CultureCode, "WH-03", "是否在显著位置悬挂网络文化经营许可证", "《互联网上网服务营业场所管理条例》第二十一条"},
+	{CultureCode, "WH-04", "是否擅自停止实施经营管理技术措施", "《互联网上网服务营业场所管理条例》第三十一条"},
+	{MarketCode, "SC-01", "营业执照是否在经营场所醒目位置公示", "《市场主体登记管理条例》第三十六条"},
+	{MarketCode, "SC-02", "商品和服务是否明码标价", "《价格法》第十三条"},
+	{MarketCode, "SC-03", "是否按规定报送年度报告", "《企业信息公示暂行条例》第八条"},
+}
+
+// CampaignName and CampaignRandomness describe the demo campaign, drawn on
+// first start so that inspectors have packets to work on.
+const CampaignName = "演示：全市互联网上网服务营业场所双随机联合抽查"
+
+// CampaignRandomness is the demo's stand-in for the public values a real
+// campaign takes from a future lottery draw.
+var CampaignRandomness = []string{"演示用随机数 03 07 12 19 25 31 + 08 (demo only)"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app"
@@ -24,8 +25,8 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 	_, err := a.Departments.FindDepartmentByCode(ctx, demo.CultureCode)
 	switch server.ErrorCode(err) {
 	case "":
-		printDemoAccounts(env, d)
-		return nil // loaded on an earlier start
+		printDemoAccounts(env, d) // loaded on an earlier start
+		return printDemoTeams(ctx, a, env, d)
 	case server.ENOTFOUND:
 	default:
 		return err
@@ -50,6 +51,7 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 		}
 	}
 	deptAdmins := map[string]*server.User{}
+	users := map[string]*server.User{}
 	for _, acc := range d.Accounts {
 		deptID := depts[acc.DepartmentCode]
 		u := &server.User{Username: acc.Username, DisplayName: acc.DisplayName, Role: acc.Role, DepartmentID: &deptID}
@@ -62,6 +64,7 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 		if acc.Role == server.RoleDepartmentAdmin {
 			deptAdmins[acc.DepartmentCode] = u
 		}
+		users[acc.Username] = u
 	}
 	// Each declaration is recorded by the admin of the inspector's department.
 	for _, decl := range d.Declarations {
@@ -75,9 +78,64 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 			return fmt.Errorf("declaration: %w", err)
 		}
 	}
+	if _, err := loadDemoCampaign(ctx, a, d, users, depts); err != nil {
+		return fmt.Errorf("demo campaign: %w", err)
+	}
 	printDemoAccounts(env, d)
+	return printDemoTeams(ctx, a, env, d)
+}
+
+// printDemoTeams says which inspector accounts have packets in the demo
+// campaign, so a newcomer knows whom to sign in as on a field device.
+func printDemoTeams(ctx context.Context, a *app.App, env *Env, d *demo.Dataset) error {
+	coord, _, err := a.Users.FindUsers(ctx, server.UserFilter{Role: ptr(server.RoleLeadCoordinator)})
+	if err != nil || len(coord) == 0 {
+		return err
+	}
+	actx := server.NewContextWithUser(ctx, coord[0])
+	campaigns, _, err := a.Campaigns.FindCampaigns(actx, server.CampaignFilter{})
+	if err != nil {
+		return err
+	}
+	inspectors, _, err := a.Users.FindUsers(ctx, server.UserFilter{Role: ptr(server.RoleInspector), Limit: 1000})
+	if err != nil {
+		return err
+	}
+	username := map[int64]string{}
+	for _, u := range inspectors {
+		if u.InspectorID != nil {
+			username[*u.InspectorID] = u.Username
+		}
+	}
+	for _, c := range campaigns {
+		if c.Name != demo.CampaignName {
+			continue
+		}
+		teams, err := a.Campaigns.FindTeams(actx, c.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Demo campaign %d %q: %d targets in %d teams; packets issued.\n", c.ID, c.Name, countTargets(teams), len(teams))
+		for _, t := range teams {
+			var names []string
+			for _, m := range t.Members {
+				names = append(names, username[m.InspectorID])
+			}
+			fmt.Fprintf(env.Stdout, "  team %d (%d packets): %s\n", t.Number, len(t.Targets), strings.Join(names, ", "))
+		}
+	}
 	return nil
 }
+
+func countTargets(teams []*server.Team) int {
+	n := 0
+	for _, t := range teams {
+		n += len(t.Targets)
+	}
+	return n
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func printDemoAccounts(env *Env, d *demo.Dataset) {
 	fmt.Fprintf(env.Stdout, "Demo accounts (password %q for all):\n", demo.Password)

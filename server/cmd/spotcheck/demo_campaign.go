@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/app"
+	"github.com/spotcheck/spotcheck/server/demo"
+)
+
+// loadDemoCampaign drafts, commits and draws the demo campaign and issues its
+// packets, acting as the demo's own coordinator and department admins, so a
+// newcomer can go straight to field work. Its window starts a week from now.
+func loadDemoCampaign(ctx context.Context, a *app.App, d *demo.Dataset, users map[string]*server.User, depts map[string]int64) (*server.Campaign, error) {
+	as := func(username string) context.Context { return server.NewContextWithUser(ctx, users[username]) }
+	adminOf := map[string]string{demo.CultureCode: "culture-admin", demo.MarketCode: "market-admin"}
+	var items []int64
+	for _, spec := range demo.CheckItems {
+		it := &server.CheckItem{
+			DepartmentID: depts[spec.Department], Code: spec.Code, Title: spec.Title,
+			LegalBasis: spec.LegalBasis, AnswerType: server.AnswerCompliance,
+		}
+		if err := a.CheckItems.CreateCheckItem(as(adminOf[spec.Department]), it); err != nil {
+			return nil, fmt.Errorf("check item %s: %w", spec.Code, err)
+		}
+		items = append(items, it.ID)
+	}
+	start := server.DateOf(time.Now().AddDate(0, 0, 7))
+	end := server.DateOf(time.Now().AddDate(0, 0, 12))
+	c := &server.Campaign{
+		Name: demo.CampaignName, LeadDepartmentID: depts[demo.CultureCode],
+		DepartmentIDs: []int64{depts[demo.CultureCode], depts[demo.MarketCode]},
+		WindowStart:   start, WindowEnd: end, Category: server.CategoryInternetCafe,
+		Ratio:                   server.RatioTable{Default: "0.15"},
+		InspectorsPerDepartment: 2, TargetsPerTeam: 20, CheckItemIDs: items,
+		RandomnessSources:       []string{"演示：指定的公开随机数 (demo: a named public value)"},
+	}
+	coord := as("coordinator")
+	if err := a.Campaigns.CreateCampaign(coord, c); err != nil {
+		return nil, err
+	}
+	if _, err := a.Campaigns.CommitCampaign(coord, c.ID); err != nil {
+		return nil, err
+	}
+	if _, err := a.Campaigns.Draw(coord, c.ID, demo.CampaignRandomness); err != nil {
+		return nil, err
+	}
+	for _, admin := range adminOf {
+		if _, err := a.Campaigns.ConfirmTargets(as(admin), c.ID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := a.Campaigns.DrawTeams(coord, c.ID); err != nil {
+		return nil, err
+	}
+	if _, err := a.Campaigns.IssuePackets(coord, c.ID); err != nil {
+		return nil, err
+	}
+	return a.Campaigns.FindCampaignByID(coord, c.ID)
+}
