@@ -35,7 +35,7 @@ func loadDemoCampaign(ctx context.Context, a *app.App, d *demo.Dataset, users ma
 		WindowStart:   start, WindowEnd: end, Category: server.CategoryInternetCafe,
 		Ratio:                   server.RatioTable{Default: "0.15"},
 		InspectorsPerDepartment: 2, TargetsPerTeam: 20, CheckItemIDs: items,
-		RandomnessSources:       []string{"演示：指定的公开随机数 (demo: a named public value)"},
+		RandomnessSources: []string{"演示：指定的公开随机数 (demo: a named public value)"},
 	}
 	coord := as("coordinator")
 	if err := a.Campaigns.CreateCampaign(coord, c); err != nil {

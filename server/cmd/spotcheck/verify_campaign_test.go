@@ -41,8 +41,8 @@ func TestVerifyDraw_PublishedCampaign(t *testing.T) {
 		h.MustDo(t, "POST", "/v1/campaigns", coord, api.CreateCampaignRequest{
 			Name: "湖里区网吧联合抽查", LeadDepartmentID: h.DeptA.ID, DepartmentIDs: []int64{h.DeptA.ID, h.DeptB.ID},
 			WindowStart: server.Date{Year: 2026, Month: 11, Day: 9}, WindowEnd: server.Date{Year: 2026, Month: 11, Day: 13},
-			Category: server.CategoryInternetCafe,
-			Ratio:    server.RatioTable{Default: "0.1", ByClass: map[string]string{"A": "0.05", "B": "0.15", "C": "0.3"}},
+			Category:                server.CategoryInternetCafe,
+			Ratio:                   server.RatioTable{Default: "0.1", ByClass: map[string]string{"A": "0.05", "B": "0.15", "C": "0.3"}},
 			InspectorsPerDepartment: 1, TargetsPerTeam: 4,
 			RandomnessSources: []string{"中国福利彩票双色球第2026130期开奖号码"},
 		}, http.StatusCreated, &camp)
