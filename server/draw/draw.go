@@ -64,16 +64,15 @@ func Seed(manifestDigest Hash, values []string) Hash {
 	return out
 }
 
-// Ticket returns the ticket of id in stratum.
+// Ticket returns the ticket of id in stratum. It does not allocate unless
+// the stratum and id together are longer than 90 bytes.
 func Ticket(seed Hash, stratum, id string) Hash {
-	h := sha256.New()
-	h.Write(seed[:])
-	h.Write([]byte(stratum))
-	h.Write([]byte{0})
-	h.Write([]byte(id))
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	var buf [128]byte
+	b := append(buf[:0], seed[:]...)
+	b = append(b, stratum...)
+	b = append(b, 0)
+	b = append(b, id...)
+	return sha256.Sum256(b)
 }
 
 // Item is one eligible item with its ticket.
