@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // packetRow mirrors the packets table.
@@ -146,6 +147,10 @@ func createPackets(tx *Tx, c *fieldworkCampaign) error {
 		}
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, objPacket)
+		}
+		// The team's devices receive the packet on their next pull.
+		if err := addSyncChange(tx, r.ID, syncproto.ChangePacket, ""); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// blobRow mirrors the blobs table.
+type blobRow struct {
+	SHA256      string `gorm:"column:sha256;primaryKey"`
+	Size        int64
+	ContentType string
+	UploadedBy  int64
+	CreatedAt   time.Time
+}
+
+func (blobRow) TableName() string { return "blobs" }
+
+func (r *blobRow) domain() *server.Blob {
+	return &server.Blob{SHA256: r.SHA256, Size: r.Size, ContentType: r.ContentType, UploadedBy: r.UploadedBy, CreatedAt: r.CreatedAt}
+}
+
+// BlobService implements server.BlobService: files in a content-addressed
+// directory (Dir/ab/abcdef…), rows in blobs.
+type BlobService struct {
+	db  *DB
+	dir string
+}
+
+var _ server.BlobService = (*BlobService)(nil)
+
+// NewBlobService returns the blob service keeping files under dir.
+func NewBlobService(db *DB, dir string) (*BlobService, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("blob directory: %w", err)
+	}
+	return &BlobService{db: db, dir: dir}, nil
+}
+
+// Path returns where the blob with the hash lives.
+func (s *BlobService) Path(sha string) string {
+	return filepath.Join(s.dir, sha[:2], sha)
+}
+
+// fileSHA256 returns the hex SHA-256 and size of the file at path.
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// syncDir makes a directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// AddBlob implements server.BlobService. The file is hashed, moved (renamed;
+// the upload directory is on the same file system) into place, synced, and
+// only then recorded, so a row always names a whole, verified file.
+func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) error {
+	actor := server.UserFromContext(ctx)
+	if actor == nil {
+		return requireUser(ctx)
+	}
+	if !syncproto.ValidSHA256(b.SHA256) {
+		os.Remove(path)
+		return server.Errorf(server.EINVALID, "附件哈希格式无效 (the attachment's sha256 is malformed).")
+	}
+	sum, size, err := fileSHA256(path)
+	if err != nil {
+		return err
+	}
+	if sum != b.SHA256 {
+		os.Remove(path)
+		return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return err
+	}
+	dst := s.Path(b.SHA256)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		os.Remove(path) // the same content is already in place
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(path, dst); err != nil {
+			return err
+		}
+	} else {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	b.Size = size
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		r := blobRow{SHA256: b.SHA256, Size: size, ContentType: b.ContentType, UploadedBy: actor.ID, CreatedAt: tx.Now}
+		if err := tx.Exec("INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			r.SHA256, r.Size, r.ContentType, r.UploadedBy, r.CreatedAt).Error; err != nil {
+			return err
+		}
+		var got blobRow
+		if err := tx.Where("sha256 = ?", b.SHA256).Take(&got).Error; err != nil {
+			return err
+		}
+		*b = *got.domain()
+		return nil
+	})
+}
+
+// OpenBlob implements server.BlobService.
+func (s *BlobService) OpenBlob(ctx context.Context, sha string) (*server.Blob, io.ReadSeekCloser, error) {
+	actor := server.UserFromContext(ctx)
+	if actor == nil {
+		return nil, nil, requireUser(ctx)
+	}
+	missing := server.Errorf(server.ENOTFOUND, "附件不存在 (attachment not found).")
+	if !syncproto.ValidSHA256(sha) {
+		return nil, nil, missing
+	}
+	var b *server.Blob
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		var rows []blobRow
+		if err := tx.Where("sha256 = ?", sha).Find(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return missing
+		}
+		if actor.Role != server.RolePlatformAdmin {
+			var packets []string
+			if err := tx.Raw("SELECT packet_id FROM attachment_refs WHERE sha256 = ? ORDER BY packet_id", sha).Scan(&packets).Error; err != nil {
+				return err
+			}
+			readable := false
+			for _, p := range packets {
+				ok, err := canReadPacket(tx, actor, p)
+				if err != nil {
+					return err
+				}
+				if ok {
+					readable = true
+					break
+				}
+			}
+			if !readable {
+				return missing
+			}
+		}
+		b = rows[0].domain()
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(s.Path(sha))
+	if err != nil {
+		return nil, nil, fmt.Errorf("blob %s: %w", sha, err)
+	}
+	return b, f, nil
+}

@@ -1,0 +1,582 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// Rows of the sync tables (migrations 00004).
+
+type mutationRow struct {
+	DeviceID   int64
+	Seq        int64
+	MutationID string
+	Kind       string
+	PacketID   string
+	Status     string
+	Code       string
+	Message    string
+	DeviceTime time.Time
+	ReceivedAt time.Time
+	Body       string
+}
+
+func (mutationRow) TableName() string { return "mutations" }
+
+type answerRow struct {
+	ID          int64 `gorm:"primaryKey;autoIncrement"`
+	PacketID    string
+	Department  string
+	ItemCode    string
+	Version     int64
+	BaseVersion int64
+	DeviceID    int64
+	InspectorID int64
+	Seq         int64
+	Body        string
+	Winner      bool
+	Conflict    bool
+	DeviceTime  time.Time
+	ReceivedAt  time.Time
+}
+
+func (answerRow) TableName() string { return "answers" }
+
+type visitEventRow struct {
+	ID          int64 `gorm:"primaryKey;autoIncrement"`
+	PacketID    string
+	Kind        string
+	DeviceID    int64
+	InspectorID int64
+	Seq         int64
+	Body        string
+	DeviceTime  time.Time
+	ReceivedAt  time.Time
+}
+
+func (visitEventRow) TableName() string { return "visit_events" }
+
+type recordRow struct {
+	PacketID   string
+	Version    int
+	Hash       string
+	Signature  []byte
+	Body       string
+	DeviceID   int64
+	ReceivedAt time.Time
+}
+
+func (recordRow) TableName() string { return "records" }
+
+type syncChangeRow struct {
+	Seq       int64 `gorm:"primaryKey;autoIncrement"`
+	PacketID  string
+	Kind      string
+	Key       string
+	CreatedAt time.Time
+}
+
+func (syncChangeRow) TableName() string { return "sync_changes" }
+
+// syncChangesLock is the PostgreSQL advisory lock every writer of
+// sync_changes holds from its insert to its commit. Sequence values are
+// taken in insert order but become visible in commit order; holding the lock
+// makes the two orders the same, so a pull that has read up to seq N can never
+// later find a smaller seq committed behind its cursor.
+const syncChangesLock = 0x73796e63 // "sync"
+
+// addSyncChange appends one entry to the change log devices pull from.
+func addSyncChange(tx *Tx, packetID, kind, key string) error {
+	if tx.Dialector.Name() == Postgres {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", syncChangesLock).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Create(&syncChangeRow{PacketID: packetID, Kind: kind, Key: key, CreatedAt: tx.Now}).Error
+}
+
+// SyncService implements server.SyncService.
+type SyncService struct{ db *DB }
+
+var _ server.SyncService = (*SyncService)(nil)
+
+// NewSyncService returns the sync service on db.
+func NewSyncService(db *DB) *SyncService { return &SyncService{db: db} }
+
+// fieldActor returns the inspector in ctx if their token is bound to deviceID.
+func fieldActor(ctx context.Context, deviceID int64) (*server.User, error) {
+	if err := requireRole(ctx, server.RoleInspector); err != nil {
+		return nil, err
+	}
+	u := server.UserFromContext(ctx)
+	if u.InspectorID == nil || u.DeviceID == nil {
+		return nil, server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
+	}
+	if *u.DeviceID != deviceID {
+		return nil, server.Errorf(server.EFORBIDDEN, "请求的设备与登录设备不一致 (the device is not the one this session is bound to).")
+	}
+	return u, nil
+}
+
+// syncDeviceRow is the part of a device a push or pull needs.
+type syncDeviceRow struct {
+	ID             int64
+	UserID         int64
+	PublicKey      []byte
+	RevokedAt      *time.Time
+	LastAppliedSeq int64
+}
+
+// loadSyncDevice reads the actor's device; with lock, it holds the row until
+// commit on PostgreSQL (SQLite transactions are serialized already), so the
+// pushes of one device apply one after another.
+func loadSyncDevice(tx *Tx, actor *server.User, id int64, lock bool) (*syncDeviceRow, error) {
+	q := "SELECT id, user_id, public_key, revoked_at, last_applied_seq FROM devices WHERE id = ?"
+	if lock && tx.Dialector.Name() == Postgres {
+		q += " FOR UPDATE"
+	}
+	var rows []syncDeviceRow
+	if err := tx.Raw(q, id).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || rows[0].UserID != actor.ID {
+		return nil, server.Errorf(server.EFORBIDDEN, "请求的设备与登录设备不一致 (the device is not the one this session is bound to).")
+	}
+	if rows[0].RevokedAt != nil {
+		return nil, server.Errorf(server.EDEVICEREVOKED, "该设备已被停用 (this device was revoked).")
+	}
+	return &rows[0], nil
+}
+
+// Push implements server.SyncService.
+func (s *SyncService) Push(ctx context.Context, req *syncproto.PushRequest, raw []json.RawMessage) (*syncproto.PushResponse, error) {
+	actor, err := fieldActor(ctx, req.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := server.ValidatePushEnvelope(req); err != nil {
+		return nil, err
+	}
+	if raw != nil && len(raw) != len(req.Mutations) {
+		return nil, fmt.Errorf("push: %d raw mutations for %d decoded", len(raw), len(req.Mutations))
+	}
+	var out *syncproto.PushResponse
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		dev, err := loadSyncDevice(tx, actor, req.DeviceID, true)
+		if err != nil {
+			return err
+		}
+		p := &pusher{tx: tx, actor: actor, device: dev, packets: map[string]*pushPacket{}}
+		last := uint64(dev.LastAppliedSeq)
+		originals, err := p.originals(req.Mutations, last)
+		if err != nil {
+			return err
+		}
+		results := make([]syncproto.MutationResult, 0, len(req.Mutations))
+		for i := range req.Mutations {
+			m := &req.Mutations[i]
+			if m.Seq <= last {
+				// Acknowledged again, never applied again. A repeat of a
+				// rejection carries its reason, in case the first answer was lost.
+				o := originals[m.Seq]
+				results = append(results, syncproto.MutationResult{Seq: m.Seq, Status: syncproto.StatusDuplicate, Code: o.Code, Message: o.Message})
+				continue
+			}
+			if m.Seq > last+1 {
+				break // a gap: the device sends the missing ones first
+			}
+			rejection, deferred, err := p.apply(m)
+			if err != nil {
+				return fmt.Errorf("apply mutation %d of device %d: %w", m.Seq, dev.ID, err)
+			}
+			if deferred != nil {
+				results = append(results, syncproto.MutationResult{Seq: m.Seq, Status: syncproto.StatusDeferred, Message: deferred.Message})
+				break
+			}
+			row := mutationRow{
+				DeviceID: dev.ID, Seq: int64(m.Seq), MutationID: m.ID, Kind: m.Kind, PacketID: m.PacketID,
+				Status: syncproto.StatusApplied, DeviceTime: m.DeviceTime.UTC(), ReceivedAt: tx.Now,
+			}
+			if rejection != nil {
+				row.Status, row.Code, row.Message = syncproto.StatusRejected, rejection.Code, rejection.Message
+			}
+			if raw != nil {
+				row.Body = string(raw[i])
+			} else {
+				b, err := json.Marshal(m)
+				if err != nil {
+					return err
+				}
+				row.Body = string(b)
+			}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			results = append(results, syncproto.MutationResult{Seq: m.Seq, Status: row.Status, Code: row.Code, Message: row.Message})
+			last = m.Seq
+		}
+		if err := tx.Exec("UPDATE devices SET last_applied_seq = ?, last_seen_at = ? WHERE id = ?", int64(last), tx.Now, dev.ID).Error; err != nil {
+			return err
+		}
+		out = &syncproto.PushResponse{Results: results, LastAppliedSeq: last}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pusher applies one push's mutations inside its transaction.
+type pusher struct {
+	tx      *Tx
+	actor   *server.User
+	device  *syncDeviceRow
+	packets map[string]*pushPacket // by id; nil when not visible to the actor
+}
+
+// pushPacket is a packet the actor may work on.
+type pushPacket struct {
+	row     packetRow
+	content server.PacketContent
+}
+
+// originals returns the stored outcome of every mutation of the batch at or
+// below last, by seq.
+func (p *pusher) originals(ms []syncproto.Mutation, last uint64) (map[uint64]mutationRow, error) {
+	out := map[uint64]mutationRow{}
+	if len(ms) == 0 || ms[0].Seq > last {
+		return out, nil
+	}
+	var rows []mutationRow
+	if err := p.tx.Where("device_id = ? AND seq BETWEEN ? AND ?", p.device.ID, int64(ms[0].Seq), int64(last)).
+		Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[uint64(r.Seq)] = r
+	}
+	return out, nil
+}
+
+// packet returns the packet if it is assigned to the actor's team, else nil.
+func (p *pusher) packet(id string) (*pushPacket, error) {
+	if pk, ok := p.packets[id]; ok {
+		return pk, nil
+	}
+	var rows []packetRow
+	err := p.tx.Raw(`SELECT p.* FROM packets p JOIN team_members tm
+		ON tm.campaign_id = p.campaign_id AND tm.team_no = p.team_no
+		WHERE p.id = ? AND tm.inspector_id = ?`, id, *p.actor.InspectorID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	var pk *pushPacket
+	if len(rows) > 0 {
+		pk = &pushPacket{row: rows[0]}
+		if err := json.Unmarshal([]byte(rows[0].Content), &pk.content); err != nil {
+			return nil, fmt.Errorf("packet %s: content: %w", id, err)
+		}
+	}
+	p.packets[id] = pk
+	return pk, nil
+}
+
+var (
+	errSealed = server.Errorf(server.ECONFLICT, "该记录已封存，如需更正请提交更正版本 (record sealed; submit a correction).")
+)
+
+// apply applies m, or returns why it never can (rejection) or why not yet
+// (deferred: an attachment the server lacks). Rejections are decided before
+// any write, so a rejected mutation leaves no effect behind.
+func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error, err error) {
+	if err := m.Validate(); err != nil {
+		return server.Errorf(server.EINVALID, "变更无效 (invalid mutation: %v).", err), nil, nil
+	}
+	pk, err := p.packet(m.PacketID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pk == nil {
+		return server.Errorf(server.ENOTFOUND, "检查包不存在或未分配给您的检查组 (packet not found or not assigned to your team)."), nil, nil
+	}
+	var refs []syncproto.AttachmentRef
+	switch m.Kind {
+	case syncproto.KindAnswer:
+		refs = m.Answer.Photos
+	case syncproto.KindClose:
+		refs = m.Close.Refs()
+	case syncproto.KindFinalize:
+		refs = m.Finalize.Record.Refs()
+	}
+	if m.Kind != syncproto.KindFinalize {
+		sealed, err := p.sealedVersion(m.PacketID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if sealed > 0 {
+			return errSealed, nil, nil
+		}
+	}
+	switch m.Kind {
+	case syncproto.KindAnswer:
+		if !itemInPacket(&pk.content, m.Answer) {
+			return server.Errorf(server.EINVALID, "检查事项%s/%s（版本%d）不在该检查包中 (check item %s/%s version %d is not in this packet).",
+				m.Answer.Department, m.Answer.ItemCode, m.Answer.ItemVersion, m.Answer.Department, m.Answer.ItemCode, m.Answer.ItemVersion), nil, nil
+		}
+	case syncproto.KindCertificates:
+		for _, c := range m.Certificates.Shown {
+			if !slices.ContainsFunc(pk.content.Team, func(tm server.PacketMember) bool { return tm.InspectorID == c.InspectorID }) {
+				return server.Errorf(server.EINVALID, "执法人员%d不在该检查组中 (inspector %d is not on this team).", c.InspectorID, c.InspectorID), nil, nil
+			}
+		}
+	case syncproto.KindFinalize:
+		if rej, err := p.checkSeal(m); rej != nil || err != nil {
+			return rej, nil, err
+		}
+	}
+	hashes := make([]string, 0, len(refs))
+	for _, r := range refs {
+		hashes = append(hashes, r.SHA256)
+	}
+	missing, err := missingBlobs(p.tx, hashes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(missing) > 0 {
+		return nil, server.Errorf(server.ENOTFOUND, "附件尚未上传：%s (attachment not uploaded yet: %s).", missing[0], missing[0]), nil
+	}
+	switch m.Kind {
+	case syncproto.KindAnswer:
+		err = p.applyAnswer(m)
+	case syncproto.KindCertificates:
+		err = p.addVisitEvent(m, m.Certificates)
+	case syncproto.KindClose:
+		err = p.addVisitEvent(m, m.Close)
+	case syncproto.KindFinalize:
+		err = p.applyFinalize(m)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, h := range hashes {
+		if err := p.tx.Exec("INSERT INTO attachment_refs (sha256, packet_id) VALUES (?, ?) ON CONFLICT DO NOTHING", h, m.PacketID).Error; err != nil {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, nil
+}
+
+// itemInPacket reports whether the answer's item is in the packet's checklist.
+func itemInPacket(c *server.PacketContent, a *syncproto.AnswerMutation) bool {
+	for _, s := range c.Sections {
+		if s.Department != a.Department {
+			continue
+		}
+		for _, it := range s.Items {
+			if it.Code == a.ItemCode && it.Version == a.ItemVersion {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sealedVersion returns the packet's latest sealed record version, 0 for none.
+func (p *pusher) sealedVersion(packetID string) (int, error) {
+	var v []int
+	if err := p.tx.Raw("SELECT COALESCE(MAX(version), 0) FROM records WHERE packet_id = ?", packetID).Scan(&v).Error; err != nil {
+		return 0, err
+	}
+	if len(v) == 0 {
+		return 0, nil
+	}
+	return v[0], nil
+}
+
+// checkSeal rejects a finalize that is not the device's, not the next
+// version, or whose signature does not verify with the device's key.
+func (p *pusher) checkSeal(m *syncproto.Mutation) (*server.Error, error) {
+	f := m.Finalize
+	if f.Record.DeviceID != p.device.ID {
+		return server.Errorf(server.EINVALID, "记录须由本设备封存 (the record must be sealed by this device)."), nil
+	}
+	current, err := p.sealedVersion(m.PacketID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Record.Version != current+1 {
+		return server.Errorf(server.ECONFLICT, "记录版本应为%d，收到%d (the record's next version is %d, got %d).",
+			current+1, f.Record.Version, current+1, f.Record.Version), nil
+	}
+	if len(p.device.PublicKey) != ed25519.PublicKeySize || !ed25519.Verify(p.device.PublicKey, syncproto.SealMessage(f.Hash), f.Signature) {
+		return server.Errorf(server.EINVALID, "封存签名无效 (the seal's signature does not verify with this device's key)."), nil
+	}
+	return nil, nil
+}
+
+func (p *pusher) addVisitEvent(m *syncproto.Mutation, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	return p.tx.Create(&visitEventRow{
+		PacketID: m.PacketID, Kind: m.Kind, DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, Seq: int64(m.Seq),
+		Body: string(b), DeviceTime: m.DeviceTime.UTC(), ReceivedAt: p.tx.Now,
+	}).Error
+}
+
+// canonicalJSON is the encoding syncproto.RecordHash hashes.
+func canonicalJSON(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+func (p *pusher) applyFinalize(m *syncproto.Mutation) error {
+	f := m.Finalize
+	body, err := canonicalJSON(&f.Record)
+	if err != nil {
+		return err
+	}
+	r := recordRow{
+		PacketID: m.PacketID, Version: f.Record.Version, Hash: f.Hash, Signature: f.Signature, Body: body,
+		DeviceID: p.device.ID, ReceivedAt: p.tx.Now,
+	}
+	if err := p.tx.Create(&r).Error; err != nil {
+		return err
+	}
+	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeRecord, strconv.Itoa(f.Record.Version))
+}
+
+// authorDepartment returns the department code of an inspector.
+func authorDepartment(tx *Tx, inspectorID int64) (string, error) {
+	var codes []string
+	if err := tx.Raw("SELECT d.code FROM inspectors i JOIN departments d ON d.id = i.department_id WHERE i.id = ?",
+		inspectorID).Scan(&codes).Error; err != nil {
+		return "", err
+	}
+	if len(codes) == 0 {
+		return "", fmt.Errorf("inspector %d has no department", inspectorID)
+	}
+	return codes[0], nil
+}
+
+// applyAnswer adds a version of the item. On the item's current version
+// (base_version = the highest version, 0 for none) it supersedes the winner;
+// otherwise it was written concurrently and server.ConcurrentAnswerWins
+// decides against the current winner, the loser kept with conflict set.
+func (p *pusher) applyAnswer(m *syncproto.Mutation) error {
+	a := m.Answer
+	var rows []answerRow
+	if err := p.tx.Where("packet_id = ? AND department = ? AND item_code = ?", m.PacketID, a.Department, a.ItemCode).
+		Order("version").Find(&rows).Error; err != nil {
+		return err
+	}
+	var current int64
+	var winner *answerRow
+	for i := range rows {
+		current = max(current, rows[i].Version)
+		if rows[i].Winner {
+			winner = &rows[i]
+		}
+	}
+	body, err := canonicalJSON(a)
+	if err != nil {
+		return err
+	}
+	r := answerRow{
+		PacketID: m.PacketID, Department: a.Department, ItemCode: a.ItemCode, Version: current + 1, BaseVersion: a.BaseVersion,
+		DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, Seq: int64(m.Seq), Body: body, Winner: true,
+		DeviceTime: m.DeviceTime.UTC(), ReceivedAt: p.tx.Now,
+	}
+	if winner != nil {
+		loserConflict := false
+		if a.BaseVersion != current {
+			mine, err := authorDepartment(p.tx, *p.actor.InspectorID)
+			if err != nil {
+				return err
+			}
+			theirs, err := authorDepartment(p.tx, winner.InspectorID)
+			if err != nil {
+				return err
+			}
+			var wa syncproto.AnswerMutation
+			if err := json.Unmarshal([]byte(winner.Body), &wa); err != nil {
+				return fmt.Errorf("answer %d: %w", winner.ID, err)
+			}
+			newWins := server.ConcurrentAnswerWins(
+				&server.AnswerCandidate{Answer: *a, DeviceID: p.device.ID, AuthorDepartment: mine},
+				&server.AnswerCandidate{Answer: wa, DeviceID: winner.DeviceID, AuthorDepartment: theirs})
+			if !newWins {
+				r.Winner, r.Conflict = false, true
+			}
+			loserConflict = true
+		}
+		if r.Winner {
+			if err := p.tx.Model(&answerRow{}).Where("id = ?", winner.ID).
+				Updates(map[string]any{"winner": false, "conflict": winner.Conflict || loserConflict}).Error; err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.tx.Create(&r).Error; err != nil {
+		return err
+	}
+	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeAnswer, a.Department+"/"+a.ItemCode)
+}
+
+// missingBlobs returns the hashes with no row in blobs, in order, each once.
+func missingBlobs(tx *Tx, hashes []string) ([]string, error) {
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	have := map[string]bool{}
+	for batch := range slices.Chunk(hashes, 500) {
+		var got []string
+		if err := tx.Raw("SELECT sha256 FROM blobs WHERE sha256 IN ?", batch).Scan(&got).Error; err != nil {
+			return nil, err
+		}
+		for _, h := range got {
+			have[h] = true
+		}
+	}
+	var out []string
+	for _, h := range hashes {
+		if !have[h] {
+			out = append(out, h)
+			have[h] = true // each once
+		}
+	}
+	return out, nil
+}
+
+// MissingBlobs implements server.SyncService.
+func (s *SyncService) MissingBlobs(ctx context.Context, hashes []string) ([]string, error) {
+	if err := requireRole(ctx, server.RoleInspector); err != nil {
+		return nil, err
+	}
+	if u := server.UserFromContext(ctx); u.DeviceID == nil {
+		return nil, server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
+	}
+	out := []string{}
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		m, err := missingBlobs(tx, hashes)
+		out = append(out, m...)
+		return err
+	})
+	return out, err
+}

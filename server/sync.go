@@ -1,0 +1,111 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// SyncService applies field devices' mutations and serves their changes.
+// Every call acts for the inspector in ctx through the device their access
+// token is bound to; the request's device must be that device.
+type SyncService interface {
+	// Push applies the batch exactly once, in order, in one transaction (see
+	// syncproto.PushResponse). raw holds each mutation as received, for the
+	// mutation log; nil means "re-encode". Returns EFORBIDDEN if the device is
+	// not the token's.
+	Push(ctx context.Context, req *syncproto.PushRequest, raw []json.RawMessage) (*syncproto.PushResponse, error)
+	// Pull returns the changes after the cursor visible to the device's inspector.
+	Pull(ctx context.Context, req *syncproto.PullRequest) (*syncproto.PullResponse, error)
+	// MissingBlobs returns the hashes with no verified blob, in request order.
+	MissingBlobs(ctx context.Context, hashes []string) ([]string, error)
+}
+
+// Blob is a verified, content-addressed attachment.
+type Blob struct {
+	SHA256      string
+	Size        int64
+	ContentType string
+	UploadedBy  int64
+	CreatedAt   time.Time
+}
+
+// BlobService keeps attachments by content.
+type BlobService interface {
+	// AddBlob checks that the file at path hashes to b.SHA256, moves it into
+	// the blob store and records it; an existing blob is fine. EINVALID on a
+	// mismatch, and the file is removed so nothing can reference it.
+	AddBlob(ctx context.Context, path string, b *Blob) error
+	// OpenBlob returns the blob to a caller who may read a packet that
+	// references it; ENOTFOUND to anyone else and for unknown hashes.
+	OpenBlob(ctx context.Context, sha256 string) (*Blob, io.ReadSeekCloser, error)
+}
+
+// ValidatePushEnvelope checks the parts of a push that are not any single
+// mutation's: the device, the batch size and the sequence order. A mutation
+// that breaks its own rules is rejected on its own (and still advances the
+// device's sequence), so one bad write can never stall a device's queue.
+func ValidatePushEnvelope(r *syncproto.PushRequest) error {
+	switch {
+	case r.DeviceID <= 0:
+		return Errorf(EINVALID, "缺少设备编号 (device_id is required).")
+	case len(r.Mutations) == 0:
+		return Errorf(EINVALID, "推送至少包含一条变更 (a push needs at least one mutation).")
+	case len(r.Mutations) > syncproto.MaxMutationsPerPush:
+		return Errorf(EINVALID, "每次推送最多%d条变更 (at most %d mutations per push).", syncproto.MaxMutationsPerPush, syncproto.MaxMutationsPerPush)
+	}
+	for i := range r.Mutations {
+		m := &r.Mutations[i]
+		if m.Seq == 0 {
+			return Errorf(EINVALID, "变更序号从1开始 (seq starts at 1).")
+		}
+		if i > 0 && m.Seq != r.Mutations[i-1].Seq+1 {
+			return Errorf(EINVALID, "变更序号%d不连续 (mutation seq %d does not follow %d).", m.Seq, m.Seq, r.Mutations[i-1].Seq)
+		}
+	}
+	return nil
+}
+
+// AnswerCandidate is one version of a checklist answer as the winner rule sees it.
+type AnswerCandidate struct {
+	Answer   syncproto.AnswerMutation
+	DeviceID int64
+	// AuthorDepartment is the department code of the inspector who answered.
+	AuthorDepartment string
+}
+
+// AnswerDigest is the SHA-256 (hex) of the answer's canonical JSON (the
+// encoding/json form, no HTML escaping), the last tie-break between
+// concurrent versions.
+func AnswerDigest(a *syncproto.AnswerMutation) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(a) // an AnswerMutation always encodes
+	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+// ConcurrentAnswerWins reports whether a beats b, two versions of one item
+// written concurrently offline: the version whose author belongs to the
+// section's department wins; if both or neither do, the higher AnswerDigest;
+// then the higher device id. The rule is a total order, so the winner does
+// not depend on the order in which the versions arrive.
+func ConcurrentAnswerWins(a, b *AnswerCandidate) bool {
+	aOwn := a.AuthorDepartment == a.Answer.Department
+	bOwn := b.AuthorDepartment == b.Answer.Department
+	if aOwn != bOwn {
+		return aOwn
+	}
+	da, db := AnswerDigest(&a.Answer), AnswerDigest(&b.Answer)
+	if da != db {
+		return da > db
+	}
+	return a.DeviceID > b.DeviceID
+}
