@@ -1,0 +1,206 @@
+package sdk
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// Enrol signs the inspector in on this device. The first time, it makes the
+// device's Ed25519 key (kept in the local store; only the public key leaves
+// the device), registers the device and starts a device-bound session. Later
+// calls for the same user and server just sign in again with the registered
+// device (after ErrAuth). After ErrRevoked it registers a new device with a
+// new key and renumbers the unsynced outbox for it, losing nothing.
+func (c *Client) Enrol(ctx context.Context, serverURL, username, password, deviceName string) error {
+	if serverURL == "" {
+		serverURL = c.cfg.ServerURL
+	}
+	serverURL = strings.TrimRight(serverURL, "/")
+	if serverURL == "" {
+		return invalid("a server URL is required")
+	}
+	if deviceName == "" {
+		deviceName = "spotcheck-field"
+	}
+	login := syncproto.LoginRequest{Username: username, Password: password}
+	if err := login.Validate(); err != nil {
+		return invalid("%v", err)
+	}
+	old, err := c.device(c.db)
+	if err != nil && !errors.Is(err, ErrNotEnrolled) {
+		return err
+	}
+	if old != nil && (old.ServerURL != serverURL || !strings.EqualFold(old.Username, username)) {
+		n, err := c.outboxLen()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: this device holds %d unsynced changes of %s on %s; sync or export them before enrolling another account",
+				ErrInvalid, n, old.Username, old.ServerURL)
+		}
+	}
+
+	// Same user, same server, device still usable: sign in again.
+	if old != nil && old.ServerURL == serverURL && strings.EqualFold(old.Username, username) && old.DeviceID.Valid && old.RevokedAt == "" {
+		id := old.DeviceID.Int64
+		login.DeviceID = &id
+		sess, err := c.login(ctx, serverURL, login)
+		if err != nil {
+			return err
+		}
+		return c.saveSession(sess, nil, nil, id, serverURL, username, false)
+	}
+
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	sess, err := c.login(ctx, serverURL, login)
+	if err != nil {
+		return err
+	}
+	reg := syncproto.RegisterDeviceRequest{Name: deviceName, PublicKey: pub}
+	body, _ := json.Marshal(reg)
+	resp, err := c.send(ctx, serverURL, sess.AccessToken, request{method: http.MethodPost, path: syncproto.PathDevices, body: body})
+	if err != nil {
+		return fmt.Errorf("register the device: %w", err)
+	}
+	var dev syncproto.Device
+	if err := json.Unmarshal(resp.body, &dev); err != nil || dev.ID <= 0 {
+		return fmt.Errorf("register the device: undecodable answer: %v", err)
+	}
+	login.DeviceID = &dev.ID
+	sess, err = c.login(ctx, serverURL, login)
+	if err != nil {
+		return err
+	}
+	return c.saveSession(sess, priv, pub, dev.ID, serverURL, username, old != nil)
+}
+
+func (c *Client) login(ctx context.Context, serverURL string, req syncproto.LoginRequest) (*syncproto.Session, error) {
+	body, _ := json.Marshal(req)
+	var sess syncproto.Session
+	err := c.retry(ctx, func() error {
+		resp, err := c.send(ctx, serverURL, "", request{method: http.MethodPost, path: syncproto.PathLogin, body: body})
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(resp.body, &sess)
+	})
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		return nil, fmt.Errorf("%w: %s", ErrAuth, ae.Message)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	if sess.AccessToken == "" {
+		return nil, fmt.Errorf("sign in: no token in the answer")
+	}
+	return &sess, nil
+}
+
+// saveSession stores the session (and, for a new device, its key) in one
+// transaction. renumber: a new device replaces an old one, so the unsynced
+// outbox is renumbered from 1 for it.
+func (c *Client) saveSession(sess *syncproto.Session, priv ed25519.PrivateKey, pub ed25519.PublicKey, deviceID int64, serverURL, username string, renumber bool) error {
+	user, _ := json.Marshal(sess.User)
+	return c.tx(func(tx *gorm.DB) error {
+		if priv != nil {
+			if err := tx.Exec(`DELETE FROM device`).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`INSERT INTO device (id, server_url, device_id, private_key, public_key, username) VALUES (1, ?, ?, ?, ?, ?)`,
+				serverURL, deviceID, []byte(priv), []byte(pub), username).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec(`UPDATE device SET user_json = ?, access_token = ?, access_expires_at = ?, refresh_token = ?, needs_login = 0, revoked_at = '' WHERE id = 1`,
+			string(user), sess.AccessToken, ts(sess.AccessExpiresAt), sess.RefreshToken).Error; err != nil {
+			return err
+		}
+		if renumber {
+			return renumberOutbox(tx)
+		}
+		return nil
+	})
+}
+
+// renumberOutbox numbers the unsynced mutations 1, 2, 3… for a newly
+// registered device, keeping their order and every reference to them.
+func renumberOutbox(tx *gorm.DB) error {
+	var rows []struct {
+		Seq  uint64
+		Body string
+	}
+	if err := tx.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
+		return err
+	}
+	// Move out of the way first, then into place.
+	if err := tx.Exec(`UPDATE outbox SET seq = -seq`).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec(`UPDATE answers SET pending_seq = -pending_seq WHERE pending_seq IS NOT NULL`).Error; err != nil {
+		return err
+	}
+	for i, r := range rows {
+		var m syncproto.Mutation
+		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+			return err
+		}
+		m.Seq = uint64(i + 1)
+		body, _ := json.Marshal(m)
+		if err := tx.Exec(`UPDATE outbox SET seq = ?, body = ? WHERE seq = ?`, m.Seq, string(body), -int64(r.Seq)).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE answers SET pending_seq = ? WHERE pending_seq = ?`, m.Seq, -int64(r.Seq)).Error; err != nil {
+			return err
+		}
+	}
+	if err := tx.Exec(`UPDATE answers SET pending_seq = NULL WHERE pending_seq < 0`).Error; err != nil {
+		return err
+	}
+	return tx.Exec(`UPDATE sync_state SET next_seq = ?, cursor = '', last_applied_seq = 0 WHERE id = 1`, len(rows)+1).Error
+}
+
+// Me is the signed-in user as the server last described them.
+func (c *Client) Me() (*syncproto.Me, error) {
+	d, err := c.device(c.db)
+	if err != nil {
+		return nil, err
+	}
+	var me syncproto.Me
+	if err := json.Unmarshal([]byte(d.UserJSON), &me); err != nil {
+		return nil, err
+	}
+	return &me, nil
+}
+
+// DeviceID is the server's id of this device, 0 before enrolment.
+func (c *Client) DeviceID() int64 {
+	d, err := c.device(c.db)
+	if err != nil || !d.DeviceID.Valid {
+		return 0
+	}
+	return d.DeviceID.Int64
+}
+
+// PublicKey is the device's Ed25519 public key.
+func (c *Client) PublicKey() (ed25519.PublicKey, error) {
+	d, err := c.device(c.db)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.PublicKey(d.PublicKey), nil
+}

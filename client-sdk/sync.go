@@ -1,0 +1,646 @@
+package sdk
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// Sync uploads the attachments the server lacks, pushes the outbox, then
+// pulls what changed on the server. It is safe to call repeatedly and from
+// several goroutines (calls run one at a time); on failure the outbox is left
+// intact and the next call continues where this one stopped. It returns an
+// error wrapping ErrRejected, after finishing, when the server rejected
+// changes during this call (see Rejections).
+func (c *Client) Sync(ctx context.Context) error {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	d, err := c.device(c.db)
+	if err != nil {
+		return err
+	}
+	if d.RevokedAt != "" {
+		return fmt.Errorf("%w: pushing stopped; the unsynced data stays on this device", ErrRevoked)
+	}
+	if d.NeedsLogin != 0 {
+		return fmt.Errorf("%w: the session ended; log in again (unsynced data is kept)", ErrAuth)
+	}
+	if !d.DeviceID.Valid {
+		return ErrNotEnrolled
+	}
+	queued, err := c.outboxLen()
+	if err != nil {
+		return err
+	}
+	c.progMu.Lock()
+	c.prog = Progress{Phase: "upload", ItemsUpTotal: queued}
+	c.progMu.Unlock()
+
+	rejected := 0
+	for round := 0; ; round++ {
+		if err := c.uploadMissing(ctx, d.DeviceID.Int64); err != nil {
+			return err
+		}
+		n, deferred, err := c.pushAll(ctx, d.DeviceID.Int64)
+		rejected += n
+		if err != nil {
+			return err
+		}
+		if deferred == 0 {
+			break
+		}
+		if round >= 3 {
+			return fmt.Errorf("%w: the server keeps deferring mutation %d for a missing attachment", ErrOffline, deferred)
+		}
+	}
+	if err := c.pull(ctx, d.DeviceID.Int64); err != nil {
+		return err
+	}
+	if err := c.tx(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE sync_state SET last_sync_at = ? WHERE id = 1`, ts(c.now())).Error
+	}); err != nil {
+		return err
+	}
+	c.updateProgress(func(p *Progress) { p.Phase = "done" })
+	if rejected > 0 {
+		return fmt.Errorf("%w: %d change(s) rejected by the server; see the rejections list", ErrRejected, rejected)
+	}
+	return nil
+}
+
+type outboxRow struct {
+	Seq  uint64 `gorm:"column:seq"`
+	Body string `gorm:"column:body"`
+}
+
+func (c *Client) outboxLen() (int, error) {
+	var n int64
+	err := c.db.Raw(`SELECT COUNT(*) FROM outbox`).Scan(&n).Error
+	return int(n), err
+}
+
+func mutationRefs(m *syncproto.Mutation) []syncproto.AttachmentRef {
+	switch {
+	case m.Answer != nil:
+		return m.Answer.Photos
+	case m.Close != nil:
+		return m.Close.Refs()
+	case m.Finalize != nil:
+		return m.Finalize.Record.Refs()
+	}
+	return nil
+}
+
+// pendingUploads lists the attachments outbox mutations reference that the
+// server is not known to hold.
+func (c *Client) pendingUploads() ([]attachmentRow, error) {
+	var rows []outboxRow
+	if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []attachmentRow
+	for _, r := range rows {
+		var m syncproto.Mutation
+		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+			return nil, fmt.Errorf("outbox %d: %w", r.Seq, err)
+		}
+		for _, ref := range mutationRefs(&m) {
+			if seen[ref.SHA256] {
+				continue
+			}
+			seen[ref.SHA256] = true
+			var a []attachmentRow
+			if err := c.db.Raw(`SELECT * FROM attachments WHERE sha256 = ?`, ref.SHA256).Scan(&a).Error; err != nil {
+				return nil, err
+			}
+			if len(a) == 0 {
+				c.log.Error("an outbox mutation references an attachment missing on the device", "seq", r.Seq, "sha256", ref.SHA256)
+				continue
+			}
+			if a[0].OnServer == 0 {
+				out = append(out, a[0])
+			}
+		}
+	}
+	return out, nil
+}
+
+// uploadMissing asks the server which attachments it lacks (batched) and
+// uploads those, resumably.
+func (c *Client) uploadMissing(ctx context.Context, deviceID int64) error {
+	pending, err := c.pendingUploads()
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	missing := map[string]bool{}
+	for start := 0; start < len(pending); start += syncproto.MaxHashesPerQuery {
+		batch := pending[start:min(start+syncproto.MaxHashesPerQuery, len(pending))]
+		req := syncproto.MissingRequest{}
+		for _, a := range batch {
+			req.Hashes = append(req.Hashes, a.SHA256)
+		}
+		var resp syncproto.MissingResponse
+		if err := c.postJSON(ctx, syncproto.PathAttachmentsMissing, req, &resp, false); err != nil {
+			return err
+		}
+		for _, h := range resp.Missing {
+			missing[h] = true
+		}
+		err := c.tx(func(tx *gorm.DB) error {
+			for _, a := range batch {
+				if !missing[a.SHA256] {
+					if err := tx.Exec(`UPDATE attachments SET on_server = 1, upload_url = '' WHERE sha256 = ?`, a.SHA256).Error; err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var todo []attachmentRow
+	var total int64
+	for _, a := range pending {
+		if missing[a.SHA256] {
+			todo = append(todo, a)
+			total += a.Size
+		}
+	}
+	c.updateProgress(func(p *Progress) { p.BytesUpTotal += total; p.ItemsUpTotal += len(todo) })
+	for _, a := range todo {
+		if err := c.upload(ctx, a); err != nil {
+			return fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], err)
+		}
+		c.updateProgress(func(p *Progress) { p.ItemsUp++ })
+	}
+	return nil
+}
+
+const tusVersion = "1.0.0"
+
+// upload sends one attachment with tus 1.0 core: create, then PATCH from the
+// server's offset, resuming a remembered upload after a cut or a restart.
+func (c *Client) upload(ctx context.Context, a attachmentRow) error {
+	c.updateProgress(func(p *Progress) { p.Phase = "upload"; p.CurrentObject = a.SHA256 })
+	f, err := os.Open(c.attachmentPath(a.SHA256))
+	if err != nil {
+		return fmt.Errorf("the attachment file is gone from the device: %w", err)
+	}
+	defer f.Close()
+	tus := func() http.Header { h := http.Header{}; h.Set("Tus-Resumable", tusVersion); return h }
+
+	loc, offset := a.UploadURL, int64(-1)
+	for tries := 0; ; tries++ {
+		if tries > 50 {
+			return fmt.Errorf("%w: the upload makes no progress", ErrOffline)
+		}
+		if loc != "" && offset < 0 {
+			resp, err := c.call(ctx, request{method: http.MethodHead, path: loc, header: tus(), auth: true,
+				okStatus: []int{http.StatusNotFound, http.StatusGone, http.StatusForbidden}})
+			if err != nil {
+				return err
+			}
+			if resp.status != http.StatusOK && resp.status != http.StatusNoContent {
+				loc = "" // the server forgot it: start again
+			} else if offset, err = strconv.ParseInt(resp.header.Get("Upload-Offset"), 10, 64); err != nil || offset < 0 || offset > a.Size {
+				return fmt.Errorf("bad Upload-Offset %q", resp.header.Get("Upload-Offset"))
+			}
+		}
+		if loc == "" {
+			h := tus()
+			h.Set("Upload-Length", strconv.FormatInt(a.Size, 10))
+			h.Set("Upload-Metadata", syncproto.UploadMetaSHA256+" "+base64.StdEncoding.EncodeToString([]byte(a.SHA256))+","+
+				syncproto.UploadMetaContentType+" "+base64.StdEncoding.EncodeToString([]byte(a.ContentType)))
+			resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, header: h, auth: true})
+			if err != nil {
+				return err
+			}
+			loc = resp.header.Get("Location")
+			if loc == "" {
+				return errors.New("the server created an upload without a Location")
+			}
+			if !strings.HasPrefix(loc, "/") && !strings.Contains(loc, "://") {
+				loc = syncproto.PathUploads + "/" + loc
+			}
+			if err := c.tx(func(tx *gorm.DB) error {
+				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, loc, a.SHA256).Error
+			}); err != nil {
+				return err
+			}
+			offset = 0
+			if a.Size == 0 {
+				break
+			}
+		}
+		if offset >= a.Size {
+			break
+		}
+		n := min(int64(c.cfg.ChunkSize), a.Size-offset)
+		chunk := make([]byte, n)
+		if _, err := f.ReadAt(chunk, offset); err != nil && err != io.EOF {
+			return err
+		}
+		h := tus()
+		h.Set("Upload-Offset", strconv.FormatInt(offset, 10))
+		h.Set("Content-Type", "application/offset+octet-stream")
+		resp, err := c.callOnce(ctx, request{method: http.MethodPatch, path: loc, body: chunk, header: h, auth: true,
+			okStatus: []int{http.StatusConflict, http.StatusNotFound, http.StatusGone}})
+		switch {
+		case err != nil && isTransient(err):
+			// Cut mid-chunk: ask the server where it got to.
+			c.log.Debug("upload cut; resuming from the server's offset", "sha256", a.SHA256, "err", err)
+			if err := sleep(ctx, c.backoff(min(tries, 6))); err != nil {
+				return err
+			}
+			offset = -1
+			continue
+		case err != nil:
+			return err
+		case resp.status == http.StatusConflict:
+			offset = -1
+			continue
+		case resp.status == http.StatusNotFound || resp.status == http.StatusGone:
+			loc, offset = "", -1
+			continue
+		}
+		next, perr := strconv.ParseInt(resp.header.Get("Upload-Offset"), 10, 64)
+		if perr != nil || next <= offset || next > a.Size {
+			offset = -1
+			continue
+		}
+		offset = next
+		tries = 0
+	}
+	return c.tx(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE attachments SET on_server = 1, upload_url = '' WHERE sha256 = ?`, a.SHA256).Error
+	})
+}
+
+// pushAll pushes the outbox in batches until it is empty or the server
+// defers a mutation. It returns how many mutations were rejected and the seq
+// of a deferred one (0 for none).
+func (c *Client) pushAll(ctx context.Context, deviceID int64) (rejected int, deferred uint64, err error) {
+	for {
+		var rows []outboxRow
+		if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq LIMIT ?`, syncproto.MaxMutationsPerPush).Scan(&rows).Error; err != nil {
+			return rejected, 0, err
+		}
+		if len(rows) == 0 {
+			return rejected, 0, nil
+		}
+		req := syncproto.PushRequest{DeviceID: deviceID}
+		size := 0
+		for _, r := range rows {
+			var m syncproto.Mutation
+			if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+				return rejected, 0, fmt.Errorf("outbox %d: %w", r.Seq, err)
+			}
+			if size += len(r.Body) + 1; size > syncproto.MaxPushBytes-(64<<10) && len(req.Mutations) > 0 {
+				break
+			}
+			req.Mutations = append(req.Mutations, m)
+		}
+		c.updateProgress(func(p *Progress) { p.Phase = "push"; p.BytesUpTotal += int64(size) })
+		var resp syncproto.PushResponse
+		if err := c.postJSON(ctx, syncproto.PathPush, req, &resp, true); err != nil {
+			return rejected, 0, err
+		}
+		n, def, acked, err := c.applyPushResults(req.Mutations, &resp)
+		rejected += n
+		if err != nil || def != 0 {
+			return rejected, def, err
+		}
+		if acked == 0 {
+			return rejected, 0, fmt.Errorf("the server took none of mutations %d-%d (its last applied is %d)",
+				req.Mutations[0].Seq, req.Mutations[len(req.Mutations)-1].Seq, resp.LastAppliedSeq)
+		}
+	}
+}
+
+// applyPushResults drops acknowledged mutations from the outbox and records
+// rejections, all in one local transaction.
+func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.PushResponse) (rejected int, deferred uint64, acked int, err error) {
+	bySeq := map[uint64]*syncproto.Mutation{}
+	for i := range sent {
+		bySeq[sent[i].Seq] = &sent[i]
+	}
+	err = c.tx(func(tx *gorm.DB) error {
+		for _, r := range resp.Results {
+			m := bySeq[r.Seq]
+			if m == nil {
+				return fmt.Errorf("the server answered for seq %d, which was not sent", r.Seq)
+			}
+			switch r.Status {
+			case syncproto.StatusApplied, syncproto.StatusDuplicate:
+			case syncproto.StatusRejected:
+				body, _ := json.Marshal(m)
+				if err := tx.Exec(`INSERT INTO rejections (seq, mutation_id, kind, packet_id, code, message, body, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+					ON CONFLICT (seq) DO NOTHING`, m.Seq, m.ID, m.Kind, m.PacketID, r.Code, r.Message, string(body), ts(c.now())).Error; err != nil {
+					return err
+				}
+				if m.Kind == syncproto.KindAnswer {
+					// Show the server's state again, if it has one.
+					if err := tx.Exec(`UPDATE answers SET answer = COALESCE(json_extract(server_state, '$.winner.answer'), answer)
+						WHERE pending_seq = ? AND server_state != ''`, m.Seq).Error; err != nil {
+						return err
+					}
+				}
+				rejected++
+			case syncproto.StatusDeferred:
+				// The server lacks an attachment it was told about: ask again.
+				for _, ref := range mutationRefs(m) {
+					if err := tx.Exec(`UPDATE attachments SET on_server = 0 WHERE sha256 = ?`, ref.SHA256).Error; err != nil {
+						return err
+					}
+				}
+				deferred = r.Seq
+				return nil
+			default:
+				return fmt.Errorf("unknown push status %q for seq %d", r.Status, r.Seq)
+			}
+			if err := tx.Exec(`DELETE FROM outbox WHERE seq = ?`, r.Seq).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`UPDATE answers SET pending_seq = NULL WHERE pending_seq = ?`, r.Seq).Error; err != nil {
+				return err
+			}
+			acked++
+		}
+		return tx.Exec(`UPDATE sync_state SET last_applied_seq = MAX(last_applied_seq, ?) WHERE id = 1`, resp.LastAppliedSeq).Error
+	})
+	if err == nil {
+		c.updateProgress(func(p *Progress) { p.ItemsUp += acked })
+	}
+	return rejected, deferred, acked, err
+}
+
+// pull fetches changes until the server has no more, applying each page and
+// its cursor in one local transaction.
+func (c *Client) pull(ctx context.Context, deviceID int64) error {
+	c.updateProgress(func(p *Progress) { p.Phase = "pull"; p.CurrentObject = "" })
+	var cursor string
+	if err := c.db.Raw(`SELECT cursor FROM sync_state WHERE id = 1`).Scan(&cursor).Error; err != nil {
+		return err
+	}
+	for page := 0; ; page++ {
+		req := syncproto.PullRequest{DeviceID: deviceID, Cursor: cursor, Limit: syncproto.MaxPullLimit}
+		var resp syncproto.PullResponse
+		if err := c.postJSON(ctx, syncproto.PathPull, req, &resp, false); err != nil {
+			return err
+		}
+		if err := c.tx(func(tx *gorm.DB) error { return applyPull(tx, &resp) }); err != nil {
+			return err
+		}
+		c.updateProgress(func(p *Progress) { p.ItemsDown += len(resp.Changes) })
+		if !resp.More {
+			return nil
+		}
+		if resp.Cursor == cursor && len(resp.Changes) == 0 {
+			return fmt.Errorf("the server says there is more but does not advance the cursor")
+		}
+		cursor = resp.Cursor
+		if page > 100000 {
+			return errors.New("pull does not end")
+		}
+	}
+}
+
+func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
+	if resp.Reset {
+		// Drop what came from the server; keep the outbox, local answers not
+		// yet acknowledged, and records sealed here.
+		for _, q := range []string{
+			`DELETE FROM packets`,
+			`DELETE FROM records WHERE origin = 'server'`,
+			`DELETE FROM answers WHERE pending_seq IS NULL`,
+			`UPDATE answers SET server_version = 0, server_state = '', conflicts = 0`,
+		} {
+			if err := tx.Exec(q).Error; err != nil {
+				return err
+			}
+		}
+	}
+	for _, ch := range resp.Changes {
+		switch ch.Kind {
+		case syncproto.ChangePacket:
+			var p syncproto.PacketState
+			if err := json.Unmarshal(ch.Data, &p); err != nil {
+				return fmt.Errorf("pulled packet %s: %w", ch.PacketID, err)
+			}
+			if err := tx.Exec(`INSERT INTO packets (id, campaign_id, version, team_number, content) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET campaign_id = excluded.campaign_id, version = excluded.version,
+				team_number = excluded.team_number, content = excluded.content`,
+				p.ID, p.CampaignID, p.Version, p.TeamNumber, string(p.Content)).Error; err != nil {
+				return err
+			}
+		case syncproto.ChangeAnswer:
+			var st syncproto.AnswerState
+			if err := json.Unmarshal(ch.Data, &st); err != nil {
+				return fmt.Errorf("pulled answer %s %s: %w", ch.PacketID, ch.Key, err)
+			}
+			w := st.Winner.Answer
+			answer, _ := json.Marshal(w)
+			if err := tx.Exec(`INSERT INTO answers (packet_id, department, item_code, answer, server_version, server_state, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (packet_id, department, item_code) DO UPDATE SET server_version = excluded.server_version,
+				server_state = excluded.server_state, conflicts = excluded.conflicts,
+				answer = CASE WHEN answers.pending_seq IS NULL THEN excluded.answer ELSE answers.answer END`,
+				ch.PacketID, w.Department, w.ItemCode, string(answer), st.Version, string(ch.Data), len(st.Conflicts)).Error; err != nil {
+				return err
+			}
+		case syncproto.ChangeRecord:
+			var sr syncproto.SealedRecord
+			if err := json.Unmarshal(ch.Data, &sr); err != nil {
+				return fmt.Errorf("pulled record %s: %w", ch.PacketID, err)
+			}
+			if err := tx.Exec(`INSERT INTO records (packet_id, version, origin, record, hash, signature) VALUES (?, ?, 'server', ?, ?, ?)
+				ON CONFLICT (packet_id, version, origin) DO UPDATE SET record = excluded.record, hash = excluded.hash, signature = excluded.signature`,
+				ch.PacketID, sr.Record.Version, string(ch.Data), sr.Hash, sr.Signature).Error; err != nil {
+				return err
+			}
+		default:
+			// A newer server may send kinds this SDK does not know; skip them.
+		}
+	}
+	return tx.Exec(`UPDATE sync_state SET cursor = ?, last_applied_seq = MAX(last_applied_seq, ?) WHERE id = 1`, resp.Cursor, resp.LastAppliedSeq).Error
+}
+
+// Watch syncs now, then again every interval and whenever a local change is
+// made, until ctx ends. While the server is unreachable it keeps trying with
+// backoff (at most every interval), so it reconciles as soon as the link is
+// back without the app having to notice. It returns when ctx ends, or with
+// ErrAuth, ErrRevoked or ErrUpgradeRequired, which need the inspector.
+func (c *Client) Watch(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	failures := 0
+	for {
+		err := c.Sync(ctx)
+		wait := interval
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err == nil || errors.Is(err, ErrRejected):
+			failures = 0
+		case errors.Is(err, ErrAuth), errors.Is(err, ErrRevoked), errors.Is(err, ErrUpgradeRequired), errors.Is(err, ErrNotEnrolled):
+			return err
+		default:
+			failures++
+			wait = min(c.backoff(failures), interval)
+			c.log.Info("sync failed; retrying", "err", err, "in", wait)
+		}
+		if err != nil && c.cfg.Logger != nil {
+			c.log.Debug("sync", "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		case <-c.kick:
+			t.Stop()
+		}
+	}
+}
+
+// Status summarizes the device's sync state.
+type Status struct {
+	ServerURL      string
+	Username       string
+	DeviceID       int64
+	Enrolled       bool
+	Revoked        bool
+	NeedsLogin     bool
+	Outbox         int // mutations not yet acknowledged
+	PendingUploads int // attachments the server is not known to hold
+	Rejections     int
+	Conflicts      int // items whose server state keeps conflicting versions
+	LastSyncAt     time.Time
+	Cursor         string
+	LastAppliedSeq uint64
+	NextSeq        uint64
+}
+
+// Status reports the outbox, uploads, rejections, conflicts and the last sync.
+func (c *Client) Status() (*Status, error) {
+	s := &Status{}
+	d, err := c.device(c.db)
+	switch {
+	case errors.Is(err, ErrNotEnrolled):
+	case err != nil:
+		return nil, err
+	default:
+		s.Enrolled, s.ServerURL, s.Username = true, d.ServerURL, d.Username
+		s.DeviceID, s.Revoked, s.NeedsLogin = d.DeviceID.Int64, d.RevokedAt != "", d.NeedsLogin != 0
+	}
+	var st struct {
+		NextSeq        uint64 `gorm:"column:next_seq"`
+		Cursor         string `gorm:"column:cursor"`
+		LastSyncAt     string `gorm:"column:last_sync_at"`
+		LastAppliedSeq uint64 `gorm:"column:last_applied_seq"`
+	}
+	if err := c.db.Raw(`SELECT next_seq, cursor, last_sync_at, last_applied_seq FROM sync_state WHERE id = 1`).Scan(&st).Error; err != nil {
+		return nil, err
+	}
+	s.NextSeq, s.Cursor, s.LastSyncAt, s.LastAppliedSeq = st.NextSeq, st.Cursor, parseTS(st.LastSyncAt), st.LastAppliedSeq
+	var n int64
+	for _, q := range []struct {
+		sql string
+		dst *int
+	}{
+		{`SELECT COUNT(*) FROM outbox`, &s.Outbox},
+		{`SELECT COUNT(*) FROM rejections`, &s.Rejections},
+		{`SELECT COUNT(*) FROM answers WHERE conflicts > 0`, &s.Conflicts},
+	} {
+		if err := c.db.Raw(q.sql).Scan(&n).Error; err != nil {
+			return nil, err
+		}
+		*q.dst = int(n)
+	}
+	pending, err := c.pendingUploads()
+	if err != nil {
+		return nil, err
+	}
+	s.PendingUploads = len(pending)
+	return s, nil
+}
+
+// Rejection is a mutation the server refused, with its reason.
+type Rejection struct {
+	Seq        uint64
+	MutationID string
+	Kind       string
+	PacketID   string
+	Code       string
+	Message    string
+	RejectedAt time.Time
+	Mutation   syncproto.Mutation
+}
+
+// Rejections lists the mutations the server rejected, oldest first.
+func (c *Client) Rejections() ([]Rejection, error) {
+	var rows []struct {
+		Seq        uint64 `gorm:"column:seq"`
+		MutationID string `gorm:"column:mutation_id"`
+		Kind       string `gorm:"column:kind"`
+		PacketID   string `gorm:"column:packet_id"`
+		Code       string `gorm:"column:code"`
+		Message    string `gorm:"column:message"`
+		Body       string `gorm:"column:body"`
+		RejectedAt string `gorm:"column:rejected_at"`
+	}
+	if err := c.db.Raw(`SELECT * FROM rejections ORDER BY seq`).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]Rejection, 0, len(rows))
+	for _, r := range rows {
+		rej := Rejection{Seq: r.Seq, MutationID: r.MutationID, Kind: r.Kind, PacketID: r.PacketID, Code: r.Code, Message: r.Message, RejectedAt: parseTS(r.RejectedAt)}
+		if err := json.Unmarshal([]byte(r.Body), &rej.Mutation); err != nil {
+			return nil, err
+		}
+		out = append(out, rej)
+	}
+	return out, nil
+}
+
+// Conflict is an item two inspectors answered offline: the server's winner
+// and the other versions it kept.
+type Conflict struct {
+	PacketID   string
+	Department string
+	ItemCode   string
+	State      syncproto.AnswerState
+}
+
+// Conflicts lists items whose pulled state keeps conflicting versions.
+func (c *Client) Conflicts() ([]Conflict, error) {
+	var rows []answerRow
+	if err := c.db.Raw(`SELECT * FROM answers WHERE conflicts > 0 ORDER BY packet_id, department, item_code`).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]Conflict, 0, len(rows))
+	for _, r := range rows {
+		cf := Conflict{PacketID: r.PacketID, Department: r.Department, ItemCode: r.ItemCode}
+		if err := json.Unmarshal([]byte(r.ServerState), &cf.State); err != nil {
+			return nil, err
+		}
+		out = append(out, cf)
+	}
+	return out, nil
+}

@@ -1,0 +1,363 @@
+package sdk
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// maxResponseBytes caps any response body the SDK reads.
+const maxResponseBytes = 64 << 20
+
+type deviceRow struct {
+	ServerURL       string        `gorm:"column:server_url"`
+	DeviceID        sql.NullInt64 `gorm:"column:device_id"`
+	PrivateKey      []byte        `gorm:"column:private_key"`
+	PublicKey       []byte        `gorm:"column:public_key"`
+	Username        string        `gorm:"column:username"`
+	UserJSON        string        `gorm:"column:user_json"`
+	AccessToken     string        `gorm:"column:access_token"`
+	AccessExpiresAt string        `gorm:"column:access_expires_at"`
+	RefreshToken    string        `gorm:"column:refresh_token"`
+	RevokedAt       string        `gorm:"column:revoked_at"`
+	NeedsLogin      int           `gorm:"column:needs_login"`
+}
+
+func (c *Client) device(db *gorm.DB) (*deviceRow, error) {
+	var rows []deviceRow
+	if err := db.Raw(`SELECT * FROM device WHERE id = 1`).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotEnrolled
+	}
+	return &rows[0], nil
+}
+
+// request is one HTTP exchange with the server.
+type request struct {
+	method string
+	path   string // a path on the server, or an absolute URL
+	body   []byte
+	header http.Header
+	auth   bool
+	gzip   bool
+	// okStatus lists extra statuses returned to the caller without an error.
+	okStatus []int
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (c *Client) serverURL(d *deviceRow) string {
+	if d != nil && d.ServerURL != "" {
+		return d.ServerURL
+	}
+	return c.cfg.ServerURL
+}
+
+func resolve(base, path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return strings.TrimRight(base, "/") + path
+}
+
+// send makes one attempt. Network failures are ErrOffline; a status outside
+// 2xx and okStatus is an *APIError.
+func (c *Client) send(ctx context.Context, base, token string, r request) (*response, error) {
+	body := r.body
+	if r.gzip && body != nil {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(body)
+		zw.Close()
+		body = buf.Bytes()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, resolve(base, r.path), rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	req.Header.Set(syncproto.HeaderProtocol, strconv.Itoa(syncproto.ProtocolVersion))
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.gzip && body != nil {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	c.addBytes(int64(len(body)), 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	c.addBytes(0, int64(len(rb)))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: reading the response: %v", ErrOffline, err)
+	}
+	out := &response{status: resp.StatusCode, header: resp.Header, body: rb}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return out, nil
+	}
+	for _, s := range r.okStatus {
+		if s == resp.StatusCode {
+			return out, nil
+		}
+	}
+	var e syncproto.Error
+	if json.Unmarshal(rb, &e) != nil || e.Code == "" {
+		e = syncproto.Error{Code: "http_" + strconv.Itoa(resp.StatusCode), Message: strings.TrimSpace(string(firstBytes(rb, 200)))}
+	}
+	var retry time.Duration
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			retry = time.Duration(n) * time.Second
+		} else if t, err := http.ParseTime(s); err == nil {
+			retry = time.Until(t)
+		}
+	}
+	return out, newAPIError(resp.StatusCode, &e, retry)
+}
+
+func firstBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// call sends r with the device's session, refreshing the access token once on
+// a 401, and retries transient failures with backoff.
+func (c *Client) call(ctx context.Context, r request) (*response, error) {
+	var out *response
+	err := c.retry(ctx, func() error {
+		var err error
+		out, err = c.callOnce(ctx, r)
+		return err
+	})
+	return out, err
+}
+
+func (c *Client) callOnce(ctx context.Context, r request) (*response, error) {
+	d, err := c.device(c.db)
+	if err != nil {
+		return nil, err
+	}
+	if d.RevokedAt != "" {
+		return nil, fmt.Errorf("%w (since %s)", ErrRevoked, d.RevokedAt)
+	}
+	if r.auth && (d.NeedsLogin != 0 || d.AccessToken == "") {
+		return nil, fmt.Errorf("%w: the session ended", ErrAuth)
+	}
+	token := ""
+	if r.auth {
+		token = d.AccessToken
+	}
+	resp, err := c.send(ctx, c.serverURL(d), token, r)
+	var ae *APIError
+	if r.auth && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		if err := c.refresh(ctx, token); err != nil {
+			return nil, err
+		}
+		if d, err = c.device(c.db); err != nil {
+			return nil, err
+		}
+		resp, err = c.send(ctx, c.serverURL(d), d.AccessToken, r)
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			c.markNeedsLogin()
+		}
+	}
+	if errors.Is(err, ErrRevoked) {
+		c.markRevoked()
+	}
+	return resp, err
+}
+
+// refresh exchanges the refresh token for a new session, proving the device
+// holds its key. A lost response is retried with the same token: the server
+// answers a repeat within its grace window with the same new token.
+func (c *Client) refresh(ctx context.Context, staleAccess string) error {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	d, err := c.device(c.db)
+	if err != nil {
+		return err
+	}
+	if d.AccessToken != staleAccess {
+		return nil // another caller refreshed meanwhile
+	}
+	if d.RefreshToken == "" || !d.DeviceID.Valid {
+		c.markNeedsLogin()
+		return fmt.Errorf("%w: no refresh token", ErrAuth)
+	}
+	id := d.DeviceID.Int64
+	req := syncproto.RefreshRequest{
+		RefreshToken: d.RefreshToken, DeviceID: &id,
+		DeviceProof: ed25519.Sign(ed25519.PrivateKey(d.PrivateKey), syncproto.RefreshProofMessage(d.RefreshToken)),
+	}
+	body, _ := json.Marshal(req)
+	var sess syncproto.Session
+	err = c.retry(ctx, func() error {
+		resp, err := c.send(ctx, c.serverURL(d), "", request{method: http.MethodPost, path: syncproto.PathRefresh, body: body})
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(resp.body, &sess)
+	})
+	var ae *APIError
+	switch {
+	case errors.Is(err, ErrRevoked):
+		c.markRevoked()
+		return err
+	case errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusNotFound):
+		c.markNeedsLogin()
+		return fmt.Errorf("%w: %s", ErrAuth, ae.Message)
+	case err != nil:
+		return err
+	}
+	return c.tx(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE device SET access_token = ?, access_expires_at = ?, refresh_token = ?, needs_login = 0 WHERE id = 1`,
+			sess.AccessToken, ts(sess.AccessExpiresAt), sess.RefreshToken).Error
+	})
+}
+
+func (c *Client) markNeedsLogin() {
+	if err := c.tx(func(tx *gorm.DB) error { return tx.Exec(`UPDATE device SET needs_login = 1 WHERE id = 1`).Error }); err != nil {
+		c.log.Warn("record that the session ended", "err", err)
+	}
+}
+
+func (c *Client) markRevoked() {
+	err := c.tx(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE device SET revoked_at = ? WHERE id = 1 AND revoked_at = ''`, ts(c.now())).Error
+	})
+	if err != nil {
+		c.log.Warn("record that the device was revoked", "err", err)
+	}
+}
+
+// retry runs fn until it succeeds, fails permanently, or MaxAttempts
+// transient failures have passed, sleeping with jittered exponential backoff
+// (or the server's Retry-After) in between.
+func (c *Client) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < c.cfg.MaxAttempts; attempt++ {
+		if err = fn(); err == nil || !isTransient(err) {
+			return err
+		}
+		if attempt == c.cfg.MaxAttempts-1 {
+			break
+		}
+		wait := c.backoff(attempt)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.RetryAfter > 0 {
+			wait = min(ae.RetryAfter, c.cfg.BackoffMax)
+		}
+		c.log.Debug("retrying after a transient error", "err", err, "wait", wait)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	if !errors.Is(err, ErrOffline) {
+		err = fmt.Errorf("%w: %w", ErrOffline, err)
+	}
+	return err
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.BackoffBase << min(attempt, 20)
+	if d > c.cfg.BackoffMax || d <= 0 {
+		d = c.cfg.BackoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// getJSON / postJSON are authenticated JSON calls.
+func (c *Client) postJSON(ctx context.Context, path string, in, out any, gz bool) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	resp, err := c.call(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, gzip: gz})
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.body, out); err != nil {
+		return fmt.Errorf("%w: undecodable response from %s: %v", ErrOffline, path, err)
+	}
+	return nil
+}
+
+func (c *Client) addBytes(up, down int64) {
+	if up == 0 && down == 0 {
+		return
+	}
+	c.progMu.Lock()
+	c.prog.BytesUp += up
+	c.prog.BytesDown += down
+	p := c.prog
+	c.progMu.Unlock()
+	if c.cfg.Progress != nil {
+		c.cfg.Progress(p)
+	}
+}
+
+func (c *Client) updateProgress(fn func(p *Progress)) {
+	c.progMu.Lock()
+	fn(&c.prog)
+	p := c.prog
+	c.progMu.Unlock()
+	if c.cfg.Progress != nil {
+		c.cfg.Progress(p)
+	}
+}
