@@ -1,0 +1,414 @@
+package sdk
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+func TestSchemaAppliedOnceAndOutboxSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	c.db.Raw(`PRAGMA journal_mode`).Scan(&mode)
+	var syncMode, fk int
+	c.db.Raw(`PRAGMA synchronous`).Scan(&syncMode)
+	c.db.Raw(`PRAGMA foreign_keys`).Scan(&fk)
+	if mode != "wal" || syncMode != 2 || fk != 1 {
+		t.Fatalf("journal_mode %q synchronous %d foreign_keys %d; want wal, 2 (FULL), 1", mode, syncMode, fk)
+	}
+	c.Close()
+	c, err = Open(dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != 1 {
+		t.Fatalf("%d schema versions recorded, want 1", n)
+	}
+}
+
+// Each field action writes its state and its outbox entry together, with
+// consecutive seqs; when the outbox insert fails, the state is not written.
+func TestLocalWriteAndOutboxAreAtomic(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	photo := writePNG(t, t.TempDir(), 9)
+
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultNonCompliant, Note: "过期", Photos: []string{photo}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, c, `SELECT COUNT(*) FROM answers WHERE pending_seq = 1`); got != 1 || len(outbox(t, c)) != 1 {
+		t.Fatalf("after an answer: %d pending answers, %d outbox rows", got, len(outbox(t, c)))
+	}
+	if err := c.RecordCertificates(testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}, {InspectorID: 12, CertificateNumber: "M-12"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, c, `SELECT COUNT(*) FROM visits WHERE certificates != ''`); got != 1 || len(outbox(t, c)) != 2 {
+		t.Fatalf("after certificates: %d visits, %d outbox rows", got, len(outbox(t, c)))
+	}
+	signedClose(t, c)
+	if got := count(t, c, `SELECT COUNT(*) FROM visits WHERE close != ''`); got != 1 || len(outbox(t, c)) != 3 {
+		t.Fatalf("after close: %d closes, %d outbox rows", got, len(outbox(t, c)))
+	}
+	if _, err := c.Finalize(testPacket); err != nil {
+		t.Fatal(err)
+	}
+	ms := outbox(t, c)
+	if len(ms) != 4 || count(t, c, `SELECT COUNT(*) FROM records WHERE origin = 'local'`) != 1 {
+		t.Fatalf("after finalize: %d outbox rows", len(ms))
+	}
+	for i, m := range ms {
+		if m.Seq != uint64(i+1) {
+			t.Fatalf("seqs %v are not 1, 2, 3…", ms)
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("outbox mutation %d: %v", m.Seq, err)
+		}
+	}
+	if want := []string{"answer", "certificates", "close", "finalize"}; ms[0].Kind != want[0] || ms[1].Kind != want[1] || ms[2].Kind != want[2] || ms[3].Kind != want[3] {
+		t.Fatalf("kinds out of order")
+	}
+
+	// Break the outbox: the answer's state must not appear without it.
+	c2 := newTestClient(t, nil)
+	if err := c2.db.Exec(`CREATE TRIGGER outbox_broken BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox broken'); END`).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, err := c2.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant})
+	if err == nil || !strings.Contains(err.Error(), "outbox broken") {
+		t.Fatalf("answer with a broken outbox: %v", err)
+	}
+	err = c2.RecordCertificates(testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}}, nil)
+	if err == nil {
+		t.Fatal("certificates with a broken outbox succeeded")
+	}
+	if n := count(t, c2, `SELECT COUNT(*) FROM answers`) + count(t, c2, `SELECT COUNT(*) FROM visits`); n != 0 {
+		t.Fatalf("%d state rows written without their outbox entry", n)
+	}
+	var next int
+	c2.db.Raw(`SELECT next_seq FROM sync_state`).Scan(&next)
+	if next != 1 {
+		t.Fatalf("next_seq %d after failed writes, want 1", next)
+	}
+}
+
+func TestFinalizeSealsWithTheDeviceKey(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	photo := writePNG(t, t.TempDir(), 5)
+	// Answered out of order, the same photo twice: the record sorts and de-duplicates.
+	for _, in := range []AnswerInput{
+		{Department: "market", ItemCode: "m2", Value: "120"},
+		{Department: "culture", ItemCode: "c2", Result: syncproto.ResultCompliant, Photos: []string{photo}},
+		{Department: "culture", ItemCode: "c1", Result: syncproto.ResultNotApplicable, Photos: []string{photo}},
+	} {
+		if _, err := c.Answer(ctx, testPacket, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Finalize(testPacket); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("finalize before close: %v, want ErrInvalid", err)
+	}
+	signedClose(t, c)
+	fin, err := c.Finalize(testPacket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fin.Validate(); err != nil {
+		t.Fatalf("FinalizeMutation.Validate: %v", err)
+	}
+	pub, _ := c.PublicKey()
+	if !ed25519.Verify(pub, syncproto.SealMessage(fin.Hash), fin.Signature) {
+		t.Fatal("the seal does not verify with the device's public key")
+	}
+	r := fin.Record
+	if r.Answers[0].ItemCode != "c1" || r.Answers[2].ItemCode != "m2" || len(r.Attachments) != 3 || r.DeviceID != 7 || r.Version != 1 {
+		t.Fatalf("record: %+v", r)
+	}
+	// Round trip through JSON, as the server will see it.
+	ms := outbox(t, c)
+	last := ms[len(ms)-1]
+	if err := last.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := syncproto.RecordHash(&last.Finalize.Record); h != fin.Hash {
+		t.Fatal("the record's hash changes through JSON")
+	}
+
+	// Sealed: no more answers, no second finalize; the stored record cannot change.
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant}); !errors.Is(err, ErrSealed) {
+		t.Fatalf("answer after finalize: %v, want ErrSealed", err)
+	}
+	if _, err := c.Finalize(testPacket); !errors.Is(err, ErrSealed) {
+		t.Fatalf("second finalize: %v, want ErrSealed", err)
+	}
+	if err := c.db.Exec(`UPDATE records SET hash = 'x'`).Error; err == nil {
+		t.Fatal("a sealed record was updated")
+	}
+
+	// A correction is version 2, naming version 1, with the reason.
+	if err := c.Correct(testPacket, ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("correction without a reason: %v", err)
+	}
+	if err := c.Correct(testPacket, "c1 应为合格"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant}); err != nil {
+		t.Fatal(err)
+	}
+	fin2, err := c.Finalize(testPacket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := fin2.Record; r.Version != 2 || r.Replaces != 1 || r.CorrectionReason != "c1 应为合格" || r.Answers[0].Result != syncproto.ResultCompliant {
+		t.Fatalf("correction: %+v", r)
+	}
+	if err := fin2.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Packet(testPacket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != VisitSealed || len(p.Records) != 2 {
+		t.Fatalf("packet state %s with %d records", p.State, len(p.Records))
+	}
+}
+
+// An invalid close is refused before anything is written: no outbox row, no
+// close, no attachment copied.
+func TestInvalidCloseWritesNothing(t *testing.T) {
+	c := newTestClient(t, nil)
+	dir := t.TempDir()
+	cases := []CloseInput{
+		{Outcome: syncproto.OutcomeRefused, Signatures: []SignatureInput{ // no note
+			{Role: syncproto.SignerInspector, Name: "李四", InspectorID: 11, PNGPath: writePNG(t, dir, 3)},
+			{Role: syncproto.SignerInspector, Name: "王五", InspectorID: 12, PNGPath: writePNG(t, dir, 4)}}},
+		{Outcome: syncproto.OutcomeRefused, Note: "拒绝签字", Signatures: []SignatureInput{ // one inspector
+			{Role: syncproto.SignerInspector, Name: "李四", InspectorID: 11, PNGPath: writePNG(t, dir, 3)}}},
+		{Outcome: syncproto.OutcomeSigned, StampPath: writePNG(t, dir, 6)}, // no representative
+		{Outcome: syncproto.OutcomeAbsent, Note: "不在", Signatures: []SignatureInput{ // no witness
+			{Role: syncproto.SignerRepresentative, Name: "张三", PNGPath: writePNG(t, dir, 7)}}},
+		{Outcome: syncproto.OutcomeNotLocatable},
+		{Outcome: "maybe", Note: "x"},
+	}
+	for i, in := range cases {
+		if _, err := c.CloseVisit(testPacket, in); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("case %d: %v, want ErrInvalid", i, err)
+		}
+	}
+	files, _ := os.ReadDir(filepath.Join(c.Dir(), "attachments"))
+	if n := count(t, c, `SELECT COUNT(*) FROM outbox`) + count(t, c, `SELECT COUNT(*) FROM visits`) + count(t, c, `SELECT COUNT(*) FROM attachments`); n != 0 || len(files) != 0 {
+		t.Fatalf("an invalid close wrote %d rows and %d files", n, len(files))
+	}
+	// A valid refusal then goes through.
+	_, err := c.CloseVisit(testPacket, CloseInput{Outcome: syncproto.OutcomeRefused, Note: "当事人拒绝签字", Signatures: []SignatureInput{
+		{Role: syncproto.SignerInspector, Name: "李四", InspectorID: 11, PNGPath: writePNG(t, dir, 3)},
+		{Role: syncproto.SignerInspector, Name: "王五", InspectorID: 12, PNGPath: writePNG(t, dir, 4)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outbox(t, c)) != 1 || count(t, c, `SELECT COUNT(*) FROM attachments`) != 2 {
+		t.Fatal("the valid refusal was not stored with its two signatures")
+	}
+}
+
+func TestAnswerRules(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	for _, in := range []AnswerInput{
+		{Department: "culture", ItemCode: "nope", Result: syncproto.ResultCompliant},
+		{Department: "police", ItemCode: "c1", Result: syncproto.ResultCompliant},
+		{Department: "culture", ItemCode: "c1", Result: "fine"},
+		{Department: "culture", ItemCode: "c1", Value: "12"},
+		{Department: "market", ItemCode: "m2", Result: syncproto.ResultCompliant},
+		{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant, Photos: []string{"/no/such/file.jpg"}},
+	} {
+		if _, err := c.Answer(ctx, testPacket, in); err == nil {
+			t.Fatalf("%+v accepted", in)
+		}
+	}
+	if _, err := c.Answer(ctx, "p-missing", AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown packet: %v", err)
+	}
+	if n := len(outbox(t, c)); n != 0 {
+		t.Fatalf("%d outbox rows after refused answers", n)
+	}
+}
+
+// A full device gives ErrStorageFull, keeps every earlier write whole, and
+// leaves the database intact.
+func TestStorageFull(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	var pages int
+	c.db.Raw(`PRAGMA page_count`).Scan(&pages)
+	if err := c.db.Exec(`PRAGMA max_page_count = ` + itoa(pages+3)).Error; err != nil {
+		t.Fatal(err)
+	}
+	note := strings.Repeat("记", 1300) // 3900 bytes
+	ok := 0
+	var err error
+	for i := 0; i < 200; i++ {
+		item := []string{"c1", "c2", "m1"}[i%3]
+		if _, err = c.Answer(ctx, testPacket, AnswerInput{Department: map[string]string{"c1": "culture", "c2": "culture", "m1": "market"}[item], ItemCode: item, Result: syncproto.ResultCompliant, Note: note}); err != nil {
+			break
+		}
+		ok++
+	}
+	if !errors.Is(err, ErrStorageFull) {
+		t.Fatalf("after %d answers: %v, want ErrStorageFull", ok, err)
+	}
+	var check string
+	c.db.Raw(`PRAGMA integrity_check`).Scan(&check)
+	if check != "ok" {
+		t.Fatalf("integrity_check: %s", check)
+	}
+	if n := len(outbox(t, c)); n != ok {
+		t.Fatalf("%d outbox rows for %d successful answers", n, ok)
+	}
+	var next int
+	c.db.Raw(`SELECT next_seq FROM sync_state`).Scan(&next)
+	if next != ok+1 {
+		t.Fatalf("next_seq %d after %d answers", next, ok)
+	}
+	// Space freed: writing works again.
+	c.db.Exec(`PRAGMA max_page_count = 1000000`)
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The device clock, however wrong, orders nothing: seqs follow the order of
+// the writes and the cursor is whatever the server issued.
+func TestDeviceClockSkewDoesNotOrder(t *testing.T) {
+	base := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	skews := []time.Duration{12 * time.Hour, -12 * time.Hour, 0, -11 * time.Hour, 11 * time.Hour}
+	i := -1
+	c := newTestClient(t, func() time.Time { i++; return base.Add(skews[i%len(skews)]) })
+	ctx := context.Background()
+	for j, item := range []string{"c1", "c2", "c1", "c2", "c1"} {
+		if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: item, Result: syncproto.ResultCompliant, Note: itoa(j)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := outbox(t, c)
+	for j, m := range ms {
+		if m.Seq != uint64(j+1) || m.Answer.Note != itoa(j) {
+			t.Fatalf("mutation %d: seq %d note %q", j, m.Seq, m.Answer.Note)
+		}
+	}
+	if !ms[1].DeviceTime.Before(ms[0].DeviceTime) {
+		t.Fatal("the test clock did not go backwards")
+	}
+	// The latest write wins locally, whatever its device time.
+	p, _ := c.Packet(testPacket)
+	if p.Answers[0].ItemCode != "c1" || p.Answers[0].Note != "4" {
+		t.Fatalf("shown answer %+v", p.Answers[0])
+	}
+	pullPacket(t, c, testPacket, "server-cursor-42")
+	st, _ := c.Status()
+	if st.Cursor != "server-cursor-42" || st.NextSeq != 6 || st.Outbox != 5 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// Pulled server state: the device shows the server's winner unless it has a
+// newer unacknowledged answer; conflicts are listed.
+func TestPullKeepsPendingAnswersAndListsConflicts(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant, Note: "mine"}); err != nil {
+		t.Fatal(err)
+	}
+	theirs := syncproto.AnswerMutation{Department: "culture", ItemCode: "c1", ItemVersion: 1, Result: syncproto.ResultNonCompliant, Note: "theirs"}
+	mine := syncproto.AnswerMutation{Department: "culture", ItemCode: "c1", ItemVersion: 1, Result: syncproto.ResultCompliant, Note: "mine"}
+	state := syncproto.AnswerState{Version: 2, Winner: syncproto.AnswerVersion{Answer: theirs, DeviceID: 8, Seq: 3},
+		Conflicts: []syncproto.AnswerVersion{{Answer: mine, DeviceID: 7, Seq: 1}}}
+	data, _ := json.Marshal(state)
+	page := syncproto.PullResponse{Changes: []syncproto.Change{{Seq: 9, Kind: syncproto.ChangeAnswer, PacketID: testPacket, Key: "culture/c1", Data: data}}, Cursor: "c2"}
+	apply := func() {
+		if err := c.tx(func(tx *gorm.DB) error { return applyPull(tx, &page) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply()
+	p, _ := c.Packet(testPacket)
+	if a := p.Answers[0]; a.Note != "mine" || !a.Pending || a.ServerVersion != 2 {
+		t.Fatalf("pending answer replaced by the pull: %+v", a)
+	}
+	// Acknowledged: the next pull shows the server's winner.
+	if _, _, _, err := c.applyPushResults(outbox(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{{Seq: 1, Status: syncproto.StatusApplied}}, LastAppliedSeq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	apply()
+	p, _ = c.Packet(testPacket)
+	if a := p.Answers[0]; a.Note != "theirs" || a.Pending || len(a.Conflicts) != 1 {
+		t.Fatalf("after ack and pull: %+v", a)
+	}
+	cs, _ := c.Conflicts()
+	if len(cs) != 1 || cs[0].State.Conflicts[0].Answer.Note != "mine" {
+		t.Fatalf("conflicts %+v", cs)
+	}
+	// The next answer on this item builds on server version 2.
+	a, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant})
+	if err != nil || a.BaseVersion != 2 {
+		t.Fatalf("base version %d, %v", a.BaseVersion, err)
+	}
+	// A reset keeps the outbox and the pending answer, and drops the rest.
+	page = syncproto.PullResponse{Reset: true, Cursor: "c3"}
+	apply()
+	if len(outbox(t, c)) != 1 || count(t, c, `SELECT COUNT(*) FROM answers WHERE pending_seq IS NOT NULL`) != 1 || count(t, c, `SELECT COUNT(*) FROM packets`) != 0 {
+		t.Fatal("reset touched the outbox or kept server state")
+	}
+}
+
+// Push results: acknowledged entries leave the outbox, a rejection is kept
+// for the inspector, a deferral leaves the rest queued.
+func TestPushResults(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	photo := writePNG(t, t.TempDir(), 8)
+	for _, item := range []string{"c1", "c2", "m1"} {
+		dept := "culture"
+		if item == "m1" {
+			dept = "market"
+		}
+		if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: dept, ItemCode: item, Result: syncproto.ResultCompliant, Photos: []string{photo}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.db.Exec(`UPDATE attachments SET on_server = 1`)
+	rej, def, acked, err := c.applyPushResults(outbox(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{
+		{Seq: 1, Status: syncproto.StatusDuplicate},
+		{Seq: 2, Status: syncproto.StatusRejected, Code: "conflict", Message: "检查包已关闭"},
+		{Seq: 3, Status: syncproto.StatusDeferred},
+	}, LastAppliedSeq: 2})
+	if err != nil || rej != 1 || def != 3 || acked != 2 {
+		t.Fatalf("rejected %d deferred %d acked %d: %v", rej, def, acked, err)
+	}
+	rs, _ := c.Rejections()
+	if len(rs) != 1 || rs[0].Seq != 2 || rs[0].Message != "检查包已关闭" || rs[0].Mutation.Answer.ItemCode != "c2" {
+		t.Fatalf("rejections %+v", rs)
+	}
+	st, _ := c.Status()
+	if st.Outbox != 1 || st.PendingUploads != 1 || st.Rejections != 1 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
