@@ -231,6 +231,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 				return err
 			}
 			loc = resp.header.Get("Location")
+			c.log.Debug("upload created", "location", loc, "status", resp.status)
 			if loc == "" {
 				return errors.New("the server created an upload without a Location")
 			}
@@ -260,6 +261,9 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 		h.Set("Content-Type", "application/offset+octet-stream")
 		resp, err := c.callOnce(ctx, request{method: http.MethodPatch, path: loc, body: chunk, header: h, auth: true,
 			okStatus: []int{http.StatusConflict, http.StatusNotFound, http.StatusGone}})
+		if resp != nil {
+			c.log.Debug("upload chunk", "sha256", a.SHA256, "offset", offset, "status", resp.status, "server_offset", resp.header.Get("Upload-Offset"), "body", string(firstBytes(resp.body, 200)), "loc", loc)
+		}
 		switch {
 		case err != nil && isTransient(err):
 			// Cut mid-chunk: ask the server where it got to.

@@ -1,0 +1,372 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/api"
+	"github.com/spotcheck/spotcheck/server/app"
+	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+func openE2E(t *testing.T, h *apptest.Harness) *Client {
+	t.Helper()
+	c, err := Open(t.TempDir(), Config{ServerURL: h.URL, MaxAttempts: 2, BackoffBase: 10 * time.Millisecond, ChunkSize: 1 << 10, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Enrolment against a real server: a device-bound session, a refresh with the
+// device proof when the access token is refused, a lost refresh answer
+// retried with the same token, and revocation stopping the device.
+func TestE2EEnrolRefreshRevoke(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		c := openE2E(t, h)
+		if err := c.Enrol(ctx, h.URL, "insp-a1", "wrong", "tablet"); !errors.Is(err, ErrAuth) {
+			t.Fatalf("bad password: %v, want ErrAuth", err)
+		}
+		if err := c.Enrol(ctx, h.URL, "insp-a1", apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		if c.DeviceID() <= 0 {
+			t.Fatal("no device id")
+		}
+		me := func() error {
+			_, err := c.call(ctx, request{method: http.MethodGet, path: syncproto.PathMe, auth: true})
+			return err
+		}
+		if err := me(); err != nil {
+			t.Fatal(err)
+		}
+		// A refused access token is refreshed with the device proof.
+		d, _ := c.device(c.db)
+		oldRefresh := d.RefreshToken
+		c.db.Exec(`UPDATE device SET access_token = 'expired'`)
+		if err := me(); err != nil {
+			t.Fatalf("after refresh: %v", err)
+		}
+		d, _ = c.device(c.db)
+		if d.RefreshToken == oldRefresh || d.AccessToken == "expired" {
+			t.Fatal("the refresh token was not rotated")
+		}
+		// The answer to a refresh was lost: the device still holds the spent
+		// token and retries with it; the server hands back the same successor.
+		newRefresh := d.RefreshToken
+		c.db.Exec(`UPDATE device SET access_token = 'expired', refresh_token = ?`, oldRefresh)
+		if err := me(); err != nil {
+			t.Fatalf("retried refresh: %v", err)
+		}
+		d, _ = c.device(c.db)
+		if d.RefreshToken != newRefresh {
+			t.Fatal("a retried refresh did not get the same new token")
+		}
+		// Signing in again keeps the same device.
+		id := c.DeviceID()
+		if err := c.Enrol(ctx, h.URL, "insp-a1", apptest.Password, "tablet"); err != nil || c.DeviceID() != id {
+			t.Fatalf("re-login: device %d→%d, %v", id, c.DeviceID(), err)
+		}
+		// Revoked: the device stops and says so.
+		h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", id), h.Token(t, "admin-a"), map[string]string{"reason": "丢失 (lost)"}, http.StatusOK, nil)
+		if err := me(); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("after revocation: %v, want ErrRevoked", err)
+		}
+		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("sync after revocation: %v, want ErrRevoked", err)
+		}
+		if st, _ := c.Status(); !st.Revoked {
+			t.Fatal("status does not show the revocation")
+		}
+	})
+}
+
+// issuePackets runs a two-department campaign to issued packets over HTTP
+// and returns the username of a department-A inspector on a team with a
+// packet, and that packet's id.
+func issuePackets(t *testing.T, h *apptest.Harness) (username, packetID string) {
+	t.Helper()
+	ctx := app.SystemContext(context.Background())
+	for i := range 12 {
+		body := fmt.Sprintf("%08d", 71000000+i)
+		first17 := "91350206" + body + string(server.OrgCodeCheckChar(body))
+		e := &server.Enterprise{
+			CreditCode: first17 + string(server.CreditCodeCheckChar(first17)), Name: fmt.Sprintf("极速网咖%02d", i),
+			Category: server.CategoryInternetCafe, District: "湖里区", Status: server.EnterpriseActive, RiskClass: server.RiskClass("B"),
+		}
+		if err := h.App.Enterprises.CreateEnterprise(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coord, adminA, adminB := h.Token(t, "coord-a"), h.Token(t, "admin-a"), h.Token(t, "admin-b")
+	var items []int64
+	for _, it := range []struct {
+		token string
+		req   api.CreateCheckItemRequest
+	}{
+		{adminA, api.CreateCheckItemRequest{Code: "licence", Title: "网络文化经营许可证"}},
+		{adminA, api.CreateCheckItemRequest{Code: "minors", Title: "禁止未成年人进入"}},
+		{adminB, api.CreateCheckItemRequest{Code: "prices", Title: "明码标价"}},
+	} {
+		var ci api.CheckItem
+		h.MustDo(t, "POST", "/v1/check-items", it.token, it.req, http.StatusCreated, &ci)
+		items = append(items, ci.ID)
+	}
+	var camp api.Campaign
+	h.MustDo(t, "POST", "/v1/campaigns", coord, api.CreateCampaignRequest{
+		Name: "湖里区网吧联合抽查", LeadDepartmentID: h.DeptA.ID, DepartmentIDs: []int64{h.DeptA.ID, h.DeptB.ID},
+		WindowStart: server.Date{Year: 2026, Month: 11, Day: 9}, WindowEnd: server.Date{Year: 2026, Month: 11, Day: 13},
+		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.5"},
+		InspectorsPerDepartment: 1, TargetsPerTeam: 4, CheckItemIDs: items,
+		RandomnessSources: []string{"中国福利彩票双色球第2026130期开奖号码"},
+	}, http.StatusCreated, &camp)
+	base := fmt.Sprintf("/v1/campaigns/%d", camp.ID)
+	h.MustDo(t, "POST", base+"/commit", coord, nil, http.StatusOK, nil)
+	h.MustDo(t, "POST", base+"/draw", coord, api.DrawRequest{Randomness: []string{"02 11 17 24 28 31 + 05"}}, http.StatusOK, nil)
+	h.MustDo(t, "POST", base+"/confirm", adminA, nil, http.StatusOK, nil)
+	h.MustDo(t, "POST", base+"/confirm", adminB, nil, http.StatusOK, nil)
+	var teams api.List[api.Team]
+	h.MustDo(t, "POST", base+"/teams", coord, nil, http.StatusCreated, &teams)
+	var packets api.List[api.Packet]
+	h.MustDo(t, "POST", base+"/packets", coord, nil, http.StatusOK, &packets)
+	for _, p := range packets.Items {
+		for _, tm := range teams.Items {
+			if tm.Number != p.TeamNumber {
+				continue
+			}
+			for _, m := range tm.Members {
+				for name, in := range h.Inspectors {
+					if in.ID == m.InspectorID && m.DepartmentID == h.DeptA.ID {
+						return name, p.ID
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("no packet with a department-A inspector among %d packets", len(packets.Items))
+	return "", ""
+}
+
+// The day in the field end to end: enrol, sync the packet, work offline
+// (answers with a photo, certificates, signature and stamp, finalize), sync,
+// and the server holds the sealed record.
+func TestE2EFieldDay(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		username, packetID := issuePackets(t, h)
+		c := openE2E(t, h)
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Sync(ctx)
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+			t.Skipf("the server has no sync API yet: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.Packet(packetID)
+		if err != nil {
+			t.Fatalf("the packet did not arrive: %v", err)
+		}
+
+		// Offline from here: nothing below talks to the server.
+		dir := t.TempDir()
+		photo := writePNG(t, dir, 40)
+		var dept string
+		for _, s := range p.Content.Sections {
+			if s.Department == h.DeptA.Code {
+				dept = s.Department
+				for _, it := range s.Items {
+					in := AnswerInput{Department: dept, ItemCode: it.Code, Result: syncproto.ResultCompliant}
+					if it.Code == "minors" {
+						in.Result, in.Note, in.Photos = syncproto.ResultNonCompliant, "发现未成年人上网", []string{photo}
+					}
+					if _, err := c.Answer(ctx, packetID, in); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		if dept == "" {
+			t.Fatalf("no section of department %s in %+v", h.DeptA.Code, p.Content.Sections)
+		}
+		var shown []syncproto.CertificateShown
+		for _, m := range p.Content.Team {
+			shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+		}
+		if err := c.RecordCertificates(packetID, shown, &syncproto.Location{Latitude: 24.5, Longitude: 118.1, AccuracyM: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
+			Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "张三", PNGPath: writePNG(t, dir, 41)}},
+			StampPath:  writePNG(t, dir, 42)}); err != nil {
+			t.Fatal(err)
+		}
+		fin, err := c.Finalize(packetID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := c.Status(); st.Outbox == 0 || st.PendingUploads != 3 {
+			t.Fatalf("before sync: %+v", st)
+		}
+
+		// Back in the vehicle.
+		if err := c.Sync(ctx); err != nil {
+			rs, _ := c.Rejections()
+			t.Fatalf("sync: %v (rejections %+v)", err, rs)
+		}
+		st, _ := c.Status()
+		if st.Outbox != 0 || st.PendingUploads != 0 || st.Rejections != 0 {
+			t.Fatalf("after sync: %+v", st)
+		}
+		// The server sends the sealed record back: same hash, same signature.
+		var rec struct {
+			Hash      string
+			Signature []byte
+		}
+		if err := c.db.Raw(`SELECT hash, signature FROM records WHERE packet_id = ? AND origin = 'server'`, packetID).Scan(&rec).Error; err != nil {
+			t.Fatal(err)
+		}
+		if rec.Hash != fin.Hash || string(rec.Signature) != string(fin.Signature) {
+			t.Fatalf("server record hash %q, want %q", rec.Hash, fin.Hash)
+		}
+		// A second sync is a no-op and pushes nothing twice.
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Attachments are readable by the inspector who may read the record.
+		resp, err := c.call(ctx, request{method: http.MethodGet, path: syncproto.PathAttachments + "/" + fin.Record.Attachments[0], auth: true})
+		if err != nil {
+			t.Fatalf("read attachment back: %v", err)
+		}
+		want, _ := os.ReadFile(filepath.Join(c.Dir(), "attachments", fin.Record.Attachments[0]))
+		if string(resp.body) != string(want) {
+			t.Fatal("the attachment read back differs")
+		}
+	})
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SDK_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// flakyTransport is a real transport whose link can be cut.
+type flakyTransport struct {
+	down atomic.Bool
+	sent atomic.Int64
+}
+
+func (f *flakyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.sent.Add(1)
+	if f.down.Load() {
+		return nil, errors.New("network is unreachable")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// No attachments: the visit could not be located. Work done while the link
+// is down is synced by Watch as soon as it is back; a change the server
+// refuses is listed with its reason and does not stall the queue.
+func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		username, packetID := issuePackets(t, h)
+		link := &flakyTransport{}
+		c, err := Open(t.TempDir(), Config{ServerURL: h.URL, MaxAttempts: 2, BackoffBase: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
+			HTTPClient: &http.Client{Transport: link, Timeout: 10 * time.Second}, Logger: testLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sync(ctx); err != nil {
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+				t.Skipf("the server has no sync API yet: %v", err)
+			}
+			t.Fatal(err)
+		}
+		link.down.Store(true)
+		if err := c.Sync(ctx); !errors.Is(err, ErrOffline) {
+			t.Fatalf("sync with the link down: %v, want ErrOffline", err)
+		}
+		p, _ := c.Packet(packetID)
+		dept := p.Content.Sections[0]
+		for _, s := range p.Content.Sections {
+			if s.Department == h.DeptA.Code {
+				dept = s
+			}
+		}
+		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: dept.Department, ItemCode: dept.Items[0].Code, Result: syncproto.ResultNotApplicable}); err != nil {
+			t.Fatal(err)
+		}
+		// An answer naming an item version the server never issued.
+		c.db.Exec(`UPDATE packets SET content = json_set(content, '$.sections[0].items[0].version', 99) WHERE id = ?`, packetID)
+		p, _ = c.Packet(packetID)
+		bad := p.Content.Sections[0]
+		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: bad.Department, ItemCode: bad.Items[0].Code, Result: syncproto.ResultCompliant, Note: "bad version"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"}); err != nil {
+			t.Fatal(err)
+		}
+		fin, err := c.Finalize(packetID)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		done := make(chan error, 1)
+		go func() { done <- c.Watch(ctx, time.Hour) }()
+		time.Sleep(100 * time.Millisecond)
+		if st, _ := c.Status(); st.Outbox != 4 {
+			t.Fatalf("outbox %d while offline, want 4", st.Outbox)
+		}
+		link.down.Store(false) // the vehicle is back in coverage
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, _ := c.Status()
+			if st.Outbox == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Watch did not sync after the link came back: %+v", st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		rs, _ := c.Rejections()
+		if len(rs) != 1 || rs[0].Mutation.Answer == nil || rs[0].Mutation.Answer.Note != "bad version" || rs[0].Message == "" {
+			t.Fatalf("rejections: %+v", rs)
+		}
+		// The record reached the server: the next pull brings it back sealed.
+		if err := c.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var hash string
+		c.db.Raw(`SELECT hash FROM records WHERE packet_id = ? AND origin = 'server'`, packetID).Scan(&hash)
+		if hash != fin.Hash {
+			t.Fatalf("server record hash %q, want %q", hash, fin.Hash)
+		}
+	})
+}
