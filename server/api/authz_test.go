@@ -122,6 +122,17 @@ func policies() map[string]policy {
 		"GET /v1/campaigns/:id/grouping-report":         {roles: staff, object: (*walk).drawnCampaign},
 		"POST /v1/campaigns/:id/grouping-report/filing": {roles: admins, object: (*walk).drawnCampaign},
 		"GET /v1/campaigns/:id/grouping-report/filings": {roles: staff, object: (*walk).drawnCampaign},
+
+		// Field sync: device-bound inspectors only. The walk sends no protocol
+		// header, so an allowed call ends in 426 from the check that follows
+		// the role gate; sync_test.go covers the device and protocol checks.
+		"POST /v1/sync/push":                {roles: inspector, body: syncproto.PushRequest{}},
+		"POST /v1/sync/pull":                {roles: inspector, body: syncproto.PullRequest{}},
+		"POST /v1/sync/attachments/missing": {roles: inspector, body: syncproto.MissingRequest{}},
+		"POST /v1/uploads":                  {roles: inspector},
+		"HEAD /v1/uploads/:id":              {roles: inspector},
+		"PATCH /v1/uploads/:id":             {roles: inspector},
+		"GET /v1/attachments/:id":           {roles: all, object: (*walk).attachment},
 	}
 }
 

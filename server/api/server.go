@@ -38,6 +38,11 @@ type Services struct {
 	Campaigns    server.CampaignService
 	// Public serves the public record of draws; see api/campaign.go.
 	Public PublicRecords
+	// Sync, Blobs and UploadDir serve field devices (api/sync*.go):
+	// UploadDir holds resumable uploads in progress.
+	Sync      server.SyncService
+	Blobs     server.BlobService
+	UploadDir string
 }
 
 // Server is the HTTP server.

@@ -46,6 +46,9 @@ type App struct {
 	CheckItems   server.CheckItemService
 	Campaigns    server.CampaignService
 	Public       api.PublicRecords
+	Sync         *store.SyncService
+	Blobs        *store.BlobService
+	UploadDir    string // resumable uploads in progress
 
 	API *api.Server
 }
@@ -109,10 +112,14 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	wireDirectories(a)
 	wireImports(a)
 	wireCampaigns(a)
+	if err := wireSync(a); err != nil {
+		return nil, err
+	}
 	a.API = api.New(api.Services{
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
 		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
+		Sync: a.Sync, Blobs: a.Blobs, UploadDir: a.UploadDir,
 	}, db, logger.With("component", "api"))
 	return a, nil
 }

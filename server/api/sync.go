@@ -1,0 +1,227 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// Sync routes: push, pull and the "which attachments are missing" query for
+// field devices, resumable uploads (sync_upload.go) and attachment reads.
+//
+// Protocol versions: every sync and upload request carries
+// syncproto.HeaderProtocol, and every answer carries the server's. A missing
+// or unparsable header, or a version below syncproto.MinProtocolVersion, is
+// answered 426 upgrade_required. A version above the server's is refused
+// with 400 invalid rather than upgrade_required, which would tell the
+// inspector to upgrade an app that is already newer than the server: the
+// client reads the server's version from the answer's header. A request is
+// served only when its version is one the server speaks
+// (MinProtocolVersion..ProtocolVersion, today exactly 1).
+func (s *Server) syncRoutes(v1 *echo.Group) {
+	g := v1.Group("/sync", allow(fieldOnly), requireProtocol, requireDevice)
+	g.POST(strings.TrimPrefix(syncproto.PathPush, "/v1/sync"), s.handlePush)
+	g.POST(strings.TrimPrefix(syncproto.PathPull, "/v1/sync"), s.handlePull)
+	g.POST(strings.TrimPrefix(syncproto.PathAttachmentsMissing, "/v1/sync"), s.handleAttachmentsMissing)
+	s.uploadRoutes(v1.Group(strings.TrimPrefix(syncproto.PathUploads, "/v1"), allow(fieldOnly), requireProtocol, requireDevice))
+	v1.GET(strings.TrimPrefix(syncproto.PathAttachments, "/v1")+"/:id", s.handleAttachment, allow(anyRole))
+}
+
+// requireProtocol refuses clients that speak another protocol version.
+func requireProtocol(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(syncproto.HeaderProtocol, strconv.Itoa(syncproto.ProtocolVersion))
+		h := c.Request().Header.Get(syncproto.HeaderProtocol)
+		v, err := strconv.Atoi(h)
+		switch {
+		case h == "" || err != nil || v < syncproto.MinProtocolVersion:
+			return server.Errorf(server.EUPGRADE, "请升级客户端 (upgrade the app).")
+		case v > syncproto.ProtocolVersion:
+			return server.Errorf(server.EINVALID, "服务器仅支持同步协议版本%d (the server speaks sync protocol version %d; this client speaks %d).",
+				syncproto.ProtocolVersion, syncproto.ProtocolVersion, v)
+		}
+		return next(c)
+	}
+}
+
+// requireDevice refuses sessions not bound to a registered device.
+func requireDevice(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if u := server.UserFromContext(c.Request().Context()); u == nil || u.DeviceID == nil {
+			return server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
+		}
+		return next(c)
+	}
+}
+
+// checkDevice refuses a request naming another device than the token's.
+func checkDevice(c echo.Context, deviceID int64) error {
+	u := server.UserFromContext(c.Request().Context())
+	if u == nil || u.DeviceID == nil || *u.DeviceID != deviceID {
+		return server.Errorf(server.EFORBIDDEN, "请求的设备与登录设备不一致 (the device is not the one this session is bound to).")
+	}
+	return nil
+}
+
+// readSyncBody reads a JSON body of at most limit bytes after decompression.
+// Content-Encoding gzip is accepted; more than limit decompressed bytes (a
+// gzip bomb) is ETOOLARGE, and nothing has been applied by then.
+func readSyncBody(c echo.Context, limit int64) ([]byte, error) {
+	req := c.Request()
+	if mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
+		return nil, server.Errorf(server.EUNSUPPORTED, "请求须为JSON (Content-Type must be application/json).")
+	}
+	// On the wire, a compressed body is never much larger than its content.
+	var r io.Reader = http.MaxBytesReader(c.Response(), req.Body, limit+limit/16+4096)
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, tooLargeOr(err, server.Errorf(server.EINVALID, "gzip数据无效 (malformed gzip body)."))
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, server.Errorf(server.EUNSUPPORTED, "不支持的内容编码%q (Content-Encoding %q is not supported; use gzip).", enc, enc)
+	}
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, tooLargeOr(err, server.Errorf(server.EINVALID, "请求体无效 (unreadable body)."))
+	}
+	if int64(len(body)) > limit {
+		return nil, server.Errorf(server.ETOOLARGE, "请求体解压后超过%d字节 (the body is over %d bytes decompressed).", limit, limit)
+	}
+	return body, nil
+}
+
+func tooLargeOr(err error, otherwise error) error {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return server.Errorf(server.ETOOLARGE, "请求体过大 (request body too large).")
+	}
+	return otherwise
+}
+
+// decodeStrict decodes exactly one JSON value with no unknown fields.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return server.Errorf(server.EINVALID, "请求体只能包含一个JSON值 (body must hold exactly one JSON value).")
+	}
+	return nil
+}
+
+// invalid turns a syncproto validation error into EINVALID.
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return server.Errorf(server.EINVALID, "请求无效 (%s).", err)
+}
+
+// handlePush applies a batch of the device's mutations. The envelope (device,
+// batch size, sequence order) must be valid; a mutation that breaks its own
+// rules is rejected on its own and still advances the sequence.
+func (s *Server) handlePush(c echo.Context) error {
+	body, err := readSyncBody(c, syncproto.MaxPushBytes)
+	if err != nil {
+		return err
+	}
+	var req syncproto.PushRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return err
+	}
+	if err := server.ValidatePushEnvelope(&req); err != nil {
+		return err
+	}
+	if err := checkDevice(c, req.DeviceID); err != nil {
+		return err
+	}
+	// Each mutation as received, for the mutation log.
+	var raw struct {
+		Mutations []json.RawMessage `json:"mutations"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil || len(raw.Mutations) != len(req.Mutations) {
+		return server.Errorf(server.EINVALID, "请求体无效 (invalid body).")
+	}
+	resp, err := s.Sync.Push(c.Request().Context(), &req, raw.Mutations)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// handlePull returns the changes after the device's cursor.
+func (s *Server) handlePull(c echo.Context) error {
+	body, err := readSyncBody(c, DefaultBodyLimit)
+	if err != nil {
+		return err
+	}
+	var req syncproto.PullRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return err
+	}
+	if err := invalid(req.Validate()); err != nil {
+		return err
+	}
+	if err := checkDevice(c, req.DeviceID); err != nil {
+		return err
+	}
+	resp, err := s.Sync.Pull(c.Request().Context(), &req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// handleAttachmentsMissing says which attachments the server lacks.
+func (s *Server) handleAttachmentsMissing(c echo.Context) error {
+	body, err := readSyncBody(c, DefaultBodyLimit)
+	if err != nil {
+		return err
+	}
+	var req syncproto.MissingRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return err
+	}
+	if err := invalid(req.Validate()); err != nil {
+		return err
+	}
+	missing, err := s.Sync.MissingBlobs(c.Request().Context(), req.Hashes)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, syncproto.MissingResponse{Missing: missing})
+}
+
+// handleAttachment streams an attachment to a caller who may read a packet
+// that references it; to anyone else it does not exist.
+func (s *Server) handleAttachment(c echo.Context) error {
+	b, f, err := s.Blobs.OpenBlob(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, b.ContentType)
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	h.Set("ETag", `"`+b.SHA256+`"`)
+	http.ServeContent(c.Response(), c.Request(), "", b.CreatedAt, f)
+	return nil
+}
