@@ -16,20 +16,24 @@
 // client. Connection indexes start at 0 in accept order, so "the 3rd
 // connection" is index 2.
 //
-// Why not toxiproxy: it is importable in-process, but it pulls in prometheus,
+// Why not toxiproxy: it is importable in-process, but it brings prometheus,
 // zerolog and gorilla/mux for what is a few hundred lines here, and its
-// limit_data toxic counts bytes per toxic rather than giving an exact,
-// per-connection, per-direction byte offset. The fault suite sweeps cuts over
-// byte offsets and checks what the server received, so exact offsets and
-// counters matter more than toxic variety. Standard library only.
+// toxics apply to every connection of a proxy alike (or at random, by
+// "toxicity"). The fault suite needs a deterministic plan by connection
+// index ("cut the 3rd connection after 150,000 bytes", seeded random
+// offsets), per-connection byte counters to measure what was re-sent, and
+// time-based cuts; a small purpose-built proxy gives exact control and keeps
+// the dependency tree small. Standard library only.
 //
 // HTTP: point a client at Proxy.URL() ("http://" + Addr()). A Go http.Client
 // reuses connections, so one connection index may carry many requests; set
 // Transport.DisableKeepAlives when a test needs one connection per request.
 //
-// Byte-exact cuts: with CutClose the upstream receives exactly N bytes and then
-// EOF. With CutReset the sockets are closed with SO_LINGER 0 (RST); bytes the
-// proxy already wrote are normally in the peer's receive queue on loopback,
-// but a RST discards anything still in the proxy's send buffer, so the peer
-// may see fewer than N, exactly as on a real reset.
+// Byte-exact cuts: a cut after N bytes writes exactly N bytes to the
+// receiving side and then cuts. With CutClose the receiver reads those N
+// bytes and EOF. With CutReset (SO_LINGER 0, so a RST) the proxy first waits
+// up to 2 s for the kernel to hand the N bytes over (SIOCOUTQ, Linux only),
+// because a RST discards unsent data; elsewhere, or if the receiver does not
+// read, it may see fewer than N, as on a real reset. Time-based and manual
+// cuts do not wait: data in flight is lost, as on a real link.
 package faultnet
