@@ -230,10 +230,27 @@ func TestSync_ConflictBothOrders(t *testing.T) {
 				t.Fatalf("order %d: %+v", i, st)
 			}
 		}
+		// The same race pushed at the same moment: both land, one wins.
+		market := h.DeptB.Code
+		mkey := market + "/" + f.Items[market].Code
+		for range 3 {
+			ma := a.answer(ps[0].ID, answerOf(f, market, syncproto.ResultCompliant, 0))
+			mb := b.answer(ps[0].ID, answerOf(f, market, syncproto.ResultNonCompliant, 0))
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); a.push(t, ma) }()
+			go func() { defer wg.Done(); b.push(t, mb) }()
+			wg.Wait()
+		}
+		st := answerState(t, a, ps[0].ID, mkey)
+		if st.Version != 6 || st.Winner.DeviceID != b.ID || len(st.Conflicts) == 0 {
+			t.Fatalf("concurrent pushes: %+v", st)
+		}
+
 		// An edit on the current version supersedes and settles the conflict.
 		p := ps[0]
 		b.push(t, b.answer(p.ID, answerOf(f, culture, syncproto.ResultNotApplicable, 2)))
-		st := answerState(t, a, p.ID, key)
+		st = answerState(t, a, p.ID, key)
 		if st.Version != 3 || st.Winner.Answer.Result != syncproto.ResultNotApplicable || len(st.Conflicts) != 0 {
 			t.Fatalf("after a sequential edit: %+v", st)
 		}
@@ -355,6 +372,15 @@ func TestSync_Pull(t *testing.T) {
 		if after.LastAppliedSeq != 1 || len(after.Changes) != 1 || after.Changes[0].Kind != syncproto.ChangeAnswer ||
 			after.Changes[0].Key != culture+"/"+f.Items[culture].Code {
 			t.Fatalf("read your writes: %+v", after)
+		}
+		// Changes of one object within a page arrive once, in their latest state.
+		a1.push(t, a1.answer(p.ID, answerOf(f, culture, syncproto.ResultNonCompliant, 1)))
+		a1.push(t, a1.answer(p.ID, answerOf(f, culture, syncproto.ResultNotApplicable, 2)))
+		after = a1.pull(t, before.Cursor, 0)
+		var st syncproto.AnswerState
+		if len(after.Changes) != 1 || json.Unmarshal(after.Changes[0].Data, &st) != nil || st.Version != 3 ||
+			st.Winner.Answer.Result != syncproto.ResultNotApplicable || after.LastAppliedSeq != 3 {
+			t.Fatalf("collapsed page: %+v", after)
 		}
 		// The other team's inspector never sees it.
 		other := ""

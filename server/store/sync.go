@@ -5,10 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -169,8 +173,36 @@ func (s *SyncService) Push(ctx context.Context, req *syncproto.PushRequest, raw 
 	if raw != nil && len(raw) != len(req.Mutations) {
 		return nil, fmt.Errorf("push: %d raw mutations for %d decoded", len(raw), len(req.Mutations))
 	}
+	// Two devices of a team may add the same item's next version, or the
+	// same record version, at once. On PostgreSQL the loser of that race
+	// fails on the unique key or as a deadlock victim; nothing of it was
+	// committed, so the whole batch is simply tried again.
 	var out *syncproto.PushResponse
-	err = s.db.WithTx(ctx, func(tx *Tx) error {
+	for attempt := 1; ; attempt++ {
+		out, err = s.push(ctx, actor, req, raw)
+		if err == nil || attempt == 5 || !retryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// retryable reports whether a push failed only because a concurrent
+// transaction won a race: a unique violation, a deadlock or a serialization failure.
+func retryable(err error) bool {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
+}
+
+func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncproto.PushRequest, raw []json.RawMessage) (*syncproto.PushResponse, error) {
+	var out *syncproto.PushResponse
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
 		dev, err := loadSyncDevice(tx, actor, req.DeviceID, true)
 		if err != nil {
 			return err
