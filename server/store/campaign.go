@@ -3,16 +3,18 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -949,17 +951,16 @@ func checkRandomness(values []string, sources int) error {
 	return nil
 }
 
-// selectionBatch is how many selections one INSERT carries.
-const (
-	selectionBatchPostgres = 50000 // as arrays: one parameter per column
-	selectionBatchSQLite   = 500   // 5 parameters a row, under SQLite's limit
-)
+// selectionBatchSQLite is how many selections one INSERT carries on SQLite:
+// 5 parameters a row, under SQLite's limit.
+const selectionBatchSQLite = 500
 
-// insertSelections persists drawn items. On PostgreSQL each batch is one
-// INSERT … SELECT unnest(…) with three text[] parameters, which costs about
-// what COPY does and runs on the transaction's own connection.
-func insertSelections(ctx context.Context, tx *Tx, id int64, items []draw.Item, kind string) error {
-	if tx.Dialector.Name() != Postgres {
+// insertSelections persists drawn items. On PostgreSQL (pg not nil) it is
+// one binary COPY on the transaction's own connection, in credit-code
+// order, so that the primary key index is appended to rather than split
+// all over; on SQLite, batched INSERTs.
+func insertSelections(ctx context.Context, tx *Tx, pg PgConn, id int64, items []draw.Item, kind string) error {
+	if pg == nil {
 		for len(items) > 0 {
 			n := min(len(items), selectionBatchSQLite)
 			rows := make([]selectionRow, n)
@@ -973,27 +974,41 @@ func insertSelections(ctx context.Context, tx *Tx, id int64, items []draw.Item, 
 		}
 		return nil
 	}
-	codes := make([]string, 0, min(len(items), selectionBatchPostgres))
-	strata := make([]string, 0, cap(codes))
-	tickets := make([]string, 0, cap(codes))
-	for len(items) > 0 {
-		n := min(len(items), selectionBatchPostgres)
-		codes, strata, tickets = codes[:0], strata[:0], tickets[:0]
-		for _, it := range items[:n] {
-			codes = append(codes, it.ID)
-			strata = append(strata, it.Stratum)
-			tickets = append(tickets, it.Ticket.String())
-		}
-		// Straight to the connection: GORM would expand the slices into
-		// one placeholder per element.
-		_, err := tx.Statement.ConnPool.ExecContext(ctx, `INSERT INTO draw_selections (campaign_id, credit_code, stratum, ticket, kind)
-SELECT $1, c, s, t, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(c, s, t)`, id, codes, strata, tickets, kind)
-		if err != nil {
-			return translate(tx.AddError(err), objCampaign)
-		}
-		items = items[n:]
+	src := &selectionSource{items: items, order: make([]int32, len(items)), row: []any{id, nil, nil, nil, kind}}
+	for i := range src.order {
+		src.order[i] = int32(i)
+	}
+	slices.SortFunc(src.order, func(a, b int32) int { return strings.Compare(items[a].ID, items[b].ID) })
+	err := pg(func(c *pgx.Conn) error {
+		_, err := c.CopyFrom(ctx, pgx.Identifier{"draw_selections"},
+			[]string{"campaign_id", "credit_code", "stratum", "ticket", "kind"}, src)
+		return err
+	})
+	if err != nil {
+		return translate(tx.AddError(err), objCampaign)
 	}
 	return nil
+}
+
+// selectionSource is a pgx.CopyFromSource over items in the given order.
+// pgx encodes each row before asking for the next, so one row slice and
+// one ticket buffer serve all.
+type selectionSource struct {
+	items  []draw.Item
+	order  []int32
+	next   int
+	row    []any
+	ticket [64]byte
+}
+
+func (s *selectionSource) Next() bool { s.next++; return s.next <= len(s.order) }
+func (s *selectionSource) Err() error { return nil }
+
+func (s *selectionSource) Values() ([]any, error) {
+	it := &s.items[s.order[s.next-1]]
+	hex.Encode(s.ticket[:], it.Ticket[:])
+	s.row[1], s.row[2], s.row[3] = it.ID, it.Stratum, s.ticket[:]
+	return s.row, nil
 }
 
 // Draw takes the public randomness values, derives the seed and draws the
@@ -1006,7 +1021,7 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 	}
 	actor := server.UserFromContext(ctx)
 	var out *server.Campaign
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
+	err := s.db.WithPgConn(ctx, func(tx *Tx, pg PgConn) error {
 		r, err := findVisibleCampaign(tx, actor, id, true)
 		if err != nil {
 			return err
@@ -1045,11 +1060,11 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 			return fmt.Errorf("campaign %d digest: %w", id, err)
 		}
 		seed := draw.Seed(digest, randomness)
-		selected, err := sample(tx, id, seed, m.Ratios)
+		selected, err := sample(ctx, tx, pg, r, seed, m.Ratios)
 		if err != nil {
 			return err
 		}
-		if err := insertSelections(ctx, tx, id, selected, "initial"); err != nil {
+		if err := insertSelections(ctx, tx, pg, id, selected, "initial"); err != nil {
 			return err
 		}
 		values, _ := json.Marshal(randomness) // []string always marshals
@@ -1071,49 +1086,192 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 
 // sample streams the campaign's population through a draw.Sampler and
 // returns the selected items in ascending (ticket, id). The sampler does not
-// depend on the order rows arrive in, so the scan is unordered.
-func sample(tx *Tx, id int64, seed draw.Hash, ratios map[string]draw.Ratio) ([]draw.Item, error) {
-	sizes, err := strataSizes(tx, id)
-	if err != nil {
-		return nil, err
+// depend on the order rows arrive in, so the scan is unordered. On
+// PostgreSQL (pg not nil) the rows come from a binary COPY and their tickets
+// are computed on every core while they arrive.
+//
+// The stratum sizes are counted first, except when the manifest has a single
+// ratio: then the whole population, whose size the commit recorded, is one
+// stratum (the commit refused any other), and the sampler still checks that
+// exactly that many rows arrived.
+func sample(ctx context.Context, tx *Tx, pg PgConn, r *campaignRow, seed draw.Hash, ratios map[string]draw.Ratio) ([]draw.Item, error) {
+	id := r.ID
+	var sizes map[string]int
+	if len(ratios) == 1 && r.PopulationSize != nil {
+		for stratum := range ratios {
+			sizes = map[string]int{stratum: *r.PopulationSize}
+		}
+	} else {
+		var err error
+		if sizes, err = strataSizes(tx, id); err != nil {
+			return nil, err
+		}
 	}
 	sampler, err := draw.NewSampler(seed, sizes, ratios, 0)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
-	rows, err := tx.Raw("SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ?", id).Rows()
+	if pg != nil {
+		err = copyPopulation(ctx, pg, id, sampler)
+	} else {
+		err = scanPopulation(tx, id, sampler)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	// Strata are few: reuse their strings instead of allocating one per row.
-	strata := map[string]string{}
-	for s := range sizes {
-		strata[s] = s
-	}
-	var code string
-	var stratum sql.RawBytes // only looked up, never kept
-	for rows.Next() {
-		if err := rows.Scan(&code, &stratum); err != nil {
-			return nil, err
-		}
-		st, ok := strata[string(stratum)]
-		if !ok {
-			return nil, fmt.Errorf("campaign %d: population row %q in unknown stratum %q", id, code, stratum)
-		}
-		if err := sampler.Add(st, code); err != nil {
-			return nil, fmt.Errorf("campaign %d: %w", id, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	res, err := sampler.Finish()
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	return res.Selected, nil
+}
+
+// scanPopulation adds the campaign's population to sampler row by row.
+func scanPopulation(tx *Tx, id int64, sampler *draw.Sampler) error {
+	rows, err := tx.Raw("SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ?", id).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var code, stratum string
+	for rows.Next() {
+		if err := rows.Scan(&code, &stratum); err != nil {
+			return err
+		}
+		if err := sampler.Add(stratum, code); err != nil {
+			return fmt.Errorf("campaign %d: %w", id, err)
+		}
+	}
+	return rows.Err()
+}
+
+// copyPopulation adds the campaign's population to sampler from one binary
+// COPY on the transaction's connection.
+func copyPopulation(ctx context.Context, pg PgConn, id int64, sampler *draw.Sampler) error {
+	feed := sampler.Feed(runtime.GOMAXPROCS(0))
+	defer feed.Close()
+	rd := &copyRows{fn: feed.Add}
+	err := pg(func(c *pgx.Conn) error {
+		_, err := c.PgConn().CopyTo(ctx, rd, fmt.Sprintf(
+			"COPY (SELECT stratum, credit_code FROM campaign_population WHERE campaign_id = %d) TO STDOUT (FORMAT binary)", id))
+		return err
+	})
+	feed.Close()
+	if err == nil {
+		err = rd.finish()
+	}
+	if err != nil {
+		return fmt.Errorf("campaign %d: read population: %w", id, err)
+	}
+	return nil
+}
+
+// copySignature starts PostgreSQL's binary COPY format.
+const copySignature = "PGCOPY\n\xff\r\n\x00"
+
+// copyRows is an io.Writer that parses a binary COPY of two non-null text
+// columns and calls fn with each row's fields; the slices are only valid
+// during the call. The first error stops the parsing (the rest of the
+// stream is read and dropped, so the connection stays usable) and is
+// returned by finish.
+type copyRows struct {
+	fn     func(a, b []byte) error
+	carry  []byte // an incomplete tuple from the previous Write
+	header bool   // the header has been read
+	done   bool   // the trailer has been read
+	err    error
+}
+
+func (r *copyRows) Write(p []byte) (int, error) {
+	if r.err != nil || r.done {
+		return len(p), nil
+	}
+	data := p
+	if len(r.carry) > 0 {
+		r.carry = append(r.carry, p...)
+		data = r.carry
+	}
+	used := r.parse(data)
+	rest := data[used:]
+	if len(r.carry) > 0 {
+		r.carry = r.carry[:copy(r.carry, rest)]
+	} else {
+		r.carry = append(r.carry, rest...)
+	}
+	return len(p), nil
+}
+
+// parse consumes the complete parts of data and returns how many bytes
+// that was.
+func (r *copyRows) parse(data []byte) int {
+	at := 0
+	if !r.header {
+		const fixed = len(copySignature) + 8
+		if len(data) < fixed {
+			return 0
+		}
+		if string(data[:len(copySignature)]) != copySignature {
+			r.err = fmt.Errorf("not a binary COPY stream")
+			return len(data)
+		}
+		ext := int(binary.BigEndian.Uint32(data[fixed-4:]))
+		if len(data) < fixed+ext {
+			return 0
+		}
+		at, r.header = fixed+ext, true
+	}
+	for r.err == nil && !r.done {
+		if len(data)-at < 2 {
+			break
+		}
+		fields := int16(binary.BigEndian.Uint16(data[at:]))
+		if fields == -1 {
+			r.done = true
+			return len(data)
+		}
+		if fields != 2 {
+			r.err = fmt.Errorf("binary COPY tuple of %d fields, want 2", fields)
+			return len(data)
+		}
+		var f [2][]byte
+		p := at + 2
+		complete := true
+		for i := range f {
+			if len(data)-p < 4 {
+				complete = false
+				break
+			}
+			n := int32(binary.BigEndian.Uint32(data[p:]))
+			if n < 0 {
+				r.err = fmt.Errorf("NULL in binary COPY")
+				return len(data)
+			}
+			p += 4
+			if len(data)-p < int(n) {
+				complete = false
+				break
+			}
+			f[i] = data[p : p+int(n)]
+			p += int(n)
+		}
+		if !complete {
+			break
+		}
+		r.err = r.fn(f[0], f[1])
+		at = p
+	}
+	return at
+}
+
+// finish reports a parse or callback error, or a stream cut short.
+func (r *copyRows) finish() error {
+	switch {
+	case r.err != nil:
+		return r.err
+	case !r.done:
+		return fmt.Errorf("binary COPY stream ended without its trailer")
+	}
+	return nil
 }
 
 // FindSelections lists the campaign's drawn targets, first draw and

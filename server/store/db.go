@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -161,6 +163,39 @@ type Tx struct {
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(&Tx{DB: g, Now: db.Now().UTC()})
+	})
+}
+
+// PgConn runs f on the raw pgx connection under a transaction begun by
+// WithPgConn, for what database/sql cannot do (COPY). f must not keep the
+// connection, and the transaction's *Tx must not be used while f runs.
+type PgConn func(f func(*pgx.Conn) error) error
+
+// WithPgConn is WithTx on one connection taken from the pool for the whole
+// transaction, which fn can also use as a *pgx.Conn through pg, inside the
+// same transaction. On SQLite pg is nil. An error or panic rolls back, nil
+// commits; a connection left unusable is dropped from the pool.
+func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) error {
+	if db.dialect != Postgres {
+		return db.WithTx(ctx, func(tx *Tx) error { return fn(tx, nil) })
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	g := db.gorm.WithContext(ctx)
+	g.Statement.ConnPool = conn // gorm begins the transaction on conn
+	return g.Transaction(func(g *gorm.DB) error {
+		return fn(&Tx{DB: g, Now: db.Now().UTC()}, func(f func(*pgx.Conn) error) error {
+			return conn.Raw(func(dc any) error {
+				c, ok := dc.(*stdlib.Conn)
+				if !ok {
+					return fmt.Errorf("postgres driver connection is %T, not pgx", dc)
+				}
+				return f(c.Conn())
+			})
+		})
 	})
 }
 

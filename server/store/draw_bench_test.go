@@ -29,7 +29,8 @@ var drawBenchN = flag.Int("draw.n", 1_000_000, "population size for BenchmarkDra
 // BenchmarkDraw times CampaignService.Draw at 15% of a synthetic population
 // on PostgreSQL, end to end: read the frozen snapshot, rank it, persist the
 // selection. Loading the population (COPY) is setup and not timed. It reports
-// the wall time and the peak HeapInuse and Sys sampled every 10 ms.
+// the wall time, the peak HeapInuse and Sys sampled every 10 ms and, on
+// Linux, the peak resident set size of the process during the draw.
 //
 //	SPOTCHECK_TEST_POSTGRES_DSN=… go test ./server/store -run '^$' -bench Draw -benchtime 1x -draw.n 1000000
 func BenchmarkDraw(b *testing.B) {
@@ -85,6 +86,9 @@ func BenchmarkDraw(b *testing.B) {
 		}
 	}
 	runtime.GC()
+	// Reset the kernel's peak-RSS mark, so that VmHWM afterwards is the
+	// draw's own peak rather than the load's (Linux only; best effort).
+	rssReset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(10 * time.Millisecond)
@@ -131,6 +135,11 @@ func BenchmarkDraw(b *testing.B) {
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/draw")
 	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "MiB-heap-peak")
 	b.ReportMetric(float64(peakSys.Load())/(1<<20), "MiB-sys-peak")
+	if rssReset {
+		if kb, ok := vmHWM(); ok {
+			b.ReportMetric(float64(kb)/1024, "MiB-rss-peak")
+		}
+	}
 }
 
 // loadBenchPopulation COPYs n enterprises and the campaign's population
@@ -204,7 +213,29 @@ manifest_head = $2, manifest_digest = $3, population_size = $4 WHERE id = $1`, c
 	if _, err := conn.Exec(ctx, "VACUUM ANALYZE campaign_population"); err != nil {
 		b.Fatal(err)
 	}
+	// Flush the load now, so the timed draw does not compete with the
+	// checkpointer writing it out.
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
 	return digest
+}
+
+// vmHWM returns the process's peak resident set size in KiB.
+func vmHWM() (int64, bool) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err == nil {
+				return kb, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func resetBenchDraw(b *testing.B, ctx context.Context, dsn string, id int64) {
