@@ -1,0 +1,3 @@
+package synctest
+
+func runHelper(mode string) int { return 2 }

@@ -1,0 +1,582 @@
+package synctest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	sdk "github.com/spotcheck/spotcheck/client-sdk"
+	"github.com/spotcheck/spotcheck/internal/faultnet"
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/api"
+	"github.com/spotcheck/spotcheck/server/app"
+	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/server/store"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// The suite's counters, printed by TestMain.
+var (
+	injected   atomic.Int64 // faults injected: cuts, replays, kills, refusals, bad bodies…
+	lost       atomic.Int64 // device intents missing on the server, or rejections the device cannot see
+	duplicated atomic.Int64 // effects applied more than once, or not from the device's intent
+	checked    atomic.Int64 // invariant checks run
+)
+
+const helperEnv = "SYNCTEST_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode))
+	}
+	code := m.Run()
+	fmt.Printf("sync faults: %d injected, %d lost, %d duplicated\n", injected.Load(), lost.Load(), duplicated.Load())
+	if lost.Load() != 0 || duplicated.Load() != 0 {
+		fmt.Fprintf(os.Stderr, "synctest: FAIL: %d lost, %d duplicated over %d checks\n", lost.Load(), duplicated.Load(), checked.Load())
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func fault(n int) { injected.Add(int64(n)) }
+
+// lose and dup record a broken invariant and fail the test.
+func lose(t testing.TB, format string, args ...any) {
+	t.Helper()
+	lost.Add(1)
+	t.Errorf("LOST: "+format, args...)
+}
+
+func dup(t testing.TB, format string, args ...any) {
+	t.Helper()
+	duplicated.Add(1)
+	t.Errorf("DUPLICATED: "+format, args...)
+}
+
+// world is a server with a campaign whose packets are issued, and the
+// department-A inspectors of the team holding one of them.
+type world struct {
+	h        *apptest.Harness
+	db       *store.DB
+	packetID string
+	users    []string // inspectors on the packet's team, department A
+	dept     string
+	items    []string // department-A item codes of the packet
+}
+
+func newWorld(t *testing.T, db *store.DB) *world {
+	t.Helper()
+	h := apptest.New(t, db)
+	w := &world{h: h, db: db}
+	w.issue(t)
+	return w
+}
+
+// issue runs a two-department campaign to issued packets over HTTP, with two
+// department-A inspectors on each team so two devices can edit one item.
+func (w *world) issue(t *testing.T) {
+	t.Helper()
+	h := w.h
+	ctx := app.SystemContext(context.Background())
+	for i := range 6 {
+		body := fmt.Sprintf("%08d", 72000000+i)
+		first17 := "91350206" + body + string(server.OrgCodeCheckChar(body))
+		e := &server.Enterprise{
+			CreditCode: first17 + string(server.CreditCodeCheckChar(first17)), Name: fmt.Sprintf("星际网咖%02d", i),
+			Category: server.CategoryInternetCafe, District: "湖里区", Status: server.EnterpriseActive, RiskClass: server.RiskClass("B"),
+		}
+		if err := h.App.Enterprises.CreateEnterprise(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coord, adminA, adminB := h.Token(t, "coord-a"), h.Token(t, "admin-a"), h.Token(t, "admin-b")
+	var items []int64
+	for _, it := range []struct {
+		token string
+		req   api.CreateCheckItemRequest
+	}{
+		{adminA, api.CreateCheckItemRequest{Code: "licence", Title: "网络文化经营许可证"}},
+		{adminA, api.CreateCheckItemRequest{Code: "minors", Title: "禁止未成年人进入"}},
+		{adminA, api.CreateCheckItemRequest{Code: "fire", Title: "消防通道畅通"}},
+		{adminB, api.CreateCheckItemRequest{Code: "prices", Title: "明码标价"}},
+	} {
+		var ci api.CheckItem
+		h.MustDo(t, "POST", "/v1/check-items", it.token, it.req, http.StatusCreated, &ci)
+		items = append(items, ci.ID)
+	}
+	var camp api.Campaign
+	h.MustDo(t, "POST", "/v1/campaigns", coord, api.CreateCampaignRequest{
+		Name: "湖里区网吧同步故障演练", LeadDepartmentID: h.DeptA.ID, DepartmentIDs: []int64{h.DeptA.ID, h.DeptB.ID},
+		WindowStart: server.Date{Year: 2026, Month: 11, Day: 9}, WindowEnd: server.Date{Year: 2026, Month: 11, Day: 13},
+		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.5"},
+		InspectorsPerDepartment: 2, TargetsPerTeam: 6, CheckItemIDs: items,
+		RandomnessSources: []string{"中国福利彩票双色球第2026130期开奖号码"},
+	}, http.StatusCreated, &camp)
+	base := fmt.Sprintf("/v1/campaigns/%d", camp.ID)
+	h.MustDo(t, "POST", base+"/commit", coord, nil, http.StatusOK, nil)
+	h.MustDo(t, "POST", base+"/draw", coord, api.DrawRequest{Randomness: []string{"02 11 17 24 28 31 + 05"}}, http.StatusOK, nil)
+	h.MustDo(t, "POST", base+"/confirm", adminA, nil, http.StatusOK, nil)
+	h.MustDo(t, "POST", base+"/confirm", adminB, nil, http.StatusOK, nil)
+	var teams api.List[api.Team]
+	h.MustDo(t, "POST", base+"/teams", coord, nil, http.StatusCreated, &teams)
+	var packets api.List[api.Packet]
+	h.MustDo(t, "POST", base+"/packets", coord, nil, http.StatusOK, &packets)
+	for _, p := range packets.Items {
+		for _, tm := range teams.Items {
+			if tm.Number != p.TeamNumber {
+				continue
+			}
+			var users []string
+			for _, m := range tm.Members {
+				for name, in := range h.Inspectors {
+					if in.ID == m.InspectorID && m.DepartmentID == h.DeptA.ID {
+						users = append(users, name)
+					}
+				}
+			}
+			if len(users) >= 2 {
+				w.packetID, w.users, w.dept = p.ID, users, h.DeptA.Code
+				w.items = []string{"licence", "minors", "fire"}
+				return
+			}
+		}
+	}
+	t.Fatalf("no packet with two department-A inspectors among %d packets", len(packets.Items))
+}
+
+// serverQuery runs a read on the server's database.
+func serverQuery(t testing.TB, db *store.DB, out any, q string, args ...any) {
+	t.Helper()
+	if err := db.WithTx(context.Background(), func(tx *store.Tx) error { return tx.Raw(q, args...).Scan(out).Error }); err != nil {
+		t.Fatalf("server query %q: %v", q, err)
+	}
+}
+
+// armedTransport is the device's HTTP transport: one connection per request
+// (so a faultnet plan can aim at one request), the push bodies it sent kept
+// for replays, and the faults for the next request's connection chosen by a
+// trigger that sees the request.
+type armedTransport struct {
+	base   *http.Transport
+	mu     sync.Mutex
+	pushes []capturedPush
+	// trigger, if set, returns faults for the connection this request is
+	// about to open; nil means a clean connection.
+	trigger    func(r *http.Request) *faultnet.Faults
+	next       atomic.Pointer[faultnet.Faults]
+	patchBytes atomic.Int64 // upload bytes sent in PATCH bodies
+	requests   atomic.Int64
+	duplicates atomic.Int64 // push results the server answered "duplicate"
+}
+
+type capturedPush struct {
+	header http.Header
+	body   []byte // as sent (gzip)
+}
+
+func newArmedTransport() *armedTransport {
+	return &armedTransport{base: &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: 20 * time.Second}}
+}
+
+// plan is the proxy's plan: the faults armed for the next connection, once.
+func (a *armedTransport) plan(int) faultnet.Faults {
+	if f := a.next.Swap(nil); f != nil {
+		return *f
+	}
+	return faultnet.Faults{}
+}
+
+func (a *armedTransport) setTrigger(fn func(r *http.Request) *faultnet.Faults) {
+	a.mu.Lock()
+	a.trigger = fn
+	a.mu.Unlock()
+}
+
+func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	a.requests.Add(1)
+	isPush := r.URL.Path == syncproto.PathPush
+	if isPush && r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		a.mu.Lock()
+		a.pushes = append(a.pushes, capturedPush{header: r.Header.Clone(), body: b})
+		a.mu.Unlock()
+	}
+	if r.Method == http.MethodPatch {
+		a.patchBytes.Add(r.ContentLength)
+	}
+	a.mu.Lock()
+	trig := a.trigger
+	a.mu.Unlock()
+	if trig != nil {
+		if f := trig(r); f != nil {
+			a.next.Store(f)
+		}
+	}
+	resp, err := a.base.RoundTrip(r)
+	if err != nil || !isPush || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var pr syncproto.PushResponse
+	if json.Unmarshal(b, &pr) == nil {
+		for _, res := range pr.Results {
+			if res.Status == syncproto.StatusDuplicate {
+				a.duplicates.Add(1)
+			}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+func (a *armedTransport) capturedPushes() []capturedPush {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]capturedPush(nil), a.pushes...)
+}
+
+// device is an SDK client behind its own faultnet proxy, with the log of
+// every mutation it queued (its intent).
+type device struct {
+	t      testing.TB
+	w      *world
+	c      *sdk.Client
+	dir    string
+	tr     *armedTransport
+	proxy  *faultnet.Proxy
+	local  *gorm.DB // a second, read-only look at the device's SQLite file
+	id     int64
+	intent map[uint64]intent
+	writes int
+}
+
+type intent struct {
+	ID, Kind string
+}
+
+type deviceOpts struct {
+	now       func() time.Time
+	chunkSize int
+	upstream  string // default the harness
+}
+
+func newDevice(t testing.TB, w *world, username string, o deviceOpts) *device {
+	t.Helper()
+	up := o.upstream
+	if up == "" {
+		up = w.h.URL
+	}
+	tr := newArmedTransport()
+	p, err := faultnet.New(hostPort(up), tr.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	dir := t.TempDir()
+	cfg := sdk.Config{
+		HTTPClient:  &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		MaxAttempts: 6, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond,
+		ChunkSize: o.chunkSize, Now: o.now,
+	}
+	c, err := sdk.Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Enrol(context.Background(), p.URL(), username, apptest.Password, "tablet-"+username); err != nil {
+		t.Fatal(err)
+	}
+	local, err := gorm.Open(sqlite.Open("file:"+filepath.Join(dir, "field.db")+"?mode=ro&_busy_timeout=10000"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sq, err := local.DB(); err == nil {
+		t.Cleanup(func() { sq.Close() })
+	}
+	d := &device{t: t, w: w, c: c, dir: dir, tr: tr, proxy: p, local: local, id: c.DeviceID(), intent: map[uint64]intent{}}
+	d.mustSync()
+	return d
+}
+
+func hostPort(u string) string {
+	for _, p := range []string{"http://", "https://"} {
+		if len(u) > len(p) && u[:len(p)] == p {
+			return u[len(p):]
+		}
+	}
+	return u
+}
+
+// note records the outbox (the device's intent) after a local write.
+func (d *device) note() {
+	d.t.Helper()
+	var rows []struct {
+		Seq        uint64 `gorm:"column:seq"`
+		MutationID string `gorm:"column:mutation_id"`
+		Kind       string `gorm:"column:kind"`
+	}
+	if err := d.local.Raw(`SELECT seq, mutation_id, kind FROM outbox`).Scan(&rows).Error; err != nil {
+		d.t.Fatal(err)
+	}
+	for _, r := range rows {
+		if old, ok := d.intent[r.Seq]; ok && old.ID != r.MutationID {
+			d.t.Fatalf("outbox seq %d changed id %s → %s", r.Seq, old.ID, r.MutationID)
+		}
+		d.intent[r.Seq] = intent{ID: r.MutationID, Kind: r.Kind}
+	}
+}
+
+// answer writes one answer offline and logs it.
+func (d *device) answer(item, result, note string, photos ...string) {
+	d.t.Helper()
+	if _, err := d.c.Answer(context.Background(), d.w.packetID, sdk.AnswerInput{Department: d.w.dept, ItemCode: item, Result: result, Note: note, Photos: photos}); err != nil {
+		d.t.Fatal(err)
+	}
+	d.writes++
+	d.note()
+}
+
+// work writes n answers across the items.
+func (d *device) work(n int) {
+	d.t.Helper()
+	results := []string{syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable}
+	for range n {
+		k := d.writes
+		d.answer(d.w.items[k%len(d.w.items)], results[k%len(results)], fmt.Sprintf("device %d write %d", d.id, k))
+	}
+}
+
+// syncUntil syncs until it succeeds (a cut may exhaust one call's retries).
+func (d *device) syncUntil() {
+	d.t.Helper()
+	var err error
+	for i := 0; i < 20; i++ {
+		if err = d.c.Sync(context.Background()); err == nil || errors.Is(err, sdk.ErrRejected) {
+			return
+		}
+		if !errors.Is(err, sdk.ErrOffline) {
+			d.t.Fatalf("sync: %v", err)
+		}
+	}
+	d.t.Fatalf("sync did not succeed after 20 calls: %v", err)
+}
+
+func (d *device) mustSync() {
+	d.t.Helper()
+	d.tr.setTrigger(nil)
+	d.syncUntil()
+}
+
+func (d *device) outboxLen() int {
+	var n int64
+	d.local.Raw(`SELECT COUNT(*) FROM outbox`).Scan(&n)
+	return int(n)
+}
+
+// serverMutation is a row of the server's mutation log.
+type serverMutation struct {
+	Seq        uint64 `gorm:"column:seq"`
+	MutationID string `gorm:"column:mutation_id"`
+	Kind       string `gorm:"column:kind"`
+	Status     string `gorm:"column:status"`
+}
+
+// verify checks the server against the device's intent after a successful
+// sync: every queued mutation is on the server exactly once with its id,
+// nothing else is, each applied answer has exactly one answer version and
+// each rejection is listed on the device.
+func (d *device) verify() {
+	t := d.t
+	t.Helper()
+	checked.Add(1)
+	if n := d.outboxLen(); n != 0 {
+		t.Fatalf("device %d: %d mutations still queued after a successful sync", d.id, n)
+	}
+	var ms []serverMutation
+	serverQuery(t, d.w.db, &ms, `SELECT seq, mutation_id, kind, status FROM mutations WHERE device_id = ?`, d.id)
+	got := map[uint64]serverMutation{}
+	for _, m := range ms {
+		if _, ok := got[m.Seq]; ok {
+			dup(t, "device %d seq %d twice in the mutation log", d.id, m.Seq)
+		}
+		got[m.Seq] = m
+		in, ok := d.intent[m.Seq]
+		if !ok || in.ID != m.MutationID {
+			dup(t, "device %d seq %d on the server (%s) is not one the device queued (%+v)", d.id, m.Seq, m.MutationID, in)
+		}
+	}
+	var rejected map[uint64]bool
+	for seq, in := range d.intent {
+		m, ok := got[seq]
+		if !ok {
+			lose(t, "device %d seq %d (%s %s) never reached the server", d.id, seq, in.Kind, in.ID)
+			continue
+		}
+		if m.Status == "rejected" {
+			if rejected == nil {
+				rejected = d.rejections()
+			}
+			if !rejected[seq] {
+				lose(t, "device %d seq %d was rejected but the device does not list it", d.id, seq)
+			}
+		}
+	}
+	var effects []struct {
+		Seq uint64 `gorm:"column:seq"`
+		N   int    `gorm:"column:n"`
+	}
+	serverQuery(t, d.w.db, &effects, `SELECT seq, COUNT(*) AS n FROM answers WHERE device_id = ? GROUP BY seq`, d.id)
+	answers := map[uint64]int{}
+	for _, e := range effects {
+		answers[e.Seq] = e.N
+		if e.N != 1 {
+			dup(t, "device %d seq %d has %d answer versions", d.id, e.Seq, e.N)
+		}
+	}
+	for seq, m := range got {
+		if m.Kind == syncproto.KindAnswer && m.Status == "applied" && answers[seq] == 0 {
+			lose(t, "device %d seq %d applied but no answer version", d.id, seq)
+		}
+	}
+	effects = nil
+	serverQuery(t, d.w.db, &effects, `SELECT seq, COUNT(*) AS n FROM visit_events WHERE device_id = ? GROUP BY seq`, d.id)
+	for _, e := range effects {
+		if e.N != 1 {
+			dup(t, "device %d seq %d has %d visit events", d.id, e.Seq, e.N)
+		}
+	}
+}
+
+func (d *device) rejections() map[uint64]bool {
+	rs, err := d.c.Rejections()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	out := map[uint64]bool{}
+	for _, r := range rs {
+		out[r.Seq] = true
+	}
+	return out
+}
+
+// verifyBlobs checks that every blob the server lists is whole: its file
+// hashes to its address.
+func verifyBlobs(t testing.TB, db *store.DB, blobs *store.BlobService) {
+	t.Helper()
+	checked.Add(1)
+	var rows []struct {
+		SHA256 string `gorm:"column:sha256"`
+		Size   int64  `gorm:"column:size"`
+	}
+	serverQuery(t, db, &rows, `SELECT sha256, size FROM blobs`)
+	for _, r := range rows {
+		b, err := os.ReadFile(blobs.Path(r.SHA256))
+		if err != nil {
+			lose(t, "blob %s listed but unreadable: %v", r.SHA256, err)
+			continue
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != r.SHA256 || int64(len(b)) != r.Size {
+			dup(t, "blob %s holds %d bytes hashing to %x", r.SHA256, len(b), sum)
+		}
+	}
+}
+
+// photo writes a random PNG-looking file of n bytes.
+func photo(t testing.TB, dir string, r *rand.Rand, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	copy(b, "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	path := filepath.Join(dir, fmt.Sprintf("photo-%d.png", r.Uint64()))
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// rawPush sends a push body with the device's current access token.
+func (d *device) rawPush(body []byte, header http.Header) (int, []byte) {
+	d.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, d.w.h.URL+syncproto.PathPush, bytes.NewReader(body))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (d *device) token() string {
+	var tok string
+	d.local.Raw(`SELECT access_token FROM device WHERE id = 1`).Scan(&tok)
+	return tok
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// serverCounts is a fingerprint of every effect table.
+func serverCounts(t testing.TB, db *store.DB) string {
+	t.Helper()
+	var n struct {
+		M int64 `gorm:"column:m"`
+		A int64 `gorm:"column:a"`
+		V int64 `gorm:"column:v"`
+		R int64 `gorm:"column:r"`
+		C int64 `gorm:"column:c"`
+	}
+	serverQuery(t, db, &n, `SELECT (SELECT COUNT(*) FROM mutations) AS m, (SELECT COUNT(*) FROM answers) AS a,
+		(SELECT COUNT(*) FROM visit_events) AS v, (SELECT COUNT(*) FROM records) AS r, (SELECT COUNT(*) FROM sync_changes) AS c`)
+	return fmt.Sprintf("%+v", n)
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
+}
