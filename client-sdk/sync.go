@@ -216,7 +216,16 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 				return err
 			}
 			if resp.status != http.StatusOK && resp.status != http.StatusNoContent {
-				loc = "" // the server forgot it: start again
+				// The upload is gone: finished (the last answer was lost) or
+				// expired. Ask whether the server holds the blob now.
+				var mr syncproto.MissingResponse
+				if err := c.postJSON(ctx, syncproto.PathAttachmentsMissing, syncproto.MissingRequest{Hashes: []string{a.SHA256}}, &mr, false); err != nil {
+					return err
+				}
+				if len(mr.Missing) == 0 {
+					break
+				}
+				loc = "" // start again
 			} else if offset, err = strconv.ParseInt(resp.header.Get("Upload-Offset"), 10, 64); err != nil || offset < 0 || offset > a.Size {
 				return fmt.Errorf("bad Upload-Offset %q", resp.header.Get("Upload-Offset"))
 			}
@@ -262,7 +271,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 		resp, err := c.callOnce(ctx, request{method: http.MethodPatch, path: loc, body: chunk, header: h, auth: true,
 			okStatus: []int{http.StatusConflict, http.StatusNotFound, http.StatusGone}})
 		if resp != nil {
-			c.log.Debug("upload chunk", "sha256", a.SHA256, "offset", offset, "status", resp.status, "server_offset", resp.header.Get("Upload-Offset"), "body", string(firstBytes(resp.body, 200)), "loc", loc)
+			c.log.Debug("upload chunk", "sha256", a.SHA256, "offset", offset, "status", resp.status, "server_offset", resp.header.Get("Upload-Offset"))
 		}
 		switch {
 		case err != nil && isTransient(err):
