@@ -182,8 +182,9 @@ type armedTransport struct {
 	// about to open; nil means a clean connection.
 	trigger    func(r *http.Request) *faultnet.Faults
 	next       atomic.Pointer[faultnet.Faults]
-	patchBytes atomic.Int64 // upload bytes sent in PATCH bodies
+	patchBytes atomic.Int64 // upload bytes the transport read from PATCH bodies to send
 	requests   atomic.Int64
+	uploadLog  []string
 	duplicates atomic.Int64 // push results the server answered "duplicate"
 }
 
@@ -224,8 +225,8 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		a.pushes = append(a.pushes, capturedPush{header: r.Header.Clone(), body: b})
 		a.mu.Unlock()
 	}
-	if r.Method == http.MethodPatch {
-		a.patchBytes.Add(r.ContentLength)
+	if r.Method == http.MethodPatch && r.Body != nil {
+		r.Body = &countingBody{ReadCloser: r.Body, n: &a.patchBytes}
 	}
 	a.mu.Lock()
 	trig := a.trigger
@@ -236,6 +237,15 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := a.base.RoundTrip(r)
+	if r.Method == http.MethodPatch || r.Method == http.MethodHead {
+		st := 0
+		if resp != nil {
+			st = resp.StatusCode
+		}
+		a.mu.Lock()
+		a.uploadLog = append(a.uploadLog, fmt.Sprintf("%s off=%s len=%d → %d %v", r.Method, r.Header.Get("Upload-Offset"), r.ContentLength, st, err))
+		a.mu.Unlock()
+	}
 	if err != nil || !isPush || resp.StatusCode != http.StatusOK {
 		return resp, err
 	}
@@ -579,4 +589,16 @@ func gunzip(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return io.ReadAll(zr)
+}
+
+// countingBody counts the bytes the transport takes from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -1,3 +1,0 @@
-package synctest
-
-func runHelper(mode string) int { return 2 }
