@@ -387,4 +387,3 @@ func TestFaultServerKilled(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
