@@ -386,4 +386,3 @@ func TestFaultServerKilled(t *testing.T) {
 		})
 	}
 }
-
