@@ -78,6 +78,22 @@ func (c *fieldworkCampaign) requireStatus(zh, en string, statuses ...server.Camp
 		c.Status, zh, c.Status, en)
 }
 
+// withStaffCampaign runs fn in a transaction once the caller is known to be
+// staff who may see campaign id: the common start of every read of a
+// campaign's workflow records.
+func (s *CampaignService) withStaffCampaign(ctx context.Context, id int64, fn func(tx *Tx) error) error {
+	actor := server.UserFromContext(ctx)
+	if actor == nil {
+		return requireUser(ctx)
+	}
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		if _, err := loadCampaignForStaff(tx, actor, id); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // loadCampaignForStaff returns the campaign if actor may see it: platform
 // admins every campaign, department admins and lead coordinators those their
 // department takes part in. Anyone else, and a campaign that does not exist,
@@ -393,15 +409,8 @@ func (s *CampaignService) ReplaceTarget(ctx context.Context, id int64, creditCod
 
 // FindReplacements lists a campaign's replacements in order.
 func (s *CampaignService) FindReplacements(ctx context.Context, id int64) ([]*server.Replacement, error) {
-	actor := server.UserFromContext(ctx)
-	if actor == nil {
-		return nil, requireUser(ctx)
-	}
 	var out []*server.Replacement
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		if _, err := loadCampaignForStaff(tx, actor, id); err != nil {
-			return err
-		}
+	err := s.withStaffCampaign(ctx, id, func(tx *Tx) error {
 		var rows []replacementRow
 		if err := tx.Where("campaign_id = ?", id).Order("seq").Find(&rows).Error; err != nil {
 			return err

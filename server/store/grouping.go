@@ -186,15 +186,8 @@ func (s *CampaignService) FileGroupingReportFor(ctx context.Context, id int64, d
 
 // FindGroupingFilings lists a campaign's grouping-report filings in order.
 func (s *CampaignService) FindGroupingFilings(ctx context.Context, id int64) ([]*server.GroupingFiling, error) {
-	actor := server.UserFromContext(ctx)
-	if actor == nil {
-		return nil, requireUser(ctx)
-	}
 	var out []*server.GroupingFiling
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		if _, err := loadCampaignForStaff(tx, actor, id); err != nil {
-			return err
-		}
+	err := s.withStaffCampaign(ctx, id, func(tx *Tx) error {
 		var rows []groupingFilingRow
 		if err := tx.Where("campaign_id = ?", id).Order("id").Find(&rows).Error; err != nil {
 			return err

@@ -251,15 +251,8 @@ func findPackets(tx *Tx, campaignID int64) ([]*server.Packet, error) {
 // FindPackets lists a campaign's packets, by team then credit code, to staff
 // of the participating departments.
 func (s *CampaignService) FindPackets(ctx context.Context, id int64) ([]*server.Packet, error) {
-	actor := server.UserFromContext(ctx)
-	if actor == nil {
-		return nil, requireUser(ctx)
-	}
 	var out []*server.Packet
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		if _, err := loadCampaignForStaff(tx, actor, id); err != nil {
-			return err
-		}
+	err := s.withStaffCampaign(ctx, id, func(tx *Tx) error {
 		var err error
 		out, err = findPackets(tx, id)
 		return err
