@@ -25,9 +25,6 @@ import (
 
 	sdk "github.com/spotcheck/spotcheck/client-sdk"
 	"github.com/spotcheck/spotcheck/internal/faultnet"
-	"github.com/spotcheck/spotcheck/server"
-	"github.com/spotcheck/spotcheck/server/api"
-	"github.com/spotcheck/spotcheck/server/app"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -90,76 +87,23 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	return w
 }
 
-// issue runs a two-department campaign to issued packets over HTTP, with two
-// department-A inspectors on each team so two devices can edit one item.
+// issue issues a two-department campaign with two department-A inspectors
+// on each team, so two devices can edit one item.
 func (w *world) issue(t *testing.T) {
 	t.Helper()
 	h := w.h
-	ctx := app.SystemContext(context.Background())
-	for i := range 6 {
-		body := fmt.Sprintf("%08d", 72000000+i)
-		first17 := "91350206" + body + string(server.OrgCodeCheckChar(body))
-		e := &server.Enterprise{
-			CreditCode: first17 + string(server.CreditCodeCheckChar(first17)), Name: fmt.Sprintf("星际网咖%02d", i),
-			Category: server.CategoryInternetCafe, District: "湖里区", Status: server.EnterpriseActive, RiskClass: server.RiskClass("B"),
-		}
-		if err := h.App.Enterprises.CreateEnterprise(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	coord, adminA, adminB := h.Token(t, "coord-a"), h.Token(t, "admin-a"), h.Token(t, "admin-b")
-	var items []int64
-	for _, it := range []struct {
-		token string
-		req   api.CreateCheckItemRequest
-	}{
-		{adminA, api.CreateCheckItemRequest{Code: "licence", Title: "网络文化经营许可证"}},
-		{adminA, api.CreateCheckItemRequest{Code: "minors", Title: "禁止未成年人进入"}},
-		{adminA, api.CreateCheckItemRequest{Code: "fire", Title: "消防通道畅通"}},
-		{adminB, api.CreateCheckItemRequest{Code: "prices", Title: "明码标价"}},
-	} {
-		var ci api.CheckItem
-		h.MustDo(t, "POST", "/v1/check-items", it.token, it.req, http.StatusCreated, &ci)
-		items = append(items, ci.ID)
-	}
-	var camp api.Campaign
-	h.MustDo(t, "POST", "/v1/campaigns", coord, api.CreateCampaignRequest{
-		Name: "湖里区网吧同步故障演练", LeadDepartmentID: h.DeptA.ID, DepartmentIDs: []int64{h.DeptA.ID, h.DeptB.ID},
-		WindowStart: server.Date{Year: 2026, Month: 11, Day: 9}, WindowEnd: server.Date{Year: 2026, Month: 11, Day: 13},
-		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.5"},
-		InspectorsPerDepartment: 2, TargetsPerTeam: 6, CheckItemIDs: items,
-		RandomnessSources: []string{"中国福利彩票双色球第2026130期开奖号码"},
-	}, http.StatusCreated, &camp)
-	base := fmt.Sprintf("/v1/campaigns/%d", camp.ID)
-	h.MustDo(t, "POST", base+"/commit", coord, nil, http.StatusOK, nil)
-	h.MustDo(t, "POST", base+"/draw", coord, api.DrawRequest{Randomness: []string{"02 11 17 24 28 31 + 05"}}, http.StatusOK, nil)
-	h.MustDo(t, "POST", base+"/confirm", adminA, nil, http.StatusOK, nil)
-	h.MustDo(t, "POST", base+"/confirm", adminB, nil, http.StatusOK, nil)
-	var teams api.List[api.Team]
-	h.MustDo(t, "POST", base+"/teams", coord, nil, http.StatusCreated, &teams)
-	var packets api.List[api.Packet]
-	h.MustDo(t, "POST", base+"/packets", coord, nil, http.StatusOK, &packets)
-	for _, p := range packets.Items {
-		for _, tm := range teams.Items {
-			if tm.Number != p.TeamNumber {
-				continue
-			}
-			var users []string
-			for _, m := range tm.Members {
-				for name, in := range h.Inspectors {
-					if in.ID == m.InspectorID && m.DepartmentID == h.DeptA.ID {
-						users = append(users, name)
-					}
-				}
-			}
-			if len(users) >= 2 {
-				w.packetID, w.users, w.dept = p.ID, users, h.DeptA.Code
-				w.items = []string{"licence", "minors", "fire"}
-				return
-			}
+	w.items = []string{"licence", "minors", "fire"}
+	is := h.IssueCampaign(t, apptest.CampaignSpec{
+		Cafes: 6, Ratio: "0.5", InspectorsPerDepartment: 2, TargetsPerTeam: 6,
+		Items: map[string][]string{h.DeptA.Code: w.items, h.DeptB.Code: {"prices"}},
+	})
+	for _, p := range is.Packets {
+		if users := is.MembersOf(p.ID, h.DeptA); len(users) >= 2 {
+			w.packetID, w.users, w.dept = p.ID, users, h.DeptA.Code
+			return
 		}
 	}
-	t.Fatalf("no packet with two department-A inspectors among %d packets", len(packets.Items))
+	t.Fatalf("no packet with two department-A inspectors among %d packets", len(is.Packets))
 }
 
 // serverQuery runs a read on the server's database.

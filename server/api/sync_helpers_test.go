@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/spotcheck/spotcheck/server"
-	"github.com/spotcheck/spotcheck/server/app"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
@@ -30,92 +28,19 @@ type syncFixture struct {
 	Items    map[string]server.PacketItem
 }
 
-var syncCampaigns int
-
 // newSyncCampaign issues a campaign of the given departments (the first
 // leads) over n new cafés: one fixture inspector per department per team,
 // two targets per team, one check item per department.
 func newSyncCampaign(t *testing.T, h *apptest.Harness, n int, depts ...*server.Department) *syncFixture {
 	t.Helper()
-	syncCampaigns++
-	root := server.NewContextWithUser(context.Background(), h.Users["root"])
-	sys := app.SystemContext(context.Background())
-	var itemIDs []int64
-	for _, d := range depts {
-		it := &server.CheckItem{DepartmentID: d.ID, Code: fmt.Sprintf("%s-%02d", d.Code, syncCampaigns), Title: "是否公示证照"}
-		if err := h.App.CheckItems.CreateCheckItem(sys, it); err != nil {
-			t.Fatal(err)
-		}
-		itemIDs = append(itemIDs, it.ID)
-	}
-	for i := range n {
-		body := fmt.Sprintf("%08d", 70000000+syncCampaigns*1000+i)
-		first17 := "91350203" + body + string(server.OrgCodeCheckChar(body))
-		e := &server.Enterprise{
-			CreditCode: first17 + string(server.CreditCodeCheckChar(first17)), Name: fmt.Sprintf("同步网吧%d-%d", syncCampaigns, i),
-			Category: server.CategoryInternetCafe, District: "思明区", Address: "厦门市思明区", LegalRepresentative: "王五",
-			Status: server.EnterpriseActive,
-		}
-		if err := h.App.Enterprises.CreateEnterprise(sys, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ids := make([]int64, len(depts))
-	for i, d := range depts {
-		ids[i] = d.ID
-	}
-	c := &server.Campaign{
-		Name: fmt.Sprintf("同步抽查%d", syncCampaigns), LeadDepartmentID: depts[0].ID, DepartmentIDs: ids,
-		WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
-		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "1"},
-		InspectorsPerDepartment: 1, TargetsPerTeam: 2, CheckItemIDs: itemIDs, RandomnessSources: []string{"同步测试"},
-	}
-	svc := h.App.Campaigns
-	if err := svc.CreateCampaign(root, c); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CommitCampaign(root, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Draw(root, c.ID, []string{"同步"}); err != nil {
-		t.Fatal(err)
-	}
-	fw := svc.(server.CampaignFieldworkService)
-	for _, d := range depts {
-		if _, err := fw.ConfirmTargetsFor(root, c.ID, &d.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	teams, err := svc.DrawTeams(root, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := svc.IssuePackets(root, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byInspector := map[int64]string{}
-	for name, in := range h.Inspectors {
-		byInspector[in.ID] = name
-	}
-	f := &syncFixture{Campaign: c, Team: map[string][]string{}, Items: map[string]server.PacketItem{}}
-	for _, p := range ps {
-		for _, tm := range teams {
-			if tm.Number != p.TeamNumber {
-				continue
-			}
-			for _, m := range tm.Members {
-				if name, ok := byInspector[m.InspectorID]; ok {
-					f.Team[p.ID] = append(f.Team[p.ID], name)
-				}
-			}
-		}
+	is := h.IssueCampaign(t, apptest.CampaignSpec{Departments: depts, Cafes: n})
+	f := &syncFixture{Campaign: is.Campaign, Packets: is.Packets, Team: is.Members, Items: map[string]server.PacketItem{}}
+	for _, p := range is.Packets {
 		for _, s := range p.Content.Sections {
 			for _, it := range s.Items {
 				f.Items[s.Department] = it
 			}
 		}
-		f.Packets = append(f.Packets, p)
 	}
 	return f
 }

@@ -40,6 +40,9 @@ type Harness struct {
 	Inspectors   map[string]*server.Inspector // by username of the inspector account
 
 	loginLimits *switchedLimiter
+	// counters that keep what IssueCampaign, AddCafe and AddInspector
+	// create unique within the harness
+	campaigns, cafes, inspectors int
 }
 
 // switchedLimiter passes login attempts to the app's limiter only once turned on.
