@@ -166,7 +166,7 @@ func TestRunToySync(t *testing.T) {
 			t.Fatalf("%s: stored blob differs (%d of %d bytes)", it.Name, len(srv.blobs[it.SHA256]), len(it.Data))
 		}
 	}
-	if res.Sync.Cuts == 0 || res.Sync.Attempts < 2 {
+	if res.Sync.Drops == 0 || res.Sync.Cuts == 0 || res.Sync.Attempts < 2 {
 		t.Fatalf("no cut exercised: %+v", res.Sync)
 	}
 	if res.Sync.UpWire < payload.Bytes() || res.WireRatio() < 1 {

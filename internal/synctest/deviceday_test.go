@@ -1,0 +1,329 @@
+package synctest
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	sdk "github.com/spotcheck/spotcheck/client-sdk"
+	"github.com/spotcheck/spotcheck/internal/faultnet"
+	"github.com/spotcheck/spotcheck/internal/faultnet/devicedaybench"
+	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/server/store"
+	"github.com/spotcheck/spotcheck/server/store/storetest"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+var (
+	dayDialect = flag.String("deviceday.dialect", "sqlite", "BenchmarkDeviceDay: the server's database, sqlite or postgres")
+	daySeed    = flag.Uint64("deviceday.seed", 1, "BenchmarkDeviceDay: seed of the payload and of the drop times")
+	dayClean   = flag.Bool("deviceday.clean", false, "BenchmarkDeviceDay: also sync the same day over the link without drops, as the baseline for re-sent bytes")
+)
+
+// dayFigures is one device-day run: the link's figures and the device's own
+// count of request-body bytes it had to send again.
+type dayFigures struct {
+	devicedaybench.Result
+	Resent      int64 // body bytes sent more than once
+	Attachments int   // files uploaded
+	Mutations   int   // mutations queued by the day's work
+	Chunk       int   // the SDK's upload chunk
+}
+
+// ResentPerDrop is Resent over the drops of the day's sync.
+func (f dayFigures) ResentPerDrop() int64 {
+	if f.Sync.Drops == 0 {
+		return 0
+	}
+	return f.Resent / int64(f.Sync.Drops)
+}
+
+// runDeviceDay issues a campaign with spec.Packets packets for one
+// department-A inspector, enrols a device through a link shaped by cfg, does
+// the day's work offline (certificates, answers with spec.Photos photos,
+// spec.Signatures signatures across signed and refused visits, a seal per
+// packet), measures the evening sync and checks the server against the
+// device's intent.
+func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg devicedaybench.Config, sdkCfg sdk.Config) dayFigures {
+	tb.Helper()
+	ctx := context.Background()
+	h := apptest.New(tb, db)
+	w := &world{h: h, db: db, dept: h.DeptA.Code, items: []string{"licence", "minors", "fire"}}
+	is := h.IssueCampaign(tb, apptest.CampaignSpec{
+		Cafes: 2 * spec.Packets, Ratio: "0.5", TargetsPerTeam: spec.Packets,
+		Items: map[string][]string{h.DeptA.Code: w.items, h.DeptB.Code: {"prices"}},
+	})
+	if len(is.Packets) != spec.Packets {
+		tb.Fatalf("%d packets issued, want %d", len(is.Packets), spec.Packets)
+	}
+	username := is.MembersOf(is.Packets[0].ID, h.DeptA)[0]
+	if mine := is.PacketsOf(username); len(mine) != spec.Packets {
+		tb.Fatalf("%s holds %d packets, want %d", username, len(mine), spec.Packets)
+	}
+
+	bench, err := devicedaybench.Start(h.App.API.Addr().String(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { bench.Close() })
+	env := bench.Env()
+	body := &bodyCounter{next: env.Client.Transport}
+	sdkCfg.HTTPClient = &http.Client{Transport: body, Timeout: 60 * time.Second}
+	dir := tb.TempDir()
+	c, err := sdk.Open(dir, sdkCfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	if err := c.Enrol(ctx, env.BaseURL, username, apptest.Password, "车载平板"); err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil { // the morning's pull, in the office
+		tb.Fatal(err)
+	}
+	local, err := gorm.Open(sqlite.Open("file:"+filepath.Join(dir, "field.db")+"?mode=ro&_busy_timeout=10000"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if sq, err := local.DB(); err == nil {
+		tb.Cleanup(func() { sq.Close() })
+	}
+	d := &device{t: tb, w: w, c: c, dir: dir, local: local, id: c.DeviceID(), intent: map[uint64]intent{}}
+
+	// The day's work, offline.
+	files := tb.TempDir()
+	payload := devicedaybench.Generate(*daySeed, devicedaybench.Spec{
+		Signatures: spec.Signatures, SignatureBytes: spec.SignatureBytes, Photos: spec.Photos, PhotoBytes: spec.PhotoBytes,
+	})
+	if err := payload.WriteDir(files); err != nil {
+		tb.Fatal(err)
+	}
+	photos, sigs := payload.OfKind(devicedaybench.KindPhoto), payload.OfKind(devicedaybench.KindSignature)
+	next := func(items *[]devicedaybench.Item) string {
+		if len(*items) == 0 {
+			return ""
+		}
+		it := (*items)[0]
+		*items = (*items)[1:]
+		return filepath.Join(files, it.Name)
+	}
+	results := []string{syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable}
+	for i, p := range is.Packets {
+		pk, err := c.Packet(p.ID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var shown []syncproto.CertificateShown
+		var inspectors []sdk.PacketMember
+		for _, m := range pk.Content.Team {
+			shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+			inspectors = append(inspectors, m)
+		}
+		if err := c.RecordCertificates(p.ID, shown, &syncproto.Location{Latitude: 24.48, Longitude: 118.09, AccuracyM: 8}); err != nil {
+			tb.Fatal(err)
+		}
+		d.note()
+		// This packet's share of the photos, spread over the items.
+		share := spec.Photos / spec.Packets
+		if i < spec.Photos%spec.Packets {
+			share++
+		}
+		for k, item := range w.items {
+			var ph []string
+			for j := k; j < share; j += len(w.items) {
+				ph = append(ph, next(&photos))
+			}
+			if _, err := c.Answer(ctx, p.ID, sdk.AnswerInput{Department: w.dept, ItemCode: item, Result: results[(i+k)%3],
+				Note: fmt.Sprintf("第%d家第%d项：经营场所内%d台终端，已现场核对（packet %d item %d）", i+1, k+1, 40+i, i, k), Photos: ph}); err != nil {
+				tb.Fatal(err)
+			}
+			d.note()
+		}
+		// Two signatures a visit: the representative and an inspector on a
+		// signed visit, both inspectors on a refusal.
+		var in sdk.CloseInput
+		if i%2 == 0 {
+			in = sdk.CloseInput{Outcome: syncproto.OutcomeSigned, Signatures: []sdk.SignatureInput{
+				{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: next(&sigs)},
+				{Role: syncproto.SignerInspector, Name: inspectors[0].Name, InspectorID: inspectors[0].InspectorID, PNGPath: next(&sigs)},
+			}}
+		} else {
+			in = sdk.CloseInput{Outcome: syncproto.OutcomeRefused, Note: "法定代表人拒绝签字，两名执法人员签名确认", Signatures: []sdk.SignatureInput{
+				{Role: syncproto.SignerInspector, Name: inspectors[0].Name, InspectorID: inspectors[0].InspectorID, PNGPath: next(&sigs)},
+				{Role: syncproto.SignerInspector, Name: inspectors[1].Name, InspectorID: inspectors[1].InspectorID, PNGPath: next(&sigs)},
+			}}
+		}
+		if _, err := c.CloseVisit(p.ID, in); err != nil {
+			tb.Fatal(err)
+		}
+		d.note()
+		if _, err := c.Finalize(p.ID); err != nil {
+			tb.Fatal(err)
+		}
+		d.note()
+	}
+	if len(photos) != 0 || len(sigs) != 0 {
+		tb.Fatalf("%d photos and %d signatures left over", len(photos), len(sigs))
+	}
+	var queued int64
+	if err := local.Raw(`SELECT COALESCE(SUM(LENGTH(body)), 0) FROM outbox`).Scan(&queued).Error; err != nil {
+		tb.Fatal(err)
+	}
+	attachmentBytes := payload.Bytes()
+
+	// The evening sync from the vehicle.
+	body.reset()
+	res, err := bench.Measure(ctx, attachmentBytes+queued, func(ctx context.Context, _ devicedaybench.Env) error {
+		err := c.Sync(ctx)
+		if errors.Is(err, sdk.ErrRejected) {
+			rs, _ := c.Rejections()
+			tb.Fatalf("the server rejected the day's work: %+v", rs)
+		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.verify()
+	verifyBlobs(tb, db, h.App.Blobs)
+	var sealed, blobs int64
+	serverQuery(tb, db, &sealed, `SELECT COUNT(*) FROM records WHERE device_id = ?`, d.id)
+	if sealed != int64(spec.Packets) {
+		lose(tb, "%d sealed records on the server, want %d", sealed, spec.Packets)
+	}
+	hashes := make([]string, 0, len(payload.Items))
+	for _, it := range payload.Items {
+		hashes = append(hashes, it.SHA256)
+	}
+	serverQuery(tb, db, &blobs, `SELECT COUNT(*) FROM blobs WHERE sha256 IN ?`, hashes)
+	if blobs != int64(len(hashes)) {
+		lose(tb, "%d of the day's %d attachments on the server", blobs, len(hashes))
+	}
+	chunk := sdkCfg.ChunkSize
+	if chunk == 0 {
+		chunk = 256 << 10
+	}
+	return dayFigures{Result: res, Resent: body.resent(attachmentBytes), Attachments: len(hashes), Mutations: len(d.intent), Chunk: chunk}
+}
+
+// bodyCounter counts the request-body bytes the transport read: upload
+// (PATCH) bodies in total, and every other body of a request that failed
+// before an answer came, since the SDK sends that body again.
+type bodyCounter struct {
+	next        http.RoundTripper
+	patch, lost atomic.Int64
+}
+
+func (b *bodyCounter) reset() { b.patch.Store(0); b.lost.Store(0) }
+
+// resent is what the device sent beyond one copy of each attachment (whose
+// bytes total attachments) and one successful copy of every other body.
+func (b *bodyCounter) resent(attachments int64) int64 {
+	return max(b.patch.Load()-attachments, 0) + b.lost.Load()
+}
+
+func (b *bodyCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	var n atomic.Int64
+	if r.Body != nil && r.Body != http.NoBody {
+		r2 := r.Clone(r.Context())
+		r2.Body = &countingBody{ReadCloser: r.Body, n: &n}
+		if r.GetBody != nil {
+			get := r.GetBody
+			r2.GetBody = func() (io.ReadCloser, error) {
+				rc, err := get()
+				if err != nil {
+					return nil, err
+				}
+				return &countingBody{ReadCloser: rc, n: &n}, nil
+			}
+		}
+		r = r2
+	}
+	resp, err := b.next.RoundTrip(r)
+	switch {
+	case r.Method == http.MethodPatch:
+		b.patch.Add(n.Load())
+	case err != nil:
+		b.lost.Add(n.Load())
+	}
+	return resp, err
+}
+
+// A scaled-down device-day on both dialects in every run: the full path of
+// BenchmarkDeviceDay (payload, link drops, figures) over a fast link that
+// drops every ~0.4 s, with its invariants asserted.
+func TestDeviceDayScaled(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		link := faultnet.Link{UpBytesPerSecond: 1_000_000, RTT: 20 * time.Millisecond, CutEvery: 400 * time.Millisecond, Mode: faultnet.CutReset}
+		spec := devicedaybench.Spec{Packets: 3, Signatures: 6, SignatureBytes: 8_000, Photos: 12, PhotoBytes: 90_000}
+		f := runDeviceDay(t, db, spec, devicedaybench.Config{Link: link, Seed: 3},
+			sdk.Config{ChunkSize: 64 << 10, MaxAttempts: 6, BackoffBase: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+		fault(f.Sync.Drops)
+		t.Logf("%s resent %d B (%d per drop)", f.Markdown(), f.Resent, f.ResentPerDrop())
+		if f.Sync.Drops == 0 {
+			t.Fatalf("the link never dropped: %+v", f.Sync)
+		}
+		if f.NoOp.RoundTrips != 1 || f.NoOp.UpWire > 2_000 {
+			t.Errorf("no-op sync: %d round trips, %d bytes up; want 1 round trip", f.NoOp.RoundTrips, f.NoOp.UpWire)
+		}
+		if f.Sync.UpWire < f.PayloadBytes/2 {
+			t.Errorf("only %d bytes on the wire for a %d-byte day", f.Sync.UpWire, f.PayloadBytes)
+		}
+		// A drop costs what was in flight: at most a chunk, two when a cut
+		// request's tail was still being written on the server as the
+		// device asked for the offset (see docs/benchmarks.md).
+		if per := f.ResentPerDrop(); per > 2*int64(f.Chunk) {
+			t.Errorf("%d bytes re-sent per drop, over two %d-byte chunks", per, f.Chunk)
+		}
+	})
+}
+
+// BenchmarkDeviceDay is issue 4's device-day: 20 packets, 40 signatures of
+// ~30 KB and 100 photos of ~300 KB synced over 1 Mbit/s up, 150 ms RTT, the
+// link dropping every ~2 minutes. One iteration takes over four minutes.
+//
+//	go test ./internal/synctest -run '^$' -bench DeviceDay -benchtime 1x -timeout 30m [-deviceday.clean]
+func BenchmarkDeviceDay(b *testing.B) {
+	spec := devicedaybench.DeviceDay()
+	for range b.N {
+		run := func(link faultnet.Link) dayFigures {
+			db := storetest.MustOpenDB(b, *dayDialect)
+			return runDeviceDay(b, db, spec, devicedaybench.Config{Link: link, Seed: *daySeed}, sdk.Config{})
+		}
+		f := run(devicedaybench.VehicleLink())
+		b.ReportMetric(f.WallRatio(), "wall/ideal")
+		b.ReportMetric(f.WireRatio(), "wire/payload")
+		b.ReportMetric(float64(f.Sync.RoundTrips), "round-trips")
+		b.ReportMetric(float64(f.NoOp.RoundTrips), "noop-round-trips")
+		b.ReportMetric(float64(f.ResentPerDrop()), "resent-B/drop")
+		fmt.Println("| payload | link | wall | ideal | wall/ideal | up on wire | wire/payload | conns | drops | attempts | round trips | no-op round trips |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Println(f.Markdown())
+		fmt.Printf("%d attachments, %d mutations (%d KB of JSON), chunk %d B; re-sent %d B in all, %d B per drop; up lost in flight %d B; down %d B; no-op: %d round trip(s), %d B up, %d B down, %v\n",
+			f.Attachments, f.Mutations, (f.PayloadBytes-int64(payloadAttachmentBytes(spec)))/1000, f.Chunk, f.Resent, f.ResentPerDrop(),
+			f.Sync.UpLost, f.Sync.DownWire, f.NoOp.RoundTrips, f.NoOp.UpWire, f.NoOp.DownWire, f.NoOp.Wall.Round(time.Millisecond))
+		if *dayClean {
+			clean := devicedaybench.VehicleLink()
+			clean.CutEvery = 0
+			c := run(clean)
+			fmt.Println(c.Markdown())
+			fmt.Printf("against this clean run: %d B more on the wire per drop\n", f.Result.ResentPerDrop(c.Result))
+		}
+	}
+}
+
+func payloadAttachmentBytes(s devicedaybench.Spec) int {
+	p := devicedaybench.Generate(*daySeed, devicedaybench.Spec{Signatures: s.Signatures, SignatureBytes: s.SignatureBytes, Photos: s.Photos, PhotoBytes: s.PhotoBytes})
+	return int(p.Bytes())
+}
