@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -249,10 +251,6 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := c.Sync(ctx); err != nil {
-			var ae *APIError
-			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-				t.Skipf("the server has no sync API yet: %v", err)
-			}
 			t.Fatal(err)
 		}
 		link.down.Store(true)
@@ -361,10 +359,6 @@ func TestE2ELostResponses(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := c.Sync(ctx); err != nil {
-			var ae *APIError
-			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-				t.Skipf("the server has no sync API yet: %v", err)
-			}
 			t.Fatal(err)
 		}
 		p, _ := c.Packet(packetID)
@@ -411,5 +405,70 @@ func TestE2ELostResponses(t *testing.T) {
 			t.Fatalf("only %d answers lost; the test did not test", link.lost.Load())
 		}
 		t.Logf("%d answers lost on the way back", link.lost.Load())
+	})
+}
+
+// A seal queued when the device was revoked is sealed again for the device
+// that replaces it, so the server takes it from the new one; the original
+// seal stays on the device.
+func TestE2EReenrolReseals(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		username, packetID := issuePackets(t, h)
+		c := openE2E(t, h)
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		oldID := c.DeviceID()
+		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"}); err != nil {
+			t.Fatal(err)
+		}
+		fin, err := c.Finalize(packetID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", oldID), h.Token(t, "admin-a"), map[string]string{"reason": "误报丢失 (reported lost by mistake)"}, http.StatusOK, nil)
+		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("sync after revocation: %v, want ErrRevoked", err)
+		}
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		newID := c.DeviceID()
+		if newID == oldID {
+			t.Fatal("re-enrolment after revocation kept the revoked device")
+		}
+		if err := c.Sync(ctx); err != nil {
+			rs, _ := c.Rejections()
+			t.Fatalf("sync after re-enrolment: %v (rejections %+v)", err, rs)
+		}
+		var server struct {
+			DeviceID int64  `gorm:"column:device_id"`
+			Hash     string `gorm:"column:hash"`
+			Body     string `gorm:"column:body"`
+		}
+		if err := h.App.DB.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.Raw(`SELECT device_id, hash, body FROM records WHERE packet_id = ?`, packetID).Scan(&server).Error
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var rec syncproto.InspectionRecord
+		if err := json.Unmarshal([]byte(server.Body), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if server.DeviceID != newID || rec.DeviceID != newID || server.Hash == fin.Hash {
+			t.Fatalf("server record from device %d (body names %d), hash %s; want the new device %d and a new seal", server.DeviceID, rec.DeviceID, server.Hash, newID)
+		}
+		if !rec.SealedAt.Equal(fin.Record.SealedAt) || rec.Close.Note != fin.Record.Close.Note {
+			t.Fatalf("the re-sealed record changed: %+v", rec)
+		}
+		var original []string
+		c.db.Raw(`SELECT hash FROM records WHERE packet_id = ? AND origin = 'local'`, packetID).Scan(&original)
+		if len(original) != 1 || original[0] != fin.Hash {
+			t.Fatalf("local seals %v, want the original %s kept", original, fin.Hash)
+		}
 	})
 }

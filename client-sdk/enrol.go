@@ -131,7 +131,7 @@ func (c *Client) saveSession(sess *syncproto.Session, priv ed25519.PrivateKey, p
 			return err
 		}
 		if renumber {
-			return renumberOutbox(tx)
+			return renumberOutbox(tx, deviceID, priv)
 		}
 		return nil
 	})
@@ -139,7 +139,13 @@ func (c *Client) saveSession(sess *syncproto.Session, priv ed25519.PrivateKey, p
 
 // renumberOutbox numbers the unsynced mutations 1, 2, 3… for a newly
 // registered device, keeping their order and every reference to them.
-func renumberOutbox(tx *gorm.DB) error {
+//
+// A queued seal names the old device and carries its signature, which the
+// server would refuse from the new one; it is sealed again for the new
+// device with its key, the record otherwise unchanged (same content, same
+// device time of sealing). The local copy of the original seal stays, as
+// sealed records are immutable.
+func renumberOutbox(tx *gorm.DB, deviceID int64, priv ed25519.PrivateKey) error {
 	var rows []struct {
 		Seq  uint64
 		Body string
@@ -160,6 +166,11 @@ func renumberOutbox(tx *gorm.DB) error {
 			return err
 		}
 		m.Seq = uint64(i + 1)
+		if m.Finalize != nil {
+			if err := reseal(m.Finalize, deviceID, priv); err != nil {
+				return err
+			}
+		}
 		body, _ := json.Marshal(m)
 		if err := tx.Exec(`UPDATE outbox SET seq = ?, body = ? WHERE seq = ?`, m.Seq, string(body), -int64(r.Seq)).Error; err != nil {
 			return err
@@ -172,6 +183,17 @@ func renumberOutbox(tx *gorm.DB) error {
 		return err
 	}
 	return tx.Exec(`UPDATE sync_state SET next_seq = ?, cursor = '', last_applied_seq = 0 WHERE id = 1`, len(rows)+1).Error
+}
+
+// reseal makes f the same record sealed by device deviceID with priv.
+func reseal(f *syncproto.FinalizeMutation, deviceID int64, priv ed25519.PrivateKey) error {
+	f.Record.DeviceID = deviceID
+	hash, err := syncproto.RecordHash(&f.Record)
+	if err != nil {
+		return err
+	}
+	f.Hash, f.Signature = hash, ed25519.Sign(priv, syncproto.SealMessage(hash))
+	return nil
 }
 
 // Me is the signed-in user as the server last described them.
