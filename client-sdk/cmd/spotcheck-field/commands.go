@@ -15,6 +15,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+	"golang.org/x/text/width"
 
 	sdk "github.com/spotcheck/spotcheck/client-sdk"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -55,7 +56,7 @@ var commands = []command{
 			locationFlags(fs, o)
 		}, run: cmdSign},
 	{name: "refuse", params: []string{"PACKET"}, flagsUsage: "--note N --inspector-png ID=FILE --inspector-png ID=FILE",
-		help: "close the visit: the representative refused to sign; two inspectors sign",
+		help: "close the visit: the representative refused to sign; two inspectors sign (ID: the inspector number show lists in the team)",
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.note, "note", "", "what happened (required)")
 			fs.Var(&o.inspectorPNG, "inspector-png", "INSPECTOR_ID=signature PNG; at least two")
@@ -161,11 +162,33 @@ func cmdPackets(e *env, o *options, args []string) error {
 		fmt.Fprintln(e.stdout, "no packets on this device (run sync)")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "%-24s %-10s %-8s %s\n", "PACKET", "STATE", "ANSWERED", "ENTERPRISE")
+	idWidth := len("PACKET")
 	for _, p := range ps {
-		fmt.Fprintf(e.stdout, "%-24s %-10s %3d/%-4d %s\n", p.ID, p.State, p.Answered, p.Items, p.Enterprise)
+		idWidth = max(idWidth, len(p.ID))
+	}
+	fmt.Fprintf(e.stdout, "%-*s  %-10s %-8s %s\n", idWidth, "PACKET", "STATE", "ANSWERED", "ENTERPRISE")
+	for _, p := range ps {
+		fmt.Fprintf(e.stdout, "%-*s  %-10s %-8s %s\n", idWidth, p.ID, p.State, fmt.Sprintf("%d/%d", p.Answered, p.Items), p.Enterprise)
 	}
 	return nil
+}
+
+// padRight pads s with spaces to n terminal columns, counting East Asian wide
+// characters as two, so that Chinese titles line up.
+func padRight(s string, n int) string {
+	w := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			w += 2
+		default:
+			w++
+		}
+	}
+	if w >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-w)
 }
 
 func cmdShow(e *env, o *options, args []string) error {
@@ -183,7 +206,7 @@ func cmdShow(e *env, o *options, args []string) error {
 	fmt.Fprintf(w, "enterprise: %s  %s\n  address: %s  legal representative: %s\n", en.Name, en.CreditCode, en.Address, en.LegalRepresentative)
 	fmt.Fprintln(w, "team:")
 	for _, m := range p.Content.Team {
-		fmt.Fprintf(w, "  %d  %s  %s  certificate %s\n", m.InspectorID, m.Department, m.Name, m.CertificateNumber)
+		fmt.Fprintf(w, "  inspector %-5d %-8s %s  certificate %s\n", m.InspectorID, m.Department, padRight(m.Name, 8), m.CertificateNumber)
 	}
 	answers := map[string]sdk.Answer{}
 	for _, a := range p.Answers {
@@ -208,7 +231,7 @@ func cmdShow(e *env, o *options, args []string) error {
 					got += fmt.Sprintf("  (%d conflicting version(s))", len(a.Conflicts))
 				}
 			}
-			fmt.Fprintf(w, "  %-10s %-40s %s\n", it.Code, it.Title, got)
+			fmt.Fprintf(w, "  %-10s %s %s\n", it.Code, padRight(it.Title, 40), got)
 		}
 	}
 	if p.Certificates != nil {

@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	fmt.Fprintf(stderr, "spotcheck-field %s: %v\n", name, err)
-	if hint := hintFor(err); hint != "" {
+	if hint := hintFor(name, err); hint != "" {
 		fmt.Fprintln(stderr, "  "+hint)
 	}
 	return 1
@@ -243,10 +243,12 @@ func printUsage(w io.Writer) {
 }
 
 // hintFor says what to do next after a command failed with err.
-func hintFor(err error) string {
+func hintFor(command string, err error) string {
 	switch {
 	case errors.Is(err, sdk.ErrOffline):
 		return "服务器无法连接，数据已保存在本机，稍后再同步 (server unreachable; everything is kept on this device; sync again later)."
+	case errors.Is(err, sdk.ErrAuth) && command == "login":
+		return "请核对用户名和密码后重新登录 (check the username and password, then run login again)."
 	case errors.Is(err, sdk.ErrAuth):
 		return "请重新登录: spotcheck-field login (sign in again; unsynced data is kept)."
 	case errors.Is(err, sdk.ErrRevoked):
