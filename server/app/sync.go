@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/store"
 )
 
@@ -23,4 +27,30 @@ func wireSync(a *App) error {
 		return fmt.Errorf("upload directory: %w", err)
 	}
 	return nil
+}
+
+// DefaultUploadTTL is how long an unfinished upload is kept after its last
+// byte arrived: long enough for a device to come back from a week without
+// signal and resume, short enough that abandoned ones do not pile up.
+const DefaultUploadTTL = 7 * 24 * time.Hour
+
+// PruneUploads removes, every interval until ctx ends, the uploads nothing
+// has written to for ttl (see api.PruneUploads).
+func (a *App) PruneUploads(ctx context.Context, interval, ttl time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := api.PruneUploads(a.UploadDir, a.DB.Now().Add(-ttl))
+		if n > 0 {
+			a.Logger.Info("pruned abandoned uploads", slog.Int("count", n), slog.Duration("ttl", ttl))
+		}
+		if err != nil {
+			a.Logger.Warn("pruning abandoned uploads", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

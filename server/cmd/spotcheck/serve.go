@@ -28,12 +28,24 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		addr = "127.0.0.1:8080"
 	}
 	fs.StringVar(&g.cfg.Addr, "addr", addr, "address to listen on (env SPOTCHECK_ADDR)")
+	uploadTTL := app.DefaultUploadTTL
+	if v := env.Getenv("SPOTCHECK_UPLOAD_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return usagef("SPOTCHECK_UPLOAD_TTL %q is not a positive duration such as 168h", v)
+		}
+		uploadTTL = d
+	}
+	fs.DurationVar(&uploadTTL, "upload-ttl", uploadTTL, "remove unfinished uploads idle this long (env SPOTCHECK_UPLOAD_TTL)")
 	demo := fs.Bool("demo", env.Getenv("SPOTCHECK_DEMO") == "1", "load the demo dataset on first start (env SPOTCHECK_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if uploadTTL <= 0 {
+		return usagef("--upload-ttl must be positive")
 	}
 	log := g.logger(env)
 	a, err := app.Open(ctx, g.cfg, log)
@@ -61,6 +73,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "spotcheck listening on http://%s (database: %s)\n", a.API.Addr(), a.DB.Dialect())
 	errc := make(chan error, 1)
 	go func() { errc <- a.API.Serve() }()
+	go a.PruneUploads(ctx, time.Hour, uploadTTL)
 	select {
 	case err := <-errc:
 		return err
