@@ -119,11 +119,17 @@ func readPassword(e *env) (string, error) {
 }
 
 func cmdSync(e *env, o *options, args []string) error {
-	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
-		progressbar.OptionSetDescription("sync"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-	e.sdkCfg.Progress = func(p sdk.Progress) {
-		bar.Describe(fmt.Sprintf("%-6s up %d/%d items, down %d items", p.Phase, p.ItemsUp, p.ItemsUpTotal, p.ItemsDown))
-		bar.Set64(p.BytesUp + p.BytesDown)
+	// The progress bar redraws one line with carriage returns; only a
+	// terminal shows that as a bar, a log file would get every frame.
+	finish := func() {}
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("sync"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		e.sdkCfg.Progress = func(p sdk.Progress) {
+			bar.Describe(fmt.Sprintf("%-6s up %d/%d items, down %d items", p.Phase, p.ItemsUp, p.ItemsUpTotal, p.ItemsDown))
+			bar.Set64(p.BytesUp + p.BytesDown)
+		}
+		finish = func() { bar.Finish() }
 	}
 	c, err := e.open()
 	if err != nil {
@@ -134,13 +140,13 @@ func cmdSync(e *env, o *options, args []string) error {
 	if o.watch {
 		fmt.Fprintf(e.stderr, "syncing every %s and whenever the server is reachable; Ctrl-C to stop\n", o.interval)
 		err = c.Watch(ctx, o.interval)
-		bar.Finish()
+		finish()
 		if errors.Is(err, context.Canceled) {
 			err = nil
 		}
 	} else {
 		err = c.Sync(ctx)
-		bar.Finish()
+		finish()
 	}
 	st, serr := c.Status()
 	if serr == nil {
