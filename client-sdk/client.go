@@ -45,6 +45,8 @@ type Config struct {
 	BackoffBase, BackoffMax time.Duration
 	// ChunkSize is the resumable-upload chunk; default 256 KiB.
 	ChunkSize int
+	// Uploads is how many attachments upload at once; default 2.
+	Uploads int
 }
 
 // Progress reports a sync's work so far. Byte counts are wire bytes of this
@@ -101,6 +103,9 @@ func Open(dir string, cfg Config) (*Client, error) {
 	}
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = 256 << 10
+	}
+	if cfg.Uploads <= 0 {
+		cfg.Uploads = 2
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "attachments"), 0o700); err != nil {
 		return nil, storageErr(err)

@@ -182,13 +182,7 @@ func (c *Client) uploadMissing(ctx context.Context, deviceID int64) error {
 		}
 	}
 	c.updateProgress(func(p *Progress) { p.BytesUpTotal += total; p.ItemsUpTotal += len(todo) })
-	for _, a := range todo {
-		if err := c.upload(ctx, a); err != nil {
-			return fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], err)
-		}
-		c.updateProgress(func(p *Progress) { p.ItemsUp++ })
-	}
-	return nil
+	return c.uploadAll(ctx, todo)
 }
 
 const tusVersion = "1.0.0"
