@@ -15,52 +15,14 @@ import (
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
-// PacketContent is what a packet holds (the server's packet content as sent).
-type PacketContent struct {
-	CampaignName string             `json:"campaign_name"`
-	WindowStart  string             `json:"window_start"`
-	WindowEnd    string             `json:"window_end"`
-	Enterprise   EnterpriseSnapshot `json:"enterprise"`
-	Team         []PacketMember     `json:"team"`
-	Sections     []PacketSection    `json:"sections"`
-}
-
-// EnterpriseSnapshot is the inspected enterprise as the packet was made.
-type EnterpriseSnapshot struct {
-	CreditCode          string   `json:"credit_code"`
-	Name                string   `json:"name"`
-	Category            string   `json:"category"`
-	District            string   `json:"district"`
-	Address             string   `json:"address"`
-	LegalRepresentative string   `json:"legal_representative"`
-	LicenceNumber       string   `json:"licence_number"`
-	Latitude            *float64 `json:"latitude,omitempty"`
-	Longitude           *float64 `json:"longitude,omitempty"`
-}
-
-// PacketMember is one inspector of the team.
-type PacketMember struct {
-	InspectorID       int64  `json:"inspector_id"`
-	Department        string `json:"department"`
-	Name              string `json:"name"`
-	CertificateNumber string `json:"certificate_number"`
-}
-
-// PacketSection is one department's checklist.
-type PacketSection struct {
-	Department string       `json:"department"`
-	Items      []PacketItem `json:"items"`
-}
-
-// PacketItem is one check item.
-type PacketItem struct {
-	CheckItemID int64  `json:"check_item_id"`
-	Code        string `json:"code"`
-	Version     int    `json:"version"`
-	Title       string `json:"title"`
-	LegalBasis  string `json:"legal_basis"`
-	AnswerType  string `json:"answer_type"` // compliance, text, number
-}
+// A packet's content as the server sends it (see syncproto.PacketContent).
+type (
+	PacketContent      = syncproto.PacketContent
+	EnterpriseSnapshot = syncproto.EnterpriseSnapshot
+	PacketMember       = syncproto.PacketMember
+	PacketSection      = syncproto.PacketSection
+	PacketItem         = syncproto.PacketItem
+)
 
 // Visit states of a packet on the device.
 const (
@@ -348,7 +310,7 @@ func (c *Client) Answer(ctx context.Context, packetID string, in AnswerInput) (*
 		Department: in.Department, ItemCode: in.ItemCode, ItemVersion: item.Version,
 		Result: in.Result, Value: in.Value, Note: in.Note,
 	}
-	if item.AnswerType == "compliance" || item.AnswerType == "" {
+	if item.AnswerType == syncproto.AnswerCompliance || item.AnswerType == "" {
 		if in.Value != "" {
 			return nil, invalid("item %s/%s is answered compliant, non_compliant or not_applicable", in.Department, in.ItemCode)
 		}

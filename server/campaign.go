@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"time"
+
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // CampaignStatus is where a campaign is in its workflow. Append only.
@@ -20,9 +22,9 @@ const (
 type AnswerType string
 
 const (
-	AnswerCompliance AnswerType = "compliance" // compliant / non-compliant / not applicable
-	AnswerText       AnswerType = "text"
-	AnswerNumber     AnswerType = "number"
+	AnswerCompliance AnswerType = syncproto.AnswerCompliance // compliant / non-compliant / not applicable
+	AnswerText       AnswerType = syncproto.AnswerText
+	AnswerNumber     AnswerType = syncproto.AnswerNumber
 )
 
 // CheckItem is one version of a department's check item (抽查事项).
@@ -154,52 +156,15 @@ type Packet struct {
 	UpdatedAt    time.Time
 }
 
-// PacketContent is what the team's devices receive.
-type PacketContent struct {
-	CampaignName string             `json:"campaign_name"`
-	WindowStart  Date               `json:"window_start"`
-	WindowEnd    Date               `json:"window_end"`
-	Enterprise   EnterpriseSnapshot `json:"enterprise"`
-	Team         []PacketMember     `json:"team"`
-	Sections     []PacketSection    `json:"sections"` // one per participating department
-}
-
-// EnterpriseSnapshot is the enterprise as it was when the packet was made.
-type EnterpriseSnapshot struct {
-	CreditCode          string   `json:"credit_code"`
-	Name                string   `json:"name"`
-	Category            string   `json:"category"`
-	District            string   `json:"district"`
-	Address             string   `json:"address"`
-	LegalRepresentative string   `json:"legal_representative"`
-	LicenceNumber       string   `json:"licence_number"`
-	Latitude            *float64 `json:"latitude,omitempty"`
-	Longitude           *float64 `json:"longitude,omitempty"`
-}
-
-// PacketMember is a team member as the packet shows them.
-type PacketMember struct {
-	InspectorID       int64  `json:"inspector_id"`
-	Department        string `json:"department"`
-	Name              string `json:"name"`
-	CertificateNumber string `json:"certificate_number"`
-}
-
-// PacketSection is one department's checklist.
-type PacketSection struct {
-	Department string       `json:"department"`
-	Items      []PacketItem `json:"items"`
-}
-
-// PacketItem is one check item in a packet.
-type PacketItem struct {
-	CheckItemID int64      `json:"check_item_id"`
-	Code        string     `json:"code"`
-	Version     int        `json:"version"`
-	Title       string     `json:"title"`
-	LegalBasis  string     `json:"legal_basis"`
-	AnswerType  AnswerType `json:"answer_type"`
-}
+// The packet's content is wire data: one definition in syncproto, shared by
+// the server that makes packets and the SDK that receives them.
+type (
+	PacketContent      = syncproto.PacketContent
+	EnterpriseSnapshot = syncproto.EnterpriseSnapshot
+	PacketMember       = syncproto.PacketMember
+	PacketSection      = syncproto.PacketSection
+	PacketItem         = syncproto.PacketItem
+)
 
 // GroupingFiling records that a department filed its grouping report with
 // the lead department.

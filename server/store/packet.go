@@ -128,7 +128,7 @@ func createPackets(tx *Tx, c *fieldworkCampaign) error {
 			return fmt.Errorf("campaign %d: target %s has no enterprise", c.ID, t.CreditCode)
 		}
 		content := server.PacketContent{
-			CampaignName: c.Name, WindowStart: start, WindowEnd: end,
+			CampaignName: c.Name, WindowStart: start.String(), WindowEnd: end.String(),
 			Enterprise: server.EnterpriseSnapshot{
 				CreditCode: e.CreditCode, Name: e.Name, Category: e.Category, District: e.District, Address: e.Address,
 				LegalRepresentative: e.LegalRepresentative, LicenceNumber: e.LicenceNumber,
@@ -198,7 +198,7 @@ func packetSections(tx *Tx, c *fieldworkCampaign, depts map[int64]departmentRef)
 	for _, it := range items {
 		byDept[it.DepartmentID] = append(byDept[it.DepartmentID], server.PacketItem{
 			CheckItemID: it.ID, Code: it.Code, Version: it.Version, Title: it.Title, LegalBasis: it.LegalBasis,
-			AnswerType: server.AnswerType(it.AnswerType),
+			AnswerType: it.AnswerType,
 		})
 	}
 	out := make([]server.PacketSection, 0, len(c.departments))
