@@ -17,7 +17,7 @@ var (
 	ErrOffline = errors.New("sdk: server unreachable")
 	// ErrAuth: the session is gone and the inspector must log in again. The
 	// device keeps its unsynced data.
-	ErrAuth = errors.New("sdk: sign in again")
+	ErrAuth = errors.New("sdk: authentication failed")
 	// ErrRevoked: an administrator revoked this device. Pushing stops; the
 	// data stays on the device for export or re-enrolment.
 	ErrRevoked = errors.New("sdk: device revoked")
