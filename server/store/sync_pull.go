@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"gorm.io/gorm"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -73,15 +76,18 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 		for i, r := range rows {
 			latest[object{r.Kind, r.PacketID, r.Key}] = i
 		}
+		page := make([]syncChangeRow, 0, len(latest))
 		for i, r := range rows {
-			if latest[object{r.Kind, r.PacketID, r.Key}] != i {
-				continue
+			if latest[object{r.Kind, r.PacketID, r.Key}] == i {
+				page = append(page, r)
 			}
-			data, err := changeData(tx, &r)
-			if err != nil {
-				return err
-			}
-			out.Changes = append(out.Changes, syncproto.Change{Seq: r.Seq, Kind: r.Kind, PacketID: r.PacketID, Key: r.Key, Data: data})
+		}
+		data, err := changesData(tx, page)
+		if err != nil {
+			return err
+		}
+		for i, r := range page {
+			out.Changes = append(out.Changes, syncproto.Change{Seq: r.Seq, Kind: r.Kind, PacketID: r.PacketID, Key: r.Key, Data: data[i]})
 		}
 		return nil
 	})
@@ -91,51 +97,144 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 	return out, nil
 }
 
-// changeData returns the current state of the changed object.
-func changeData(tx *Tx, r *syncChangeRow) (json.RawMessage, error) {
-	var v any
-	switch r.Kind {
-	case syncproto.ChangePacket:
-		var p packetRow
-		if err := tx.Where("id = ?", r.PacketID).Take(&p).Error; err != nil {
-			return nil, err
-		}
-		v = syncproto.PacketState{ID: p.ID, CampaignID: p.CampaignID, Version: p.Version, TeamNumber: p.TeamNo, Content: json.RawMessage(p.Content)}
-	case syncproto.ChangeAnswer:
-		dept, item, ok := strings.Cut(r.Key, "/")
-		if !ok {
-			return nil, fmt.Errorf("sync change %d: answer key %q", r.Seq, r.Key)
-		}
-		st, err := answerState(tx, r.PacketID, dept, item)
-		if err != nil {
-			return nil, err
-		}
-		v = st
-	case syncproto.ChangeRecord:
-		version, err := strconv.Atoi(r.Key)
-		if err != nil {
-			return nil, fmt.Errorf("sync change %d: record key %q", r.Seq, r.Key)
-		}
-		rec, err := sealedRecord(tx, r.PacketID, version)
-		if err != nil {
-			return nil, err
-		}
-		v = rec
-	default:
-		return nil, fmt.Errorf("sync change %d: unknown kind %q", r.Seq, r.Kind)
+// pullBatch is how many objects of one kind a pull reads per statement; a
+// page holds at most syncproto.MaxPullLimit changes, so one statement per
+// kind normally does.
+const pullBatch = 500
+
+// changesData returns the current state of each changed object, in the order
+// of changes, reading each kind of object in one statement per pullBatch
+// objects however many changes the page holds.
+func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
+	type answerKey struct{ packet, dept, item string }
+	type recordKey struct {
+		packet  string
+		version int
 	}
-	return json.Marshal(v)
+	var packetIDs []string
+	var answerKeys []answerKey
+	var recordKeys []recordKey
+	for i := range changes {
+		r := &changes[i]
+		switch r.Kind {
+		case syncproto.ChangePacket:
+			packetIDs = append(packetIDs, r.PacketID)
+		case syncproto.ChangeAnswer:
+			dept, item, ok := strings.Cut(r.Key, "/")
+			if !ok {
+				return nil, fmt.Errorf("sync change %d: answer key %q", r.Seq, r.Key)
+			}
+			answerKeys = append(answerKeys, answerKey{r.PacketID, dept, item})
+		case syncproto.ChangeRecord:
+			version, err := strconv.Atoi(r.Key)
+			if err != nil {
+				return nil, fmt.Errorf("sync change %d: record key %q", r.Seq, r.Key)
+			}
+			recordKeys = append(recordKeys, recordKey{r.PacketID, version})
+		default:
+			return nil, fmt.Errorf("sync change %d: unknown kind %q", r.Seq, r.Kind)
+		}
+	}
+
+	packets := make(map[string]*packetRow, len(packetIDs))
+	for batch := range slices.Chunk(packetIDs, pullBatch) {
+		var rows []packetRow
+		if err := tx.Where("id IN ?", batch).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			packets[rows[i].ID] = &rows[i]
+		}
+	}
+	answers := make(map[answerKey][]answerRow, len(answerKeys))
+	for batch := range slices.Chunk(answerKeys, pullBatch) {
+		keys := make([][]any, len(batch))
+		for i, k := range batch {
+			keys[i] = []any{k.packet, k.dept, k.item}
+		}
+		var rows []answerRow
+		if err := tx.Where("(packet_id, department, item_code) IN ?", keys).
+			Order("packet_id, department, item_code, version").Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			k := answerKey{r.PacketID, r.Department, r.ItemCode}
+			answers[k] = append(answers[k], r)
+		}
+	}
+	records := make(map[recordKey]*recordRow, len(recordKeys))
+	for batch := range slices.Chunk(recordKeys, pullBatch) {
+		keys := make([][]any, len(batch))
+		for i, k := range batch {
+			keys[i] = []any{k.packet, k.version}
+		}
+		var rows []recordRow
+		if err := tx.Where("(packet_id, version) IN ?", keys).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			records[recordKey{rows[i].PacketID, rows[i].Version}] = &rows[i]
+		}
+	}
+
+	out := make([]json.RawMessage, len(changes))
+	var a, rc int // next answer and record key
+	for i := range changes {
+		r := &changes[i]
+		var v any
+		switch r.Kind {
+		case syncproto.ChangePacket:
+			p := packets[r.PacketID]
+			if p == nil {
+				return nil, fmt.Errorf("sync change %d: packet %s: %w", r.Seq, r.PacketID, gorm.ErrRecordNotFound)
+			}
+			v = syncproto.PacketState{ID: p.ID, CampaignID: p.CampaignID, Version: p.Version, TeamNumber: p.TeamNo, Content: json.RawMessage(p.Content)}
+		case syncproto.ChangeAnswer:
+			k := answerKeys[a]
+			a++
+			st, err := buildAnswerState(answers[k], k.packet, k.dept, k.item)
+			if err != nil {
+				return nil, err
+			}
+			v = st
+		case syncproto.ChangeRecord:
+			k := recordKeys[rc]
+			rc++
+			rec := records[k]
+			if rec == nil {
+				return nil, fmt.Errorf("sync change %d: record %s v%d: %w", r.Seq, k.packet, k.version, gorm.ErrRecordNotFound)
+			}
+			sr, err := sealedRecordOf(rec)
+			if err != nil {
+				return nil, err
+			}
+			v = sr
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
 }
 
 // answerState returns an item's winner and the versions it beat without
-// having seen them (conflict versions newer than the winner's base). The
-// state's version is the item's highest version: the base for the next edit.
+// having seen them (see buildAnswerState).
 func answerState(tx *Tx, packetID, dept, item string) (*syncproto.AnswerState, error) {
 	var rows []answerRow
 	if err := tx.Where("packet_id = ? AND department = ? AND item_code = ?", packetID, dept, item).
 		Order("version").Find(&rows).Error; err != nil {
 		return nil, err
 	}
+	return buildAnswerState(rows, packetID, dept, item)
+}
+
+// buildAnswerState returns the state of an item from all its versions, in
+// version order: the winner and the versions it beat without having seen them
+// (conflict versions newer than the winner's base). The state's version is
+// the item's highest version: the base for the next edit.
+func buildAnswerState(rows []answerRow, packetID, dept, item string) (*syncproto.AnswerState, error) {
 	st := &syncproto.AnswerState{}
 	var winner *answerRow
 	for i := range rows {
@@ -172,14 +271,10 @@ func answerVersion(r *answerRow) (syncproto.AnswerVersion, error) {
 	return v, nil
 }
 
-func sealedRecord(tx *Tx, packetID string, version int) (*syncproto.SealedRecord, error) {
-	var r recordRow
-	if err := tx.Where("packet_id = ? AND version = ?", packetID, version).Take(&r).Error; err != nil {
-		return nil, err
-	}
+func sealedRecordOf(r *recordRow) (*syncproto.SealedRecord, error) {
 	out := &syncproto.SealedRecord{Hash: r.Hash, Signature: r.Signature, ReceivedAt: r.ReceivedAt.UTC()}
 	if err := json.Unmarshal([]byte(r.Body), &out.Record); err != nil {
-		return nil, fmt.Errorf("record %s v%d: %w", packetID, version, err)
+		return nil, fmt.Errorf("record %s v%d: %w", r.PacketID, r.Version, err)
 	}
 	return out, nil
 }

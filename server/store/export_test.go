@@ -1,0 +1,29 @@
+package store
+
+import (
+	"sync/atomic"
+
+	"gorm.io/gorm"
+)
+
+// CountStatements counts every SQL statement db runs from now on (queries,
+// raw statements, creates, updates, deletes; not BEGIN and COMMIT), for tests
+// that bound how many round trips an operation costs. Call it once per DB.
+func CountStatements(db *DB) *atomic.Int64 {
+	n := new(atomic.Int64)
+	count := func(*gorm.DB) { n.Add(1) }
+	cb := db.gorm.Callback()
+	for _, err := range []error{
+		cb.Query().Register("storetest:count", count),
+		cb.Row().Register("storetest:count", count),
+		cb.Raw().Register("storetest:count", count),
+		cb.Create().Register("storetest:count", count),
+		cb.Update().Register("storetest:count", count),
+		cb.Delete().Register("storetest:count", count),
+	} {
+		if err != nil {
+			panic(err)
+		}
+	}
+	return n
+}
