@@ -6,8 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -250,14 +252,29 @@ func cmdShow(e *env, o *options, args []string) error {
 		}
 		fmt.Fprintln(w)
 	}
-	for _, r := range p.Records {
-		origin := "server"
-		if r.Local {
-			origin = "this device"
-		}
-		fmt.Fprintf(w, "sealed version %d by %s: hash %s\n", r.Record.Version, origin, r.Hash)
-	}
+	printSeals(w, p.Records)
 	return nil
+}
+
+// printSeals lists each sealed version once: a local seal the server holds
+// with the same hash is one line, marked as on the server.
+func printSeals(w io.Writer, records []sdk.SealedRecord) {
+	onServer := map[string]bool{}
+	for _, r := range records {
+		if !r.Local {
+			onServer[r.Hash] = true
+		}
+	}
+	for _, r := range records {
+		switch {
+		case r.Local && onServer[r.Hash]:
+			fmt.Fprintf(w, "sealed version %d by this device: hash %s (on the server)\n", r.Record.Version, r.Hash)
+		case r.Local:
+			fmt.Fprintf(w, "sealed version %d by this device: hash %s (not synced)\n", r.Record.Version, r.Hash)
+		case !slices.ContainsFunc(records, func(l sdk.SealedRecord) bool { return l.Local && l.Hash == r.Hash }):
+			fmt.Fprintf(w, "sealed version %d by device %d: hash %s (on the server)\n", r.Record.Version, r.Record.DeviceID, r.Hash)
+		}
+	}
 }
 
 func cmdAnswer(e *env, o *options, args []string) error {

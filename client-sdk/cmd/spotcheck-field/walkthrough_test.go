@@ -496,6 +496,9 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 		t.Fatal("finalize printed no hash")
 	}
 	refusedHash := hm[1]
+	if seals := parseShow(t, f.ok("show", refused)).records; !slices.Equal(seals, []string{"sealed version 1 by this device: hash " + refusedHash + " (not synced)"}) {
+		t.Errorf("show before sync: seals %q, want the one version, not synced", seals)
+	}
 
 	offline := statusCounts(t, f.ok("status"))
 	if offline["outbox"] == "0" || offline["pending uploads"] == "0" {
@@ -523,8 +526,8 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	if got := after.answers["market/"+market[0]]; !strings.HasPrefix(got, "non_compliant  « 营业执照未公示 »  [1 photo(s)]") || strings.Contains(got, "not synced") {
 		t.Errorf("show after sync: %s/%s is %q", "market", market[0], got)
 	}
-	if !slices.Contains(after.records, "sealed version 1 by server: hash "+signedHash) {
-		t.Errorf("show after sync lacks the server's sealed version: %q", after.records)
+	if !slices.Equal(after.records, []string{"sealed version 1 by this device: hash " + signedHash + " (on the server)"}) {
+		t.Errorf("show after sync: seals %q, want the one version, on the server", after.records)
 	}
 
 	// Staff see the attachments over HTTP: the lead coordinator may read
