@@ -38,6 +38,9 @@ const (
 	MaxHashesPerQuery   = 1000
 	MaxAttachmentBytes  = 32 << 20
 	MaxPullLimit        = 500
+	// MaxPullWaitSeconds bounds PullRequest.WaitSeconds. A server holds a
+	// pull for at most its own, lower cap (25 s for this one).
+	MaxPullWaitSeconds = 60
 	MaxNoteBytes        = 4000
 )
 
@@ -229,10 +232,17 @@ type PushResponse struct {
 }
 
 // PullRequest asks for changes since Cursor ("" for everything).
+//
+// WaitSeconds > 0 makes it a long poll: when there is nothing after Cursor,
+// the server holds the request until a change for the device's inspector
+// commits, then answers with it, or answers with no changes once the wait
+// (capped by the server) is over or the server is shutting down. 0, the
+// default and what a server without long polls understands, answers at once.
 type PullRequest struct {
-	DeviceID int64  `json:"device_id"`
-	Cursor   string `json:"cursor"`
-	Limit    int    `json:"limit"`
+	DeviceID    int64  `json:"device_id"`
+	Cursor      string `json:"cursor"`
+	Limit       int    `json:"limit"`
+	WaitSeconds int    `json:"wait_seconds,omitempty"`
 }
 
 // Change is one changed object visible to the device's inspector.

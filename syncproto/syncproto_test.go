@@ -62,10 +62,13 @@ func TestGolden(t *testing.T) {
 		"push_request":  samplePush(t),
 		"push_response": syncproto.PushResponse{LastAppliedSeq: 4, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusDuplicate}, {Seq: 4, Status: syncproto.StatusRejected, Code: syncproto.CodeConflict, Message: "该记录已封存 (record already sealed)."}}},
 		"pull_request":  syncproto.PullRequest{DeviceID: 3, Cursor: "120", Limit: 100},
-		"pull_response": syncproto.PullResponse{Cursor: "121", LastAppliedSeq: 4, Changes: []syncproto.Change{{Seq: 121, Kind: syncproto.ChangePacket, PacketID: "7f3a9c", Data: json.RawMessage(`{"id":"7f3a9c","version":1}`)}}},
-		"missing":       syncproto.MissingRequest{Hashes: []string{strings.Repeat("a", 64)}},
-		"login":         syncproto.LoginRequest{Username: "inspector01", Password: "secret", DeviceID: new(int64)},
-		"error":         syncproto.Error{Code: syncproto.CodeUpgradeRequired, Message: "请升级 (upgrade required)."},
+		// A long poll; without WaitSeconds the request is byte for byte what
+		// clients before long polls send (pull_request).
+		"pull_request_wait": syncproto.PullRequest{DeviceID: 3, Cursor: "121", Limit: 500, WaitSeconds: 25},
+		"pull_response":     syncproto.PullResponse{Cursor: "121", LastAppliedSeq: 4, Changes: []syncproto.Change{{Seq: 121, Kind: syncproto.ChangePacket, PacketID: "7f3a9c", Data: json.RawMessage(`{"id":"7f3a9c","version":1}`)}}},
+		"missing":           syncproto.MissingRequest{Hashes: []string{strings.Repeat("a", 64)}},
+		"login":             syncproto.LoginRequest{Username: "inspector01", Password: "secret", DeviceID: new(int64)},
+		"error":             syncproto.Error{Code: syncproto.CodeUpgradeRequired, Message: "请升级 (upgrade required)."},
 	} {
 		got, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -158,4 +161,27 @@ func FuzzDecodePush(f *testing.F) {
 			t.Fatalf("valid push invalid after a round trip: %v", err)
 		}
 	})
+}
+
+func TestPullRequest_Validate(t *testing.T) {
+	for _, wait := range []int{0, 1, 25, syncproto.MaxPullWaitSeconds} {
+		r := syncproto.PullRequest{DeviceID: 3, Cursor: "120", WaitSeconds: wait}
+		if err := r.Validate(); err != nil {
+			t.Errorf("wait %d refused: %v", wait, err)
+		}
+	}
+	for _, wait := range []int{-1, syncproto.MaxPullWaitSeconds + 1} {
+		r := syncproto.PullRequest{DeviceID: 3, WaitSeconds: wait}
+		if err := r.Validate(); err == nil {
+			t.Errorf("wait %d accepted", wait)
+		}
+	}
+	// A client from before long polls sends no wait_seconds: it decodes
+	// strictly, is valid, and asks for an answer at once.
+	dec := json.NewDecoder(strings.NewReader(`{"device_id":3,"cursor":"120","limit":100}`))
+	dec.DisallowUnknownFields()
+	var old syncproto.PullRequest
+	if err := dec.Decode(&old); err != nil || old.Validate() != nil || old.WaitSeconds != 0 {
+		t.Fatalf("old client's pull: %+v, %v", old, err)
+	}
 }

@@ -308,6 +308,8 @@ func (r *PullRequest) Validate() error {
 		return errorf("cursor too long")
 	case r.Limit < 0 || r.Limit > MaxPullLimit:
 		return errorf("limit must be 0-%d", MaxPullLimit)
+	case r.WaitSeconds < 0 || r.WaitSeconds > MaxPullWaitSeconds:
+		return errorf("wait_seconds must be 0-%d", MaxPullWaitSeconds)
 	}
 	return nil
 }
