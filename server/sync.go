@@ -21,8 +21,16 @@ type SyncService interface {
 	// mutation log; nil means "re-encode". Returns EFORBIDDEN if the device is
 	// not the token's.
 	Push(ctx context.Context, req *syncproto.PushRequest, raw []json.RawMessage) (*syncproto.PushResponse, error)
-	// Pull returns the changes after the cursor visible to the device's inspector.
+	// Pull returns the changes after the cursor visible to the device's
+	// inspector, at once: it never waits (req.WaitSeconds is the caller's).
 	Pull(ctx context.Context, req *syncproto.PullRequest) (*syncproto.PullResponse, error)
+	// WatchChanges is for long polls: changed is closed once a change the
+	// inspector's devices may pull commits after the call (within about a
+	// second when another server process committed it), and maybe sooner
+	// for no reason, so a woken waiter pulls to see. Call it before the pull
+	// it follows up, so a change committed in between is not missed, and call
+	// stop when no longer waiting.
+	WatchChanges(inspectorID int64) (changed <-chan struct{}, stop func())
 	// MissingBlobs returns the hashes with no verified blob, in request order.
 	MissingBlobs(ctx context.Context, hashes []string) ([]string, error)
 }

@@ -55,6 +55,11 @@ func (s *Server) observe() echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
+			if c.Get(longPollKey) != nil {
+				// A long poll's time is mostly waiting, not serving: kept
+				// apart so it does not swamp the pull's latency.
+				route += "?wait"
+			}
 			status := c.Response().Status
 			requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
 			latency.WithLabelValues(c.Request().Method, route).Observe(took.Seconds())

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -51,11 +52,25 @@ type Server struct {
 	DB     Pinger
 	Logger *slog.Logger
 
+	// MaxPullWait caps how long a pull waits for changes (a long poll, see
+	// handlePull); New sets DefaultMaxPullWait. Set it before serving.
+	MaxPullWait time.Duration
+
 	echo     *echo.Echo
 	registry *prometheus.Registry
 	ln       net.Listener
 	http     *http.Server
+
+	// draining is closed when Shutdown begins: waiting pulls answer at once.
+	draining     chan struct{}
+	drainOnce    sync.Once
+	pullsWaiting prometheus.Gauge
 }
+
+// DefaultMaxPullWait is the longest a pull waits for changes: below the idle
+// timeouts of common proxies and load balancers (often 30 or 60 s), well below
+// the SDK's 60 s request timeout.
+const DefaultMaxPullWait = 25 * time.Second
 
 // Limits on request bodies. Imports stream larger files on their own routes.
 const (
@@ -68,7 +83,8 @@ func New(svc Services, db Pinger, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Services: svc, DB: db, Logger: logger, echo: echo.New(), registry: prometheus.NewRegistry()}
+	s := &Server{Services: svc, DB: db, Logger: logger, MaxPullWait: DefaultMaxPullWait,
+		echo: echo.New(), registry: prometheus.NewRegistry(), draining: make(chan struct{})}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.Use(
@@ -106,6 +122,8 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve serves on the bound listener until Shutdown; it returns nil after a
 // graceful shutdown.
 func (s *Server) Serve() error {
+	// No WriteTimeout: a pull may wait up to MaxPullWait for changes, and
+	// imports and attachments stream for as long as their bodies take.
 	s.http = &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -120,7 +138,10 @@ func (s *Server) Serve() error {
 }
 
 // Shutdown stops accepting connections and waits for requests in flight.
+// Pulls waiting for changes answer at once with what they have (nothing), so
+// they do not hold the shutdown up; the devices pull again elsewhere.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.drainOnce.Do(func() { close(s.draining) })
 	if s.http == nil {
 		return nil
 	}

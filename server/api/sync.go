@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,8 +11,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -30,6 +33,10 @@ import (
 // served only when its version is one the server speaks
 // (MinProtocolVersion..ProtocolVersion, today exactly 1).
 func (s *Server) syncRoutes(v1 *echo.Group) {
+	s.pullsWaiting = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "spotcheck_sync_pulls_waiting", Help: "Pulls waiting for changes (long polls) now.",
+	})
+	s.registry.MustRegister(s.pullsWaiting)
 	g := v1.Group("/sync", allow(fieldOnly), requireProtocol, requireDevice)
 	g.POST(strings.TrimPrefix(syncproto.PathPush, "/v1/sync"), s.handlePush)
 	g.POST(strings.TrimPrefix(syncproto.PathPull, "/v1/sync"), s.handlePull)
@@ -167,7 +174,12 @@ func (s *Server) handlePush(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
-// handlePull returns the changes after the device's cursor.
+// handlePull returns the changes after the device's cursor. With
+// wait_seconds, a pull that finds nothing waits (at most MaxPullWait) for a
+// change for the device's inspector and answers as soon as one commits: a
+// device online gets a new or changed packet within seconds. It answers with
+// nothing when the wait is over or the server shuts down; no database
+// connection is held while it waits.
 func (s *Server) handlePull(c echo.Context) error {
 	body, err := readSyncBody(c, DefaultBodyLimit)
 	if err != nil {
@@ -183,11 +195,65 @@ func (s *Server) handlePull(c echo.Context) error {
 	if err := checkDevice(c, req.DeviceID); err != nil {
 		return err
 	}
-	resp, err := s.Sync.Pull(c.Request().Context(), &req)
+	ctx := c.Request().Context()
+	var resp *syncproto.PullResponse
+	u := server.UserFromContext(ctx)
+	if wait := pullWait(req.WaitSeconds, s.MaxPullWait); wait > 0 && u.InspectorID != nil {
+		c.Set(longPollKey, true)
+		resp, err = s.longPoll(ctx, &req, *u.InspectorID, wait)
+	} else {
+		resp, err = s.Sync.Pull(ctx, &req)
+	}
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// longPollKey marks a pull that may have waited, so that its time is not
+// counted as the route's latency (see observe).
+const longPollKey = "spotcheck.long_poll"
+
+// pullWait is how long a pull asking for seconds waits, at most max.
+func pullWait(seconds int, max time.Duration) time.Duration {
+	if seconds <= 0 || max <= 0 {
+		return 0
+	}
+	return min(time.Duration(seconds)*time.Second, max)
+}
+
+// longPoll pulls, and while there is nothing to return waits for a change
+// for the inspector, then pulls again. The feed is watched before each pull,
+// so a change that commits between the pull and the wait still wakes it.
+// Another process's commit wakes it within about a second (store.FeedInterval).
+func (s *Server) longPoll(ctx context.Context, req *syncproto.PullRequest, inspectorID int64, wait time.Duration) (*syncproto.PullResponse, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	s.pullsWaiting.Inc()
+	defer s.pullsWaiting.Dec()
+	for {
+		changed, stop := s.Sync.WatchChanges(inspectorID)
+		resp, err := s.Sync.Pull(ctx, req)
+		if err != nil || len(resp.Changes) > 0 || resp.More || resp.Reset {
+			stop()
+			return resp, err
+		}
+		// Nothing for this device up to the log's head: look again from there.
+		req.Cursor = resp.Cursor
+		select {
+		case <-changed:
+			stop()
+		case <-timer.C:
+			stop()
+			return resp, nil
+		case <-s.draining:
+			stop()
+			return resp, nil
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // handleAttachmentsMissing says which attachments the server lacks.

@@ -37,6 +37,7 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect string
+	feed    *changeFeed // wakes long-polling pulls (sync_feed.go)
 
 	// Now returns the current time; tests replace it. Every write in one
 	// transaction uses the single value taken when it began.
@@ -56,6 +57,7 @@ func Open(dialect, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("unknown database dialect %q (want sqlite or postgres)", dialect)
 	}
 	db := &DB{dialect: dialect, Now: time.Now}
+	db.feed = newChangeFeed(db)
 	g, err := gorm.Open(d, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true, // services open their own transactions
@@ -156,14 +158,30 @@ func (db *DB) migrationProvider() (*goose.Provider, error) {
 type Tx struct {
 	*gorm.DB
 	Now time.Time
+
+	// syncChanged is set when the transaction adds to the sync change log;
+	// once it commits, the change feed is told.
+	syncChanged bool
 }
 
 // WithTx runs fn in a transaction: an error or panic rolls back, nil commits.
 // Exported service methods own the transaction; unexported helpers take *Tx.
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&Tx{DB: g, Now: db.Now().UTC()})
+	var tx *Tx
+	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		tx = &Tx{DB: g, Now: db.Now().UTC()}
+		return fn(tx)
 	})
+	db.committed(tx, err)
+	return err
+}
+
+// committed tells the change feed about a committed transaction that added
+// to the sync change log.
+func (db *DB) committed(tx *Tx, err error) {
+	if err == nil && tx != nil && tx.syncChanged {
+		db.feed.notify()
+	}
 }
 
 // PgConn runs f on the raw pgx connection under a transaction begun by
@@ -186,8 +204,10 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 	defer conn.Close()
 	g := db.gorm.WithContext(ctx)
 	g.Statement.ConnPool = conn // gorm begins the transaction on conn
-	return g.Transaction(func(g *gorm.DB) error {
-		return fn(&Tx{DB: g, Now: db.Now().UTC()}, func(f func(*pgx.Conn) error) error {
+	var tx *Tx
+	err = g.Transaction(func(g *gorm.DB) error {
+		tx = &Tx{DB: g, Now: db.Now().UTC()}
+		return fn(tx, func(f func(*pgx.Conn) error) error {
 			return conn.Raw(func(dc any) error {
 				c, ok := dc.(*stdlib.Conn)
 				if !ok {
@@ -197,6 +217,8 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 			})
 		})
 	})
+	db.committed(tx, err)
+	return err
 }
 
 // object names a kind of record in messages, in Chinese and English.

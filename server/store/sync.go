@@ -98,13 +98,15 @@ func (syncChangeRow) TableName() string { return "sync_changes" }
 // later find a smaller seq committed behind its cursor.
 const syncChangesLock = 0x73796e63 // "sync"
 
-// addSyncChange appends one entry to the change log devices pull from.
+// addSyncChange appends one entry to the change log devices pull from. Once
+// the transaction commits, pulls waiting for the packet's team wake up.
 func addSyncChange(tx *Tx, packetID, kind, key string) error {
 	if tx.Dialector.Name() == Postgres {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", syncChangesLock).Error; err != nil {
 			return err
 		}
 	}
+	tx.syncChanged = true
 	return tx.Create(&syncChangeRow{PacketID: packetID, Kind: kind, Key: key, CreatedAt: tx.Now}).Error
 }
 
