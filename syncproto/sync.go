@@ -38,10 +38,10 @@ const (
 	MaxHashesPerQuery   = 1000
 	MaxAttachmentBytes  = 32 << 20
 	MaxPullLimit        = 500
+	MaxNoteBytes        = 4000
 	// MaxPullWaitSeconds bounds PullRequest.WaitSeconds. A server holds a
 	// pull for at most its own, lower cap (25 s for this one).
 	MaxPullWaitSeconds = 60
-	MaxNoteBytes        = 4000
 )
 
 // Mutation kinds. Append only.
