@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -76,6 +77,9 @@ type Client struct {
 	syncMu  sync.Mutex // one Sync at a time
 	authMu  sync.Mutex // one refresh at a time
 	kick    chan struct{}
+	// noLongPoll is set once the server refused a pull that waits (a server
+	// from before long polls); Watch then syncs on its interval only.
+	noLongPoll atomic.Bool
 
 	progMu sync.Mutex
 	prog   Progress

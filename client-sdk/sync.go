@@ -487,13 +487,20 @@ func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
 }
 
 // Watch syncs now, then again every interval and whenever a local change is
-// made, until ctx ends. While the server is unreachable it keeps trying with
+// made, until ctx ends. Between syncs, while online, it keeps a pull open on
+// the server (a long poll), so a change for this device — a new or changed
+// packet, a teammate's answer — arrives within seconds rather than at the
+// next interval; against a server that does not hold pulls, it waits out the
+// interval instead. While the server is unreachable it keeps trying with
 // backoff (at most every interval), so it reconciles as soon as the link is
 // back without the app having to notice. It returns when ctx ends, or with
 // ErrAuth, ErrRevoked or ErrUpgradeRequired, which need the inspector.
 func (c *Client) Watch(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Minute
+	}
+	needsInspector := func(err error) bool {
+		return errors.Is(err, ErrAuth) || errors.Is(err, ErrRevoked) || errors.Is(err, ErrUpgradeRequired) || errors.Is(err, ErrNotEnrolled)
 	}
 	failures := 0
 	for {
@@ -504,7 +511,7 @@ func (c *Client) Watch(ctx context.Context, interval time.Duration) error {
 			return ctx.Err()
 		case err == nil || errors.Is(err, ErrRejected):
 			failures = 0
-		case errors.Is(err, ErrAuth), errors.Is(err, ErrRevoked), errors.Is(err, ErrUpgradeRequired), errors.Is(err, ErrNotEnrolled):
+		case needsInspector(err):
 			return err
 		default:
 			failures++
@@ -513,6 +520,23 @@ func (c *Client) Watch(ctx context.Context, interval time.Duration) error {
 		}
 		if err != nil && c.cfg.Logger != nil {
 			c.log.Debug("sync", "err", err)
+		}
+		if failures == 0 {
+			// Online and idle: wait on the server until the next sync is due.
+			err := c.awaitChanges(ctx, time.Now().Add(interval))
+			switch {
+			case err == nil:
+				continue
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case errors.Is(err, errNoLongPoll):
+			case needsInspector(err):
+				return err
+			default:
+				failures++
+				wait = min(c.backoff(failures), interval)
+				c.log.Info("waiting for changes failed; syncing again", "err", err, "in", wait)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
