@@ -201,6 +201,11 @@ func (s *Server) handlePull(c echo.Context) error {
 	if wait := pullWait(req.WaitSeconds, s.MaxPullWait); wait > 0 && u.InspectorID != nil {
 		c.Set(longPollKey, true)
 		resp, err = s.longPoll(ctx, &req, *u.InspectorID, wait)
+		if err != nil && ctx.Err() != nil {
+			// The device gave up waiting (it has a change of its own to
+			// push, or it stopped): routine, not a server error.
+			return c.NoContent(statusClientClosedRequest)
+		}
 	} else {
 		resp, err = s.Sync.Pull(ctx, &req)
 	}
@@ -209,6 +214,11 @@ func (s *Server) handlePull(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, resp)
 }
+
+// statusClientClosedRequest is the status logged and counted for a long
+// poll the client cancelled while it waited (nginx's 499); the client never
+// sees it.
+const statusClientClosedRequest = 499
 
 // longPollKey marks a pull that may have waited, so that its time is not
 // counted as the route's latency (see observe).

@@ -28,11 +28,16 @@ type waitResult struct {
 // startPull sends a pull in the background; the result arrives on the channel.
 func startPull(t *testing.T, d *fieldDevice, req syncproto.PullRequest) <-chan waitResult {
 	t.Helper()
+	return startPullContext(t, context.Background(), d, req)
+}
+
+func startPullContext(t *testing.T, ctx context.Context, d *fieldDevice, req syncproto.PullRequest) <-chan waitResult {
+	t.Helper()
 	b, err := json.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpReq := d.request(t, "POST", syncproto.PathPull, b)
+	httpReq := d.request(t, "POST", syncproto.PathPull, b).WithContext(ctx)
 	out := make(chan waitResult, 1)
 	go func() {
 		start := time.Now()
@@ -160,6 +165,22 @@ func TestSync_LongPoll(t *testing.T) {
 			t.Fatalf("waiting pull behind the head: %d after %s: %s", r.Status, time.Since(start), r.Body)
 		}
 
+		// A device that stops waiting is routine: counted apart (499), not
+		// a server error.
+		ctx, cancel := context.WithCancel(context.Background())
+		pending = startPullContext(t, ctx, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: got.resp.Cursor, WaitSeconds: 20})
+		untilWaiting(t, h, 1)
+		cancel()
+		if r := <-pending; r.err == nil {
+			t.Fatalf("cancelled pull: %d %s", r.status, r.body)
+		}
+		untilWaiting(t, h, 0)
+		metrics := string(h.Do(t, "GET", "/metrics", "", nil).Body)
+		if !strings.Contains(metrics, `spotcheck_http_requests_total{method="POST",route="/v1/sync/pull?wait",status="499"} 1`) ||
+			strings.Contains(metrics, `status="500"`) {
+			t.Fatalf("metrics after a cancelled wait:\n%s", grepLines(metrics, "spotcheck_http_requests_total"))
+		}
+
 		for _, wait := range []int{-1, syncproto.MaxPullWaitSeconds + 1} {
 			r := a1.post(t, syncproto.PathPull, syncproto.PullRequest{DeviceID: a1.ID, Cursor: head.Cursor, WaitSeconds: wait})
 			if r.Status != http.StatusBadRequest || r.Error().Code != syncproto.CodeInvalid {
@@ -194,4 +215,14 @@ func TestSync_LongPollShutdown(t *testing.T) {
 		}
 		t.Logf("shutdown took %s; the pull answered after %s", time.Since(start).Round(time.Millisecond), got.took.Round(time.Millisecond))
 	})
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
