@@ -32,7 +32,7 @@ var commands = []command{
 			fs.StringVar(&o.username, "username", "", "inspector's username")
 			fs.StringVar(&o.deviceName, "device-name", "", "a name for this device")
 		}, run: cmdLogin},
-	{name: "sync", flagsUsage: "[--watch] [--interval D]", help: "upload attachments, push the outbox, pull packets; --watch keeps syncing whenever the server is reachable",
+	{name: "sync", flagsUsage: "[--watch] [--interval D]", help: "upload attachments, push the outbox, pull packets; --watch keeps syncing: changes both ways within seconds while online, retried while offline",
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.BoolVar(&o.watch, "watch", false, "keep syncing until interrupted")
 			fs.DurationVar(&o.interval, "interval", 30*time.Second, "how often --watch syncs")
@@ -140,7 +140,7 @@ func cmdSync(e *env, o *options, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if o.watch {
-		fmt.Fprintf(e.stderr, "syncing every %s and whenever the server is reachable; Ctrl-C to stop\n", o.interval)
+		fmt.Fprintf(e.stderr, "持续同步：本机改动立即上传，服务器改动数秒内到达，离线时退避重试（最长间隔%s）(local changes go up at once, server changes arrive within seconds; offline, retries back off up to every %s). Ctrl-C 停止 (to stop)\n", o.interval, o.interval)
 		err = c.Watch(ctx, o.interval)
 		finish()
 		if errors.Is(err, context.Canceled) {
