@@ -1,0 +1,10 @@
+//go:build !linux
+
+package fleetbench
+
+// cpuSample is not measured outside Linux.
+type cpuSample struct{}
+
+func readCPU() cpuSample { return cpuSample{} }
+
+func (cpuSample) since(cpuSample) string { return "not measured on this system" }
