@@ -51,8 +51,7 @@ func BenchmarkFleet(b *testing.B) {
 		h := apptest.New(b, db)
 		f := newFleet(ctx, b, h, opt)
 		if *flagPool > 0 {
-			f.pool.SetMaxOpenConns(*flagPool)
-			f.pool.SetMaxIdleConns(*flagPool)
+			f.pool.SetMaxConns(*flagPool)
 		}
 		setup := time.Since(setupStart)
 		pgDSN := ""

@@ -2,7 +2,6 @@ package fleetbench
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"image"
@@ -108,7 +107,7 @@ type fleet struct {
 	rec     *recorder
 	devices []*device
 	packets int // packets issued
-	pool    *sql.DB
+	pool    *store.DB
 	stages  []stageResult
 	// phase is the measured phase's wall time: the stages and the clock move.
 	phase time.Duration
@@ -136,7 +135,7 @@ func newFleet(ctx context.Context, tb testing.TB, h *apptest.Harness, opt option
 	}
 	f := &fleet{tb: tb, h: h, opt: opt, rec: newRecorder()}
 	f.rec.setStage(stageSetup)
-	f.pool = sqlPool(tb, h.App.DB)
+	f.pool = h.App.DB
 
 	// Half the inspectors in each department, the harness's own included.
 	per := opt.Devices / 2

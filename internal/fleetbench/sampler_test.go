@@ -15,27 +15,10 @@ import (
 	"github.com/spotcheck/spotcheck/server/store"
 )
 
-// sqlPool returns the server's connection pool. store.DB does not expose
-// it; a transaction's gorm handle leads back to it. The benchmark only reads
-// its statistics (and, with -fleet.pool, resizes it).
-func sqlPool(tb testing.TB, db *store.DB) *sql.DB {
-	tb.Helper()
-	var p *sql.DB
-	err := db.WithTx(context.Background(), func(tx *store.Tx) error {
-		var err error
-		p, err = tx.DB.DB()
-		return err
-	})
-	if err != nil {
-		tb.Fatalf("the server's connection pool: %v", err)
-	}
-	return p
-}
-
 // poolSnapshot and poolDelta are the pool's wait counters.
 type poolSnapshot sql.DBStats
 
-func poolStats(p *sql.DB) poolSnapshot { return poolSnapshot(p.Stats()) }
+func poolStats(p *store.DB) poolSnapshot { return poolSnapshot(p.Stats()) }
 
 type poolDelta struct {
 	MaxOpen int
@@ -52,7 +35,7 @@ func (s poolSnapshot) since(before poolSnapshot) poolDelta {
 // benchmark database's backends are doing, from pg_stat_activity.
 type sampler struct {
 	rec  *recorder
-	pool *sql.DB
+	pool *store.DB
 	pg   *sql.DB // nil on SQLite
 
 	mu      sync.Mutex

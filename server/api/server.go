@@ -96,6 +96,7 @@ func New(svc Services, db Pinger, logger *slog.Logger) *Server {
 			ReferrerPolicy: "no-referrer",
 		}),
 	)
+	s.registerPoolMetrics()
 	s.routes()
 	return s
 }

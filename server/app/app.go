@@ -26,6 +26,9 @@ type Config struct {
 	DatabaseURL string // PostgreSQL URL; empty means SQLite in DataDir
 	KeysDir     string // signing keys; default DataDir/keys
 	Addr        string
+	// DBMaxConns caps PostgreSQL connections (0: store.DefaultMaxConns);
+	// SQLite always uses one.
+	DBMaxConns int
 }
 
 // App is a wired spotcheck.
@@ -65,6 +68,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if cfg.DBMaxConns < 0 {
+		return nil, fmt.Errorf("the database connection limit (--db-max-conns, SPOTCHECK_DB_MAX_CONNS) must be a positive integer")
+	}
 	dialect, dsn := store.SQLite, filepath.Join(cfg.DataDir, "spotcheck.db")
 	if cfg.DatabaseURL != "" {
 		dialect, dsn = store.Postgres, cfg.DatabaseURL
@@ -72,6 +78,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	db, err := store.Open(dialect, dsn)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.DBMaxConns > 0 {
+		db.SetMaxConns(cfg.DBMaxConns)
 	}
 	a, err := New(ctx, cfg, db, logger)
 	if err != nil {

@@ -77,16 +77,32 @@ func Open(dialect, dsn string) (*DB, error) {
 		// Code inside WithTx must use only its tx, or it waits forever.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(10)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxOpenConns(DefaultMaxConns)
+		sqlDB.SetMaxIdleConns(DefaultMaxConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	db.gorm, db.sql = g, sqlDB
 	return db, nil
 }
 
+// DefaultMaxConns is the PostgreSQL connection pool's size unless
+// SetMaxConns changes it.
+const DefaultMaxConns = 10
+
+// SetMaxConns sets the PostgreSQL pool's size (open and idle). SQLite keeps
+// its single connection.
+func (db *DB) SetMaxConns(n int) {
+	if db.dialect == Postgres && n > 0 {
+		db.sql.SetMaxOpenConns(n)
+		db.sql.SetMaxIdleConns(n)
+	}
+}
+
+// Stats are the connection pool's counters, for metrics.
+func (db *DB) Stats() sql.DBStats { return db.sql.Stats() }
+
 // sqliteDSN sets the pragmas in the DSN so they apply to every pooled
-// connection: foreign keys are off by default in SQLite, which is kinda insane.
+// connection: SQLite leaves foreign keys off unless each connection asks.
 func sqliteDSN(path string) string {
 	q := url.Values{}
 	q.Set("_foreign_keys", "on")
@@ -159,8 +175,10 @@ type Tx struct {
 	*gorm.DB
 	Now time.Time
 
-	// syncChanged is set when the transaction adds to the sync change log;
-	// once it commits, the change feed is told.
+	// syncChanges are the transaction's entries for the sync change log,
+	// written just before it commits (see addSyncChange); once it commits,
+	// the change feed is told.
+	syncChanges []syncChangeRow
 	syncChanged bool
 }
 
@@ -170,7 +188,10 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var tx *Tx
 	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		tx = &Tx{DB: g, Now: db.Now().UTC()}
-		return fn(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flushSyncChanges()
 	})
 	db.committed(tx, err)
 	return err
@@ -207,7 +228,7 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 	var tx *Tx
 	err = g.Transaction(func(g *gorm.DB) error {
 		tx = &Tx{DB: g, Now: db.Now().UTC()}
-		return fn(tx, func(f func(*pgx.Conn) error) error {
+		err := fn(tx, func(f func(*pgx.Conn) error) error {
 			return conn.Raw(func(dc any) error {
 				c, ok := dc.(*stdlib.Conn)
 				if !ok {
@@ -216,6 +237,10 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 				return f(c.Conn())
 			})
 		})
+		if err != nil {
+			return err
+		}
+		return tx.flushSyncChanges()
 	})
 	db.committed(tx, err)
 	return err

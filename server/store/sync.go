@@ -98,16 +98,33 @@ func (syncChangeRow) TableName() string { return "sync_changes" }
 // later find a smaller seq committed behind its cursor.
 const syncChangesLock = 0x73796e63 // "sync"
 
-// addSyncChange appends one entry to the change log devices pull from. Once
-// the transaction commits, pulls waiting for the packet's team wake up.
+// addSyncChange queues one entry for the change log devices pull from. The
+// entries are written as the transaction's last statements (flushSyncChanges),
+// so the lock that orders the log is held only from there to the commit, not
+// across the whole transaction: pushes from many devices then overlap
+// instead of queueing behind each other's answers and seals. Nothing reads
+// the log inside a writing transaction.
 func addSyncChange(tx *Tx, packetID, kind, key string) error {
+	tx.syncChanges = append(tx.syncChanges, syncChangeRow{PacketID: packetID, Kind: kind, Key: key, CreatedAt: tx.Now})
+	return nil
+}
+
+// flushSyncChanges writes the queued change-log entries, in order, under
+// the lock.
+func (tx *Tx) flushSyncChanges() error {
+	if len(tx.syncChanges) == 0 {
+		return nil
+	}
 	if tx.Dialector.Name() == Postgres {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", syncChangesLock).Error; err != nil {
 			return err
 		}
 	}
-	tx.syncChanged = true
-	return tx.Create(&syncChangeRow{PacketID: packetID, Kind: kind, Key: key, CreatedAt: tx.Now}).Error
+	if err := tx.CreateInBatches(tx.syncChanges, 500).Error; err != nil {
+		return err
+	}
+	tx.syncChanges, tx.syncChanged = nil, true
+	return nil
 }
 
 // SyncService implements server.SyncService.

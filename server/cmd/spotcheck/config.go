@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/spotcheck/spotcheck/server/app"
 )
@@ -26,6 +27,15 @@ func (g *globalFlags) register(fs *flag.FlagSet, env *Env) {
 	fs.StringVar(&g.cfg.DataDir, "data-dir", or("SPOTCHECK_DATA_DIR", "spotcheck-data"), "data directory: SQLite database, signing keys (env SPOTCHECK_DATA_DIR)")
 	fs.StringVar(&g.cfg.DatabaseURL, "database-url", env.Getenv("SPOTCHECK_DATABASE_URL"), "PostgreSQL URL; empty means SQLite in the data directory (env SPOTCHECK_DATABASE_URL)")
 	fs.StringVar(&g.cfg.KeysDir, "keys-dir", env.Getenv("SPOTCHECK_KEYS_DIR"), "token signing keys directory; default DATA-DIR/keys (env SPOTCHECK_KEYS_DIR)")
+	conns := 0
+	if v := env.Getenv("SPOTCHECK_DB_MAX_CONNS"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			conns = n
+		} else {
+			conns = -1 // app.Open refuses it with a message
+		}
+	}
+	fs.IntVar(&g.cfg.DBMaxConns, "db-max-conns", conns, "PostgreSQL connections at most; default 10 (env SPOTCHECK_DB_MAX_CONNS)")
 	level := slog.LevelInfo
 	if v := env.Getenv("SPOTCHECK_LOG_LEVEL"); v != "" {
 		_ = level.UnmarshalText([]byte(v))
