@@ -266,31 +266,41 @@ func (s *AuthService) Authenticate(ctx context.Context, accessToken string) (*se
 	if err != nil {
 		return nil, err
 	}
-	var u *server.User
-	err = s.db.WithTx(ctx, func(tx *Tx) error {
-		var r userRow
-		if err := tx.First(&r, claims.UserID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return errBadAccess
-			}
-			return err
+	// One statement outside a transaction: every request runs this, and a
+	// transaction would hold a pooled connection for four round trips.
+	var rows []struct {
+		ID, DeviceUserID            *int64
+		Username, DisplayName, Role string
+		DepartmentID, InspectorID   *int64
+		DisabledAt, DeviceRevokedAt *time.Time
+		CreatedAt, UpdatedAt        time.Time
+	}
+	deviceID := int64(0)
+	if claims.DeviceID != nil {
+		deviceID = *claims.DeviceID
+	}
+	err = s.db.gorm.WithContext(ctx).Raw(`SELECT u.id, u.username, u.display_name, u.role, u.department_id, u.inspector_id,
+		u.disabled_at, u.created_at, u.updated_at, d.user_id AS device_user_id, d.revoked_at AS device_revoked_at
+		FROM users u LEFT JOIN devices d ON d.id = ? WHERE u.id = ?`, deviceID, claims.UserID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || rows[0].ID == nil || rows[0].DisabledAt != nil {
+		return nil, errBadAccess
+	}
+	r := rows[0]
+	if claims.DeviceID != nil {
+		switch {
+		case r.DeviceUserID == nil || *r.DeviceUserID != *r.ID:
+			return nil, errBadAccess
+		case r.DeviceRevokedAt != nil:
+			return nil, errDeviceRevoked
 		}
-		if r.DisabledAt != nil {
-			return errBadAccess
-		}
-		if claims.DeviceID != nil {
-			if _, err := usableDevice(tx, *claims.DeviceID, r.ID); err != nil {
-				if server.ErrorCode(err) == server.ENOTFOUND {
-					return errBadAccess
-				}
-				return err
-			}
-		}
-		u = r.domain()
-		u.DeviceID = claims.DeviceID
-		return nil
-	})
-	return u, err
+	}
+	u := (&userRow{ID: *r.ID, Username: r.Username, DisplayName: r.DisplayName, Role: r.Role, DepartmentID: r.DepartmentID,
+		InspectorID: r.InspectorID, DisabledAt: r.DisabledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}).domain()
+	u.DeviceID = claims.DeviceID
+	return u, nil
 }
 
 func (s *AuthService) session(u *server.User, deviceID *int64, refresh string, refreshExp time.Time) (*server.Session, error) {
