@@ -16,6 +16,7 @@ import (
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/auth"
+	"github.com/spotcheck/spotcheck/server/calendar"
 	"github.com/spotcheck/spotcheck/server/ratelimit"
 	"github.com/spotcheck/spotcheck/server/store"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	// DBMaxConns caps PostgreSQL connections (0: store.DefaultMaxConns);
 	// SQLite always uses one.
 	DBMaxConns int
+	// CalendarFile, if set, is a holiday calendar (server/calendar format)
+	// whose years extend or replace the shipped ones.
+	CalendarFile string
 }
 
 // App is a wired spotcheck.
@@ -49,6 +53,7 @@ type App struct {
 	CheckItems   server.CheckItemService
 	Campaigns    server.CampaignService
 	Public       api.PublicRecords
+	Calendar     *calendar.Calendar
 	Sync         *store.SyncService
 	Blobs        *store.BlobService
 	UploadDir    string // resumable uploads in progress
@@ -110,7 +115,11 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	issuer.Now = db.Now
 	passwords := auth.Argon2id{}
 
-	a := &App{Config: cfg, DB: db, Keys: keys, Logger: logger}
+	cal, err := loadCalendar(cfg.CalendarFile)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, DB: db, Keys: keys, Logger: logger, Calendar: cal}
 	a.Auth = store.NewAuthService(db, issuer, passwords, secret)
 	// Login attempts are limited per account and per address; the limiter
 	// keeps the database's clock so tests can move both together.

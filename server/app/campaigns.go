@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/calendar"
@@ -12,8 +14,27 @@ import (
 // wireCampaigns sets the check-item, campaign and public-record services.
 func wireCampaigns(a *App) {
 	a.CheckItems = store.NewCheckItemService(a.DB)
-	a.Campaigns = store.NewCampaignService(a.DB, calendar.China())
+	a.Campaigns = store.NewCampaignService(a.DB, a.Calendar)
 	a.Public = publicRecords{store.NewPublicRecordService(a.DB)}
+}
+
+// loadCalendar returns the shipped working-day calendar, with the years of
+// the file at path (if any) added or replacing the shipped ones.
+func loadCalendar(path string) (*calendar.Calendar, error) {
+	cal := calendar.China()
+	if path == "" {
+		return cal, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("calendar file: %w", err)
+	}
+	defer f.Close()
+	extra, err := calendar.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("calendar file %s: %w", path, err)
+	}
+	return cal.With(extra), nil
 }
 
 // publicRecords adapts the store's public-record service to api.PublicRecords,

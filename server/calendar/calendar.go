@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -89,6 +90,48 @@ func Parse(r io.Reader) (*Calendar, error) {
 		}
 	}
 	return c, nil
+}
+
+// With returns a calendar of c's years and other's; a year both cover is
+// taken whole from other. An operator adds next year's notice (or corrects
+// one) in a file of their own without waiting for a new release.
+func (c *Calendar) With(other *Calendar) *Calendar {
+	out := &Calendar{years: map[int]bool{}, holidays: map[string]string{}, workdays: map[string]string{}}
+	for _, src := range []*Calendar{c, other} {
+		for y := range src.years {
+			out.years[y] = true
+			for _, m := range []map[string]string{out.holidays, out.workdays} {
+				for d := range m {
+					if yearOf(d) == y {
+						delete(m, d)
+					}
+				}
+			}
+		}
+		for d, name := range src.holidays {
+			out.holidays[d] = name
+		}
+		for d, name := range src.workdays {
+			out.workdays[d] = name
+		}
+	}
+	return out
+}
+
+// Years lists the years the calendar covers, in order.
+func (c *Calendar) Years() []int {
+	out := make([]int, 0, len(c.years))
+	for y := range c.years {
+		out = append(out, y)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func yearOf(date string) int {
+	y := 0
+	fmt.Sscanf(date[:4], "%d", &y)
+	return y
 }
 
 func parseRange(s string) (from, to time.Time, err error) {

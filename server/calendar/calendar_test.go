@@ -2,6 +2,7 @@ package calendar_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,42 @@ func TestParse_Errors(t *testing.T) {
 		if _, err := calendar.Parse(strings.NewReader(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+// A file of the operator's adds a year and replaces one the shipped data has.
+func TestCalendar_With(t *testing.T) {
+	extra, err := calendar.Parse(strings.NewReader(`
+year 2026
+2026-03-02 holiday 测试假日
+year 2027
+2027-01-01 holiday 元旦
+2027-01-09 workday 调休
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := calendar.China().With(extra)
+	if got := c.Years(); !slices.Equal(got, []int{2024, 2025, 2026, 2027}) {
+		t.Fatalf("years %v", got)
+	}
+	for _, tt := range []struct {
+		day  string
+		want bool
+	}{
+		{"2027-01-01", false}, // the file's holiday
+		{"2027-01-04", true},  // an ordinary Monday
+		{"2027-01-09", true},  // the file's make-up Saturday
+		{"2026-03-02", false}, // the file's 2026 holiday
+		{"2026-02-16", true},  // shipped 春节 2026 is gone: the file's 2026 replaced it whole
+		{"2025-10-01", false}, // other shipped years stay
+	} {
+		got, err := c.IsWorkingDay(day(tt.day))
+		if err != nil || got != tt.want {
+			t.Errorf("%s: working day %v, %v; want %v", tt.day, got, err, tt.want)
+		}
+	}
+	if _, err := calendar.China().IsWorkingDay(day("2027-01-04")); err == nil {
+		t.Fatal("With changed the calendar it was called on")
 	}
 }

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server/app"
 )
 
 // A bad connection limit is refused with a message naming the setting,
@@ -23,5 +30,34 @@ func TestConfig_DBMaxConns(t *testing.T) {
 	}
 	if code, _, stderr := runCommand(t, map[string]string{"SPOTCHECK_DATA_DIR": dir, "SPOTCHECK_LOG_LEVEL": "error"}, nil, "migrate", "--db-max-conns", "-1"); code == 0 || !strings.Contains(stderr, "db-max-conns") {
 		t.Errorf("--db-max-conns -1: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// --calendar adds the operator's years to the shipped calendar; a broken file
+// stops the command with the file and line named.
+func TestConfig_Calendar(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "cal.txt")
+	if err := os.WriteFile(good, []byte("year 2027\n2027-01-01 holiday 元旦\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("year 2027\n2027-13-01 holiday 元旦\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SPOTCHECK_DATA_DIR": filepath.Join(dir, "data"), "SPOTCHECK_LOG_LEVEL": "error", "SPOTCHECK_CALENDAR": bad}
+	if code, _, stderr := runCommand(t, env, nil, "migrate"); code == 0 || !strings.Contains(stderr, "bad.txt") || !strings.Contains(stderr, "line 2") {
+		t.Errorf("bad calendar: exit %d, stderr %q", code, stderr)
+	}
+	a, err := app.Open(context.Background(), app.Config{DataDir: filepath.Join(dir, "data"), CalendarFile: good}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if got := a.Calendar.Years(); !slices.Contains(got, 2027) || !slices.Contains(got, 2026) {
+		t.Errorf("calendar years %v, want the shipped ones and 2027", got)
+	}
+	if ok, err := a.Calendar.IsWorkingDay(time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)); err != nil || ok {
+		t.Errorf("2027-01-01: working day %v, %v", ok, err)
 	}
 }

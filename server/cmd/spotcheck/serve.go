@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/spotcheck/spotcheck/server/app"
+	"github.com/spotcheck/spotcheck/server/calendar"
 )
 
 func init() {
@@ -66,6 +68,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
+	warnCalendar(log, a)
 	if err := a.API.Listen(g.cfg.Addr); err != nil {
 		return err
 	}
@@ -107,4 +110,18 @@ func cmdMigrate(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "database %s at schema version %d (latest %d)\n", a.DB.Dialect(), cur, latest)
 	return nil
+}
+
+// warnCalendar says which years the working-day calendar covers and, from
+// November on, warns when it lacks next year: deadlines that run into it
+// (confirmations, entry, publication) cannot be computed until the State
+// Council's notice is added with --calendar.
+func warnCalendar(log *slog.Logger, a *app.App) {
+	years := a.Calendar.Years()
+	log.Info("working-day calendar", slog.Any("years", years))
+	now := a.DB.Now().In(calendar.Shanghai())
+	if next := now.Year() + 1; now.Month() >= time.November && !slices.Contains(years, next) {
+		log.Warn("the working-day calendar has no data for next year: add the holiday notice with --calendar FILE (SPOTCHECK_CALENDAR)",
+			slog.Int("year", next))
+	}
 }
