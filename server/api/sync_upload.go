@@ -62,12 +62,13 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 		// tusd reads the upload id from a path stripped of its base path.
 		wrapped := h.Middleware(http.StripPrefix(syncproto.PathUploads+"/", fn))
 		return func(c echo.Context) error {
-			wrapped.ServeHTTP(c.Response(), c.Request())
+			s.withTusErrors(c, wrapped)
 			return nil
 		}
 	}
 	own := ownUpload(store)
-	g.POST("", echo.WrapHandler(h.Middleware(http.HandlerFunc(h.PostFile))), noMethodOverride)
+	create := h.Middleware(http.HandlerFunc(h.PostFile))
+	g.POST("", func(c echo.Context) error { s.withTusErrors(c, create); return nil }, noMethodOverride)
 	g.HEAD("/:id", serve(h.HeadFile), noMethodOverride, own)
 	g.PATCH("/:id", serve(h.PatchFile), noMethodOverride, own)
 }
