@@ -61,3 +61,17 @@ func TestConfig_Calendar(t *testing.T) {
 		t.Errorf("2027-01-01: working day %v, %v", ok, err)
 	}
 }
+
+// serve refuses a pull wait the protocol cannot carry, before opening anything.
+func TestConfig_PullWait(t *testing.T) {
+	env := map[string]string{"SPOTCHECK_DATA_DIR": filepath.Join(t.TempDir(), "data"), "SPOTCHECK_LOG_LEVEL": "error"}
+	for _, args := range [][]string{{"serve", "--pull-wait", "90s"}, {"serve", "--pull-wait", "-1s"}} {
+		if code, _, stderr := runCommand(t, env, nil, args...); code != 2 || !strings.Contains(stderr, "pull-wait") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	env["SPOTCHECK_PULL_WAIT"] = "soon"
+	if code, _, stderr := runCommand(t, env, nil, "serve"); code != 2 || !strings.Contains(stderr, "SPOTCHECK_PULL_WAIT") {
+		t.Errorf("SPOTCHECK_PULL_WAIT=soon: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/app"
 	"github.com/spotcheck/spotcheck/server/calendar"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 func init() {
@@ -39,6 +41,15 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		uploadTTL = d
 	}
 	fs.DurationVar(&uploadTTL, "upload-ttl", uploadTTL, "remove unfinished uploads idle this long (env SPOTCHECK_UPLOAD_TTL)")
+	pullWait := api.DefaultMaxPullWait
+	if v := env.Getenv("SPOTCHECK_PULL_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usagef("SPOTCHECK_PULL_WAIT %q is not a duration such as 25s", v)
+		}
+		pullWait = d
+	}
+	fs.DurationVar(&pullWait, "pull-wait", pullWait, "longest a device's pull waits for changes; 0 turns long polls off; keep it below proxies' idle timeouts (env SPOTCHECK_PULL_WAIT)")
 	demo := fs.Bool("demo", env.Getenv("SPOTCHECK_DEMO") == "1", "load the demo dataset on first start (env SPOTCHECK_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,6 +59,9 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if uploadTTL <= 0 {
 		return usagef("--upload-ttl must be positive")
+	}
+	if pullWait < 0 || pullWait > time.Duration(syncproto.MaxPullWaitSeconds)*time.Second {
+		return usagef("--pull-wait must be between 0 and %ds", syncproto.MaxPullWaitSeconds)
 	}
 	log := g.logger(env)
 	a, err := app.Open(ctx, g.cfg, log)
@@ -68,6 +82,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
+	a.API.MaxPullWait = pullWait
 	warnCalendar(log, a)
 	if err := a.API.Listen(g.cfg.Addr); err != nil {
 		return err
