@@ -1,7 +1,14 @@
 package sdk
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -469,6 +477,105 @@ func TestE2EReenrolReseals(t *testing.T) {
 		c.db.Raw(`SELECT hash FROM records WHERE packet_id = ? AND origin = 'local'`, packetID).Scan(&original)
 		if len(original) != 1 || original[0] != fin.Hash {
 			t.Fatalf("local seals %v, want the original %s kept", original, fin.Hash)
+		}
+	})
+}
+
+// A revoked device cannot sync; Export carries its unsynced work out: the
+// outbox in order, the sealed record (verifiable with the device's public
+// key) and every attachment, whole.
+func TestE2EExportAfterRevocation(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		username, packetID := issuePackets(t, h)
+		c := openE2E(t, h)
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: h.DeptA.Code, ItemCode: "minors", Result: syncproto.ResultNonCompliant,
+			Note: "发现未成年人", Photos: []string{writePNG(t, dir, 91)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
+			Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: writePNG(t, dir, 92)}}}); err != nil {
+			t.Fatal(err)
+		}
+		fin, err := c.Finalize(packetID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", c.DeviceID()), h.Token(t, "admin-a"), map[string]string{"reason": "调离 (transferred)"}, http.StatusOK, nil)
+		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("sync after revocation: %v", err)
+		}
+		before, _ := c.Status()
+
+		var buf bytes.Buffer
+		m, err := c.Export(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := map[string][]byte{}
+		var order []string
+		zr, err := gzip.NewReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(zr)
+		for {
+			hdr, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(tr)
+			files[hdr.Name] = b
+			order = append(order, hdr.Name)
+		}
+		if order[0] != "manifest.json" {
+			t.Fatalf("archive starts with %s", order[0])
+		}
+		var got ExportManifest
+		if err := json.Unmarshal(files["manifest.json"], &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Format != ExportFormat || !got.Revoked || got.Username != username || got.DeviceID != c.DeviceID() ||
+			got.Outbox != before.Outbox || got.Records != 1 || len(got.Attachments) != 2 || got.Outbox != m.Outbox {
+			t.Fatalf("manifest %+v; status before %+v", got, before)
+		}
+		lines := strings.Split(strings.TrimSpace(string(files["outbox.jsonl"])), "\n")
+		if len(lines) != before.Outbox {
+			t.Fatalf("%d outbox lines, %d queued", len(lines), before.Outbox)
+		}
+		for i, l := range lines {
+			var mu syncproto.Mutation
+			if err := json.Unmarshal([]byte(l), &mu); err != nil || mu.Seq != uint64(i+1) || mu.Validate() != nil {
+				t.Fatalf("outbox line %d: %v %+v", i, err, mu)
+			}
+		}
+		var sr syncproto.SealedRecord
+		if err := json.Unmarshal(bytes.TrimSpace(files["records.jsonl"]), &sr); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := base64.StdEncoding.DecodeString(got.PublicKey)
+		hash, _ := syncproto.RecordHash(&sr.Record)
+		if sr.Hash != fin.Hash || hash != fin.Hash || !ed25519.Verify(pub, syncproto.SealMessage(sr.Hash), sr.Signature) {
+			t.Fatal("the exported seal does not verify with the exported public key")
+		}
+		for _, sha := range got.Attachments {
+			sum := sha256.Sum256(files["attachments/"+sha])
+			if hex.EncodeToString(sum[:]) != sha {
+				t.Fatalf("attachment %s not whole in the export", sha)
+			}
+		}
+		if after, _ := c.Status(); after.Outbox != before.Outbox {
+			t.Fatal("export changed the outbox")
 		}
 	})
 }

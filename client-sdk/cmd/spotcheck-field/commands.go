@@ -85,6 +85,7 @@ var commands = []command{
 	{name: "status", help: "outbox, pending uploads, rejections, conflicts, last sync", run: cmdStatus},
 	{name: "rejections", help: "changes the server rejected, with the reasons", run: cmdRejections},
 	{name: "conflicts", help: "items another inspector also answered offline", run: cmdConflicts},
+	{name: "export", params: []string{"FILE"}, help: "write the unsynced changes, sealed records and their attachments to a new .tar.gz (for a device that cannot sync)", run: cmdExport},
 }
 
 func cmdLogin(e *env, o *options, args []string) error {
@@ -428,6 +429,32 @@ func cmdCorrect(e *env, o *options, args []string) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "correction opened; change answers or the close, then finalize again")
+	return nil
+}
+
+func cmdExport(e *env, o *options, args []string) error {
+	c, err := e.open()
+	if err != nil {
+		return err
+	}
+	// A new file only: an export must never overwrite an earlier one.
+	f, err := os.OpenFile(args[0], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	m, err := c.Export(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(args[0])
+		return err
+	}
+	fmt.Fprintf(e.stdout, "exported %d unsynced change(s), %d sealed record(s), %d rejection(s) and %d attachment(s) to %s\n",
+		m.Outbox, m.Records, m.Rejections, len(m.Attachments), args[0])
 	return nil
 }
 

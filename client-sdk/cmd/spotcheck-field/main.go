@@ -6,7 +6,7 @@
 //
 // Commands: login, sync, packets, show, answer, certificates, attach, sign,
 // refuse, absent, not-locatable, finalize, correct, status, rejections,
-// conflicts. Exit status: 0 success, 1 failure, 2 usage error.
+// conflicts, export. Exit status: 0 success, 1 failure, 2 usage error.
 package main
 
 import (

@@ -505,6 +505,12 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 		t.Errorf("status before sync: %v, want changes and uploads waiting", offline)
 	}
 	f.fails(1, "", []string{"服务器无法连接", "server unreachable; everything is kept on this device"}, "sync")
+	// The offline work can be carried out by hand, e.g. from a device that
+	// could never sync again; an export never overwrites an earlier one.
+	if out := f.ok("export", "offline-work.tar.gz"); !strings.Contains(out, "exported "+offline["outbox"]+" unsynced change(s), 2 sealed record(s)") {
+		t.Errorf("export said: %s", out)
+	}
+	f.fails(1, "", []string{"offline-work.tar.gz"}, "export", "offline-work.tar.gz")
 
 	// Back in the office: the server is up again where the device knows it.
 	srv = startServer(t, serverBin, strings.TrimPrefix(srv.URL, "http://"), dataDir, dsn)
