@@ -474,7 +474,7 @@ func cmdStatus(e *env, o *options, args []string) error {
 		fmt.Fprintf(w, "server:          %s\nuser:            %s (device %d)\n", st.ServerURL, st.Username, st.DeviceID)
 	}
 	if st.Revoked {
-		fmt.Fprintln(w, "device:          REVOKED — pushing stopped; data kept")
+		fmt.Fprintln(w, "device:          REVOKED — pushing stopped; data kept (login again, or export FILE)")
 	}
 	if st.NeedsLogin {
 		fmt.Fprintln(w, "session:         ended — run login")

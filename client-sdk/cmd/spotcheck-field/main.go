@@ -252,7 +252,7 @@ func hintFor(command string, err error) string {
 	case errors.Is(err, sdk.ErrAuth):
 		return "请重新登录: spotcheck-field login (sign in again; unsynced data is kept)."
 	case errors.Is(err, sdk.ErrRevoked):
-		return "此设备已停用；数据仍在本机，请联系管理员后重新登录 (device revoked; data is kept; re-enrol with login)."
+		return "此设备已停用；数据仍在本机，请联系管理员后重新登录，或导出: spotcheck-field export FILE (device revoked; data is kept; re-enrol with login, or export it)."
 	case errors.Is(err, sdk.ErrRejected):
 		return "查看被拒绝的记录: spotcheck-field rejections (see the rejected changes)."
 	case errors.Is(err, sdk.ErrUpgradeRequired):
