@@ -513,7 +513,14 @@ func TestHTTP(t *testing.T) {
 	srv.Close() // waits for handlers
 	mu.Lock()
 	defer mu.Unlock()
-	if len(served) != 3 || served[1] == fmt.Sprintf("%d <nil>", len(body)) {
-		t.Fatalf("server saw %q; the cut request must not arrive whole", served)
+	// Handlers finish in any order: the cut one may end after the retry.
+	whole := 0
+	for _, s := range served {
+		if s == fmt.Sprintf("%d <nil>", len(body)) {
+			whole++
+		}
+	}
+	if len(served) != 3 || whole != 2 {
+		t.Fatalf("server saw %q; the two clean requests must arrive whole and the cut one must not", served)
 	}
 }
