@@ -16,7 +16,7 @@ import (
 )
 
 // ExportFormat names the layout Export writes.
-const ExportFormat = "spotcheck-field-export/v1"
+const ExportFormat = syncproto.ExportFormat
 
 // ExportManifest is manifest.json in an export: whose data it is and what
 // the archive holds. Sealed records verify with PublicKey

@@ -33,6 +33,15 @@ type SyncService interface {
 	WatchChanges(inspectorID int64) (changed <-chan struct{}, stop func())
 	// MissingBlobs returns the hashes with no verified blob, in request order.
 	MissingBlobs(ctx context.Context, hashes []string) ([]string, error)
+	// ImportDeviceExport takes in a device's export (ReadDeviceExport) for
+	// an administrator who may revoke the device (ENOTFOUND for anyone
+	// else): its attachments become blobs uploaded by the device's owner,
+	// and its outbox is applied as the owner's pushes from that device
+	// would be, exactly once and under every rule of a push, even if the
+	// device is revoked. An archive of another device, with another key,
+	// or referring to attachments neither it nor the server holds, is
+	// EINVALID and changes nothing.
+	ImportDeviceExport(ctx context.Context, deviceID int64, exp *DeviceExport) (*syncproto.DeviceImportResponse, error)
 }
 
 // Blob is a verified, content-addressed attachment.

@@ -231,6 +231,23 @@ type PushResponse struct {
 	LastAppliedSeq uint64           `json:"last_applied_seq"`
 }
 
+// ExportFormat names the layout of a device's export archive (a .tar.gz:
+// manifest.json, outbox.jsonl, records.jsonl, rejections.jsonl and
+// attachments/SHA256), written by the SDK's Export and taken in by
+// "POST /v1/devices/:id/import".
+const ExportFormat = "spotcheck-field-export/v1"
+
+// DeviceImportResponse answers an administrator's import of a device's
+// export: the outbox mutations' results, in order, exactly as a push would
+// answer them (so a second import of the same file is all duplicates), the
+// device's high-water mark afterwards, and how many attachments the archive
+// held.
+type DeviceImportResponse struct {
+	Results        []MutationResult `json:"results"`
+	LastAppliedSeq uint64           `json:"last_applied_seq"`
+	Attachments    int              `json:"attachments"`
+}
+
 // PullRequest asks for changes since Cursor ("" for everything).
 //
 // WaitSeconds > 0 makes it a long poll: when there is nothing after Cursor,

@@ -59,9 +59,10 @@ func samplePush(t testing.TB) *syncproto.PushRequest {
 // Devices run old SDKs offline for months, so a change must be deliberate.
 func TestGolden(t *testing.T) {
 	for name, v := range map[string]any{
-		"push_request":  samplePush(t),
-		"push_response": syncproto.PushResponse{LastAppliedSeq: 4, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusDuplicate}, {Seq: 4, Status: syncproto.StatusRejected, Code: syncproto.CodeConflict, Message: "该记录已封存 (record already sealed)."}}},
-		"pull_request":  syncproto.PullRequest{DeviceID: 3, Cursor: "120", Limit: 100},
+		"push_request":           samplePush(t),
+		"push_response":          syncproto.PushResponse{LastAppliedSeq: 4, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusDuplicate}, {Seq: 4, Status: syncproto.StatusRejected, Code: syncproto.CodeConflict, Message: "该记录已封存 (record already sealed)."}}},
+		"pull_request":           syncproto.PullRequest{DeviceID: 3, Cursor: "120", Limit: 100},
+		"device_import_response": syncproto.DeviceImportResponse{LastAppliedSeq: 4, Attachments: 2, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusApplied}, {Seq: 4, Status: syncproto.StatusDuplicate}}},
 		// A long poll; without WaitSeconds the request is byte for byte what
 		// clients before long polls send (pull_request).
 		"pull_request_wait": syncproto.PullRequest{DeviceID: 3, Cursor: "121", Limit: 500, WaitSeconds: 25},

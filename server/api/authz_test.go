@@ -92,6 +92,8 @@ func policies() map[string]policy {
 		"POST /v1/devices":            {roles: inspector, body: map[string]string{}},
 		"GET /v1/devices/:id":         {roles: adminsAndInspectors, ownOnly: true, object: (*walk).device},
 		"POST /v1/devices/:id/revoke": {roles: admins, object: (*walk).device, body: map[string]string{"reason": "walk"}},
+		// A JSON body is not an archive: an allowed caller gets 415.
+		"POST /v1/devices/:id/import": {roles: admins, object: (*walk).device, body: "not an archive"},
 
 		"POST /v1/imports/enterprises": {roles: platform, body: "credit_code\n"},
 		"POST /v1/imports/inspectors":  {roles: admins, body: "certificate_number\n"},

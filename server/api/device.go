@@ -1,10 +1,15 @@
 package api
 
 import (
+	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -15,6 +20,13 @@ func (s *Server) deviceRoutes(g *echo.Group) {
 	g.POST("", s.handleDeviceRegister, allow(fieldOnly))
 	g.GET("/:id", s.handleDeviceView, allow(anyRole))
 	g.POST("/:id/revoke", s.handleDeviceRevoke, allow(adminOnly))
+}
+
+// deviceImportRoutes registers the import of a device's export. It sits
+// outside the devices group, whose body limit is for JSON: the archive gets
+// the imports' limit.
+func (s *Server) deviceImportRoutes(v1 *echo.Group) {
+	v1.POST("/devices/:id/import", s.handleDeviceImport, middleware.BodyLimit(sizeString(ImportBodyLimit)), allow(adminOnly))
 }
 
 func toDevice(d *server.Device) syncproto.Device {
@@ -111,4 +123,63 @@ func (s *Server) handleDeviceRevoke(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toDevice(d))
+}
+
+// handleDeviceImport handles "POST /v1/devices/:id/import": the body is a
+// device's export archive (application/gzip, syncproto.ExportFormat), as the
+// SDK's Export writes it on a device that can no longer sync. Those who may
+// revoke the device may take its unsynced work in; the archive is read as
+// it arrives, its attachments spooled to files beside the uploads (the same
+// file system as the blob store), and checked whole before anything is
+// written.
+func (s *Server) handleDeviceImport(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if s.UploadDir == "" || s.Sync == nil {
+		return server.Errorf(server.EUNAVAILABLE, "导入服务不可用 (imports are not available).")
+	}
+	// Someone who may not see the device learns nothing more than that it
+	// is not there, whatever they send.
+	if _, err := s.Devices.FindDeviceByID(ctx, id); err != nil {
+		return err
+	}
+	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != "application/gzip" && mt != "application/x-gzip" {
+		return server.Errorf(server.EUNSUPPORTED, "请上传设备导出文件 (Content-Type must be application/gzip, a device's export archive).")
+	}
+	dir, err := os.MkdirTemp(s.UploadDir, "import-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	body := &readErrors{r: c.Request().Body}
+	exp, err := server.ReadDeviceExport(body, dir)
+	if err != nil {
+		if body.err != nil {
+			return importError(body.err) // the body itself failed: too large, or cut off
+		}
+		return err
+	}
+	resp, err := s.Sync.ImportDeviceExport(ctx, id, exp)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// readErrors remembers the first error, other than the end, reading r
+// failed with, so a failure of the body is not taken for a bad archive.
+type readErrors struct {
+	r   io.Reader
+	err error
+}
+
+func (b *readErrors) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }

@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	s.declarationRoutes(v1.Group("/declarations", body))
 	s.userRoutes(v1.Group("/users", body))
 	s.deviceRoutes(v1.Group("/devices", body))
+	s.deviceImportRoutes(v1)
 	s.importRoutes(v1.Group("/imports", middleware.BodyLimit(sizeString(ImportBodyLimit))))
 	s.campaignRoutes(v1.Group("", body))
 	s.campaignFieldworkRoutes(v1.Group("", body))

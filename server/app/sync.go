@@ -22,6 +22,7 @@ func wireSync(a *App) error {
 		return err
 	}
 	a.Blobs = blobs
+	a.Sync.UseBlobs(blobs)
 	a.UploadDir = filepath.Join(a.Config.DataDir, "uploads")
 	if err := os.MkdirAll(a.UploadDir, 0o700); err != nil {
 		return fmt.Errorf("upload directory: %w", err)

@@ -128,12 +128,19 @@ func (tx *Tx) flushSyncChanges() error {
 }
 
 // SyncService implements server.SyncService.
-type SyncService struct{ db *DB }
+type SyncService struct {
+	db    *DB
+	blobs *BlobService // for imports of device exports; see UseBlobs
+}
 
 var _ server.SyncService = (*SyncService)(nil)
 
 // NewSyncService returns the sync service on db.
 func NewSyncService(db *DB) *SyncService { return &SyncService{db: db} }
+
+// UseBlobs sets the blob service the attachments of imported device exports
+// are stored through.
+func (s *SyncService) UseBlobs(b *BlobService) { s.blobs = b }
 
 // fieldActor returns the inspector in ctx if their token is bound to deviceID.
 func fieldActor(ctx context.Context, deviceID int64) (*server.User, error) {
@@ -161,8 +168,9 @@ type syncDeviceRow struct {
 
 // loadSyncDevice reads the actor's device; with lock, it holds the row until
 // commit on PostgreSQL (SQLite transactions are serialized already), so the
-// pushes of one device apply one after another.
-func loadSyncDevice(tx *Tx, actor *server.User, id int64, lock bool) (*syncDeviceRow, error) {
+// pushes of one device apply one after another. A revoked device is refused
+// unless imported: an administrator takes in its export (ImportDeviceExport).
+func loadSyncDevice(tx *Tx, actor *server.User, id int64, lock, imported bool) (*syncDeviceRow, error) {
 	q := "SELECT id, user_id, public_key, revoked_at, last_applied_seq FROM devices WHERE id = ?"
 	if lock && tx.Dialector.Name() == Postgres {
 		q += " FOR UPDATE"
@@ -174,7 +182,7 @@ func loadSyncDevice(tx *Tx, actor *server.User, id int64, lock bool) (*syncDevic
 	if len(rows) == 0 || rows[0].UserID != actor.ID {
 		return nil, server.Errorf(server.EFORBIDDEN, "请求的设备与登录设备不一致 (the device is not the one this session is bound to).")
 	}
-	if rows[0].RevokedAt != nil {
+	if rows[0].RevokedAt != nil && !imported {
 		return nil, server.Errorf(server.EDEVICEREVOKED, "该设备已被停用 (this device was revoked).")
 	}
 	return &rows[0], nil
@@ -198,7 +206,7 @@ func (s *SyncService) Push(ctx context.Context, req *syncproto.PushRequest, raw 
 	// committed, so the whole batch is simply tried again.
 	var out *syncproto.PushResponse
 	for attempt := 1; ; attempt++ {
-		out, err = s.push(ctx, actor, req, raw)
+		out, err = s.push(ctx, actor, req, raw, false)
 		if err == nil || attempt == 5 || !retryable(err) {
 			break
 		}
@@ -219,10 +227,12 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
 }
 
-func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncproto.PushRequest, raw []json.RawMessage) (*syncproto.PushResponse, error) {
+// push applies one batch in one transaction; imported is for an export an
+// administrator takes in, which may come from a revoked device.
+func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncproto.PushRequest, raw []json.RawMessage, imported bool) (*syncproto.PushResponse, error) {
 	var out *syncproto.PushResponse
 	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		dev, err := loadSyncDevice(tx, actor, req.DeviceID, true)
+		dev, err := loadSyncDevice(tx, actor, req.DeviceID, true, imported)
 		if err != nil {
 			return err
 		}

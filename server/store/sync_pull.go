@@ -36,7 +36,7 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 	err = s.db.WithTx(ctx, func(tx *Tx) error {
 		// The high-water mark first: every effect of a mutation at or below it
 		// committed with it, so the changes read after it include them.
-		dev, err := loadSyncDevice(tx, actor, req.DeviceID, false)
+		dev, err := loadSyncDevice(tx, actor, req.DeviceID, false, false)
 		if err != nil {
 			return err
 		}
