@@ -91,7 +91,7 @@ func (c *Client) Export(w io.Writer) (*ExportManifest, error) {
 			if err := json.Unmarshal([]byte(o.Body), &mu); err != nil {
 				return fmt.Errorf("outbox %d: %w", o.Seq, err)
 			}
-			refer(mutationRefs(&mu))
+			refer(mu.Refs())
 			outLines = append(append(outLines, o.Body...), '\n')
 		}
 		for _, r := range records {

@@ -91,18 +91,6 @@ func (c *Client) outboxLen() (int, error) {
 	return int(n), err
 }
 
-func mutationRefs(m *syncproto.Mutation) []syncproto.AttachmentRef {
-	switch {
-	case m.Answer != nil:
-		return m.Answer.Photos
-	case m.Close != nil:
-		return m.Close.Refs()
-	case m.Finalize != nil:
-		return m.Finalize.Record.Refs()
-	}
-	return nil
-}
-
 // pendingUploads lists the attachments outbox mutations reference that the
 // server is not known to hold.
 func (c *Client) pendingUploads() ([]attachmentRow, error) {
@@ -117,7 +105,7 @@ func (c *Client) pendingUploads() ([]attachmentRow, error) {
 		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
 			return nil, fmt.Errorf("outbox %d: %w", r.Seq, err)
 		}
-		for _, ref := range mutationRefs(&m) {
+		for _, ref := range m.Refs() {
 			if seen[ref.SHA256] {
 				continue
 			}
@@ -370,7 +358,7 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 				rejected++
 			case syncproto.StatusDeferred:
 				// The server lacks an attachment it was told about: ask again.
-				for _, ref := range mutationRefs(m) {
+				for _, ref := range m.Refs() {
 					if err := tx.Exec(`UPDATE attachments SET on_server = 0 WHERE sha256 = ?`, ref.SHA256).Error; err != nil {
 						return err
 					}

@@ -302,25 +302,12 @@ func checkExportRefs(e *DeviceExport) error {
 	}
 	for i := range e.Mutations {
 		m := &e.Mutations[i]
-		for _, r := range MutationRefs(m) {
+		for _, r := range m.Refs() {
 			a := files[r.SHA256]
 			if a != nil && (a.Size != r.Size || a.ContentType != r.ContentType) {
 				return errExport("变更%d引用的附件%s与文件不符 (mutation %d refers to attachment %s with another size or content type)", m.Seq, r.SHA256, m.Seq, r.SHA256)
 			}
 		}
-	}
-	return nil
-}
-
-// MutationRefs returns the attachments a mutation refers to.
-func MutationRefs(m *syncproto.Mutation) []syncproto.AttachmentRef {
-	switch {
-	case m.Answer != nil:
-		return m.Answer.Photos
-	case m.Close != nil:
-		return m.Close.Refs()
-	case m.Finalize != nil:
-		return m.Finalize.Record.Refs()
 	}
 	return nil
 }

@@ -228,6 +228,19 @@ func (c *CloseMutation) Validate() error {
 	return nil
 }
 
+// Refs returns every attachment the mutation refers to.
+func (m *Mutation) Refs() []AttachmentRef {
+	switch {
+	case m.Answer != nil:
+		return m.Answer.Photos
+	case m.Close != nil:
+		return m.Close.Refs()
+	case m.Finalize != nil:
+		return m.Finalize.Record.Refs()
+	}
+	return nil
+}
+
 // Refs returns every attachment the close references.
 func (c *CloseMutation) Refs() []AttachmentRef {
 	var out []AttachmentRef

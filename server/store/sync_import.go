@@ -67,7 +67,7 @@ func (s *SyncService) ImportDeviceExport(ctx context.Context, deviceID int64, ex
 			if exp.Mutations[i].Seq <= last {
 				continue
 			}
-			for _, r := range server.MutationRefs(&exp.Mutations[i]) {
+			for _, r := range exp.Mutations[i].Refs() {
 				if !held[r.SHA256] && !slices.Contains(need, r.SHA256) {
 					need = append(need, r.SHA256)
 				}
