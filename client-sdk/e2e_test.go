@@ -1,9 +1,7 @@
 package sdk
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -116,6 +114,47 @@ func issuePackets(t *testing.T, h *apptest.Harness) (username, packetID string) 
 	}
 	t.Fatalf("no packet with a department-A inspector among %d packets", len(is.Packets))
 	return "", ""
+}
+
+// enrolledE2E is an e2e client enrolled as username that has pulled its packets.
+func enrolledE2E(t *testing.T, h *apptest.Harness, username string) *Client {
+	t.Helper()
+	c := openE2E(t, h)
+	if err := c.Enrol(context.Background(), h.URL, username, apptest.Password, "tablet"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// revokedWithWork is a device that answered an item with a photo, closed the
+// visit signed and sealed it, all unsynced, and was then revoked by its
+// department's admin. pngSeed keeps its pictures apart from other tests'.
+func revokedWithWork(t *testing.T, h *apptest.Harness, pngSeed uint8) (c *Client, username, packetID string, fin *syncproto.FinalizeMutation) {
+	t.Helper()
+	ctx := context.Background()
+	username, packetID = issuePackets(t, h)
+	c = enrolledE2E(t, h, username)
+	dir := t.TempDir()
+	if _, err := c.Answer(ctx, packetID, AnswerInput{Department: h.DeptA.Code, ItemCode: "minors", Result: syncproto.ResultNonCompliant,
+		Note: "发现未成年人", Photos: []string{writePNG(t, dir, pngSeed)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
+		Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: writePNG(t, dir, pngSeed+1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	fin, err := c.Finalize(packetID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", c.DeviceID()), h.Token(t, "admin-a"), map[string]string{"reason": "调离 (transferred)"}, http.StatusOK, nil)
+	if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("sync after revocation: %v", err)
+	}
+	return c, username, packetID, fin
 }
 
 // The day in the field end to end: enrol, sync the packet, work offline
@@ -423,13 +462,7 @@ func TestE2EReenrolReseals(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		ctx := context.Background()
 		username, packetID := issuePackets(t, h)
-		c := openE2E(t, h)
-		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
+		c := enrolledE2E(t, h, username)
 		oldID := c.DeviceID()
 		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"}); err != nil {
 			t.Fatal(err)
@@ -486,32 +519,7 @@ func TestE2EReenrolReseals(t *testing.T) {
 // key) and every attachment, whole.
 func TestE2EExportAfterRevocation(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
-		ctx := context.Background()
-		username, packetID := issuePackets(t, h)
-		c := openE2E(t, h)
-		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: h.DeptA.Code, ItemCode: "minors", Result: syncproto.ResultNonCompliant,
-			Note: "发现未成年人", Photos: []string{writePNG(t, dir, 91)}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
-			Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: writePNG(t, dir, 92)}}}); err != nil {
-			t.Fatal(err)
-		}
-		fin, err := c.Finalize(packetID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", c.DeviceID()), h.Token(t, "admin-a"), map[string]string{"reason": "调离 (transferred)"}, http.StatusOK, nil)
-		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
-			t.Fatalf("sync after revocation: %v", err)
-		}
+		c, username, _, fin := revokedWithWork(t, h, 91)
 		before, _ := c.Status()
 
 		var buf bytes.Buffer
@@ -519,27 +527,13 @@ func TestE2EExportAfterRevocation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		entries := readArchive(t, buf.Bytes())
+		if entries[0].name != "manifest.json" {
+			t.Fatalf("archive starts with %s", entries[0].name)
+		}
 		files := map[string][]byte{}
-		var order []string
-		zr, err := gzip.NewReader(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(zr)
-		for {
-			hdr, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(tr)
-			files[hdr.Name] = b
-			order = append(order, hdr.Name)
-		}
-		if order[0] != "manifest.json" {
-			t.Fatalf("archive starts with %s", order[0])
+		for _, e := range entries {
+			files[e.name] = e.body
 		}
 		var got ExportManifest
 		if err := json.Unmarshal(files["manifest.json"], &got); err != nil {

@@ -139,32 +139,8 @@ func countServer(t *testing.T, h *apptest.Harness, deviceID int64) serverCounts 
 func TestE2EImportExportAfterRevocation(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		ctx := context.Background()
-		username, packetID := issuePackets(t, h)
-		c := openE2E(t, h)
-		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: h.DeptA.Code, ItemCode: "minors", Result: syncproto.ResultNonCompliant,
-			Note: "发现未成年人", Photos: []string{writePNG(t, dir, 93)}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
-			Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: writePNG(t, dir, 94)}}}); err != nil {
-			t.Fatal(err)
-		}
-		fin, err := c.Finalize(packetID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, username, packetID, fin := revokedWithWork(t, h, 93)
 		dev := c.DeviceID()
-		h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", dev), h.Token(t, "admin-a"), map[string]string{"reason": "调离 (transferred)"}, http.StatusOK, nil)
-		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
-			t.Fatalf("sync after revocation: %v", err)
-		}
 		var buf bytes.Buffer
 		m, err := c.Export(&buf)
 		if err != nil {
