@@ -200,21 +200,21 @@ func (s *SyncService) Push(ctx context.Context, req *syncproto.PushRequest, raw 
 	if raw != nil && len(raw) != len(req.Mutations) {
 		return nil, fmt.Errorf("push: %d raw mutations for %d decoded", len(raw), len(req.Mutations))
 	}
-	// Two devices of a team may add the same item's next version, or the
-	// same record version, at once. On PostgreSQL the loser of that race
-	// fails on the unique key or as a deadlock victim; nothing of it was
-	// committed, so the whole batch is simply tried again.
-	var out *syncproto.PushResponse
+	return s.pushRetrying(ctx, actor, req, raw, false)
+}
+
+// pushRetrying is push, tried again after losing a race. Two devices of a
+// team may add the same item's next version, or the same record version, at
+// once. On PostgreSQL the loser of that race fails on the unique key or as a
+// deadlock victim; nothing of it was committed, so the whole batch is simply
+// tried again.
+func (s *SyncService) pushRetrying(ctx context.Context, actor *server.User, req *syncproto.PushRequest, raw []json.RawMessage, imported bool) (*syncproto.PushResponse, error) {
 	for attempt := 1; ; attempt++ {
-		out, err = s.push(ctx, actor, req, raw, false)
+		out, err := s.push(ctx, actor, req, raw, imported)
 		if err == nil || attempt == 5 || !retryable(err) {
-			break
+			return out, err
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // retryable reports whether a push failed only because a concurrent

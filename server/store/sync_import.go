@@ -98,14 +98,7 @@ func (s *SyncService) ImportDeviceExport(ctx context.Context, deviceID int64, ex
 	for start := 0; start < len(exp.Mutations); start += syncproto.MaxMutationsPerPush {
 		end := min(start+syncproto.MaxMutationsPerPush, len(exp.Mutations))
 		req := &syncproto.PushRequest{DeviceID: deviceID, Mutations: exp.Mutations[start:end]}
-		var raw = exp.Raw[start:end]
-		var r *syncproto.PushResponse
-		for attempt := 1; ; attempt++ {
-			r, err = s.push(octx, owner, req, raw, true)
-			if err == nil || attempt == 5 || !retryable(err) {
-				break
-			}
-		}
+		r, err := s.pushRetrying(octx, owner, req, exp.Raw[start:end], true)
 		if err != nil {
 			return nil, err
 		}
