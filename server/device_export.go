@@ -92,7 +92,7 @@ func ReadDeviceExport(r io.Reader, dir string) (*DeviceExport, error) {
 		}
 		if err != nil {
 			if errors.Is(err, errExportTooLarge) {
-				return nil, Errorf(ETOOLARGE, "导出文件解压后过大 (the export is too large once decompressed).")
+				return nil, errExportDecompressed
 			}
 			return nil, errExport("归档损坏 (corrupt archive: %v)", err)
 		}
@@ -158,8 +158,12 @@ func ReadDeviceExport(r io.Reader, dir string) (*DeviceExport, error) {
 	return &out, checkExportRefs(&out)
 }
 
-// errExportTooLarge ends reading an archive past MaxExportTotalBytes.
-var errExportTooLarge = errors.New("export archive over its size limit")
+// errExportTooLarge ends reading an archive past MaxExportTotalBytes;
+// errExportDecompressed is what the caller is told.
+var (
+	errExportTooLarge     = errors.New("export archive over its size limit")
+	errExportDecompressed = Errorf(ETOOLARGE, "导出文件解压后过大 (the export is too large once decompressed).")
+)
 
 // limitedReader fails with errExportTooLarge past n bytes (io.LimitReader
 // would end quietly, which would look like a short archive).
@@ -188,7 +192,7 @@ func readEntry(tr *tar.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(tr)
 	if err != nil {
 		if errors.Is(err, errExportTooLarge) {
-			return nil, Errorf(ETOOLARGE, "导出文件解压后过大 (the export is too large once decompressed).")
+			return nil, errExportDecompressed
 		}
 		return nil, errExport("%s读取失败 (%s is cut short: %v)", hdr.Name, hdr.Name, err)
 	}
@@ -263,7 +267,7 @@ func spoolAttachment(tr *tar.Reader, hdr *tar.Header, sha, dir string) (*ExportA
 	n, err := io.Copy(io.MultiWriter(f, h, head), tr)
 	if err != nil {
 		if errors.Is(err, errExportTooLarge) {
-			return nil, Errorf(ETOOLARGE, "导出文件解压后过大 (the export is too large once decompressed).")
+			return nil, errExportDecompressed
 		}
 		return nil, errExport("附件%s读取失败 (attachment %s is cut short: %v)", sha, sha, err)
 	}
