@@ -92,8 +92,8 @@ func (c *Client) waitPull(ctx context.Context, wait int) (more, kicked bool, err
 	if !d.DeviceID.Valid {
 		return false, false, ErrNotEnrolled
 	}
-	var cursor string
-	if err := c.db.Raw(`SELECT cursor FROM sync_state WHERE id = 1`).Scan(&cursor).Error; err != nil {
+	cursor, err := pullCursor(c.db)
+	if err != nil {
 		return false, false, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -121,8 +121,8 @@ func (c *Client) waitPull(ctx context.Context, wait int) (more, kicked bool, err
 	}
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
-	var now string
-	if err := c.db.Raw(`SELECT cursor FROM sync_state WHERE id = 1`).Scan(&now).Error; err != nil {
+	now, err := pullCursor(c.db)
+	if err != nil {
 		return false, kicked, err
 	}
 	if now != cursor {

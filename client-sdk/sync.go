@@ -388,8 +388,8 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 // its cursor in one local transaction.
 func (c *Client) pull(ctx context.Context, deviceID int64) error {
 	c.updateProgress(func(p *Progress) { p.Phase = "pull"; p.CurrentObject = "" })
-	var cursor string
-	if err := c.db.Raw(`SELECT cursor FROM sync_state WHERE id = 1`).Scan(&cursor).Error; err != nil {
+	cursor, err := pullCursor(c.db)
+	if err != nil {
 		return err
 	}
 	for page := 0; ; page++ {
@@ -413,6 +413,13 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 			return errors.New("pull does not end")
 		}
 	}
+}
+
+// pullCursor is the server-issued cursor the next pull starts from.
+func pullCursor(db *gorm.DB) (string, error) {
+	var cursor string
+	err := db.Raw(`SELECT cursor FROM sync_state WHERE id = 1`).Scan(&cursor).Error
+	return cursor, err
 }
 
 func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
