@@ -48,6 +48,10 @@ type Config struct {
 	ChunkSize int
 	// Uploads is how many attachments upload at once; default 2.
 	Uploads int
+	// OnEvent, if set, is told what each sync brings as it happens: new
+	// rejections and conflicts, "all synced", offline (see Event). It is
+	// called from the syncing goroutine and must not block for long.
+	OnEvent func(Event)
 }
 
 // Progress reports a sync's work so far. Byte counts are wire bytes of this

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
-	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -129,37 +129,90 @@ func enrolledE2E(t *testing.T, h *apptest.Harness, username string) *Client {
 	return c
 }
 
-// revokedWithWork is a device that answered an item with a photo, closed the
-// visit signed and sealed it, all unsynced, and was then revoked by its
-// department's admin. pngSeed keeps its pictures apart from other tests'.
-func revokedWithWork(t *testing.T, h *apptest.Harness, pngSeed uint8) (c *Client, username, packetID string, fin *syncproto.FinalizeMutation) {
+// workSection answers every item of department A's section of the packet
+// (minors non-compliant, with a photo), records the certificates of the
+// team and seals the section.
+func workSection(t *testing.T, c *Client, h *apptest.Harness, packetID string, pngSeed uint8) *syncproto.SealMutation {
+	t.Helper()
+	ctx := context.Background()
+	p, err := c.Packet(ctx, packetID)
+	if err != nil {
+		t.Fatalf("the packet did not arrive: %v", err)
+	}
+	dir := t.TempDir()
+	for _, s := range p.Content.Sections {
+		if s.Department != h.DeptA.Code {
+			continue
+		}
+		for _, it := range s.Items {
+			in := AnswerInput{Department: s.Department, ItemCode: it.Code, Result: syncproto.ResultCompliant}
+			if it.Code == "minors" {
+				in.Result, in.Note, in.Photos = syncproto.ResultNonCompliant, "发现未成年人上网", []string{writePNG(t, dir, pngSeed)}
+			}
+			if _, err := c.Answer(ctx, packetID, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var shown []syncproto.CertificateShown
+	for _, m := range p.Content.Team {
+		shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+	}
+	if err := c.RecordCertificates(ctx, packetID, shown, &syncproto.Location{Latitude: 39.6, Longitude: 118.2, AccuracyM: 10}); err != nil {
+		t.Fatal(err)
+	}
+	seal, err := c.SealSection(ctx, packetID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seal
+}
+
+// serverSeal is the hash of the section seal the device pulled back, "" for none.
+func serverSeal(t *testing.T, c *Client, packetID, dept string) string {
+	t.Helper()
+	var hash string
+	if err := c.db.Raw(`SELECT hash FROM section_seals WHERE packet_id = ? AND department = ? AND origin = 'server' ORDER BY version DESC LIMIT 1`,
+		packetID, dept).Scan(&hash).Error; err != nil {
+		t.Fatal(err)
+	}
+	return hash
+}
+
+// serverClose is the hash of the close the device pulled back, "" for none.
+func serverClose(t *testing.T, c *Client, packetID string) string {
+	t.Helper()
+	var hash string
+	if err := c.db.Raw(`SELECT hash FROM closes WHERE packet_id = ? AND origin = 'server'`, packetID).Scan(&hash).Error; err != nil {
+		t.Fatal(err)
+	}
+	return hash
+}
+
+// revokedWithWork is a device that answered its section (a photo among the
+// answers), sealed it, closed the visit signed, all unsynced, and was then
+// revoked by its department's admin. pngSeed keeps its pictures apart from
+// other tests'.
+func revokedWithWork(t *testing.T, h *apptest.Harness, pngSeed uint8) (c *Client, username, packetID string, seal *syncproto.SealMutation) {
 	t.Helper()
 	ctx := context.Background()
 	username, packetID = issuePackets(t, h)
 	c = enrolledE2E(t, h, username)
-	dir := t.TempDir()
-	if _, err := c.Answer(ctx, packetID, AnswerInput{Department: h.DeptA.Code, ItemCode: "minors", Result: syncproto.ResultNonCompliant,
-		Note: "发现未成年人", Photos: []string{writePNG(t, dir, pngSeed)}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
-		Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: writePNG(t, dir, pngSeed+1)}}}); err != nil {
-		t.Fatal(err)
-	}
-	fin, err := c.Finalize(packetID)
-	if err != nil {
+	seal = workSection(t, c, h, packetID, pngSeed)
+	if _, err := c.CloseVisit(ctx, packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
+		Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: writePNG(t, t.TempDir(), pngSeed+1)}}}); err != nil {
 		t.Fatal(err)
 	}
 	h.MustDo(t, "POST", fmt.Sprintf("/v1/devices/%d/revoke", c.DeviceID()), h.Token(t, "admin-a"), map[string]string{"reason": "调离 (transferred)"}, http.StatusOK, nil)
 	if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("sync after revocation: %v", err)
 	}
-	return c, username, packetID, fin
+	return c, username, packetID, seal
 }
 
 // The day in the field end to end: enrol, sync the packet, work offline
-// (answers with a photo, certificates, signature and stamp, finalize), sync,
-// and the server holds the sealed record.
+// (answers with a photo, certificates, the section sealed, the close signed
+// and stamped), sync, and the server holds the sealed section and close.
 func TestE2EFieldDay(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		ctx := context.Background()
@@ -168,53 +221,16 @@ func TestE2EFieldDay(t *testing.T) {
 		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
 			t.Fatal(err)
 		}
-		err := c.Sync(ctx)
-		var ae *APIError
-		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
-			t.Skipf("the server has no sync API yet: %v", err)
-		}
-		if err != nil {
+		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
-		}
-		p, err := c.Packet(packetID)
-		if err != nil {
-			t.Fatalf("the packet did not arrive: %v", err)
 		}
 
 		// Offline from here: nothing below talks to the server.
+		seal := workSection(t, c, h, packetID, 40)
 		dir := t.TempDir()
-		photo := writePNG(t, dir, 40)
-		var dept string
-		for _, s := range p.Content.Sections {
-			if s.Department == h.DeptA.Code {
-				dept = s.Department
-				for _, it := range s.Items {
-					in := AnswerInput{Department: dept, ItemCode: it.Code, Result: syncproto.ResultCompliant}
-					if it.Code == "minors" {
-						in.Result, in.Note, in.Photos = syncproto.ResultNonCompliant, "发现未成年人上网", []string{photo}
-					}
-					if _, err := c.Answer(ctx, packetID, in); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-		}
-		if dept == "" {
-			t.Fatalf("no section of department %s in %+v", h.DeptA.Code, p.Content.Sections)
-		}
-		var shown []syncproto.CertificateShown
-		for _, m := range p.Content.Team {
-			shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
-		}
-		if err := c.RecordCertificates(packetID, shown, &syncproto.Location{Latitude: 24.5, Longitude: 118.1, AccuracyM: 10}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
+		sc, err := c.CloseVisit(ctx, packetID, CloseInput{Outcome: syncproto.OutcomeSigned,
 			Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "张三", PNGPath: writePNG(t, dir, 41)}},
-			StampPath:  writePNG(t, dir, 42)}); err != nil {
-			t.Fatal(err)
-		}
-		fin, err := c.Finalize(packetID)
+			StampPath:  writePNG(t, dir, 42)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,27 +247,23 @@ func TestE2EFieldDay(t *testing.T) {
 		if st.Outbox != 0 || st.PendingUploads != 0 || st.Rejections != 0 {
 			t.Fatalf("after sync: %+v", st)
 		}
-		// The server sends the sealed record back: same hash, same signature.
-		var rec struct {
-			Hash      string
-			Signature []byte
+		// The server sends the seals back: same hashes.
+		if got := serverSeal(t, c, packetID, h.DeptA.Code); got != seal.Hash {
+			t.Fatalf("server section hash %q, want %q", got, seal.Hash)
 		}
-		if err := c.db.Raw(`SELECT hash, signature FROM records WHERE packet_id = ? AND origin = 'server'`, packetID).Scan(&rec).Error; err != nil {
-			t.Fatal(err)
-		}
-		if rec.Hash != fin.Hash || string(rec.Signature) != string(fin.Signature) {
-			t.Fatalf("server record hash %q, want %q", rec.Hash, fin.Hash)
+		if got := serverClose(t, c, packetID); got != sc.Hash {
+			t.Fatalf("server close hash %q, want %q", got, sc.Hash)
 		}
 		// A second sync is a no-op and pushes nothing twice.
 		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
 		// Attachments are readable by the inspector who may read the record.
-		resp, err := c.call(ctx, request{method: http.MethodGet, path: syncproto.PathAttachments + "/" + fin.Record.Attachments[0], auth: true})
+		resp, err := c.call(ctx, request{method: http.MethodGet, path: syncproto.PathAttachments + "/" + seal.Section.Attachments[0], auth: true})
 		if err != nil {
 			t.Fatalf("read attachment back: %v", err)
 		}
-		want, _ := os.ReadFile(filepath.Join(c.Dir(), "attachments", fin.Record.Attachments[0]))
+		want, _ := os.ReadFile(filepath.Join(c.Dir(), "attachments", seal.Section.Attachments[0]))
 		if string(resp.body) != string(want) {
 			t.Fatal("the attachment read back differs")
 		}
@@ -304,7 +316,7 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 		if err := c.Sync(ctx); !errors.Is(err, ErrOffline) {
 			t.Fatalf("sync with the link down: %v, want ErrOffline", err)
 		}
-		p, _ := c.Packet(packetID)
+		p, _ := c.Packet(ctx, packetID)
 		dept := p.Content.Sections[0]
 		for _, s := range p.Content.Sections {
 			if s.Department == h.DeptA.Code {
@@ -316,15 +328,12 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 		}
 		// An answer naming an item version the server never issued.
 		c.db.Exec(`UPDATE packets SET content = json_set(content, '$.sections[0].items[0].version', 99) WHERE id = ?`, packetID)
-		p, _ = c.Packet(packetID)
+		p, _ = c.Packet(ctx, packetID)
 		bad := p.Content.Sections[0]
 		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: bad.Department, ItemCode: bad.Items[0].Code, Result: syncproto.ResultCompliant, Note: "bad version"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"}); err != nil {
-			t.Fatal(err)
-		}
-		fin, err := c.Finalize(packetID)
+		sc, err := c.CloseVisit(ctx, packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,8 +341,8 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- c.Watch(ctx, time.Hour) }()
 		time.Sleep(100 * time.Millisecond)
-		if st, _ := c.Status(); st.Outbox != 4 {
-			t.Fatalf("outbox %d while offline, want 4", st.Outbox)
+		if st, _ := c.Status(); st.Outbox != 3 {
+			t.Fatalf("outbox %d while offline, want 3", st.Outbox)
 		}
 		link.down.Store(false) // the vehicle is back in coverage
 		deadline := time.Now().Add(10 * time.Second)
@@ -353,14 +362,12 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 		if len(rs) != 1 || rs[0].Mutation.Answer == nil || rs[0].Mutation.Answer.Note != "bad version" || rs[0].Message == "" {
 			t.Fatalf("rejections: %+v", rs)
 		}
-		// The record reached the server: the next pull brings it back sealed.
+		// The close reached the server: the next pull brings it back sealed.
 		if err := c.Sync(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		var hash string
-		c.db.Raw(`SELECT hash FROM records WHERE packet_id = ? AND origin = 'server'`, packetID).Scan(&hash)
-		if hash != fin.Hash {
-			t.Fatalf("server record hash %q, want %q", hash, fin.Hash)
+		if hash := serverClose(t, c, packetID); hash != sc.Hash {
+			t.Fatalf("server close hash %q, want %q", hash, sc.Hash)
 		}
 	})
 }
@@ -408,7 +415,7 @@ func TestE2ELostResponses(t *testing.T) {
 		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		p, _ := c.Packet(packetID)
+		p, _ := c.Packet(ctx, packetID)
 		dir := t.TempDir()
 		for _, s := range p.Content.Sections {
 			if s.Department != h.DeptA.Code {
@@ -421,11 +428,20 @@ func TestE2ELostResponses(t *testing.T) {
 				}
 			}
 		}
-		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeAbsent, Note: "法定代表人不在",
-			Signatures: []SignatureInput{{Role: syncproto.SignerWitness, Name: "物业管理员", PNGPath: writePNG(t, dir, 70)}}}); err != nil {
+		me, _ := c.Me()
+		for _, m := range p.Content.Team {
+			if m.InspectorID == *me.InspectorID {
+				if err := c.RecordCertificates(ctx, packetID, []syncproto.CertificateShown{{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber}}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		seal, err := c.SealSection(ctx, packetID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		fin, err := c.Finalize(packetID)
+		sc, err := c.CloseVisit(ctx, packetID, CloseInput{Outcome: syncproto.OutcomeAbsent, Note: "法定代表人不在",
+			Signatures: []SignatureInput{{Role: syncproto.SignerWitness, Name: "物业管理员", PNGPath: writePNG(t, dir, 70)}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,10 +459,11 @@ func TestE2ELostResponses(t *testing.T) {
 		if st.Outbox != 0 || st.PendingUploads != 0 || len(rs) != 0 {
 			t.Fatalf("after sync: %+v, rejections %+v", st, rs)
 		}
-		var hash string
-		c.db.Raw(`SELECT hash FROM records WHERE packet_id = ? AND origin = 'server'`, packetID).Scan(&hash)
-		if hash != fin.Hash {
-			t.Fatalf("server record hash %q, want %q", hash, fin.Hash)
+		if got := serverSeal(t, c, packetID, h.DeptA.Code); got != seal.Hash {
+			t.Fatalf("server section hash %q, want %q", got, seal.Hash)
+		}
+		if got := serverClose(t, c, packetID); got != sc.Hash {
+			t.Fatalf("server close hash %q, want %q", got, sc.Hash)
 		}
 		if link.lost.Load() < 3 {
 			t.Fatalf("only %d answers lost; the test did not test", link.lost.Load())
@@ -455,19 +472,17 @@ func TestE2ELostResponses(t *testing.T) {
 	})
 }
 
-// A seal queued when the device was revoked is sealed again for the device
-// that replaces it, so the server takes it from the new one; the original
-// seal stays on the device.
+// Seals queued when the device was revoked are sealed again for the device
+// that replaces it, so the server takes them from the new one (the close
+// naming the section's new hash); the original seals stay on the device.
 func TestE2EReenrolReseals(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		ctx := context.Background()
 		username, packetID := issuePackets(t, h)
 		c := enrolledE2E(t, h, username)
 		oldID := c.DeviceID()
-		if _, err := c.CloseVisit(packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"}); err != nil {
-			t.Fatal(err)
-		}
-		fin, err := c.Finalize(packetID)
+		seal := workSection(t, c, h, packetID, 80)
+		sc, err := c.CloseVisit(ctx, packetID, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所已拆除，电话无人接听"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -486,30 +501,24 @@ func TestE2EReenrolReseals(t *testing.T) {
 			rs, _ := c.Rejections()
 			t.Fatalf("sync after re-enrolment: %v (rejections %+v)", err, rs)
 		}
-		var server struct {
-			DeviceID int64  `gorm:"column:device_id"`
-			Hash     string `gorm:"column:hash"`
-			Body     string `gorm:"column:body"`
-		}
-		if err := h.App.DB.WithTx(ctx, func(tx *store.Tx) error {
-			return tx.Raw(`SELECT device_id, hash, body FROM records WHERE packet_id = ?`, packetID).Scan(&server).Error
-		}); err != nil {
+		root := ctxAs(h, "root")
+		jr, err := h.App.Sync.FindJointRecord(root, packetID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		var rec syncproto.InspectionRecord
-		if err := json.Unmarshal([]byte(server.Body), &rec); err != nil {
-			t.Fatal(err)
+		got := jr.Sections[0].Current
+		if got == nil || got.Section.DeviceID != newID || got.Hash == seal.Hash || !got.Section.SealedAt.Equal(seal.Section.SealedAt) ||
+			len(got.Section.Answers) != len(seal.Section.Answers) {
+			t.Fatalf("server section %+v; want the new device %d and a new seal of the same content", got, newID)
 		}
-		if server.DeviceID != newID || rec.DeviceID != newID || server.Hash == fin.Hash {
-			t.Fatalf("server record from device %d (body names %d), hash %s; want the new device %d and a new seal", server.DeviceID, rec.DeviceID, server.Hash, newID)
-		}
-		if !rec.SealedAt.Equal(fin.Record.SealedAt) || rec.Close.Note != fin.Record.Close.Note {
-			t.Fatalf("the re-sealed record changed: %+v", rec)
+		if len(jr.Closes) != 1 || jr.Closes[0].Hash == sc.Hash || jr.Closes[0].Record.DeviceID != newID ||
+			jr.Closes[0].Record.Covers[0].Hash != got.Hash || len(jr.Sections[0].CoveredBy) != 1 {
+			t.Fatalf("server close %+v; want it resealed, covering the resealed section", jr.Closes)
 		}
 		var original []string
-		c.db.Raw(`SELECT hash FROM records WHERE packet_id = ? AND origin = 'local'`, packetID).Scan(&original)
-		if len(original) != 1 || original[0] != fin.Hash {
-			t.Fatalf("local seals %v, want the original %s kept", original, fin.Hash)
+		c.db.Raw(`SELECT hash FROM section_seals WHERE packet_id = ? AND origin = 'local'`, packetID).Scan(&original)
+		if len(original) != 1 || original[0] != seal.Hash {
+			t.Fatalf("local seals %v, want the original %s kept", original, seal.Hash)
 		}
 	})
 }
@@ -519,7 +528,7 @@ func TestE2EReenrolReseals(t *testing.T) {
 // key) and every attachment, whole.
 func TestE2EExportAfterRevocation(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
-		c, username, _, fin := revokedWithWork(t, h, 91)
+		c, username, _, seal := revokedWithWork(t, h, 91)
 		before, _ := c.Status()
 
 		var buf bytes.Buffer
@@ -540,7 +549,7 @@ func TestE2EExportAfterRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.Format != ExportFormat || !got.Revoked || got.Username != username || got.DeviceID != c.DeviceID() ||
-			got.Outbox != before.Outbox || got.Records != 1 || len(got.Attachments) != 2 || got.Outbox != m.Outbox {
+			got.Outbox != before.Outbox || got.Records != 2 || len(got.Attachments) != 2 || got.Outbox != m.Outbox {
 			t.Fatalf("manifest %+v; status before %+v", got, before)
 		}
 		lines := strings.Split(strings.TrimSpace(string(files["outbox.jsonl"])), "\n")
@@ -553,13 +562,16 @@ func TestE2EExportAfterRevocation(t *testing.T) {
 				t.Fatalf("outbox line %d: %v %+v", i, err, mu)
 			}
 		}
-		var sr syncproto.SealedRecord
-		if err := json.Unmarshal(bytes.TrimSpace(files["records.jsonl"]), &sr); err != nil {
-			t.Fatal(err)
+		recs := strings.Split(strings.TrimSpace(string(files["records.jsonl"])), "\n")
+		var sec struct {
+			Section *syncproto.SealedSection `json:"section"`
+		}
+		if len(recs) != 2 || json.Unmarshal([]byte(recs[0]), &sec) != nil || sec.Section == nil {
+			t.Fatalf("records.jsonl: %q", recs)
 		}
 		pub, _ := base64.StdEncoding.DecodeString(got.PublicKey)
-		hash, _ := syncproto.RecordHash(&sr.Record)
-		if sr.Hash != fin.Hash || hash != fin.Hash || !ed25519.Verify(pub, syncproto.SealMessage(sr.Hash), sr.Signature) {
+		hash, _ := syncproto.CanonicalHash(&sec.Section.Section)
+		if sec.Section.Hash != seal.Hash || hash != seal.Hash || !ed25519.Verify(pub, syncproto.SectionSealMessage(hash), sec.Section.Signature) {
 			t.Fatal("the exported seal does not verify with the exported public key")
 		}
 		for _, sha := range got.Attachments {
@@ -572,4 +584,9 @@ func TestE2EExportAfterRevocation(t *testing.T) {
 			t.Fatal("export changed the outbox")
 		}
 	})
+}
+
+// ctxAs acts as a harness user, for reading the server's state directly.
+func ctxAs(h *apptest.Harness, username string) context.Context {
+	return server.NewContextWithUser(context.Background(), h.Users[username])
 }

@@ -140,11 +140,11 @@ func (c *Client) saveSession(sess *syncproto.Session, priv ed25519.PrivateKey, p
 // renumberOutbox numbers the unsynced mutations 1, 2, 3… for a newly
 // registered device, keeping their order and every reference to them.
 //
-// A queued seal names the old device and carries its signature, which the
-// server would refuse from the new one; it is sealed again for the new
-// device with its key, the record otherwise unchanged (same content, same
-// device time of sealing). The local copy of the original seal stays, as
-// sealed records are immutable.
+// A queued seal (of a section or a close) names the old device and carries
+// its signature, which the server would refuse from the new one; it is
+// sealed again for the new device with its key, the content otherwise
+// unchanged (same answers, same device time of sealing). The local copy of
+// the original seal stays, as sealed records are immutable.
 func renumberOutbox(tx *gorm.DB, deviceID int64, priv ed25519.PrivateKey) error {
 	var rows []struct {
 		Seq  uint64
@@ -153,6 +153,7 @@ func renumberOutbox(tx *gorm.DB, deviceID int64, priv ed25519.PrivateKey) error 
 	if err := tx.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
 		return err
 	}
+	resealed := map[string]syncproto.SectionRef{} // a section's old hash → its new seal
 	// Move out of the way first, then into place.
 	if err := tx.Exec(`UPDATE outbox SET seq = -seq`).Error; err != nil {
 		return err
@@ -166,10 +167,8 @@ func renumberOutbox(tx *gorm.DB, deviceID int64, priv ed25519.PrivateKey) error 
 			return err
 		}
 		m.Seq = uint64(i + 1)
-		if m.Finalize != nil {
-			if err := reseal(m.Finalize, deviceID, priv); err != nil {
-				return err
-			}
+		if err := reseal(&m, deviceID, priv, resealed); err != nil {
+			return err
 		}
 		body, _ := json.Marshal(m)
 		if err := tx.Exec(`UPDATE outbox SET seq = ?, body = ? WHERE seq = ?`, m.Seq, string(body), -int64(r.Seq)).Error; err != nil {
@@ -185,14 +184,33 @@ func renumberOutbox(tx *gorm.DB, deviceID int64, priv ed25519.PrivateKey) error 
 	return tx.Exec(`UPDATE sync_state SET next_seq = ?, cursor = '', last_applied_seq = 0 WHERE id = 1`, len(rows)+1).Error
 }
 
-// reseal makes f the same record sealed by device deviceID with priv.
-func reseal(f *syncproto.FinalizeMutation, deviceID int64, priv ed25519.PrivateKey) error {
-	f.Record.DeviceID = deviceID
-	hash, err := syncproto.RecordHash(&f.Record)
-	if err != nil {
-		return err
+// reseal makes a queued seal the same content sealed by device deviceID
+// with priv. A close that names a section resealed here names its new hash.
+func reseal(m *syncproto.Mutation, deviceID int64, priv ed25519.PrivateKey, resealed map[string]syncproto.SectionRef) error {
+	switch {
+	case m.Seal != nil:
+		old := m.Seal.Hash
+		m.Seal.Section.DeviceID = deviceID
+		hash, err := syncproto.CanonicalHash(&m.Seal.Section)
+		if err != nil {
+			return err
+		}
+		m.Seal.Hash, m.Seal.Signature = hash, ed25519.Sign(priv, syncproto.SectionSealMessage(hash))
+		resealed[old] = syncproto.SectionRef{Department: m.Seal.Section.Department, Version: m.Seal.Section.Version, Hash: hash}
+	case m.SealClose != nil:
+		r := &m.SealClose.Record
+		r.DeviceID = deviceID
+		for i, c := range r.Covers {
+			if n, ok := resealed[c.Hash]; ok {
+				r.Covers[i] = n
+			}
+		}
+		hash, err := syncproto.CanonicalHash(r)
+		if err != nil {
+			return err
+		}
+		m.SealClose.Hash, m.SealClose.Signature = hash, ed25519.Sign(priv, syncproto.CloseSealMessage(hash))
 	}
-	f.Hash, f.Signature = hash, ed25519.Sign(priv, syncproto.SealMessage(hash))
 	return nil
 }
 

@@ -29,10 +29,13 @@ var (
 	ErrStorageFull = errors.New("sdk: device storage full")
 	// ErrNotEnrolled: Enrol has not been called on this data directory.
 	ErrNotEnrolled = errors.New("sdk: device not enrolled")
-	// ErrSealed: the visit's record is sealed; open a correction to change it.
+	// ErrSealed: the section is sealed; open a correction to change it.
 	ErrSealed = errors.New("sdk: record sealed")
 	// ErrInvalid: the input breaks a rule; nothing was written.
 	ErrInvalid = errors.New("sdk: invalid input")
+	// ErrForbidden: the inspector may not do this: answer or seal another
+	// department's section, or work on a packet of another team.
+	ErrForbidden = errors.New("sdk: not allowed")
 	// ErrNotFound: no such packet, item or attachment on the device.
 	ErrNotFound = errors.New("sdk: not found")
 )

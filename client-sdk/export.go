@@ -30,7 +30,7 @@ type ExportManifest struct {
 	PublicKey   string    `json:"public_key"` // base64, standard encoding
 	Revoked     bool      `json:"revoked"`
 	Outbox      int       `json:"outbox"`      // unsynced mutations in outbox.jsonl
-	Records     int       `json:"records"`     // this device's sealed records in records.jsonl
+	Records     int       `json:"records"`     // this device's sealed sections and closes in records.jsonl
 	Rejections  int       `json:"rejections"`  // rejected mutations in rejections.jsonl
 	Attachments []string  `json:"attachments"` // files under attachments/, by SHA-256
 }
@@ -38,7 +38,8 @@ type ExportManifest struct {
 // Export writes, as a gzip-compressed tar, everything this device made that
 // matters as evidence: the unsynced outbox (outbox.jsonl, one
 // syncproto.Mutation a line, in order), this device's sealed records
-// (records.jsonl, syncproto.SealedRecord), the rejections with their reasons
+// (records.jsonl: {"section": syncproto.SealedSection} or {"close":
+// syncproto.SealedClose} a line), the rejections with their reasons
 // (rejections.jsonl) and every attachment those refer to
 // (attachments/SHA256), with manifest.json first. It is the way out for data
 // that cannot be synced: a revoked device, another account to enrol, a
@@ -61,8 +62,9 @@ func (c *Client) Export(w io.Writer) (*ExportManifest, error) {
 		if err := tx.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&outbox).Error; err != nil {
 			return err
 		}
-		var records []struct{ Record string }
-		if err := tx.Raw(`SELECT record FROM records WHERE origin = 'local' ORDER BY packet_id, version`).Scan(&records).Error; err != nil {
+		var records []struct{ Kind, Body string }
+		if err := tx.Raw(`SELECT 'section' AS kind, body FROM section_seals WHERE origin = 'local'
+			UNION ALL SELECT 'close' AS kind, body FROM closes WHERE origin = 'local'`).Scan(&records).Error; err != nil {
 			return err
 		}
 		var rejections []struct {
@@ -95,12 +97,25 @@ func (c *Client) Export(w io.Writer) (*ExportManifest, error) {
 			outLines = append(append(outLines, o.Body...), '\n')
 		}
 		for _, r := range records {
-			var sr syncproto.SealedRecord
-			if err := json.Unmarshal([]byte(r.Record), &sr); err != nil {
-				return fmt.Errorf("sealed record: %w", err)
+			switch r.Kind {
+			case "section":
+				var ss syncproto.SealedSection
+				if err := json.Unmarshal([]byte(r.Body), &ss); err != nil {
+					return fmt.Errorf("sealed section: %w", err)
+				}
+				refer(ss.Section.Refs())
+			default:
+				var sc syncproto.SealedClose
+				if err := json.Unmarshal([]byte(r.Body), &sc); err != nil {
+					return fmt.Errorf("sealed close: %w", err)
+				}
+				refer(sc.Record.Close.Refs())
 			}
-			refer(sr.Record.Refs())
-			recLines = append(append(recLines, r.Record...), '\n')
+			line, err := json.Marshal(map[string]json.RawMessage{r.Kind: json.RawMessage(r.Body)})
+			if err != nil {
+				return err
+			}
+			recLines = append(append(recLines, line...), '\n')
 		}
 		for _, r := range rejections {
 			line, err := json.Marshal(map[string]any{

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,11 +25,12 @@ type (
 	PacketItem         = syncproto.PacketItem
 )
 
-// Visit states of a packet on the device.
+// Section states on the device: of the inspector's own department's
+// section of a packet.
 const (
-	VisitOpen       = "open"       // being filled in
-	VisitSealed     = "sealed"     // the current version is sealed
-	VisitCorrection = "correction" // a correction of a sealed version is being filled in
+	SectionOpen       = "open"       // being filled in
+	SectionSealed     = "sealed"     // the current version is sealed (here or on a teammate's device)
+	SectionCorrection = "correction" // a correction of a sealed version is being filled in
 )
 
 // PacketSummary is one line of Packets.
@@ -37,18 +39,47 @@ type PacketSummary struct {
 	CampaignID int64
 	TeamNumber int
 	Enterprise string
-	Items      int
-	Answered   int
-	State      string
-	Version    int // record version being edited or last sealed
+	Department string // the inspector's department: the section they answer
+	Items      int    // items of that section
+	Answered   int    // of them, with an answer on the device
+	State      string // of that section: SectionOpen, SectionSealed, SectionCorrection
+	Version    int    // section version being edited or last sealed
+	Closed     bool   // a close is known (captured here or pulled)
+	Complete   bool   // the joint record as the device knows it has no flag
 }
 
 // Answer is one item's answer as the device shows it.
 type Answer struct {
+	// AnswerMutation is what the device shows: its own answer not yet
+	// acknowledged, else the server's live version, else its own answer.
 	syncproto.AnswerMutation
 	Pending       bool // a local answer not yet acknowledged by the server
 	ServerVersion int64
-	Conflicts     []syncproto.AnswerVersion
+	// Server is the server's live version of the item, as last pulled.
+	Server *syncproto.AnswerVersion
+	// Conflicts are the versions a teammate wrote concurrently that the
+	// server kept beside the live one.
+	Conflicts []syncproto.AnswerVersion
+	// Rejected is this device's answer the server refused, with its reason,
+	// until the item is answered again; Server, if any, is what counts.
+	Rejected *RejectedAnswer
+}
+
+// RejectedAnswer is a local answer the server refused.
+type RejectedAnswer struct {
+	Answer  syncproto.AnswerMutation
+	Seq     uint64
+	Code    string
+	Message string
+}
+
+// Section is the state of the inspector's own department's section of a
+// packet on this device.
+type Section struct {
+	Department       string
+	Version          int    // being edited, or last sealed
+	State            string // SectionOpen, SectionSealed, SectionCorrection
+	CorrectionReason string
 }
 
 // Packet is a packet with the device's work on it.
@@ -60,18 +91,12 @@ type Packet struct {
 	Content      PacketContent
 	Answers      []Answer
 	Certificates *syncproto.CertificatesMutation
-	Close        *syncproto.CloseMutation
-	State        string
-	// RecordVersion is the record version being edited (or sealed last).
-	RecordVersion int
-	// Records are the sealed versions this device knows (its own and pulled).
-	Records []SealedRecord
-}
-
-// SealedRecord is a sealed record version on the device.
-type SealedRecord struct {
-	syncproto.SealedRecord
-	Local bool // sealed on this device
+	// Section is the inspector's own department's section; nil when the
+	// inspector is not on the packet's team.
+	Section *Section
+	// Record is the joint record as far as this device knows it: sealed
+	// sections and closes captured here or pulled, with their flags.
+	Record *syncproto.JointRecord
 }
 
 type packetRow struct {
@@ -83,22 +108,28 @@ type packetRow struct {
 }
 
 type visitRow struct {
+	PacketID     string `gorm:"column:packet_id"`
+	Certificates string `gorm:"column:certificates"`
+}
+
+type sectionRow struct {
 	PacketID         string `gorm:"column:packet_id"`
+	Department       string `gorm:"column:department"`
 	Version          int    `gorm:"column:version"`
 	Sealed           int    `gorm:"column:sealed"`
 	CorrectionReason string `gorm:"column:correction_reason"`
-	Certificates     string `gorm:"column:certificates"`
-	Close            string `gorm:"column:close"`
 }
 
 type answerRow struct {
-	PacketID      string `gorm:"column:packet_id"`
-	Department    string `gorm:"column:department"`
-	ItemCode      string `gorm:"column:item_code"`
-	Answer        string `gorm:"column:answer"`
-	PendingSeq    *int64 `gorm:"column:pending_seq"`
-	ServerVersion int64  `gorm:"column:server_version"`
-	ServerState   string `gorm:"column:server_state"`
+	PacketID       string `gorm:"column:packet_id"`
+	Department     string `gorm:"column:department"`
+	ItemCode       string `gorm:"column:item_code"`
+	Answer         string `gorm:"column:answer"`
+	PendingSeq     *int64 `gorm:"column:pending_seq"`
+	ServerVersion  int64  `gorm:"column:server_version"`
+	ServerState    string `gorm:"column:server_state"`
+	RejectedSeq    *int64 `gorm:"column:rejected_seq"`
+	RejectedAnswer string `gorm:"column:rejected_answer"`
 }
 
 func loadPacket(db *gorm.DB, id string) (*packetRow, *PacketContent, error) {
@@ -116,38 +147,72 @@ func loadPacket(db *gorm.DB, id string) (*packetRow, *PacketContent, error) {
 	return &rows[0], &content, nil
 }
 
-func loadVisit(db *gorm.DB, packetID string) (*visitRow, error) {
-	var rows []visitRow
-	if err := db.Raw(`SELECT * FROM visits WHERE packet_id = ?`, packetID).Scan(&rows).Error; err != nil {
+
+// me returns the signed-in inspector's member entry in the packet's team.
+func (c *Client) me(content *PacketContent) (*PacketMember, error) {
+	u, err := c.Me()
+	if err != nil {
+		return nil, err
+	}
+	if u.InspectorID == nil {
+		return nil, fmt.Errorf("%w: 只有执法人员可以记录检查 (only inspectors record field work)", ErrForbidden)
+	}
+	for i := range content.Team {
+		if content.Team[i].InspectorID == *u.InspectorID {
+			return &content.Team[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: 您不在该检查包的检查组中 (you are not on this packet's team)", ErrForbidden)
+}
+
+func loadSection(db *gorm.DB, packetID, dept string) (*sectionRow, error) {
+	var rows []sectionRow
+	if err := db.Raw(`SELECT * FROM sections WHERE packet_id = ? AND department = ?`, packetID, dept).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return &visitRow{PacketID: packetID, Version: 1}, nil
+		return &sectionRow{PacketID: packetID, Department: dept, Version: 1}, nil
 	}
 	return &rows[0], nil
+}
+
+func ensureSection(tx *gorm.DB, packetID, dept string) error {
+	return tx.Exec(`INSERT INTO sections (packet_id, department) VALUES (?, ?) ON CONFLICT (packet_id, department) DO NOTHING`, packetID, dept).Error
 }
 
 func ensureVisit(tx *gorm.DB, packetID string) error {
 	return tx.Exec(`INSERT INTO visits (packet_id) VALUES (?) ON CONFLICT (packet_id) DO NOTHING`, packetID).Error
 }
 
-// editable fails unless the packet's current record version can still change.
-func editable(db *gorm.DB, packetID string) (*visitRow, error) {
-	v, err := loadVisit(db, packetID)
+// latestSealed returns the highest sealed version of the section the device
+// knows (sealed here and not refused, or pulled), 0 for none.
+func latestSealed(db *gorm.DB, packetID, dept string) (int, error) {
+	var v int
+	err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM section_seals WHERE packet_id = ? AND department = ? AND rejected = 0`,
+		packetID, dept).Scan(&v).Error
+	return v, err
+}
+
+// editableSection fails unless the department's section version being
+// edited can still change.
+func editableSection(db *gorm.DB, packetID, dept string) (*sectionRow, error) {
+	s, err := loadSection(db, packetID, dept)
 	if err != nil {
 		return nil, err
 	}
-	if v.Sealed != 0 {
-		return nil, fmt.Errorf("%w: 记录已封存，如需修改请提出更正 (packet %s version %d is sealed; open a correction to change it)", ErrSealed, packetID, v.Version)
+	if s.Sealed != 0 {
+		return nil, fmt.Errorf("%w: %s部分第%d版已封存，如需修改请提出更正 (the %s section's version %d is sealed; open a correction to change it)",
+			ErrSealed, dept, s.Version, dept, s.Version)
 	}
-	var n int64
-	if err := db.Raw(`SELECT COUNT(*) FROM records WHERE packet_id = ? AND version >= ?`, packetID, v.Version).Scan(&n).Error; err != nil {
+	sealed, err := latestSealed(db, packetID, dept)
+	if err != nil {
 		return nil, err
 	}
-	if n > 0 {
-		return nil, fmt.Errorf("%w: 该记录已由其他设备封存 (packet %s version %d was sealed on another device; open a correction)", ErrSealed, packetID, v.Version)
+	if sealed >= s.Version {
+		return nil, fmt.Errorf("%w: %s部分第%d版已由同部门其他设备封存 (the %s section's version %d was sealed on a teammate's device; open a correction to change it)",
+			ErrSealed, dept, sealed, dept, sealed)
 	}
-	return v, nil
+	return s, nil
 }
 
 // enqueue gives m the next seq, a random id and the device time, validates
@@ -175,21 +240,31 @@ func (c *Client) enqueue(tx *gorm.DB, m *syncproto.Mutation) error {
 }
 
 // Packets lists the packets on the device.
-func (c *Client) Packets() ([]PacketSummary, error) {
+func (c *Client) Packets(ctx context.Context) ([]PacketSummary, error) {
 	var rows []packetRow
-	if err := c.db.Raw(`SELECT * FROM packets ORDER BY id`).Scan(&rows).Error; err != nil {
+	if err := c.db.WithContext(ctx).Raw(`SELECT * FROM packets ORDER BY id`).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]PacketSummary, 0, len(rows))
 	for _, r := range rows {
-		p, err := c.Packet(r.ID)
+		p, err := c.Packet(ctx, r.ID)
 		if err != nil {
 			return nil, err
 		}
 		s := PacketSummary{ID: p.ID, CampaignID: p.CampaignID, TeamNumber: p.TeamNumber, Enterprise: p.Content.Enterprise.Name,
-			State: p.State, Version: p.RecordVersion, Answered: len(p.Answers)}
-		for _, sec := range p.Content.Sections {
-			s.Items += len(sec.Items)
+			Closed: len(p.Record.Closes) > 0, Complete: p.Record.Complete}
+		if p.Section != nil {
+			s.Department, s.State, s.Version = p.Section.Department, p.Section.State, p.Section.Version
+			for _, sec := range p.Content.Sections {
+				if sec.Department == s.Department {
+					s.Items = len(sec.Items)
+				}
+			}
+			for _, a := range p.Answers {
+				if a.Department == s.Department && (a.Pending || a.Server != nil) {
+					s.Answered++
+				}
+			}
 		}
 		out = append(out, s)
 	}
@@ -197,74 +272,127 @@ func (c *Client) Packets() ([]PacketSummary, error) {
 }
 
 // Packet returns a packet with its content decoded and the device's work on it.
-func (c *Client) Packet(id string) (*Packet, error) {
-	r, content, err := loadPacket(c.db, id)
+func (c *Client) Packet(ctx context.Context, id string) (*Packet, error) {
+	db := c.db.WithContext(ctx)
+	r, content, err := loadPacket(db, id)
 	if err != nil {
 		return nil, err
 	}
 	p := &Packet{ID: r.ID, CampaignID: r.CampaignID, Version: r.Version, TeamNumber: r.TeamNumber, Content: *content}
 	var answers []answerRow
-	if err := c.db.Raw(`SELECT * FROM answers WHERE packet_id = ? ORDER BY department, item_code`, id).Scan(&answers).Error; err != nil {
+	if err := db.Raw(`SELECT * FROM answers WHERE packet_id = ? ORDER BY department, item_code`, id).Scan(&answers).Error; err != nil {
 		return nil, err
 	}
 	for _, a := range answers {
-		ans, err := a.decode()
+		ans, err := a.decode(db)
 		if err != nil {
 			return nil, err
 		}
 		p.Answers = append(p.Answers, ans)
 	}
-	v, err := loadVisit(c.db, id)
-	if err != nil {
+	var visits []visitRow
+	if err := db.Raw(`SELECT packet_id, certificates FROM visits WHERE packet_id = ?`, id).Scan(&visits).Error; err != nil {
 		return nil, err
 	}
-	p.RecordVersion = v.Version
-	p.State = VisitOpen
-	if v.Version > 1 {
-		p.State = VisitCorrection
-	}
-	if v.Sealed != 0 {
-		p.State = VisitSealed
-	}
-	if v.Certificates != "" {
+	if len(visits) > 0 && visits[0].Certificates != "" {
 		p.Certificates = new(syncproto.CertificatesMutation)
-		if err := json.Unmarshal([]byte(v.Certificates), p.Certificates); err != nil {
+		if err := json.Unmarshal([]byte(visits[0].Certificates), p.Certificates); err != nil {
 			return nil, err
 		}
 	}
-	if v.Close != "" {
-		p.Close = new(syncproto.CloseMutation)
-		if err := json.Unmarshal([]byte(v.Close), p.Close); err != nil {
+	if me, err := c.me(content); err == nil {
+		s, err := loadSection(db, id, me.Department)
+		if err != nil {
 			return nil, err
 		}
-	}
-	var recs []struct {
-		Record    string
-		Hash      string
-		Signature []byte
-		Origin    string
-	}
-	if err := c.db.Raw(`SELECT record, hash, signature, origin FROM records WHERE packet_id = ? ORDER BY version, origin`, id).Scan(&recs).Error; err != nil {
+		sealed, err := latestSealed(db, id, me.Department)
+		if err != nil {
+			return nil, err
+		}
+		p.Section = &Section{Department: me.Department, Version: s.Version, State: SectionOpen, CorrectionReason: s.CorrectionReason}
+		switch {
+		case s.Sealed != 0 || sealed >= s.Version:
+			p.Section.State, p.Section.Version = SectionSealed, max(s.Version, sealed)
+		case s.Version > 1:
+			p.Section.State = SectionCorrection
+		}
+	} else if !errors.Is(err, ErrForbidden) {
 		return nil, err
 	}
-	for _, rec := range recs {
-		var sr SealedRecord
-		if err := json.Unmarshal([]byte(rec.Record), &sr.SealedRecord); err != nil {
-			return nil, err
-		}
-		sr.Local = rec.Origin == "local"
-		if sr.Local {
-			sr.Hash, sr.Signature = rec.Hash, rec.Signature
-		}
-		p.Records = append(p.Records, sr)
-		if sr.Record.Version >= v.Version && v.Sealed == 0 {
-			p.State = VisitSealed
-		}
+	if p.Record, err = jointRecord(db, id, content); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-func (a answerRow) decode() (Answer, error) {
+// JointRecord returns the packet's joint record as far as this device knows
+// it (see syncproto.AssembleJointRecord).
+func (c *Client) JointRecord(ctx context.Context, packetID string) (*syncproto.JointRecord, error) {
+	db := c.db.WithContext(ctx)
+	_, content, err := loadPacket(db, packetID)
+	if err != nil {
+		return nil, err
+	}
+	return jointRecord(db, packetID, content)
+}
+
+// jointRecord assembles the record from the sections and closes the device
+// holds; of a section sealed here and pulled back, the server's copy (with
+// its flags) counts. Seals the server refused are left out.
+func jointRecord(db *gorm.DB, packetID string, content *PacketContent) (*syncproto.JointRecord, error) {
+	var seals []struct {
+		Department string
+		Version    int
+		Origin     string
+		Hash       string
+		Body       string
+	}
+	if err := db.Raw(`SELECT department, version, origin, hash, body FROM section_seals WHERE packet_id = ? AND rejected = 0
+		ORDER BY department, version, origin DESC`, packetID).Scan(&seals).Error; err != nil {
+		return nil, err
+	}
+	var sections []syncproto.SealedSection
+	seen := map[string]bool{}
+	for _, s := range seals {
+		k := s.Department + "/" + s.Hash
+		if seen[k] {
+			continue // origin server sorts first
+		}
+		seen[k] = true
+		var ss syncproto.SealedSection
+		if err := json.Unmarshal([]byte(s.Body), &ss); err != nil {
+			return nil, err
+		}
+		sections = append(sections, ss)
+	}
+	var closeRows []struct{ Hash, Origin, Body string }
+	if err := db.Raw(`SELECT hash, origin, body FROM closes WHERE packet_id = ? AND rejected = 0 ORDER BY rowid`, packetID).Scan(&closeRows).Error; err != nil {
+		return nil, err
+	}
+	// A close captured here and pulled back is one close; the server's copy
+	// carries its flags.
+	var order []string
+	body := map[string]string{}
+	for _, r := range closeRows {
+		if _, ok := body[r.Hash]; !ok {
+			order = append(order, r.Hash)
+		}
+		if _, ok := body[r.Hash]; !ok || r.Origin == "server" {
+			body[r.Hash] = r.Body
+		}
+	}
+	var closes []syncproto.SealedClose
+	for _, h := range order {
+		var sc syncproto.SealedClose
+		if err := json.Unmarshal([]byte(body[h]), &sc); err != nil {
+			return nil, err
+		}
+		closes = append(closes, sc)
+	}
+	return syncproto.AssembleJointRecord(packetID, content, sections, closes), nil
+}
+
+func (a answerRow) decode(db *gorm.DB) (Answer, error) {
 	var out Answer
 	if err := json.Unmarshal([]byte(a.Answer), &out.AnswerMutation); err != nil {
 		return out, err
@@ -276,16 +404,40 @@ func (a answerRow) decode() (Answer, error) {
 		if err := json.Unmarshal([]byte(a.ServerState), &st); err != nil {
 			return out, err
 		}
+		out.Server = &st.Winner
 		out.Conflicts = st.Conflicts
+	}
+	if a.RejectedSeq != nil {
+		rej := &RejectedAnswer{Seq: uint64(*a.RejectedSeq)}
+		if err := json.Unmarshal([]byte(a.RejectedAnswer), &rej.Answer); err != nil {
+			return out, err
+		}
+		var why []struct{ Code, Message string }
+		if err := db.Raw(`SELECT code, message FROM rejections WHERE seq = ?`, *a.RejectedSeq).Scan(&why).Error; err != nil {
+			return out, err
+		}
+		if len(why) > 0 {
+			rej.Code, rej.Message = why[0].Code, why[0].Message
+		}
+		out.Rejected = rej
 	}
 	return out, nil
 }
 
+// counts reports whether the answer counts toward sealing: the device's own
+// answer (pending or acknowledged) or the server's live version; not an
+// answer the server refused with nothing in its place.
+func (a answerRow) counts() bool {
+	return a.PendingSeq != nil || a.ServerState != "" || a.RejectedSeq == nil
+}
+
 // AnswerInput is one checklist item's answer.
 type AnswerInput struct {
+	// Department is the section's department; empty means the inspector's
+	// own, the only one they may answer.
 	Department string
 	ItemCode   string
-	Result     string // compliance items: syncproto.ResultCompliant…
+	Result     string // compliance items: ResultCompliant…; any item: ResultNotChecked (with the reason in Note)
 	Value      string // text and number items
 	Note       string
 	// Photos are local file paths (copied in) or SHA-256 refs of files
@@ -293,7 +445,8 @@ type AnswerInput struct {
 	Photos []string
 }
 
-// Answer records an answer to one item and queues it, in one transaction.
+// Answer records an answer to one item of the inspector's own department's
+// section and queues it, in one transaction.
 func (c *Client) Answer(ctx context.Context, packetID string, in AnswerInput) (*syncproto.AnswerMutation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -301,6 +454,17 @@ func (c *Client) Answer(ctx context.Context, packetID string, in AnswerInput) (*
 	_, content, err := loadPacket(c.db, packetID)
 	if err != nil {
 		return nil, err
+	}
+	me, err := c.me(content)
+	if err != nil {
+		return nil, err
+	}
+	if in.Department == "" {
+		in.Department = me.Department
+	}
+	if in.Department != me.Department {
+		return nil, fmt.Errorf("%w: 只有%s部门的执法人员可以填写该部门的检查事项 (only inspectors of %s answer its items; you are of %s)",
+			ErrForbidden, in.Department, in.Department, me.Department)
 	}
 	item, err := findItem(content, in.Department, in.ItemCode)
 	if err != nil {
@@ -310,11 +474,16 @@ func (c *Client) Answer(ctx context.Context, packetID string, in AnswerInput) (*
 		Department: in.Department, ItemCode: in.ItemCode, ItemVersion: item.Version,
 		Result: in.Result, Value: in.Value, Note: in.Note,
 	}
-	if item.AnswerType == syncproto.AnswerCompliance || item.AnswerType == "" {
-		if in.Value != "" {
-			return nil, invalid("item %s/%s is answered compliant, non_compliant or not_applicable", in.Department, in.ItemCode)
+	switch {
+	case in.Result == syncproto.ResultNotChecked:
+		if strings.TrimSpace(in.Note) == "" || in.Value != "" {
+			return nil, invalid("未检查须在备注中说明原因 (an item not checked needs the reason in its note)")
 		}
-	} else if in.Result != "" {
+	case item.AnswerType == syncproto.AnswerCompliance || item.AnswerType == "":
+		if in.Value != "" {
+			return nil, invalid("item %s/%s is answered compliant, non_compliant, not_applicable or not_checked", in.Department, in.ItemCode)
+		}
+	case in.Result != "":
 		return nil, invalid("item %s/%s takes a %s value, not a result", in.Department, in.ItemCode, item.AnswerType)
 	}
 	refs, err := c.resolveFiles(in.Photos, false)
@@ -331,9 +500,13 @@ func (c *Client) Answer(ctx context.Context, packetID string, in AnswerInput) (*
 		return nil, err
 	}
 	err = c.tx(func(tx *gorm.DB) error {
-		if _, err := editable(tx, packetID); err != nil {
+		sec, err := editableSection(tx, packetID, a.Department)
+		if err != nil {
 			return err
 		}
+		a.SectionVersion = sec.Version
+		// The base is the item's version as last pulled; the server tells
+		// this device's own successive edits from a teammate's by device.
 		var base int64
 		if err := tx.Raw(`SELECT COALESCE(MAX(server_version), 0) FROM answers WHERE packet_id = ? AND department = ? AND item_code = ?`,
 			packetID, a.Department, a.ItemCode).Scan(&base).Error; err != nil {
@@ -345,11 +518,12 @@ func (c *Client) Answer(ctx context.Context, packetID string, in AnswerInput) (*
 			return err
 		}
 		body, _ := json.Marshal(a)
-		if err := ensureVisit(tx, packetID); err != nil {
+		if err := ensureSection(tx, packetID, a.Department); err != nil {
 			return err
 		}
 		return tx.Exec(`INSERT INTO answers (packet_id, department, item_code, answer, pending_seq) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (packet_id, department, item_code) DO UPDATE SET answer = excluded.answer, pending_seq = excluded.pending_seq`,
+			ON CONFLICT (packet_id, department, item_code) DO UPDATE SET answer = excluded.answer, pending_seq = excluded.pending_seq,
+			rejected_seq = NULL, rejected_answer = ''`,
 			packetID, a.Department, a.ItemCode, string(body), m.Seq).Error
 	})
 	if err != nil {
@@ -402,28 +576,61 @@ func (c *Client) resolveFiles(entries []string, store bool) ([]syncproto.Attachm
 	return out, nil
 }
 
-// RecordCertificates records that the team showed their enforcement
-// certificates on arrival (with an optional GPS fix).
-func (c *Client) RecordCertificates(packetID string, shown []syncproto.CertificateShown, loc *syncproto.Location) error {
-	if _, _, err := loadPacket(c.db, packetID); err != nil {
+// RecordCertificates records that team members showed their enforcement
+// certificates on arrival (with an optional GPS fix). Each must be a team
+// member's own certificate. What is recorded adds to what was recorded
+// before on this device.
+func (c *Client) RecordCertificates(ctx context.Context, packetID string, shown []syncproto.CertificateShown, loc *syncproto.Location) error {
+	if err := ctx.Err(); err != nil {
 		return err
+	}
+	_, content, err := loadPacket(c.db, packetID)
+	if err != nil {
+		return err
+	}
+	if _, err := c.me(content); err != nil {
+		return err
+	}
+	for _, s := range shown {
+		i := slices.IndexFunc(content.Team, func(m PacketMember) bool { return m.InspectorID == s.InspectorID })
+		if i < 0 {
+			return invalid("执法人员%d不在本检查组 (inspector %d is not on this team)", s.InspectorID, s.InspectorID)
+		}
+		if content.Team[i].CertificateNumber != s.CertificateNumber {
+			return invalid("执法证号%q不是执法人员%d的证件 (certificate %q is not inspector %d's)", s.CertificateNumber, s.InspectorID, s.CertificateNumber, s.InspectorID)
+		}
 	}
 	cm := syncproto.CertificatesMutation{Shown: shown, Location: loc}
 	if err := cm.Validate(); err != nil {
 		return invalid("%v", err)
 	}
-	err := c.tx(func(tx *gorm.DB) error {
-		if _, err := editable(tx, packetID); err != nil {
-			return err
-		}
+	err = c.tx(func(tx *gorm.DB) error {
 		m := syncproto.Mutation{Kind: syncproto.KindCertificates, PacketID: packetID, Certificates: &cm}
 		if err := c.enqueue(tx, &m); err != nil {
 			return err
 		}
-		body, _ := json.Marshal(cm)
 		if err := ensureVisit(tx, packetID); err != nil {
 			return err
 		}
+		var v []visitRow
+		if err := tx.Raw(`SELECT packet_id, certificates FROM visits WHERE packet_id = ?`, packetID).Scan(&v).Error; err != nil {
+			return err
+		}
+		all := syncproto.CertificatesMutation{Location: loc}
+		if len(v) > 0 && v[0].Certificates != "" {
+			if err := json.Unmarshal([]byte(v[0].Certificates), &all); err != nil {
+				return err
+			}
+			if loc != nil {
+				all.Location = loc
+			}
+		}
+		for _, s := range shown {
+			if !slices.ContainsFunc(all.Shown, func(x syncproto.CertificateShown) bool { return x.InspectorID == s.InspectorID }) {
+				all.Shown = append(all.Shown, s)
+			}
+		}
+		body, _ := json.Marshal(all)
 		return tx.Exec(`UPDATE visits SET certificates = ? WHERE packet_id = ?`, string(body), packetID).Error
 	})
 	if err == nil {
@@ -432,9 +639,185 @@ func (c *Client) RecordCertificates(packetID string, shown []syncproto.Certifica
 	return err
 }
 
+// SealSection seals this device's section of the inspector's department:
+// every item must have an answer or be marked not checked with a reason,
+// and the certificates of the department's members present must have been
+// recorded. The section is hashed (syncproto.CanonicalHash), signed with the
+// device key, stored immutably and queued, in one transaction. The result's
+// Ref().Token() is what a teammate's device needs to name this section in
+// the close offline.
+func (c *Client) SealSection(ctx context.Context, packetID string) (*syncproto.SealMutation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	_, content, err := loadPacket(c.db, packetID)
+	if err != nil {
+		return nil, err
+	}
+	me, err := c.me(content)
+	if err != nil {
+		return nil, err
+	}
+	var items []PacketItem
+	for _, s := range content.Sections {
+		if s.Department == me.Department {
+			items = s.Items
+		}
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%w: no section %q in this packet", ErrNotFound, me.Department)
+	}
+	var seal *syncproto.SealMutation
+	err = c.tx(func(tx *gorm.DB) error {
+		d, err := c.device(tx)
+		if err != nil {
+			return err
+		}
+		if !d.DeviceID.Valid {
+			return ErrNotEnrolled
+		}
+		sec, err := editableSection(tx, packetID, me.Department)
+		if err != nil {
+			return err
+		}
+		rec := syncproto.SectionRecord{
+			PacketID: packetID, Department: me.Department, Version: sec.Version, DeviceID: d.DeviceID.Int64, InspectorID: me.InspectorID,
+			Answers: []syncproto.AnswerMutation{}, Certificates: []syncproto.CertificateShown{}, SealedAt: c.now().UTC(),
+		}
+		if sec.Version > 1 {
+			rec.Replaces, rec.CorrectionReason = sec.Version-1, sec.CorrectionReason
+		}
+		var rows []answerRow
+		if err := tx.Raw(`SELECT * FROM answers WHERE packet_id = ? AND department = ?`, packetID, me.Department).Scan(&rows).Error; err != nil {
+			return err
+		}
+		byItem := map[string]answerRow{}
+		for _, r := range rows {
+			if r.counts() {
+				byItem[r.ItemCode] = r
+			}
+		}
+		var unanswered []string
+		for _, it := range items {
+			r, ok := byItem[it.Code]
+			if !ok {
+				unanswered = append(unanswered, it.Code)
+				continue
+			}
+			var am syncproto.AnswerMutation
+			if err := json.Unmarshal([]byte(r.Answer), &am); err != nil {
+				return err
+			}
+			am.BaseVersion, am.SectionVersion = 0, 0
+			rec.Answers = append(rec.Answers, am)
+		}
+		if len(unanswered) > 0 {
+			return invalid("%s部分还有%d项未回答：%s；请回答或注明未检查的原因 (%d of %d items have no answer: %s; answer them or mark them not checked with a reason)",
+				me.Department, len(unanswered), strings.Join(unanswered, ", "), len(unanswered), len(items), strings.Join(unanswered, ", "))
+		}
+		slices.SortFunc(rec.Answers, func(x, y syncproto.AnswerMutation) int { return strings.Compare(x.ItemCode, y.ItemCode) })
+		var v []visitRow
+		if err := tx.Raw(`SELECT packet_id, certificates FROM visits WHERE packet_id = ?`, packetID).Scan(&v).Error; err != nil {
+			return err
+		}
+		if len(v) > 0 && v[0].Certificates != "" {
+			var cm syncproto.CertificatesMutation
+			if err := json.Unmarshal([]byte(v[0].Certificates), &cm); err != nil {
+				return err
+			}
+			for _, s := range cm.Shown {
+				i := slices.IndexFunc(content.Team, func(m PacketMember) bool { return m.InspectorID == s.InspectorID })
+				if i >= 0 && content.Team[i].Department == me.Department {
+					rec.Certificates = append(rec.Certificates, s)
+				}
+			}
+		}
+		if len(rec.Certificates) == 0 {
+			return invalid("封存前须记录本部门在场执法人员出示的执法证 (record the certificates your department's inspectors present showed before sealing)")
+		}
+		slices.SortFunc(rec.Certificates, func(x, y syncproto.CertificateShown) int { return cmpInt64(x.InspectorID, y.InspectorID) })
+		rec.Attachments = syncproto.AttachmentList(rec.Refs())
+		hash, err := syncproto.CanonicalHash(&rec)
+		if err != nil {
+			return err
+		}
+		sig := ed25519.Sign(ed25519.PrivateKey(d.PrivateKey), syncproto.SectionSealMessage(hash))
+		seal = &syncproto.SealMutation{Section: rec, Hash: hash, Signature: sig}
+		m := syncproto.Mutation{Kind: syncproto.KindSeal, PacketID: packetID, Seal: seal}
+		if err := c.enqueue(tx, &m); err != nil {
+			return err
+		}
+		body, _ := json.Marshal(syncproto.SealedSection{SealMutation: *seal})
+		if err := tx.Exec(`INSERT INTO section_seals (packet_id, department, version, origin, body, hash) VALUES (?, ?, ?, 'local', ?, ?)`,
+			packetID, rec.Department, rec.Version, string(body), hash).Error; err != nil {
+			return err
+		}
+		if err := ensureSection(tx, packetID, me.Department); err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE sections SET sealed = 1 WHERE packet_id = ? AND department = ?`, packetID, me.Department).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.notify()
+	return seal, nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Correct opens a correction of the inspector's department's sealed
+// section: the next version, naming the one it replaces, with a reason.
+// Answers can then change, and SealSection seals the correction.
+func (c *Client) Correct(ctx context.Context, packetID, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" || len(reason) > syncproto.MaxNoteBytes {
+		return invalid("a correction needs a reason (at most %d bytes)", syncproto.MaxNoteBytes)
+	}
+	_, content, err := loadPacket(c.db, packetID)
+	if err != nil {
+		return err
+	}
+	me, err := c.me(content)
+	if err != nil {
+		return err
+	}
+	return c.tx(func(tx *gorm.DB) error {
+		s, err := loadSection(tx, packetID, me.Department)
+		if err != nil {
+			return err
+		}
+		sealed, err := latestSealed(tx, packetID, me.Department)
+		if err != nil {
+			return err
+		}
+		if sealed == 0 {
+			return invalid("packet %s has no sealed %s section to correct", packetID, me.Department)
+		}
+		if s.Sealed == 0 && s.Version > sealed {
+			return invalid("a correction (version %d) is already open", s.Version)
+		}
+		if err := ensureSection(tx, packetID, me.Department); err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE sections SET version = ?, sealed = 0, correction_reason = ? WHERE packet_id = ? AND department = ?`,
+			sealed+1, reason, packetID, me.Department).Error
+	})
+}
+
 // SignatureInput is one signature captured on the device.
 type SignatureInput struct {
-	Role        string // syncproto.SignerRepresentative, SignerInspector, SignerWitness
+	Role        string // SignerRepresentative, SignerInspector, SignerWitness
 	Name        string
 	InspectorID int64
 	PNGPath     string // the signature as a PNG file (or the SHA-256 of one attached before)
@@ -443,22 +826,51 @@ type SignatureInput struct {
 
 // CloseInput closes a visit with exactly one outcome.
 type CloseInput struct {
-	Outcome    string // syncproto.OutcomeSigned…
+	Outcome    string // OutcomeSigned…
 	Note       string
 	Signatures []SignatureInput
 	StampPath  string // photo of the stamp (or the SHA-256 of one attached before)
 	Location   *syncproto.Location
+	// Covers are tokens (syncproto.SectionRef.Token) of sections sealed on
+	// teammates' devices, read from their screens offline. Sections this
+	// device sealed or pulled are covered without them.
+	Covers []string
 }
 
-// CloseVisit closes the visit. The outcome's rules are checked before
-// anything is written; then the close and its outbox entry are one
-// transaction.
-func (c *Client) CloseVisit(packetID string, in CloseInput) (*syncproto.CloseMutation, error) {
-	if _, _, err := loadPacket(c.db, packetID); err != nil {
+// CloseVisit captures the visit's close, once per visit: the outcome's rules
+// are checked, the close names every sealed section this device knows (and
+// those in.Covers name), and it is sealed with the device key, stored
+// immutably and queued, in one transaction.
+func (c *Client) CloseVisit(ctx context.Context, packetID string, in CloseInput) (*syncproto.SealCloseMutation, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := editable(c.db, packetID); err != nil {
+	_, content, err := loadPacket(c.db, packetID)
+	if err != nil {
 		return nil, err
+	}
+	me, err := c.me(content)
+	if err != nil {
+		return nil, err
+	}
+	covers := map[string]syncproto.SectionRef{}
+	for _, t := range in.Covers {
+		ref, err := syncproto.ParseSectionToken(t)
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		if _, err := findSection(content, ref.Department); err != nil {
+			return nil, err
+		}
+		if old, ok := covers[ref.Department]; ok && old != ref {
+			return nil, invalid("two tokens for the %s section", ref.Department)
+		}
+		covers[ref.Department] = ref
+	}
+	for _, s := range in.Signatures {
+		if s.Role == syncproto.SignerInspector && !slices.ContainsFunc(content.Team, func(m PacketMember) bool { return m.InspectorID == s.InspectorID }) {
+			return nil, invalid("签字的执法人员%d不在本检查组 (the signing inspector %d is not on this team)", s.InspectorID, s.InspectorID)
+		}
 	}
 	build := func(store bool) (*syncproto.CloseMutation, error) {
 		cm := &syncproto.CloseMutation{Outcome: in.Outcome, Note: in.Note, Location: in.Location}
@@ -494,36 +906,8 @@ func (c *Client) CloseVisit(packetID string, in CloseInput) (*syncproto.CloseMut
 	if cm, err = build(true); err != nil {
 		return nil, err
 	}
+	var sealed *syncproto.SealCloseMutation
 	err = c.tx(func(tx *gorm.DB) error {
-		if _, err := editable(tx, packetID); err != nil {
-			return err
-		}
-		m := syncproto.Mutation{Kind: syncproto.KindClose, PacketID: packetID, Close: cm}
-		if err := c.enqueue(tx, &m); err != nil {
-			return err
-		}
-		body, _ := json.Marshal(cm)
-		if err := ensureVisit(tx, packetID); err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE visits SET close = ? WHERE packet_id = ?`, string(body), packetID).Error
-	})
-	if err != nil {
-		return nil, err
-	}
-	c.notify()
-	return cm, nil
-}
-
-// Finalize seals the visit's current record version: the record is built
-// from the device's state, hashed (syncproto.RecordHash) and signed with the
-// device key, stored immutably and queued, in one transaction.
-func (c *Client) Finalize(packetID string) (*syncproto.FinalizeMutation, error) {
-	if _, _, err := loadPacket(c.db, packetID); err != nil {
-		return nil, err
-	}
-	var fin *syncproto.FinalizeMutation
-	err := c.tx(func(tx *gorm.DB) error {
 		d, err := c.device(tx)
 		if err != nil {
 			return err
@@ -531,108 +915,58 @@ func (c *Client) Finalize(packetID string) (*syncproto.FinalizeMutation, error) 
 		if !d.DeviceID.Valid {
 			return ErrNotEnrolled
 		}
-		v, err := editable(tx, packetID)
+		var n int64
+		if err := tx.Raw(`SELECT COUNT(*) FROM closes WHERE packet_id = ? AND rejected = 0`, packetID).Scan(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return invalid("该检查已有结论，结论每次检查只记录一次 (the visit already has a close; it is captured once per visit)")
+		}
+		for _, s := range content.Sections {
+			var known []struct {
+				Version int
+				Hash    string
+			}
+			if err := tx.Raw(`SELECT version, hash FROM section_seals WHERE packet_id = ? AND department = ? AND rejected = 0 ORDER BY version DESC LIMIT 1`,
+				packetID, s.Department).Scan(&known).Error; err != nil {
+				return err
+			}
+			if len(known) > 0 && known[0].Version >= covers[s.Department].Version {
+				covers[s.Department] = syncproto.SectionRef{Department: s.Department, Version: known[0].Version, Hash: known[0].Hash}
+			}
+		}
+		rec := syncproto.CloseRecord{PacketID: packetID, DeviceID: d.DeviceID.Int64, InspectorID: me.InspectorID, Close: *cm,
+			Covers: []syncproto.SectionRef{}, ClosedAt: c.now().UTC()}
+		for _, ref := range covers {
+			rec.Covers = append(rec.Covers, ref)
+		}
+		slices.SortFunc(rec.Covers, func(x, y syncproto.SectionRef) int { return strings.Compare(x.Department, y.Department) })
+		rec.Attachments = syncproto.AttachmentList(rec.Close.Refs())
+		hash, err := syncproto.CanonicalHash(&rec)
 		if err != nil {
 			return err
 		}
-		if v.Close == "" {
-			return invalid("close the visit (signed, refused, absent or not locatable) before finalizing")
-		}
-		rec := syncproto.InspectionRecord{
-			PacketID: packetID, Version: v.Version, DeviceID: d.DeviceID.Int64,
-			Answers: []syncproto.AnswerMutation{}, Certificates: []syncproto.CertificateShown{}, Attachments: []string{},
-			SealedAt: c.now().UTC(),
-		}
-		if v.Version > 1 {
-			rec.Replaces, rec.CorrectionReason = v.Version-1, v.CorrectionReason
-		}
-		var answers []answerRow
-		if err := tx.Raw(`SELECT * FROM answers WHERE packet_id = ?`, packetID).Scan(&answers).Error; err != nil {
-			return err
-		}
-		for _, a := range answers {
-			var am syncproto.AnswerMutation
-			if err := json.Unmarshal([]byte(a.Answer), &am); err != nil {
-				return err
-			}
-			rec.Answers = append(rec.Answers, am)
-		}
-		slices.SortFunc(rec.Answers, func(x, y syncproto.AnswerMutation) int {
-			if c := strings.Compare(x.Department, y.Department); c != 0 {
-				return c
-			}
-			return strings.Compare(x.ItemCode, y.ItemCode)
-		})
-		if v.Certificates != "" {
-			var cm syncproto.CertificatesMutation
-			if err := json.Unmarshal([]byte(v.Certificates), &cm); err != nil {
-				return err
-			}
-			rec.Certificates = cm.Shown
-		}
-		if err := json.Unmarshal([]byte(v.Close), &rec.Close); err != nil {
-			return err
-		}
-		for _, ref := range rec.Refs() {
-			rec.Attachments = append(rec.Attachments, ref.SHA256)
-		}
-		slices.Sort(rec.Attachments)
-		rec.Attachments = slices.Compact(rec.Attachments)
-		hash, err := syncproto.RecordHash(&rec)
-		if err != nil {
-			return err
-		}
-		sig := ed25519.Sign(ed25519.PrivateKey(d.PrivateKey), syncproto.SealMessage(hash))
-		fin = &syncproto.FinalizeMutation{Record: rec, Hash: hash, Signature: sig}
-		m := syncproto.Mutation{Kind: syncproto.KindFinalize, PacketID: packetID, Finalize: fin}
+		sig := ed25519.Sign(ed25519.PrivateKey(d.PrivateKey), syncproto.CloseSealMessage(hash))
+		sealed = &syncproto.SealCloseMutation{Record: rec, Hash: hash, Signature: sig}
+		m := syncproto.Mutation{Kind: syncproto.KindSealClose, PacketID: packetID, SealClose: sealed}
 		if err := c.enqueue(tx, &m); err != nil {
 			return err
 		}
-		sr, _ := json.Marshal(syncproto.SealedRecord{Record: rec, Hash: hash, Signature: sig})
-		if err := tx.Exec(`INSERT INTO records (packet_id, version, origin, record, hash, signature) VALUES (?, ?, 'local', ?, ?, ?)`,
-			packetID, rec.Version, string(sr), hash, sig).Error; err != nil {
-			return err
-		}
-		if err := ensureVisit(tx, packetID); err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE visits SET sealed = 1 WHERE packet_id = ?`, packetID).Error
+		body, _ := json.Marshal(syncproto.SealedClose{SealCloseMutation: *sealed})
+		return tx.Exec(`INSERT INTO closes (packet_id, hash, origin, body) VALUES (?, ?, 'local', ?)`, packetID, hash, string(body)).Error
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.notify()
-	return fin, nil
+	return sealed, nil
 }
 
-// Correct opens a correction of the packet's sealed record: the next version,
-// naming the one it replaces, with a reason. Answers and the close can then
-// change, and Finalize seals the correction.
-func (c *Client) Correct(packetID, reason string) error {
-	if strings.TrimSpace(reason) == "" || len(reason) > syncproto.MaxNoteBytes {
-		return invalid("a correction needs a reason (at most %d bytes)", syncproto.MaxNoteBytes)
+func findSection(content *PacketContent, dept string) (*PacketSection, error) {
+	for i := range content.Sections {
+		if content.Sections[i].Department == dept {
+			return &content.Sections[i], nil
+		}
 	}
-	if _, _, err := loadPacket(c.db, packetID); err != nil {
-		return err
-	}
-	return c.tx(func(tx *gorm.DB) error {
-		v, err := loadVisit(tx, packetID)
-		if err != nil {
-			return err
-		}
-		var sealed int
-		if err := tx.Raw(`SELECT COALESCE(MAX(version), 0) FROM records WHERE packet_id = ?`, packetID).Scan(&sealed).Error; err != nil {
-			return err
-		}
-		if sealed == 0 {
-			return invalid("packet %s has no sealed record to correct", packetID)
-		}
-		if v.Sealed == 0 && v.Version > sealed {
-			return invalid("a correction (version %d) is already open", v.Version)
-		}
-		if err := ensureVisit(tx, packetID); err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE visits SET version = ?, sealed = 0, correction_reason = ? WHERE packet_id = ?`, sealed+1, reason, packetID).Error
-	})
+	return nil, fmt.Errorf("%w: no section %q in this packet", ErrNotFound, dept)
 }

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -40,8 +41,8 @@ var testContent = PacketContent{
 	},
 }
 
-// newTestClient opens a store in a temp dir, as if enrolled as device 7, with
-// one packet pulled.
+// newTestClient opens a store in a temp dir, as if enrolled as device 7 by
+// inspector 11 (culture), with one packet pulled.
 func newTestClient(t *testing.T, now func() time.Time) *Client {
 	t.Helper()
 	c, err := Open(t.TempDir(), Config{Now: now})
@@ -51,8 +52,9 @@ func newTestClient(t *testing.T, now func() time.Time) *Client {
 	t.Cleanup(func() { c.Close() })
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	err = c.tx(func(tx *gorm.DB) error {
-		return tx.Exec(`INSERT INTO device (id, server_url, device_id, private_key, public_key, username, access_token, refresh_token)
-			VALUES (1, 'http://127.0.0.1:9', 7, ?, ?, 'insp-a1', 'x', 'y')`, []byte(priv), []byte(pub)).Error
+		return tx.Exec(`INSERT INTO device (id, server_url, device_id, private_key, public_key, username, user_json, access_token, refresh_token)
+			VALUES (1, 'http://127.0.0.1:9', 7, ?, ?, 'insp-a1', '{"id":1,"username":"insp-a1","role":"inspector","inspector_id":11}', 'x', 'y')`,
+			[]byte(priv), []byte(pub)).Error
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,11 +121,42 @@ func outbox(t *testing.T, c *Client) []syncproto.Mutation {
 	return out
 }
 
+// asInspector makes the device's signed-in user inspector id (11 culture,
+// 12 market).
+func asInspector(t *testing.T, c *Client, id int64) {
+	t.Helper()
+	me, _ := json.Marshal(syncproto.Me{ID: id, Username: "insp", Role: "inspector", InspectorID: &id})
+	if err := c.db.Exec(`UPDATE device SET user_json = ?`, string(me)).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sealCulture answers every culture item compliant, records the culture
+// inspector's certificate and seals the culture section.
+func sealCulture(t *testing.T, c *Client) *syncproto.SealMutation {
+	t.Helper()
+	ctx := context.Background()
+	for _, item := range []string{"c1", "c2"} {
+		if _, err := c.Answer(ctx, testPacket, AnswerInput{ItemCode: item, Result: syncproto.ResultCompliant}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.RecordCertificates(ctx, testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.SealSection(ctx, testPacket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // signedClose closes testPacket as signed by the representative.
-func signedClose(t *testing.T, c *Client) {
+func signedClose(t *testing.T, c *Client, covers ...string) *syncproto.SealCloseMutation {
 	t.Helper()
 	dir := t.TempDir()
-	_, err := c.CloseVisit(testPacket, CloseInput{
+	sc, err := c.CloseVisit(context.Background(), testPacket, CloseInput{
+		Covers: covers,
 		Outcome: syncproto.OutcomeSigned,
 		Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "张三", PNGPath: writePNG(t, dir, 1),
 			Strokes: json.RawMessage(`[[1,2],[3,4]]`)}},
@@ -133,4 +166,5 @@ func signedClose(t *testing.T, c *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sc
 }

@@ -103,7 +103,7 @@ func importArchive(t *testing.T, h *apptest.Harness, deviceID int64, token strin
 }
 
 // serverCounts is what an import may write, for checking that a refused one wrote nothing.
-type serverCounts struct{ Mutations, Blobs, Answers, Records, VisitEvents int64 }
+type serverCounts struct{ Mutations, Blobs, Answers, Sections, Closes, VisitEvents int64 }
 
 func countServer(t *testing.T, h *apptest.Harness, deviceID int64) serverCounts {
 	t.Helper()
@@ -113,7 +113,8 @@ func countServer(t *testing.T, h *apptest.Harness, deviceID int64) serverCounts 
 			"SELECT COUNT(*) FROM mutations WHERE device_id = ?":    &c.Mutations,
 			"SELECT COUNT(*) FROM blobs":                            &c.Blobs,
 			"SELECT COUNT(*) FROM answers WHERE device_id = ?":      &c.Answers,
-			"SELECT COUNT(*) FROM records WHERE device_id = ?":      &c.Records,
+			"SELECT COUNT(*) FROM section_seals WHERE device_id = ?": &c.Sections,
+			"SELECT COUNT(*) FROM visit_closes WHERE device_id = ?":  &c.Closes,
 			"SELECT COUNT(*) FROM visit_events WHERE device_id = ?": &c.VisitEvents,
 		} {
 			var args []any
@@ -139,7 +140,7 @@ func countServer(t *testing.T, h *apptest.Harness, deviceID int64) serverCounts 
 func TestE2EImportExportAfterRevocation(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		ctx := context.Background()
-		c, username, packetID, fin := revokedWithWork(t, h, 93)
+		c, username, packetID, seal := revokedWithWork(t, h, 93)
 		dev := c.DeviceID()
 		var buf bytes.Buffer
 		m, err := c.Export(&buf)
@@ -147,7 +148,7 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		archive := buf.Bytes()
-		if m.Outbox != 3 || len(m.Attachments) != 2 {
+		if m.Outbox != 5 || len(m.Attachments) != 2 {
 			t.Fatalf("export manifest %+v", m)
 		}
 
@@ -208,7 +209,7 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil {
 			t.Fatalf("import: %d %s", r.Status, r.Body)
 		}
-		if got.Attachments != 2 || len(got.Results) != 3 || got.LastAppliedSeq != 3 {
+		if got.Attachments != 2 || len(got.Results) != 5 || got.LastAppliedSeq != 5 {
 			t.Fatalf("import answered %+v", got)
 		}
 		for _, res := range got.Results {
@@ -217,11 +218,11 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 			}
 		}
 		after := countServer(t, h, dev)
-		if after.Mutations != before.Mutations+3 || after.Blobs != before.Blobs+2 || after.Answers != before.Answers+1 ||
-			after.Records != before.Records+1 || after.VisitEvents != before.VisitEvents+1 {
+		if after.Mutations != before.Mutations+5 || after.Blobs != before.Blobs+2 || after.Answers != before.Answers+2 ||
+			after.Sections != before.Sections+1 || after.Closes != before.Closes+1 || after.VisitEvents != before.VisitEvents+1 {
 			t.Fatalf("after import %+v, before %+v", after, before)
 		}
-		// The server's sealed record verifies with the device's key, and its
+		// The server's sealed section verifies with the device's key, and its
 		// attachments are blobs uploaded by the device's owner.
 		pub, _ := base64.StdEncoding.DecodeString(m.PublicKey)
 		owner := h.Users[username].ID
@@ -231,18 +232,18 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 				Signature []byte
 				Body      string
 			}
-			if err := tx.Raw("SELECT hash, signature, body FROM records WHERE packet_id = ? AND device_id = ?", packetID, dev).Scan(&rec).Error; err != nil {
+			if err := tx.Raw("SELECT hash, signature, body FROM section_seals WHERE packet_id = ? AND device_id = ?", packetID, dev).Scan(&rec).Error; err != nil {
 				return err
 			}
-			var sealed syncproto.InspectionRecord
+			var sealed syncproto.SectionRecord
 			if err := json.Unmarshal([]byte(rec.Body), &sealed); err != nil {
 				return err
 			}
-			hash, _ := syncproto.RecordHash(&sealed)
-			if rec.Hash != fin.Hash || hash != fin.Hash || !ed25519.Verify(pub, syncproto.SealMessage(rec.Hash), rec.Signature) {
-				t.Errorf("server record %+v does not verify", rec)
+			hash, _ := syncproto.CanonicalHash(&sealed)
+			if rec.Hash != seal.Hash || hash != seal.Hash || !ed25519.Verify(pub, syncproto.SectionSealMessage(rec.Hash), rec.Signature) {
+				t.Errorf("server section %+v does not verify", rec)
 			}
-			for _, sha := range fin.Record.Attachments {
+			for _, sha := range seal.Section.Attachments {
 				var by []int64
 				if err := tx.Raw("SELECT uploaded_by FROM blobs WHERE sha256 = ?", sha).Scan(&by).Error; err != nil {
 					return err
@@ -257,12 +258,12 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The admin may read what was imported.
-		h.MustDo(t, "GET", syncproto.PathAttachments+"/"+fin.Record.Attachments[0], root, nil, http.StatusOK, nil)
+		h.MustDo(t, "GET", syncproto.PathAttachments+"/"+seal.Section.Attachments[0], root, nil, http.StatusOK, nil)
 
 		// Again, by a platform admin: all duplicates, nothing changed.
 		r = importArchive(t, h, dev, root, archive, "application/gzip")
 		got = syncproto.DeviceImportResponse{}
-		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil || len(got.Results) != 3 || got.LastAppliedSeq != 3 {
+		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil || len(got.Results) != 5 || got.LastAppliedSeq != 5 {
 			t.Fatalf("second import: %d %s", r.Status, r.Body)
 		}
 		for _, res := range got.Results {

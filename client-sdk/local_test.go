@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +38,9 @@ func TestSchemaAppliedOnceAndOutboxSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != 1 {
-		t.Fatalf("%d schema versions recorded, want 1", n)
+	files, _ := fs.Glob(schemaFS, "schema/*.sql")
+	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) || n < 2 {
+		t.Fatalf("%d schema versions recorded, want %d", n, len(files))
 	}
 }
 
@@ -54,22 +57,25 @@ func TestLocalWriteAndOutboxAreAtomic(t *testing.T) {
 	if got := count(t, c, `SELECT COUNT(*) FROM answers WHERE pending_seq = 1`); got != 1 || len(outbox(t, c)) != 1 {
 		t.Fatalf("after an answer: %d pending answers, %d outbox rows", got, len(outbox(t, c)))
 	}
-	if err := c.RecordCertificates(testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}, {InspectorID: 12, CertificateNumber: "M-12"}}, nil); err != nil {
+	if err := c.RecordCertificates(ctx, testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}, {InspectorID: 12, CertificateNumber: "M-12"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(t, c, `SELECT COUNT(*) FROM visits WHERE certificates != ''`); got != 1 || len(outbox(t, c)) != 2 {
 		t.Fatalf("after certificates: %d visits, %d outbox rows", got, len(outbox(t, c)))
 	}
-	signedClose(t, c)
-	if got := count(t, c, `SELECT COUNT(*) FROM visits WHERE close != ''`); got != 1 || len(outbox(t, c)) != 3 {
-		t.Fatalf("after close: %d closes, %d outbox rows", got, len(outbox(t, c)))
-	}
-	if _, err := c.Finalize(testPacket); err != nil {
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{ItemCode: "c2", Result: syncproto.ResultNotChecked, Note: "营业场所停电，无法查验"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.SealSection(ctx, testPacket); err != nil {
+		t.Fatal(err)
+	}
+	if count(t, c, `SELECT COUNT(*) FROM section_seals WHERE origin = 'local'`) != 1 || len(outbox(t, c)) != 4 {
+		t.Fatal("after the seal: no local seal or no outbox row")
+	}
+	signedClose(t, c)
 	ms := outbox(t, c)
-	if len(ms) != 4 || count(t, c, `SELECT COUNT(*) FROM records WHERE origin = 'local'`) != 1 {
-		t.Fatalf("after finalize: %d outbox rows", len(ms))
+	if len(ms) != 5 || count(t, c, `SELECT COUNT(*) FROM closes WHERE origin = 'local'`) != 1 {
+		t.Fatalf("after the close: %d outbox rows", len(ms))
 	}
 	for i, m := range ms {
 		if m.Seq != uint64(i+1) {
@@ -79,8 +85,12 @@ func TestLocalWriteAndOutboxAreAtomic(t *testing.T) {
 			t.Fatalf("outbox mutation %d: %v", m.Seq, err)
 		}
 	}
-	if want := []string{"answer", "certificates", "close", "finalize"}; ms[0].Kind != want[0] || ms[1].Kind != want[1] || ms[2].Kind != want[2] || ms[3].Kind != want[3] {
-		t.Fatalf("kinds out of order")
+	var kinds []string
+	for _, m := range ms {
+		kinds = append(kinds, m.Kind)
+	}
+	if want := []string{"answer", "certificates", "answer", "seal", "seal_close"}; !slices.Equal(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
 	}
 
 	// Break the outbox: the answer's state must not appear without it.
@@ -92,7 +102,7 @@ func TestLocalWriteAndOutboxAreAtomic(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "outbox broken") {
 		t.Fatalf("answer with a broken outbox: %v", err)
 	}
-	err = c2.RecordCertificates(testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}}, nil)
+	err = c2.RecordCertificates(ctx, testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}}, nil)
 	if err == nil {
 		t.Fatal("certificates with a broken outbox succeeded")
 	}
@@ -106,86 +116,140 @@ func TestLocalWriteAndOutboxAreAtomic(t *testing.T) {
 	}
 }
 
-func TestFinalizeSealsWithTheDeviceKey(t *testing.T) {
+// A section is sealed by its own department, complete, with the
+// certificates shown, and with the device key; then it is immutable until a
+// correction, which is its next version.
+func TestSealSectionWithTheDeviceKey(t *testing.T) {
 	c := newTestClient(t, nil)
 	ctx := context.Background()
 	photo := writePNG(t, t.TempDir(), 5)
-	// Answered out of order, the same photo twice: the record sorts and de-duplicates.
-	for _, in := range []AnswerInput{
-		{Department: "market", ItemCode: "m2", Value: "120"},
-		{Department: "culture", ItemCode: "c2", Result: syncproto.ResultCompliant, Photos: []string{photo}},
-		{Department: "culture", ItemCode: "c1", Result: syncproto.ResultNotApplicable, Photos: []string{photo}},
-	} {
-		if _, err := c.Answer(ctx, testPacket, in); err != nil {
-			t.Fatal(err)
-		}
+	// Another department's items are not this inspector's.
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "market", ItemCode: "m2", Value: "120"}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("answer of the market section by a culture inspector: %v, want ErrForbidden", err)
 	}
-	if _, err := c.Finalize(testPacket); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("finalize before close: %v, want ErrInvalid", err)
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{ItemCode: "c2", Result: syncproto.ResultCompliant, Photos: []string{photo}}); err != nil {
+		t.Fatal(err)
 	}
-	signedClose(t, c)
-	fin, err := c.Finalize(testPacket)
+	// One item of two answered: refused, naming the missing item.
+	if _, err := c.SealSection(ctx, testPacket); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "c1") {
+		t.Fatalf("seal with c1 unanswered: %v, want ErrInvalid naming c1", err)
+	}
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{ItemCode: "c1", Result: syncproto.ResultNotChecked}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("not checked without a reason: %v", err)
+	}
+	if _, err := c.Answer(ctx, testPacket, AnswerInput{ItemCode: "c1", Result: syncproto.ResultNotApplicable, Photos: []string{photo}}); err != nil {
+		t.Fatal(err)
+	}
+	// No certificate of a culture member shown yet.
+	if err := c.RecordCertificates(ctx, testPacket, []syncproto.CertificateShown{{InspectorID: 12, CertificateNumber: "M-12"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SealSection(ctx, testPacket); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("seal without the department's certificates: %v, want ErrInvalid", err)
+	}
+	if err := c.RecordCertificates(ctx, testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "FAKE"}}, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a certificate number that is not the member's: %v", err)
+	}
+	if err := c.RecordCertificates(ctx, testPacket, []syncproto.CertificateShown{{InspectorID: 11, CertificateNumber: "C-11"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	seal, err := c.SealSection(ctx, testPacket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fin.Validate(); err != nil {
-		t.Fatalf("FinalizeMutation.Validate: %v", err)
+	if err := seal.Validate(); err != nil {
+		t.Fatalf("SealMutation.Validate: %v", err)
 	}
 	pub, _ := c.PublicKey()
-	if !ed25519.Verify(pub, syncproto.SealMessage(fin.Hash), fin.Signature) {
+	if !ed25519.Verify(pub, syncproto.SectionSealMessage(seal.Hash), seal.Signature) {
 		t.Fatal("the seal does not verify with the device's public key")
 	}
-	r := fin.Record
-	if r.Answers[0].ItemCode != "c1" || r.Answers[2].ItemCode != "m2" || len(r.Attachments) != 3 || r.DeviceID != 7 || r.Version != 1 {
-		t.Fatalf("record: %+v", r)
+	r := seal.Section
+	if r.Department != "culture" || r.Answers[0].ItemCode != "c1" || len(r.Answers) != 2 || len(r.Attachments) != 1 || r.DeviceID != 7 ||
+		r.InspectorID != 11 || r.Version != 1 || len(r.Certificates) != 1 || r.Certificates[0].InspectorID != 11 {
+		t.Fatalf("section: %+v", r)
 	}
-	// Round trip through JSON, as the server will see it.
 	ms := outbox(t, c)
 	last := ms[len(ms)-1]
-	if err := last.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if h, _ := syncproto.RecordHash(&last.Finalize.Record); h != fin.Hash {
-		t.Fatal("the record's hash changes through JSON")
+	if h, _ := syncproto.CanonicalHash(&last.Seal.Section); h != seal.Hash || last.Validate() != nil {
+		t.Fatal("the section's hash changes through JSON")
 	}
 
-	// Sealed: no more answers, no second finalize; the stored record cannot change.
+	// Sealed: no more answers, no second seal; the stored seal cannot change.
 	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant}); !errors.Is(err, ErrSealed) {
-		t.Fatalf("answer after finalize: %v, want ErrSealed", err)
+		t.Fatalf("answer after the seal: %v, want ErrSealed", err)
 	}
-	if _, err := c.Finalize(testPacket); !errors.Is(err, ErrSealed) {
-		t.Fatalf("second finalize: %v, want ErrSealed", err)
+	if _, err := c.SealSection(ctx, testPacket); !errors.Is(err, ErrSealed) {
+		t.Fatalf("second seal: %v, want ErrSealed", err)
 	}
-	if err := c.db.Exec(`UPDATE records SET hash = 'x'`).Error; err == nil {
-		t.Fatal("a sealed record was updated")
+	if err := c.db.Exec(`UPDATE section_seals SET body = 'x'`).Error; err == nil {
+		t.Fatal("a sealed section was updated")
+	}
+	if err := c.db.Exec(`DELETE FROM section_seals`).Error; err == nil {
+		t.Fatal("a sealed section was deleted")
 	}
 
 	// A correction is version 2, naming version 1, with the reason.
-	if err := c.Correct(testPacket, ""); !errors.Is(err, ErrInvalid) {
+	if err := c.Correct(ctx, testPacket, ""); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("correction without a reason: %v", err)
 	}
-	if err := c.Correct(testPacket, "c1 应为合格"); err != nil {
+	if err := c.Correct(ctx, testPacket, "c1 应为合格"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant}); err != nil {
-		t.Fatal(err)
+	a, err := c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant})
+	if err != nil || a.SectionVersion != 2 {
+		t.Fatalf("correction answer %+v: %v", a, err)
 	}
-	fin2, err := c.Finalize(testPacket)
+	seal2, err := c.SealSection(ctx, testPacket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := fin2.Record; r.Version != 2 || r.Replaces != 1 || r.CorrectionReason != "c1 应为合格" || r.Answers[0].Result != syncproto.ResultCompliant {
+	if r := seal2.Section; r.Version != 2 || r.Replaces != 1 || r.CorrectionReason != "c1 应为合格" || r.Answers[0].Result != syncproto.ResultCompliant {
 		t.Fatalf("correction: %+v", r)
 	}
-	if err := fin2.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.Packet(testPacket)
+	p, err := c.Packet(ctx, testPacket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.State != VisitSealed || len(p.Records) != 2 {
-		t.Fatalf("packet state %s with %d records", p.State, len(p.Records))
+	if p.Section.State != SectionSealed || p.Section.Version != 2 || len(p.Record.Sections[0].History) != 2 {
+		t.Fatalf("section %+v, record %+v", p.Section, p.Record.Sections[0])
+	}
+}
+
+// The close is captured once per visit; it covers the sections sealed on
+// the device and those named by a teammate's token, and is sealed.
+func TestCloseCoversSections(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	seal := sealCulture(t, c)
+	market := syncproto.SectionRef{Department: "market", Version: 1, Hash: strings.Repeat("ab", 32)}
+	if _, err := c.CloseVisit(ctx, testPacket, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "无人", Covers: []string{"sc1:police:1:" + market.Hash}}); err == nil {
+		t.Fatal("a token of a department not in the packet was accepted")
+	}
+	sc := signedClose(t, c, market.Token())
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := c.PublicKey()
+	if !ed25519.Verify(pub, syncproto.CloseSealMessage(sc.Hash), sc.Signature) {
+		t.Fatal("the close does not verify with the device key")
+	}
+	want := []syncproto.SectionRef{{Department: "culture", Version: 1, Hash: seal.Hash}, market}
+	if !slices.Equal(sc.Record.Covers, want) || sc.Record.InspectorID != 11 {
+		t.Fatalf("covers %+v", sc.Record.Covers)
+	}
+	// Once per visit on this device.
+	if _, err := c.CloseVisit(ctx, testPacket, CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: "无人"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a second close: %v", err)
+	}
+	// The device's view of the joint record: the market section it names is
+	// not on this device yet.
+	jr, err := c.JointRecord(ctx, testPacket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jr.Closes) != 1 || jr.Complete || jr.Sections[0].Current == nil || len(jr.Sections[0].CoveredBy) != 1 {
+		t.Fatalf("joint record %+v", jr)
 	}
 }
 
@@ -207,16 +271,16 @@ func TestInvalidCloseWritesNothing(t *testing.T) {
 		{Outcome: "maybe", Note: "x"},
 	}
 	for i, in := range cases {
-		if _, err := c.CloseVisit(testPacket, in); !errors.Is(err, ErrInvalid) {
+		if _, err := c.CloseVisit(context.Background(), testPacket, in); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("case %d: %v, want ErrInvalid", i, err)
 		}
 	}
 	files, _ := os.ReadDir(filepath.Join(c.Dir(), "attachments"))
-	if n := count(t, c, `SELECT COUNT(*) FROM outbox`) + count(t, c, `SELECT COUNT(*) FROM visits`) + count(t, c, `SELECT COUNT(*) FROM attachments`); n != 0 || len(files) != 0 {
+	if n := count(t, c, `SELECT COUNT(*) FROM outbox`) + count(t, c, `SELECT COUNT(*) FROM closes`) + count(t, c, `SELECT COUNT(*) FROM attachments`); n != 0 || len(files) != 0 {
 		t.Fatalf("an invalid close wrote %d rows and %d files", n, len(files))
 	}
 	// A valid refusal then goes through.
-	_, err := c.CloseVisit(testPacket, CloseInput{Outcome: syncproto.OutcomeRefused, Note: "当事人拒绝签字", Signatures: []SignatureInput{
+	_, err := c.CloseVisit(context.Background(), testPacket, CloseInput{Outcome: syncproto.OutcomeRefused, Note: "当事人拒绝签字", Signatures: []SignatureInput{
 		{Role: syncproto.SignerInspector, Name: "李四", InspectorID: 11, PNGPath: writePNG(t, dir, 3)},
 		{Role: syncproto.SignerInspector, Name: "王五", InspectorID: 12, PNGPath: writePNG(t, dir, 4)}}})
 	if err != nil {
@@ -237,6 +301,8 @@ func TestAnswerRules(t *testing.T) {
 		{Department: "culture", ItemCode: "c1", Value: "12"},
 		{Department: "market", ItemCode: "m2", Result: syncproto.ResultCompliant},
 		{Department: "culture", ItemCode: "c1", Result: syncproto.ResultCompliant, Photos: []string{"/no/such/file.jpg"}},
+		{Department: "culture", ItemCode: "c1", Result: syncproto.ResultNotChecked},
+		{Department: "market", ItemCode: "m1", Result: syncproto.ResultCompliant}, // another department's section
 	} {
 		if _, err := c.Answer(ctx, testPacket, in); err == nil {
 			t.Fatalf("%+v accepted", in)
@@ -264,8 +330,8 @@ func TestStorageFull(t *testing.T) {
 	ok := 0
 	var err error
 	for i := 0; i < 200; i++ {
-		item := []string{"c1", "c2", "m1"}[i%3]
-		if _, err = c.Answer(ctx, testPacket, AnswerInput{Department: map[string]string{"c1": "culture", "c2": "culture", "m1": "market"}[item], ItemCode: item, Result: syncproto.ResultCompliant, Note: note}); err != nil {
+		item := []string{"c1", "c2"}[i%2]
+		if _, err = c.Answer(ctx, testPacket, AnswerInput{Department: "culture", ItemCode: item, Result: syncproto.ResultCompliant, Note: note}); err != nil {
 			break
 		}
 		ok++
@@ -316,7 +382,7 @@ func TestDeviceClockSkewDoesNotOrder(t *testing.T) {
 		t.Fatal("the test clock did not go backwards")
 	}
 	// The latest write wins locally, whatever its device time.
-	p, _ := c.Packet(testPacket)
+	p, _ := c.Packet(ctx, testPacket)
 	if p.Answers[0].ItemCode != "c1" || p.Answers[0].Note != "4" {
 		t.Fatalf("shown answer %+v", p.Answers[0])
 	}
@@ -347,7 +413,7 @@ func TestPullKeepsPendingAnswersAndListsConflicts(t *testing.T) {
 		}
 	}
 	apply()
-	p, _ := c.Packet(testPacket)
+	p, _ := c.Packet(ctx, testPacket)
 	if a := p.Answers[0]; a.Note != "mine" || !a.Pending || a.ServerVersion != 2 {
 		t.Fatalf("pending answer replaced by the pull: %+v", a)
 	}
@@ -356,7 +422,7 @@ func TestPullKeepsPendingAnswersAndListsConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	apply()
-	p, _ = c.Packet(testPacket)
+	p, _ = c.Packet(ctx, testPacket)
 	if a := p.Answers[0]; a.Note != "theirs" || a.Pending || len(a.Conflicts) != 1 {
 		t.Fatalf("after ack and pull: %+v", a)
 	}
@@ -378,17 +444,14 @@ func TestPullKeepsPendingAnswersAndListsConflicts(t *testing.T) {
 }
 
 // Push results: acknowledged entries leave the outbox, a rejection is kept
-// for the inspector, a deferral leaves the rest queued.
+// for the inspector (also when it comes back as a duplicate, its first
+// answer lost), a deferral leaves the rest queued.
 func TestPushResults(t *testing.T) {
 	c := newTestClient(t, nil)
 	ctx := context.Background()
 	photo := writePNG(t, t.TempDir(), 8)
-	for _, item := range []string{"c1", "c2", "m1"} {
-		dept := "culture"
-		if item == "m1" {
-			dept = "market"
-		}
-		if _, err := c.Answer(ctx, testPacket, AnswerInput{Department: dept, ItemCode: item, Result: syncproto.ResultCompliant, Photos: []string{photo}}); err != nil {
+	for _, item := range []string{"c1", "c2", "c1", "c2"} {
+		if _, err := c.Answer(ctx, testPacket, AnswerInput{ItemCode: item, Result: syncproto.ResultCompliant, Photos: []string{photo}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -396,18 +459,31 @@ func TestPushResults(t *testing.T) {
 	rej, def, acked, err := c.applyPushResults(outbox(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{
 		{Seq: 1, Status: syncproto.StatusDuplicate},
 		{Seq: 2, Status: syncproto.StatusRejected, Code: "conflict", Message: "检查包已关闭"},
-		{Seq: 3, Status: syncproto.StatusDeferred},
-	}, LastAppliedSeq: 2})
-	if err != nil || rej != 1 || def != 3 || acked != 2 {
+		{Seq: 3, Status: syncproto.StatusDuplicate, Code: "invalid", Message: "重复推送的拒绝"},
+		{Seq: 4, Status: syncproto.StatusDeferred},
+	}, LastAppliedSeq: 3})
+	if err != nil || rej != 2 || def != 4 || acked != 3 {
 		t.Fatalf("rejected %d deferred %d acked %d: %v", rej, def, acked, err)
 	}
 	rs, _ := c.Rejections()
-	if len(rs) != 1 || rs[0].Seq != 2 || rs[0].Message != "检查包已关闭" || rs[0].Mutation.Answer.ItemCode != "c2" {
+	if len(rs) != 2 || rs[0].Seq != 2 || rs[0].Message != "检查包已关闭" || rs[0].Mutation.Answer.ItemCode != "c2" || rs[1].Seq != 3 || rs[1].Code != "invalid" {
 		t.Fatalf("rejections %+v", rs)
 	}
 	st, _ := c.Status()
-	if st.Outbox != 1 || st.PendingUploads != 1 || st.Rejections != 1 {
+	if st.Outbox != 1 || st.PendingUploads != 1 || st.Rejections != 2 {
 		t.Fatalf("status %+v", st)
+	}
+	// The refused answer to c1 is marked, with its reason.
+	p, _ := c.Packet(ctx, testPacket)
+	if a := p.Answers[0]; a.ItemCode != "c1" || a.Rejected == nil || a.Rejected.Code != "invalid" || a.Rejected.Seq != 3 {
+		t.Fatalf("c1 after its rejection: %+v", a)
+	}
+	// Reported once as new.
+	if fresh, _ := c.NewRejections(ctx); len(fresh) != 2 {
+		t.Fatalf("new rejections %+v", fresh)
+	}
+	if fresh, _ := c.NewRejections(ctx); len(fresh) != 0 {
+		t.Fatalf("rejections reported twice: %+v", fresh)
 	}
 }
 

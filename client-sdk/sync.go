@@ -27,6 +27,13 @@ import (
 func (c *Client) Sync(ctx context.Context) error {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
+	before, _ := c.conflictMarks()
+	err := c.sync(ctx)
+	c.reportSync(ctx, before, err)
+	return err
+}
+
+func (c *Client) sync(ctx context.Context) error {
 	d, err := c.device(c.db)
 	if err != nil {
 		return err
@@ -340,20 +347,17 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 			if m == nil {
 				return fmt.Errorf("the server answered for seq %d, which was not sent", r.Seq)
 			}
-			switch r.Status {
+			status := r.Status
+			if status == syncproto.StatusDuplicate && r.Code != "" {
+				// A repeat of a rejection whose first answer was lost: the
+				// server repeats the reason, and it must reach the inspector.
+				status = syncproto.StatusRejected
+			}
+			switch status {
 			case syncproto.StatusApplied, syncproto.StatusDuplicate:
 			case syncproto.StatusRejected:
-				body, _ := json.Marshal(m)
-				if err := tx.Exec(`INSERT INTO rejections (seq, mutation_id, kind, packet_id, code, message, body, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-					ON CONFLICT (seq) DO NOTHING`, m.Seq, m.ID, m.Kind, m.PacketID, r.Code, r.Message, string(body), ts(c.now())).Error; err != nil {
+				if err := recordRejection(tx, m, r.Code, r.Message, c.now()); err != nil {
 					return err
-				}
-				if m.Kind == syncproto.KindAnswer {
-					// Show the server's state again, if it has one.
-					if err := tx.Exec(`UPDATE answers SET answer = COALESCE(json_extract(server_state, '$.winner.answer'), answer)
-						WHERE pending_seq = ? AND server_state != ''`, m.Seq).Error; err != nil {
-						return err
-					}
 				}
 				rejected++
 			case syncproto.StatusDeferred:
@@ -382,6 +386,36 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 		c.updateProgress(func(p *Progress) { p.ItemsUp += acked })
 	}
 	return rejected, deferred, acked, err
+}
+
+// recordRejection keeps a refused mutation with its reason and marks what it
+// changed on the device as refused: an answer shows the server's state again
+// (the refused one beside it), a seal or close no longer counts and the
+// section can be sealed again.
+func recordRejection(tx *gorm.DB, m *syncproto.Mutation, code, message string, now time.Time) error {
+	body, _ := json.Marshal(m)
+	if err := tx.Exec(`INSERT INTO rejections (seq, mutation_id, kind, packet_id, code, message, body, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (seq) DO NOTHING`, m.Seq, m.ID, m.Kind, m.PacketID, code, message, string(body), ts(now)).Error; err != nil {
+		return err
+	}
+	switch {
+	case m.Answer != nil:
+		a, _ := json.Marshal(m.Answer)
+		return tx.Exec(`UPDATE answers SET rejected_seq = ?, rejected_answer = ?,
+			answer = CASE WHEN server_state != '' THEN json_extract(server_state, '$.winner.answer') ELSE answer END
+			WHERE packet_id = ? AND department = ? AND item_code = ? AND (pending_seq IS NULL OR pending_seq = ?)`,
+			m.Seq, string(a), m.PacketID, m.Answer.Department, m.Answer.ItemCode, m.Seq).Error
+	case m.Seal != nil:
+		s := &m.Seal.Section
+		if err := tx.Exec(`UPDATE section_seals SET rejected = 1 WHERE packet_id = ? AND department = ? AND hash = ? AND origin = 'local'`,
+			m.PacketID, s.Department, m.Seal.Hash).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE sections SET sealed = 0 WHERE packet_id = ? AND department = ? AND version = ?`, m.PacketID, s.Department, s.Version).Error
+	case m.SealClose != nil:
+		return tx.Exec(`UPDATE closes SET rejected = 1 WHERE packet_id = ? AND hash = ? AND origin = 'local'`, m.PacketID, m.SealClose.Hash).Error
+	}
+	return nil
 }
 
 // pull fetches changes until the server has no more, applying each page and
@@ -429,6 +463,8 @@ func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
 		for _, q := range []string{
 			`DELETE FROM packets`,
 			`DELETE FROM records WHERE origin = 'server'`,
+			`DELETE FROM section_seals WHERE origin = 'server'`,
+			`DELETE FROM closes WHERE origin = 'server'`,
 			`DELETE FROM answers WHERE pending_seq IS NULL`,
 			`UPDATE answers SET server_version = 0, server_state = '', conflicts = 0`,
 		} {
@@ -474,6 +510,26 @@ func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
 				ch.PacketID, sr.Record.Version, string(ch.Data), sr.Hash, sr.Signature).Error; err != nil {
 				return err
 			}
+		case syncproto.ChangeSection:
+			var ss syncproto.SealedSection
+			if err := json.Unmarshal(ch.Data, &ss); err != nil {
+				return fmt.Errorf("pulled section %s %s: %w", ch.PacketID, ch.Key, err)
+			}
+			if err := tx.Exec(`INSERT INTO section_seals (packet_id, department, version, origin, body, hash) VALUES (?, ?, ?, 'server', ?, ?)
+				ON CONFLICT (packet_id, department, version, origin, hash) DO UPDATE SET body = excluded.body`,
+				ch.PacketID, ss.Section.Department, ss.Section.Version, string(ch.Data), ss.Hash).Error; err != nil {
+				return err
+			}
+		case syncproto.ChangeClose:
+			var sc syncproto.SealedClose
+			if err := json.Unmarshal(ch.Data, &sc); err != nil {
+				return fmt.Errorf("pulled close %s %s: %w", ch.PacketID, ch.Key, err)
+			}
+			if err := tx.Exec(`INSERT INTO closes (packet_id, hash, origin, body) VALUES (?, ?, 'server', ?)
+				ON CONFLICT (packet_id, hash, origin) DO UPDATE SET body = excluded.body`,
+				ch.PacketID, sc.Hash, string(ch.Data)).Error; err != nil {
+				return err
+			}
 		default:
 			// A newer server may send kinds this SDK does not know; skip them.
 		}
@@ -507,6 +563,7 @@ func (c *Client) Watch(ctx context.Context, interval time.Duration) error {
 		case err == nil || errors.Is(err, ErrRejected):
 			failures = 0
 		case needsInspector(err):
+			c.emit(Event{Kind: EventStopped, Err: err})
 			return err
 		default:
 			failures++
@@ -526,6 +583,7 @@ func (c *Client) Watch(ctx context.Context, interval time.Duration) error {
 				return ctx.Err()
 			case errors.Is(err, errNoLongPoll):
 			case needsInspector(err):
+				c.emit(Event{Kind: EventStopped, Err: err})
 				return err
 			default:
 				failures++
@@ -620,7 +678,9 @@ type Rejection struct {
 }
 
 // Rejections lists the mutations the server rejected, oldest first.
-func (c *Client) Rejections() ([]Rejection, error) {
+func (c *Client) Rejections() ([]Rejection, error) { return c.rejections(context.Background(), false) }
+
+func (c *Client) rejections(ctx context.Context, onlyNew bool) ([]Rejection, error) {
 	var rows []struct {
 		Seq        uint64 `gorm:"column:seq"`
 		MutationID string `gorm:"column:mutation_id"`
@@ -631,7 +691,11 @@ func (c *Client) Rejections() ([]Rejection, error) {
 		Body       string `gorm:"column:body"`
 		RejectedAt string `gorm:"column:rejected_at"`
 	}
-	if err := c.db.Raw(`SELECT * FROM rejections ORDER BY seq`).Scan(&rows).Error; err != nil {
+	q := `SELECT * FROM rejections ORDER BY seq`
+	if onlyNew {
+		q = `SELECT * FROM rejections WHERE notified = 0 ORDER BY seq`
+	}
+	if err := c.db.WithContext(ctx).Raw(q).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]Rejection, 0, len(rows))

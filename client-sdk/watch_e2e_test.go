@@ -135,7 +135,7 @@ func TestE2EWatchReceivesChangesWithinSeconds(t *testing.T) {
 		}
 		took := eventually(t, 5*time.Second, "the issued packets reach the watching device", func() bool {
 			for _, p := range mine {
-				if _, err := c.Packet(p.ID); err != nil {
+				if _, err := c.Packet(context.Background(), p.ID); err != nil {
 					return false
 				}
 			}
@@ -156,7 +156,17 @@ func TestE2EWatchReceivesChangesWithinSeconds(t *testing.T) {
 		if err := c2.Sync(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		// The teammate answers the first item of their own department's section.
+		got, err := c2.Packet(context.Background(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		sec := p.Content.Sections[0]
+		for _, s := range p.Content.Sections {
+			if s.Department == got.Section.Department {
+				sec = s
+			}
+		}
 		if _, err := c2.Answer(context.Background(), p.ID, AnswerInput{Department: sec.Department, ItemCode: sec.Items[0].Code, Result: syncproto.ResultCompliant}); err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +174,7 @@ func TestE2EWatchReceivesChangesWithinSeconds(t *testing.T) {
 			t.Fatal(err)
 		}
 		answered := func(c *Client) bool {
-			got, err := c.Packet(p.ID)
+			got, err := c.Packet(context.Background(), p.ID)
 			return err == nil && len(got.Answers) == 1 && got.Answers[0].ServerVersion == 1 && !got.Answers[0].Pending
 		}
 		took = eventually(t, 5*time.Second, "the teammate's answer reaches the watching device", func() bool { return answered(c) })
@@ -176,7 +186,7 @@ func TestE2EWatchReceivesChangesWithinSeconds(t *testing.T) {
 		}
 
 		// A local change ends the open pull and is pushed at once.
-		if err := c.RecordCertificates(p.ID, []syncproto.CertificateShown{{InspectorID: p.Content.Team[0].InspectorID, CertificateNumber: p.Content.Team[0].CertificateNumber}}, nil); err != nil {
+		if err := c.RecordCertificates(context.Background(), p.ID, []syncproto.CertificateShown{{InspectorID: p.Content.Team[0].InspectorID, CertificateNumber: p.Content.Team[0].CertificateNumber}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, "the local change is pushed", func() bool { st, _ := c.Status(); return st.Outbox == 0 })
@@ -220,7 +230,7 @@ func TestE2EWatchOldServer(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Watch(ctx, time.Hour) }()
-	eventually(t, 5*time.Second, "the first sync brings the packet", func() bool { _, err := c.Packet(p.ID); return err == nil })
+	eventually(t, 5*time.Second, "the first sync brings the packet", func() bool { _, err := c.Packet(context.Background(), p.ID); return err == nil })
 	time.Sleep(500 * time.Millisecond)
 	waits := 0
 	for _, r := range link.requests(0) {
@@ -232,7 +242,7 @@ func TestE2EWatchOldServer(t *testing.T) {
 		t.Fatalf("%d pulls that wait sent to an old server (long polls off: %v), want 1", waits, c.noLongPoll.Load())
 	}
 	from := link.sent()
-	if err := c.RecordCertificates(p.ID, []syncproto.CertificateShown{{InspectorID: p.Content.Team[0].InspectorID, CertificateNumber: p.Content.Team[0].CertificateNumber}}, nil); err != nil {
+	if err := c.RecordCertificates(context.Background(), p.ID, []syncproto.CertificateShown{{InspectorID: p.Content.Team[0].InspectorID, CertificateNumber: p.Content.Team[0].CertificateNumber}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "the local change is pushed", func() bool { st, _ := c.Status(); return st.Outbox == 0 })

@@ -128,7 +128,7 @@ func ReadDeviceExport(r io.Reader, dir string) (*DeviceExport, error) {
 			}
 		case name == "records.jsonl" || name == "rejections.jsonl":
 			// Copies for the inspector's own records: the seals arrive as
-			// the outbox's finalize mutations, the rejections are on the
+			// the outbox's seal mutations, the rejections are on the
 			// server already. Read past them.
 			if _, err := readEntry(tr, hdr, MaxExportListBytes); err != nil {
 				return nil, err

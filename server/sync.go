@@ -42,6 +42,10 @@ type SyncService interface {
 	// or referring to attachments neither it nor the server holds, is
 	// EINVALID and changes nothing.
 	ImportDeviceExport(ctx context.Context, deviceID int64, exp *DeviceExport) (*syncproto.DeviceImportResponse, error)
+	// FindJointRecord returns a packet's joint record (its sealed sections
+	// and closes, assembled with syncproto.AssembleJointRecord) to whoever may
+	// read the packet; ENOTFOUND to anyone else.
+	FindJointRecord(ctx context.Context, packetID string) (*syncproto.JointRecord, error)
 }
 
 // Blob is a verified, content-addressed attachment.
@@ -125,4 +129,62 @@ func ConcurrentAnswerWins(a, b *AnswerCandidate) bool {
 		return da > db
 	}
 	return a.DeviceID > b.DeviceID
+}
+
+// AnswerHead is the newest version of an item written from one device, as
+// ResolveAnswer sees it. Version is the server's version number of it and
+// BaseVersion the item's version the device had seen when it wrote it: it
+// saw every version up to BaseVersion.
+type AnswerHead struct {
+	AnswerCandidate
+	Version     int64
+	BaseVersion int64
+}
+
+// ResolveAnswer decides an item's live state from the newest version of each
+// device that wrote it. A head another head has seen (BaseVersion at or
+// beyond its Version) is superseded; the rest are live: written without
+// seeing each other. The winner is the live head ConcurrentAnswerWins
+// prefers; the other live heads are the conflicts, kept and shown. A device's
+// own later edit supersedes its earlier one whatever its base, so an
+// inspector's offline correction never loses to their own first answer; and
+// since only heads compete, the outcome does not depend on the order in which
+// devices' pushes arrive. heads must not be empty.
+func ResolveAnswer(heads []AnswerHead) (winner int, conflicts []int) {
+	var live []int
+	for i := range heads {
+		seen := false
+		for j := range heads {
+			if j != i && heads[j].BaseVersion >= heads[i].Version {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			live = append(live, i)
+		}
+	}
+	if len(live) == 0 {
+		// Impossible with real versions (the newest head is never seen);
+		// fall back to the newest.
+		newest := 0
+		for i := range heads {
+			if heads[i].Version > heads[newest].Version {
+				newest = i
+			}
+		}
+		return newest, nil
+	}
+	winner = live[0]
+	for _, i := range live[1:] {
+		if ConcurrentAnswerWins(&heads[i].AnswerCandidate, &heads[winner].AnswerCandidate) {
+			winner = i
+		}
+	}
+	for _, i := range live {
+		if i != winner {
+			conflicts = append(conflicts, i)
+		}
+	}
+	return winner, conflicts
 }

@@ -78,18 +78,34 @@ func FuzzDecodePullResponse(f *testing.F) {
 		Data: json.RawMessage(`{"id":"7f3a9c","campaign_id":1,"version":1,"team_number":1,"content":{"campaign_name":"x","team":[],"sections":[]}}`)}}})
 	f.Add(golden)
 	f.Add([]byte(`{"changes":[{"seq":1,"kind":"answer","packet_id":"p","data":{"version":1,"winner":{"answer":{}}}}],"cursor":"1"}`))
+	f.Add([]byte(`{"changes":[{"seq":1,"kind":"packet","packet_id":"p","data":{"id":"p","content":{"sections":[{"department":"culture","items":[]}]}}},` +
+		`{"seq":2,"kind":"section","packet_id":"p","key":"culture/1","data":{"section":{"department":"culture","version":1},"hash":"h"}},` +
+		`{"seq":3,"kind":"close","packet_id":"p","key":"h2","data":{"record":{"covers":[{"department":"culture","version":1,"hash":"h"}]},"hash":"h2"}}],"cursor":"3"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r syncproto.PullResponse
 		if json.Unmarshal(data, &r) != nil {
 			return
 		}
+		// The device assembles the joint record from whatever it pulled.
+		var content syncproto.PacketContent
+		var sections []syncproto.SealedSection
+		var closes []syncproto.SealedClose
 		for _, c := range r.Changes {
 			switch c.Kind {
 			case syncproto.ChangePacket:
 				var p syncproto.PacketState
 				if json.Unmarshal(c.Data, &p) == nil {
-					var content syncproto.PacketContent
 					_ = json.Unmarshal(p.Content, &content)
+				}
+			case syncproto.ChangeSection:
+				var s syncproto.SealedSection
+				if json.Unmarshal(c.Data, &s) == nil {
+					sections = append(sections, s)
+				}
+			case syncproto.ChangeClose:
+				var s syncproto.SealedClose
+				if json.Unmarshal(c.Data, &s) == nil {
+					closes = append(closes, s)
 				}
 			case syncproto.ChangeAnswer:
 				var a syncproto.AnswerState
@@ -99,5 +115,6 @@ func FuzzDecodePullResponse(f *testing.F) {
 				_ = json.Unmarshal(c.Data, &s)
 			}
 		}
+		syncproto.AssembleJointRecord("p", &content, sections, closes)
 	})
 }

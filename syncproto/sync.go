@@ -12,9 +12,11 @@ import (
 // Protocol versions. A request carries its version in HeaderProtocol; the
 // server answers CodeUpgradeRequired (HTTP 426) to a version below
 // MinProtocolVersion, so an old SDK fails loudly instead of misbehaving.
+// Version 2 replaced the whole-visit seal of version 1 with one seal per
+// department section and a sealed close (see record.go).
 const (
-	ProtocolVersion    = 1
-	MinProtocolVersion = 1
+	ProtocolVersion    = 2
+	MinProtocolVersion = 2
 	HeaderProtocol     = "Spotcheck-Protocol"
 )
 
@@ -46,10 +48,16 @@ const (
 
 // Mutation kinds. Append only.
 const (
-	KindAnswer       = "answer"       // set one checklist item's answer
-	KindCertificates = "certificates" // record that the team showed their enforcement certificates
-	KindClose        = "close"        // close the visit with exactly one outcome
-	KindFinalize     = "finalize"     // seal the on-site record (or a correction of it)
+	KindAnswer       = "answer"       // set one checklist item's answer (a draft of its section)
+	KindCertificates = "certificates" // record that team members showed their enforcement certificates
+	// KindClose and KindFinalize are protocol 1's unsealed close and
+	// whole-visit seal. They still decode, so an outbox queued before an
+	// update can be pushed, but a protocol 2 server rejects them with a
+	// reason: the inspector seals each section and captures the close again.
+	KindClose     = "close"
+	KindFinalize  = "finalize"
+	KindSeal      = "seal"       // seal one department's section (or a correction of it)
+	KindSealClose = "seal_close" // the enterprise's confirmation, or its refusal, sealed once per visit
 )
 
 // Answer results for compliance items. Append only.
@@ -57,6 +65,10 @@ const (
 	ResultCompliant     = "compliant"
 	ResultNonCompliant  = "non_compliant"
 	ResultNotApplicable = "not_applicable"
+	// ResultNotChecked marks any item, of any answer type, as not checked;
+	// the note says why. A section can be sealed only when every item has an
+	// answer or this.
+	ResultNotChecked = "not_checked"
 )
 
 // Visit outcomes: exactly one closes a visit. Append only.
@@ -89,7 +101,12 @@ const (
 const (
 	ChangePacket = "packet" // a packet assigned to the device's inspector, as PacketState
 	ChangeAnswer = "answer" // the server's state of one checklist item, as AnswerState
-	ChangeRecord = "record" // a sealed record version, as SealedRecord
+	ChangeRecord = "record" // protocol 1: a whole-visit record; no longer sent
+	// ChangeSection is a sealed section version, as SealedSection; Key is
+	// department/version.
+	ChangeSection = "section"
+	// ChangeClose is a sealed close, as SealedClose; Key is its hash.
+	ChangeClose = "close"
 )
 
 // AttachmentRef names an attachment by content.
@@ -118,13 +135,18 @@ type Mutation struct {
 
 	Answer       *AnswerMutation       `json:"answer,omitempty"`
 	Certificates *CertificatesMutation `json:"certificates,omitempty"`
-	Close        *CloseMutation        `json:"close,omitempty"`
-	Finalize     *FinalizeMutation     `json:"finalize,omitempty"`
+	Seal         *SealMutation         `json:"seal,omitempty"`
+	SealClose    *SealCloseMutation    `json:"seal_close,omitempty"`
+	Close        *CloseMutation        `json:"close,omitempty"`    // protocol 1
+	Finalize     *FinalizeMutation     `json:"finalize,omitempty"` // protocol 1
 }
 
 // AnswerMutation sets one checklist item. BaseVersion is the server version
 // of the item the device last saw (0 for none): an answer on a stale base is
-// a conflict, kept and shown, never silently dropped.
+// a conflict with the versions it did not see, kept and shown, never silently
+// dropped. SectionVersion is the version of the department's section the
+// answer is a draft of: 1, or the correction being prepared (0, from
+// protocol 1 outboxes, means 1). In a sealed section both are 0.
 type AnswerMutation struct {
 	Department  string          `json:"department"` // department code of the checklist section
 	ItemCode    string          `json:"item_code"`
@@ -134,6 +156,9 @@ type AnswerMutation struct {
 	Note        string          `json:"note,omitempty"`
 	Photos      []AttachmentRef `json:"photos,omitempty"`
 	BaseVersion int64           `json:"base_version"`
+	// SectionVersion is omitted when 0, so a sealed section's answers hash
+	// the same however they were drafted.
+	SectionVersion int `json:"section_version,omitempty"`
 }
 
 // CertificateShown records that an inspector showed their enforcement certificate.
@@ -166,17 +191,15 @@ type CloseMutation struct {
 	Location   *Location      `json:"location,omitempty"`
 }
 
-// FinalizeMutation seals the record: Record is the whole on-site record as the
-// device holds it, Hash is RecordHash(Record) and Signature the device's
-// Ed25519 signature over SealMessage(Hash). A sealed record never changes; a
-// correction is a new version naming the one it replaces, with a reason.
+// FinalizeMutation is protocol 1's whole-visit seal, kept so that old
+// outboxes decode; a protocol 2 server rejects it (see KindFinalize).
 type FinalizeMutation struct {
 	Record    InspectionRecord `json:"record"`
 	Hash      string           `json:"hash"`
 	Signature []byte           `json:"signature"`
 }
 
-// InspectionRecord is the on-site record of one visit, as sealed.
+// InspectionRecord is protocol 1's whole-visit record.
 type InspectionRecord struct {
 	PacketID         string             `json:"packet_id"`
 	Version          int                `json:"version"`            // 1, then 2, 3… for corrections
@@ -190,21 +213,25 @@ type InspectionRecord struct {
 	SealedAt         time.Time          `json:"sealed_at"`   // device time
 }
 
-// RecordHash is the SHA-256 (hex) of the record's canonical JSON: the
+// RecordHash is the SHA-256 (hex) of the record's canonical JSON (see
+// CanonicalHash).
+func RecordHash(r *InspectionRecord) (string, error) { return CanonicalHash(r) }
+
+// CanonicalHash is the SHA-256 (hex) of v's canonical JSON: the
 // encoding/json form of the struct (fields in declaration order, no HTML
 // escaping, no trailing newline). Server and SDK share this one definition.
-func RecordHash(r *InspectionRecord) (string, error) {
+func CanonicalHash(v any) (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// SealMessage is what a device signs to seal a record.
+// SealMessage is what a protocol 1 device signed to seal a record.
 func SealMessage(recordHash string) []byte {
 	return append([]byte("spotcheck/seal/v1\x00"), recordHash...)
 }
@@ -309,7 +336,7 @@ type AnswerState struct {
 	Conflicts []AnswerVersion `json:"conflicts,omitempty"`
 }
 
-// SealedRecord is a sealed record version as stored.
+// SealedRecord is protocol 1's sealed record.
 type SealedRecord struct {
 	Record     InspectionRecord `json:"record"`
 	Hash       string           `json:"hash"`

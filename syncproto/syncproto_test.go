@@ -22,36 +22,57 @@ func ref(c byte) syncproto.AttachmentRef {
 	return syncproto.AttachmentRef{SHA256: strings.Repeat(string(c), 64), Size: 30_000, ContentType: "image/png"}
 }
 
-// sealed returns a valid finalize mutation signed by key.
-func sealed(t testing.TB, key ed25519.PrivateKey) *syncproto.FinalizeMutation {
-	rec := syncproto.InspectionRecord{
-		PacketID: "7f3a9c", Version: 1, DeviceID: 3, SealedAt: t0,
+// sealedSection returns a valid seal of the culture section, signed by key.
+func sealedSection(t testing.TB, key ed25519.PrivateKey) *syncproto.SealMutation {
+	rec := syncproto.SectionRecord{
+		PacketID: "7f3a9c", Department: "culture", Version: 1, DeviceID: 3, InspectorID: 1, SealedAt: t0,
 		Answers: []syncproto.AnswerMutation{
 			{Department: "culture", ItemCode: "WH-01", ItemVersion: 1, Result: syncproto.ResultCompliant, Photos: []syncproto.AttachmentRef{ref('a')}},
-			{Department: "market", ItemCode: "SC-01", ItemVersion: 2, Result: syncproto.ResultNonCompliant, Note: "营业执照未公示 <照片>"},
+			{Department: "culture", ItemCode: "WH-02", ItemVersion: 2, Result: syncproto.ResultNonCompliant, Note: "未公示许可证 <照片>"},
+			{Department: "culture", ItemCode: "WH-03", ItemVersion: 1, Result: syncproto.ResultNotChecked, Note: "设备停电，无法查看"},
 		},
-		Certificates: []syncproto.CertificateShown{{InspectorID: 1, CertificateNumber: "闽文执350200"}},
-		Close: syncproto.CloseMutation{Outcome: syncproto.OutcomeSigned, Signatures: []syncproto.Signature{
-			{Role: syncproto.SignerRepresentative, Name: "李四", Image: ref('b')},
-		}, Stamp: &syncproto.AttachmentRef{SHA256: strings.Repeat("c", 64), Size: 300_000, ContentType: "image/jpeg"}},
-		Attachments: []string{strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)},
+		Certificates: []syncproto.CertificateShown{{InspectorID: 1, CertificateNumber: "冀文执130200"}, {InspectorID: 2, CertificateNumber: "冀文执130201"}},
+		Attachments:  []string{strings.Repeat("a", 64)},
 	}
-	h, err := syncproto.RecordHash(&rec)
+	h, err := syncproto.CanonicalHash(&rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &syncproto.FinalizeMutation{Record: rec, Hash: h, Signature: ed25519.Sign(key, syncproto.SealMessage(h))}
+	return &syncproto.SealMutation{Section: rec, Hash: h, Signature: ed25519.Sign(key, syncproto.SectionSealMessage(h))}
+}
+
+// sealedClose returns a valid close covering s, signed by key.
+func sealedClose(t testing.TB, key ed25519.PrivateKey, s *syncproto.SealMutation) *syncproto.SealCloseMutation {
+	rec := syncproto.CloseRecord{
+		PacketID: "7f3a9c", DeviceID: 4, InspectorID: 3, ClosedAt: t0,
+		Close: syncproto.CloseMutation{Outcome: syncproto.OutcomeSigned, Signatures: []syncproto.Signature{
+			{Role: syncproto.SignerRepresentative, Name: "李四", Image: ref('b')},
+		}, Stamp: &syncproto.AttachmentRef{SHA256: strings.Repeat("c", 64), Size: 300_000, ContentType: "image/jpeg"}},
+		Covers: []syncproto.SectionRef{
+			{Department: "culture", Version: 1, Hash: s.Hash},
+			{Department: "market", Version: 1, Hash: strings.Repeat("d", 64)},
+		},
+		Attachments: []string{strings.Repeat("b", 64), strings.Repeat("c", 64)},
+	}
+	h, err := syncproto.CanonicalHash(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &syncproto.SealCloseMutation{Record: rec, Hash: h, Signature: ed25519.Sign(key, syncproto.CloseSealMessage(h))}
 }
 
 func samplePush(t testing.TB) *syncproto.PushRequest {
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
-	f := sealed(t, key)
+	s := sealedSection(t, key)
+	c := sealedClose(t, key, s)
+	answer := s.Section.Answers[0]
+	answer.SectionVersion = 1
 	return &syncproto.PushRequest{DeviceID: 3, Mutations: []syncproto.Mutation{
 		{Seq: 1, ID: "m1", Kind: syncproto.KindCertificates, PacketID: "7f3a9c", DeviceTime: t0,
-			Certificates: &syncproto.CertificatesMutation{Shown: f.Record.Certificates, Location: &syncproto.Location{Latitude: 24.45, Longitude: 118.08, AccuracyM: 8}}},
-		{Seq: 2, ID: "m2", Kind: syncproto.KindAnswer, PacketID: "7f3a9c", DeviceTime: t0, Answer: &f.Record.Answers[0]},
-		{Seq: 3, ID: "m3", Kind: syncproto.KindClose, PacketID: "7f3a9c", DeviceTime: t0, Close: &f.Record.Close},
-		{Seq: 4, ID: "m4", Kind: syncproto.KindFinalize, PacketID: "7f3a9c", DeviceTime: t0, Finalize: f},
+			Certificates: &syncproto.CertificatesMutation{Shown: s.Section.Certificates, Location: &syncproto.Location{Latitude: 39.63, Longitude: 118.18, AccuracyM: 8}}},
+		{Seq: 2, ID: "m2", Kind: syncproto.KindAnswer, PacketID: "7f3a9c", DeviceTime: t0, Answer: &answer},
+		{Seq: 3, ID: "m3", Kind: syncproto.KindSeal, PacketID: "7f3a9c", DeviceTime: t0, Seal: s},
+		{Seq: 4, ID: "m4", Kind: syncproto.KindSealClose, PacketID: "7f3a9c", DeviceTime: t0, SealClose: c},
 	}}
 }
 
@@ -60,7 +81,7 @@ func samplePush(t testing.TB) *syncproto.PushRequest {
 func TestGolden(t *testing.T) {
 	for name, v := range map[string]any{
 		"push_request":           samplePush(t),
-		"push_response":          syncproto.PushResponse{LastAppliedSeq: 4, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusDuplicate}, {Seq: 4, Status: syncproto.StatusRejected, Code: syncproto.CodeConflict, Message: "该记录已封存 (record already sealed)."}}},
+		"push_response":          syncproto.PushResponse{LastAppliedSeq: 4, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusDuplicate}, {Seq: 4, Status: syncproto.StatusRejected, Code: syncproto.CodeConflict, Message: "culture部分第1版已封存 (the culture section's version 1 is sealed)."}}},
 		"pull_request":           syncproto.PullRequest{DeviceID: 3, Cursor: "120", Limit: 100},
 		"device_import_response": syncproto.DeviceImportResponse{LastAppliedSeq: 4, Attachments: 2, Results: []syncproto.MutationResult{{Seq: 3, Status: syncproto.StatusApplied}, {Seq: 4, Status: syncproto.StatusDuplicate}}},
 		// A long poll; without WaitSeconds the request is byte for byte what
@@ -97,19 +118,29 @@ func TestPushRequest_Validate(t *testing.T) {
 		t.Fatalf("valid push refused: %v", err)
 	}
 	for name, mutate := range map[string]func(p *syncproto.PushRequest){
-		"gap":             func(p *syncproto.PushRequest) { p.Mutations[2].Seq = 9 },
-		"no device":       func(p *syncproto.PushRequest) { p.DeviceID = 0 },
-		"two payloads":    func(p *syncproto.PushRequest) { p.Mutations[1].Close = p.Mutations[2].Close },
-		"kind mismatch":   func(p *syncproto.PushRequest) { p.Mutations[1].Kind = syncproto.KindClose },
-		"bad result":      func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Result = "fine" },
-		"refusal no note": func(p *syncproto.PushRequest) { p.Mutations[2].Close.Outcome = syncproto.OutcomeRefused },
-		"tampered record": func(p *syncproto.PushRequest) { p.Mutations[3].Finalize.Record.Answers[1].Note = "已公示" },
-		"missing attachment": func(p *syncproto.PushRequest) {
-			f := p.Mutations[3].Finalize
-			f.Record.Attachments = f.Record.Attachments[:2]
+		"gap":                  func(p *syncproto.PushRequest) { p.Mutations[2].Seq = 9 },
+		"no device":            func(p *syncproto.PushRequest) { p.DeviceID = 0 },
+		"two payloads":         func(p *syncproto.PushRequest) { p.Mutations[1].Seal = p.Mutations[2].Seal },
+		"kind mismatch":        func(p *syncproto.PushRequest) { p.Mutations[1].Kind = syncproto.KindSeal },
+		"bad result":           func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Result = "fine" },
+		"not checked, no note": func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Result = syncproto.ResultNotChecked },
+		"refusal no note":      func(p *syncproto.PushRequest) { p.Mutations[3].SealClose.Record.Close.Outcome = syncproto.OutcomeRefused },
+		"tampered section":     func(p *syncproto.PushRequest) { p.Mutations[2].Seal.Section.Answers[1].Note = "已公示" },
+		"tampered close":       func(p *syncproto.PushRequest) { p.Mutations[3].SealClose.Record.Covers = p.Mutations[3].SealClose.Record.Covers[:1] },
+		"unsorted answers": func(p *syncproto.PushRequest) {
+			a := p.Mutations[2].Seal.Section.Answers
+			a[0], a[1] = a[1], a[0]
 		},
-		"bad hash": func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Photos[0].SHA256 = "ABC" },
-		"no time":  func(p *syncproto.PushRequest) { p.Mutations[0].DeviceTime = time.Time{} },
+		"other department's answer": func(p *syncproto.PushRequest) { p.Mutations[2].Seal.Section.Answers[2].Department = "market" },
+		"no certificates":           func(p *syncproto.PushRequest) { p.Mutations[2].Seal.Section.Certificates = nil },
+		"correction without reason": func(p *syncproto.PushRequest) {
+			p.Mutations[2].Seal.Section.Version, p.Mutations[2].Seal.Section.Replaces = 2, 1
+		},
+		"missing attachment": func(p *syncproto.PushRequest) { p.Mutations[2].Seal.Section.Attachments = []string{} },
+		"bad cover":          func(p *syncproto.PushRequest) { p.Mutations[3].SealClose.Record.Covers[0].Hash = "ABC" },
+		"bad hash":           func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Photos[0].SHA256 = "ABC" },
+		"no time":            func(p *syncproto.PushRequest) { p.Mutations[0].DeviceTime = time.Time{} },
+		"control character":  func(p *syncproto.PushRequest) { p.Mutations[0].Certificates.Shown[0].CertificateNumber = "冀\x00文" },
 	} {
 		p := samplePush(t)
 		mutate(p)
@@ -119,20 +150,42 @@ func TestPushRequest_Validate(t *testing.T) {
 	}
 }
 
-func TestRecordHash_SealVerifies(t *testing.T) {
+func TestSeal_Verifies(t *testing.T) {
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
-	f := sealed(t, key)
-	if !ed25519.Verify(key.Public().(ed25519.PublicKey), syncproto.SealMessage(f.Hash), f.Signature) {
-		t.Fatal("seal does not verify")
+	s := sealedSection(t, key)
+	c := sealedClose(t, key, s)
+	if !ed25519.Verify(key.Public().(ed25519.PublicKey), syncproto.SectionSealMessage(s.Hash), s.Signature) {
+		t.Fatal("section seal does not verify")
+	}
+	if !ed25519.Verify(key.Public().(ed25519.PublicKey), syncproto.CloseSealMessage(c.Hash), c.Signature) {
+		t.Fatal("close seal does not verify")
+	}
+	// The two messages are domain-separated: a section's signature is no close's.
+	if ed25519.Verify(key.Public().(ed25519.PublicKey), syncproto.CloseSealMessage(s.Hash), s.Signature) {
+		t.Fatal("a section seal verifies as a close")
 	}
 	// The hash survives a JSON round trip: what the server decodes hashes the same.
-	buf, _ := json.Marshal(f)
-	var back syncproto.FinalizeMutation
+	buf, _ := json.Marshal(s)
+	var back syncproto.SealMutation
 	if err := json.Unmarshal(buf, &back); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := syncproto.RecordHash(&back.Record); h != f.Hash {
-		t.Fatalf("hash changed across a round trip: %s vs %s", h, f.Hash)
+	if h, _ := syncproto.CanonicalHash(&back.Section); h != s.Hash {
+		t.Fatalf("hash changed across a round trip: %s vs %s", h, s.Hash)
+	}
+}
+
+func TestSectionToken(t *testing.T) {
+	ref := syncproto.SectionRef{Department: "market", Version: 2, Hash: strings.Repeat("e", 64)}
+	got, err := syncproto.ParseSectionToken(" " + ref.Token() + "\n")
+	if err != nil || got != ref {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "sc1:market:2", "sc2:market:2:" + ref.Hash, "sc1:market:x:" + ref.Hash, "sc1:market:0:" + ref.Hash,
+		"sc1:mar ket:1:" + ref.Hash, "sc1:market:1:" + strings.Repeat("E", 64)} {
+		if _, err := syncproto.ParseSectionToken(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
 

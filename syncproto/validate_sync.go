@@ -3,6 +3,7 @@ package syncproto
 import (
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -42,7 +43,7 @@ func (m *Mutation) Validate() error {
 		return errorf("device_time is required")
 	}
 	set := 0
-	for _, p := range []bool{m.Answer != nil, m.Certificates != nil, m.Close != nil, m.Finalize != nil} {
+	for _, p := range []bool{m.Answer != nil, m.Certificates != nil, m.Seal != nil, m.SealClose != nil, m.Close != nil, m.Finalize != nil} {
 		if p {
 			set++
 		}
@@ -61,6 +62,22 @@ func (m *Mutation) Validate() error {
 			return errorf("kind certificates needs a certificates payload")
 		}
 		return m.Certificates.Validate()
+	case KindSeal:
+		if m.Seal == nil {
+			return errorf("kind seal needs a seal payload")
+		}
+		if m.Seal.Section.PacketID != m.PacketID {
+			return errorf("the sealed section is for another packet")
+		}
+		return m.Seal.Validate()
+	case KindSealClose:
+		if m.SealClose == nil {
+			return errorf("kind seal_close needs a seal_close payload")
+		}
+		if m.SealClose.Record.PacketID != m.PacketID {
+			return errorf("the sealed close is for another packet")
+		}
+		return m.SealClose.Validate()
 	case KindClose:
 		if m.Close == nil {
 			return errorf("kind close needs a close payload")
@@ -125,8 +142,12 @@ func (a *AnswerMutation) Validate() error {
 		return errorf("answer item_version starts at 1")
 	case (a.Result == "") == (a.Value == ""):
 		return errorf("an answer has either a result or a value")
-	case a.Result != "" && a.Result != ResultCompliant && a.Result != ResultNonCompliant && a.Result != ResultNotApplicable:
+	case a.Result != "" && a.Result != ResultCompliant && a.Result != ResultNonCompliant && a.Result != ResultNotApplicable && a.Result != ResultNotChecked:
 		return errorf("unknown result %q", a.Result)
+	case a.Result == ResultNotChecked && strings.TrimSpace(a.Note) == "":
+		return errorf("an item not checked needs the reason in its note")
+	case a.SectionVersion < 0 || a.SectionVersion > 1000:
+		return errorf("section_version must be 0-1000")
 	case !validText(a.Value, 1000) || !validText(a.Note, MaxNoteBytes):
 		return errorf("answer value or note too long or not UTF-8")
 	case len(a.Photos) > 20:
@@ -148,8 +169,8 @@ func (c *CertificatesMutation) Validate() error {
 		return errorf("1-10 certificates")
 	}
 	for _, s := range c.Shown {
-		if s.InspectorID <= 0 || s.CertificateNumber == "" || len(s.CertificateNumber) > 64 {
-			return errorf("each certificate needs an inspector_id and a certificate_number")
+		if err := s.Validate(); err != nil {
+			return err
 		}
 	}
 	if c.Location != nil {
@@ -233,6 +254,10 @@ func (m *Mutation) Refs() []AttachmentRef {
 	switch {
 	case m.Answer != nil:
 		return m.Answer.Photos
+	case m.Seal != nil:
+		return m.Seal.Section.Refs()
+	case m.SealClose != nil:
+		return m.SealClose.Record.Close.Refs()
 	case m.Close != nil:
 		return m.Close.Refs()
 	case m.Finalize != nil:

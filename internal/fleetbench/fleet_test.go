@@ -74,12 +74,13 @@ type device struct {
 	client   *sdk.Client
 	tr       *http.Transport
 	team     []string // packet ids of its team: what the morning pull must bring
-	owned    []string // packet ids it works on and seals
+	owned    []string // packet ids whose photos it takes and whose close it captures
 	files    map[string]*visitFiles
 	// What the device queued, to check the server against.
 	queued  int               // mutations
 	answers map[string]int    // answers per packet
-	sealed  map[string]string // record hash per packet
+	sealed  map[string]string // its department's section's hash per packet
+	closed  map[string]string // close hash per owned packet
 	blobs   []string          // attachment hashes, each once
 }
 
@@ -160,7 +161,8 @@ func newFleet(ctx context.Context, tb testing.TB, h *apptest.Harness, opt option
 	}
 
 	// One inspector per department on each team gives Devices/2 teams; each
-	// takes 2×Packets targets and its two inspectors seal half each.
+	// takes 2×Packets targets; each inspector seals their department's
+	// section of all of them and captures the close of half.
 	items := map[string][]string{}
 	for _, dept := range []*server.Department{h.DeptA, h.DeptB} {
 		for i := range opt.Items {
@@ -200,7 +202,7 @@ func newFleet(ctx context.Context, tb testing.TB, h *apptest.Harness, opt option
 	})
 	for i, name := range usernames {
 		d := &device{idx: i, username: name, owned: owned[name], files: map[string]*visitFiles{},
-			answers: map[string]int{}, sealed: map[string]string{}}
+			answers: map[string]int{}, sealed: map[string]string{}, closed: map[string]string{}}
 		if len(d.owned) != opt.Packets {
 			tb.Fatalf("%s seals %d packets, want %d", name, len(d.owned), opt.Packets)
 		}
@@ -262,7 +264,7 @@ func (f *fleet) run(ctx context.Context) {
 		if err := f.sync(ctx, d, stageMorning); err != nil {
 			return err
 		}
-		ps, err := d.client.Packets()
+		ps, err := d.client.Packets(ctx)
 		if err != nil {
 			return err
 		}
@@ -344,29 +346,35 @@ func (f *fleet) sync(ctx context.Context, d *device, stage string) error {
 
 var results = []string{syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable}
 
-// fieldWork does the device's visits offline: certificates shown, every item
-// of every section answered (the photos spread over the answers), the visit
-// closed as signed with the representative's signature and the stamp, and
-// the record sealed.
+// fieldWork does the device's visits offline, as one inspector of a joint
+// team of two: on every packet of the team, the certificates shown, every
+// item of its department's section answered and the section sealed; on the
+// packets it owns, the photos spread over its answers and the visit closed
+// as signed with the representative's signature and the stamp.
 func (f *fleet) fieldWork(ctx context.Context, d *device) error {
-	for k, pid := range d.owned {
-		p, err := d.client.Packet(pid)
+	for k, pid := range d.team {
+		p, err := d.client.Packet(ctx, pid)
 		if err != nil {
 			return err
 		}
+		dept := p.Section.Department
 		var shown []syncproto.CertificateShown
 		for _, m := range p.Content.Team {
 			shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
 		}
-		if err := d.client.RecordCertificates(pid, shown, &syncproto.Location{Latitude: 24.48 + float64(d.idx)/1e4, Longitude: 118.09, AccuracyM: 8}); err != nil {
+		if err := d.client.RecordCertificates(ctx, pid, shown, &syncproto.Location{Latitude: 39.63 + float64(d.idx)/1e4, Longitude: 118.18, AccuracyM: 8}); err != nil {
 			return fmt.Errorf("certificates %s: %w", pid, err)
 		}
 		d.queued++
-		// Every item answered once; the photos go on the compliance items
+		// Every item of its department's section answered once; on the
+		// packets it owns, the photos go on the compliance items
 		// round-robin, as evidence.
 		var ins []sdk.AnswerInput
 		var compliance []int
 		for _, s := range p.Content.Sections {
+			if s.Department != dept {
+				continue
+			}
 			for _, it := range s.Items {
 				n := len(ins)
 				in := sdk.AnswerInput{Department: s.Department, ItemCode: it.Code,
@@ -384,12 +392,14 @@ func (f *fleet) fieldWork(ctx context.Context, d *device) error {
 			}
 		}
 		vf := d.files[pid]
-		if len(ins) == 0 || len(vf.photos) > 0 && len(compliance) == 0 {
+		if len(ins) == 0 || vf != nil && len(vf.photos) > 0 && len(compliance) == 0 {
 			return fmt.Errorf("packet %s: %d items, %d of them compliance items", pid, len(ins), len(compliance))
 		}
-		for i, ph := range vf.photos {
-			in := &ins[compliance[i%len(compliance)]]
-			in.Photos = append(in.Photos, ph)
+		if vf != nil {
+			for i, ph := range vf.photos {
+				in := &ins[compliance[i%len(compliance)]]
+				in.Photos = append(in.Photos, ph)
+			}
 		}
 		for _, in := range ins {
 			if _, err := d.client.Answer(ctx, pid, in); err != nil {
@@ -398,22 +408,34 @@ func (f *fleet) fieldWork(ctx context.Context, d *device) error {
 			d.queued++
 			d.answers[pid]++
 		}
-		if _, err := d.client.CloseVisit(pid, sdk.CloseInput{
+		seal, err := d.client.SealSection(ctx, pid)
+		if err != nil {
+			return fmt.Errorf("seal %s: %w", pid, err)
+		}
+		d.queued++
+		d.sealed[pid] = seal.Hash
+		for _, h := range seal.Section.Attachments {
+			if !slices.Contains(d.blobs, h) {
+				d.blobs = append(d.blobs, h)
+			}
+		}
+		if vf == nil {
+			continue
+		}
+		// The owner captures the close; offline it covers the section it
+		// sealed (the teammate's is flagged as not covered, and kept).
+		sc, err := d.client.CloseVisit(ctx, pid, sdk.CloseInput{
 			Outcome:    syncproto.OutcomeSigned,
 			Signatures: []sdk.SignatureInput{{Role: syncproto.SignerRepresentative, Name: "王五", PNGPath: vf.signature}},
 			StampPath:  vf.stamp,
-			Location:   &syncproto.Location{Latitude: 24.48, Longitude: 118.09, AccuracyM: 8},
-		}); err != nil {
+			Location:   &syncproto.Location{Latitude: 39.63, Longitude: 118.18, AccuracyM: 8},
+		})
+		if err != nil {
 			return fmt.Errorf("close %s: %w", pid, err)
 		}
 		d.queued++
-		fin, err := d.client.Finalize(pid)
-		if err != nil {
-			return fmt.Errorf("finalize %s: %w", pid, err)
-		}
-		d.queued++
-		d.sealed[pid] = fin.Hash
-		for _, h := range fin.Record.Attachments {
+		d.closed[pid] = sc.Hash
+		for _, h := range sc.Record.Attachments {
 			if !slices.Contains(d.blobs, h) {
 				d.blobs = append(d.blobs, h)
 			}
@@ -490,9 +512,9 @@ func writePNG(path string, img image.Image) error {
 }
 
 // verify checks every device and the server's database against what the
-// devices queued: every mutation applied once, every sealed record on the
-// server once with the device's hash and sent back to it, every answer,
-// visit event and attachment there, nothing more. It returns the number of
+// devices queued: every mutation applied once, every sealed section and
+// close on the server once with the device's hash and sent back to it, every
+// answer, visit event and attachment there, nothing more. It returns the number of
 // things lost and duplicated, and fails the run when either is not zero.
 func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 	f.tb.Helper()
@@ -513,19 +535,24 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 			bad(&lost, "%s after the syncs: outbox %d, pending uploads %d, rejections %d", d.username, st.Outbox, st.PendingUploads, st.Rejections)
 		}
 		ids[d.client.DeviceID()] = d
-		for _, pid := range d.owned {
-			p, err := d.client.Packet(pid)
+		for _, pid := range d.team {
+			jr, err := d.client.JointRecord(ctx, pid)
 			if err != nil {
 				f.tb.Fatal(err)
 			}
 			back := 0
-			for _, r := range p.Records {
-				if !r.Local && r.Hash == d.sealed[pid] {
-					back++
+			for _, js := range jr.Sections {
+				for _, v := range js.History {
+					if v.Hash == d.sealed[pid] && !v.ReceivedAt.IsZero() {
+						back++
+					}
 				}
 			}
 			if back != 1 {
-				bad(&lost, "%s: the server sent packet %s's sealed record back %d times, want once", d.username, pid, back)
+				bad(&lost, "%s: the server sent packet %s's sealed section back %d times, want once", d.username, pid, back)
+			}
+			if h, ok := d.closed[pid]; ok && !slices.ContainsFunc(jr.Closes, func(c syncproto.SealedClose) bool { return c.Hash == h && !c.ReceivedAt.IsZero() }) {
+				bad(&lost, "%s: the server did not send packet %s's close back", d.username, pid)
 			}
 		}
 	}
@@ -533,11 +560,12 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 		f.tb.Fatalf("%d device ids for %d devices", len(ids), len(f.devices))
 	}
 
-	type recordRow struct {
-		PacketID string `gorm:"column:packet_id"`
-		Version  int    `gorm:"column:version"`
-		DeviceID int64  `gorm:"column:device_id"`
-		Hash     string `gorm:"column:hash"`
+	type sealRow struct {
+		PacketID   string `gorm:"column:packet_id"`
+		Department string `gorm:"column:department"`
+		Version    int    `gorm:"column:version"`
+		DeviceID   int64  `gorm:"column:device_id"`
+		Hash       string `gorm:"column:hash"`
 	}
 	type mutationCount struct {
 		DeviceID int64 `gorm:"column:device_id"`
@@ -551,7 +579,7 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 		Kind     string `gorm:"column:kind"`
 		N        int    `gorm:"column:n"`
 	}
-	var records []recordRow
+	var seals, closes []sealRow
 	var mutations []mutationCount
 	var answers, events, changes []packetCount
 	var blobs, refs int
@@ -560,7 +588,10 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 		allBlobs = append(allBlobs, d.blobs...)
 	}
 	err := f.h.App.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.Raw(`SELECT packet_id, version, device_id, hash FROM records`).Scan(&records).Error; err != nil {
+		if err := tx.Raw(`SELECT packet_id, department, version, device_id, hash FROM section_seals`).Scan(&seals).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw(`SELECT packet_id, '' AS department, 1 AS version, device_id, hash FROM visit_closes`).Scan(&closes).Error; err != nil {
 			return err
 		}
 		if err := tx.Raw(`SELECT device_id, COUNT(*) AS n, COUNT(DISTINCT mutation_id) AS ids, MAX(seq) AS max_seq,
@@ -573,7 +604,7 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 		if err := tx.Raw(`SELECT packet_id, kind, COUNT(*) AS n FROM visit_events GROUP BY packet_id, kind`).Scan(&events).Error; err != nil {
 			return err
 		}
-		if err := tx.Raw(`SELECT packet_id, kind, COUNT(*) AS n FROM sync_changes WHERE kind = 'record' GROUP BY packet_id, kind`).Scan(&changes).Error; err != nil {
+		if err := tx.Raw(`SELECT packet_id, kind, COUNT(*) AS n FROM sync_changes WHERE kind IN ('section', 'close') GROUP BY packet_id, kind`).Scan(&changes).Error; err != nil {
 			return err
 		}
 		for batch := range slices.Chunk(allBlobs, 500) {
@@ -592,29 +623,56 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 		f.tb.Fatal(err)
 	}
 
+	// workers are the devices that sealed a section of the packet; owner
+	// the one that captured its close.
+	workers := map[string][]*device{}
 	owner := map[string]*device{}
 	for _, d := range f.devices {
+		for _, pid := range d.team {
+			workers[pid] = append(workers[pid], d)
+		}
 		for _, pid := range d.owned {
 			owner[pid] = d
 		}
 	}
+	sealedBy := func(r sealRow) *device {
+		for _, d := range workers[r.PacketID] {
+			if ids[r.DeviceID] == d {
+				return d
+			}
+		}
+		return nil
+	}
 	seen := map[string]int{}
-	for _, r := range records {
+	for _, r := range seals {
 		seen[r.PacketID]++
-		d := owner[r.PacketID]
+		d := sealedBy(r)
 		switch {
 		case d == nil:
-			bad(&duplicated, "record of packet %s, which no device sealed", r.PacketID)
-		case r.Version != 1 || ids[r.DeviceID] != d || r.Hash != d.sealed[r.PacketID]:
-			bad(&duplicated, "record %s v%d from device %d, hash %.12s: not the one %s sealed (%.12s)", r.PacketID, r.Version, r.DeviceID, r.Hash, d.username, d.sealed[r.PacketID])
+			bad(&duplicated, "section %s/%s from device %d, which does not work on it", r.PacketID, r.Department, r.DeviceID)
+		case r.Version != 1 || r.Hash != d.sealed[r.PacketID]:
+			bad(&duplicated, "section %s/%s v%d from device %d, hash %.12s: not the one %s sealed (%.12s)", r.PacketID, r.Department, r.Version, r.DeviceID, r.Hash, d.username, d.sealed[r.PacketID])
 		}
 	}
-	for pid, d := range owner {
+	closed := map[string]int{}
+	for _, r := range closes {
+		closed[r.PacketID]++
+		if d := owner[r.PacketID]; d == nil || ids[r.DeviceID] != d || r.Hash != d.closed[r.PacketID] {
+			bad(&duplicated, "close of %s from device %d, hash %.12s: not the one its owner captured", r.PacketID, r.DeviceID, r.Hash)
+		}
+	}
+	for pid, ds := range workers {
 		switch n := seen[pid]; {
+		case n < len(ds):
+			bad(&lost, "packet %s: %d sections on the server, want %d", pid, n, len(ds))
+		case n > len(ds):
+			bad(&duplicated, "packet %s: %d sections on the server, want %d", pid, n, len(ds))
+		}
+		switch n := closed[pid]; {
 		case n == 0:
-			bad(&lost, "%s's record of packet %s is not on the server", d.username, pid)
+			bad(&lost, "packet %s's close is not on the server", pid)
 		case n > 1:
-			bad(&duplicated, "packet %s has %d records on the server", pid, n)
+			bad(&duplicated, "packet %s has %d closes on the server", pid, n)
 		}
 	}
 	gotMutations := map[int64]bool{}
@@ -641,11 +699,11 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 		got := map[[2]string]int{}
 		for _, r := range rows {
 			got[[2]string{r.PacketID, r.Kind}] += r.N
-			if owner[r.PacketID] == nil {
+			if workers[r.PacketID] == nil {
 				bad(&duplicated, "%d %s of packet %s, which no device worked on", r.N, what, r.PacketID)
 			}
 		}
-		for pid := range owner {
+		for pid := range workers {
 			for _, k := range kinds {
 				w, g := want(pid, k), got[[2]string{pid, k}]
 				if g < w {
@@ -656,9 +714,20 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 			}
 		}
 	}
-	count(answers, "answer versions", func(pid, _ string) int { return owner[pid].answers[pid] }, "")
-	count(events, "visit events", func(string, string) int { return 1 }, syncproto.KindCertificates, syncproto.KindClose)
-	count(changes, "change-log entries", func(string, string) int { return 1 }, syncproto.ChangeRecord)
+	count(answers, "answer versions", func(pid, _ string) int {
+		n := 0
+		for _, d := range workers[pid] {
+			n += d.answers[pid]
+		}
+		return n
+	}, "")
+	count(events, "visit events", func(pid, _ string) int { return len(workers[pid]) }, syncproto.KindCertificates)
+	count(changes, "change-log entries", func(pid, kind string) int {
+		if kind == syncproto.ChangeSection {
+			return len(workers[pid])
+		}
+		return 1
+	}, syncproto.ChangeSection, syncproto.ChangeClose)
 	if blobs != len(allBlobs) || refs != len(allBlobs) {
 		bad(&lost, "%d attachments sealed; %d on the server, %d referenced", len(allBlobs), blobs, refs)
 	}

@@ -120,7 +120,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 	}
 	results := []string{syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable}
 	for i, p := range is.Packets {
-		pk, err := c.Packet(p.ID)
+		pk, err := c.Packet(ctx, p.ID)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 			shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
 			inspectors = append(inspectors, m)
 		}
-		if err := c.RecordCertificates(p.ID, shown, &syncproto.Location{Latitude: 24.48, Longitude: 118.09, AccuracyM: 8}); err != nil {
+		if err := c.RecordCertificates(ctx, p.ID, shown, &syncproto.Location{Latitude: 39.63, Longitude: 118.18, AccuracyM: 8}); err != nil {
 			tb.Fatal(err)
 		}
 		d.note()
@@ -150,6 +150,10 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 			}
 			d.note()
 		}
+		if _, err := c.SealSection(ctx, p.ID); err != nil {
+			tb.Fatal(err)
+		}
+		d.note()
 		// Two signatures a visit: the representative and an inspector on a
 		// signed visit, both inspectors on a refusal.
 		var in sdk.CloseInput
@@ -164,11 +168,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 				{Role: syncproto.SignerInspector, Name: inspectors[1].Name, InspectorID: inspectors[1].InspectorID, PNGPath: next(&sigs)},
 			}}
 		}
-		if _, err := c.CloseVisit(p.ID, in); err != nil {
-			tb.Fatal(err)
-		}
-		d.note()
-		if _, err := c.Finalize(p.ID); err != nil {
+		if _, err := c.CloseVisit(ctx, p.ID, in); err != nil {
 			tb.Fatal(err)
 		}
 		d.note()
@@ -197,10 +197,11 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 	}
 	d.verify()
 	verifyBlobs(tb, db, h.App.Blobs)
-	var sealed, blobs int64
-	serverQuery(tb, db, &sealed, `SELECT COUNT(*) FROM records WHERE device_id = ?`, d.id)
-	if sealed != int64(spec.Packets) {
-		lose(tb, "%d sealed records on the server, want %d", sealed, spec.Packets)
+	var sealed, closed, blobs int64
+	serverQuery(tb, db, &sealed, `SELECT COUNT(*) FROM section_seals WHERE device_id = ?`, d.id)
+	serverQuery(tb, db, &closed, `SELECT COUNT(*) FROM visit_closes WHERE device_id = ?`, d.id)
+	if sealed != int64(spec.Packets) || closed != int64(spec.Packets) {
+		lose(tb, "%d sealed sections and %d closes on the server, want %d of each", sealed, closed, spec.Packets)
 	}
 	hashes := make([]string, 0, len(payload.Items))
 	for _, it := range payload.Items {

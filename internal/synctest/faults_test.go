@@ -54,12 +54,16 @@ func (d *device) cutSync(trigger func(r *http.Request) *faultnet.Faults) bool {
 // Connection cut at every 64 bytes of the push request (close and reset), and
 // the response cut at every 64 bytes on its way back (the server committed,
 // the device never heard): the device retries the same mutations and the
-// server holds each exactly once. Then every push the device ever sent is
-// replayed, sequentially and concurrently, with no second effect.
+// server holds each exactly once. A third of the answers are refused by the
+// server (the device holds a wrong version of one item): a refusal whose
+// answer was cut away comes back as a duplicate, and the device still shows
+// it as refused. Then every push the device ever sent is replayed,
+// sequentially and concurrently, with no second effect.
 func TestFaultPushCutsAndReplays(t *testing.T) {
 	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
 		d := newDevice(t, w, w.users[0], deviceOpts{})
+		d.wrongItemVersion(w.items[2])
 		const batch = 6
 		// Probe: how many bytes are a push request and its response?
 		d.work(batch)
@@ -279,7 +283,7 @@ func TestFaultBadBodies(t *testing.T) {
 			bad{"deep nesting", []byte(strings.Repeat("[", 100000)), jsonH, []int{400, 413}},
 			bad{"oversized", oversized(), jsonH, []int{413}},
 			bad{"gzip bomb", gz(make([]byte, 64<<20)), gzH, []int{413}},
-			bad{"wrong content type", plain, http.Header{"Content-Type": {"text/plain"}, syncproto.HeaderProtocol: {"1"}}, []int{415}},
+			bad{"wrong content type", plain, http.Header{"Content-Type": {"text/plain"}, syncproto.HeaderProtocol: {fmt.Sprint(syncproto.ProtocolVersion)}}, []int{415}},
 			bad{"old protocol", plain, http.Header{"Content-Type": {"application/json"}}, []int{426}},
 		)
 		for _, c := range cases {
@@ -343,7 +347,7 @@ func TestFaultRevokedDevice(t *testing.T) {
 			lose(t, "the revoked device's outbox holds %d, want its 5 unsynced writes", d.outboxLen())
 		}
 		// The data stays and can still be read on the device.
-		p, err := d.c.Packet(w.packetID)
+		p, err := d.c.Packet(context.Background(), w.packetID)
 		if err != nil || len(p.Answers) == 0 {
 			lose(t, "the revoked device's packet: %v", err)
 		}
@@ -425,7 +429,7 @@ func TestFaultClockSkew(t *testing.T) {
 		if !rows[len(rows)-1].Winner {
 			t.Error("the last version in server order is not the winner")
 		}
-		p, _ := ahead.c.Packet(w.packetID)
+		p, _ := ahead.c.Packet(context.Background(), w.packetID)
 		for _, a := range p.Answers {
 			if a.ItemCode == "licence" && a.Note != "behind 2" {
 				t.Errorf("the ahead device shows %q, want the server's latest %q", a.Note, "behind 2")
@@ -487,8 +491,8 @@ func TestFaultConcurrentEditsBothOrders(t *testing.T) {
 					lose(t, "device %d sees %d conflicts, want %d", dv.id, len(cs), len(w.items))
 				}
 			}
-			pa, _ := a.c.Packet(w.packetID)
-			pb, _ := b.c.Packet(w.packetID)
+			pa, _ := a.c.Packet(context.Background(), w.packetID)
+			pb, _ := b.c.Packet(context.Background(), w.packetID)
 			if fmt.Sprint(noteOf(pa)) != fmt.Sprint(noteOf(pb)) {
 				t.Errorf("the devices show different winners: %v vs %v", noteOf(pa), noteOf(pb))
 			}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -229,6 +230,9 @@ type device struct {
 	id     int64
 	intent map[uint64]intent
 	writes int
+	// last is the seq of the device's last answer to each item: what the
+	// inspector meant the item to say.
+	last map[string]uint64
 }
 
 type intent struct {
@@ -274,7 +278,7 @@ func newDevice(t testing.TB, w *world, username string, o deviceOpts) *device {
 	if sq, err := local.DB(); err == nil {
 		t.Cleanup(func() { sq.Close() })
 	}
-	d := &device{t: t, w: w, c: c, dir: dir, tr: tr, proxy: p, local: local, id: c.DeviceID(), intent: map[uint64]intent{}}
+	d := &device{t: t, w: w, c: c, dir: dir, tr: tr, proxy: p, local: local, id: c.DeviceID(), intent: map[uint64]intent{}, last: map[string]uint64{}}
 	d.mustSync()
 	return d
 }
@@ -315,6 +319,9 @@ func (d *device) answer(item, result, note string, photos ...string) {
 	}
 	d.writes++
 	d.note()
+	for seq := range d.intent {
+		d.last[item] = max(d.last[item], seq)
+	}
 }
 
 // work writes n answers across the items.
@@ -324,6 +331,38 @@ func (d *device) work(n int) {
 	for range n {
 		k := d.writes
 		d.answer(d.w.items[k%len(d.w.items)], results[k%len(results)], fmt.Sprintf("device %d write %d", d.id, k))
+	}
+}
+
+// wrongItemVersion makes the device's copy of the packet name a version of
+// item the server never issued, so the server refuses every answer to it.
+func (d *device) wrongItemVersion(item string) {
+	d.t.Helper()
+	rw, err := gorm.Open(sqlite.Open("file:"+filepath.Join(d.dir, "field.db")+"?_busy_timeout=10000"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if sq, err := rw.DB(); err == nil {
+		defer sq.Close()
+	}
+	var content string
+	if err := rw.Raw(`SELECT content FROM packets WHERE id = ?`, d.w.packetID).Scan(&content).Error; err != nil {
+		d.t.Fatal(err)
+	}
+	var pc syncproto.PacketContent
+	if err := json.Unmarshal([]byte(content), &pc); err != nil {
+		d.t.Fatal(err)
+	}
+	for i := range pc.Sections {
+		for j := range pc.Sections[i].Items {
+			if pc.Sections[i].Items[j].Code == item {
+				pc.Sections[i].Items[j].Version = 99
+			}
+		}
+	}
+	b, _ := json.Marshal(pc)
+	if err := rw.Exec(`UPDATE packets SET content = ? WHERE id = ?`, string(b), d.w.packetID).Error; err != nil {
+		d.t.Fatal(err)
 	}
 }
 
@@ -426,6 +465,94 @@ func (d *device) verify() {
 			dup(t, "device %d seq %d has %d visit events", d.id, e.Seq, e.N)
 		}
 	}
+	d.verifyMeaning(got)
+}
+
+// answerRow is one stored version of an item on the server.
+type answerRow struct {
+	DeviceID    int64  `gorm:"column:device_id"`
+	Seq         uint64 `gorm:"column:seq"`
+	Version     int64  `gorm:"column:version"`
+	BaseVersion int64  `gorm:"column:base_version"`
+	Winner      bool   `gorm:"column:winner"`
+	Conflict    bool   `gorm:"column:conflict"`
+	Body        string `gorm:"column:body"`
+}
+
+// verifyMeaning checks what the inspector meant, not only counts: for each
+// item the device answered, its last answer is the server's live answer,
+// unless a teammate's edit made after seeing it replaced it, or a
+// teammate's concurrent edit won, and then both are kept and the device
+// shows the other version; and a last answer the server refused is shown
+// on the device as refused, with the reason.
+func (d *device) verifyMeaning(got map[uint64]serverMutation) {
+	t := d.t
+	t.Helper()
+	if len(d.last) == 0 {
+		return
+	}
+	p, err := d.c.Packet(context.Background(), d.w.packetID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]sdk.Answer{}
+	for _, a := range p.Answers {
+		shown[a.ItemCode] = a
+	}
+	for item, seq := range d.last {
+		checked.Add(1)
+		a := shown[item]
+		m, ok := got[seq]
+		if !ok {
+			continue // reported as lost above
+		}
+		if m.Status == "rejected" {
+			if a.Rejected == nil || a.Rejected.Seq != seq || a.Rejected.Message == "" {
+				lose(t, "device %d: its last answer to %s (seq %d) was rejected, but the device does not show it as rejected: %+v", d.id, item, seq, a)
+			}
+			continue
+		}
+		var rows []answerRow
+		serverQuery(t, d.w.db, &rows, `SELECT device_id, seq, version, base_version, winner, conflict, body FROM answers
+			WHERE packet_id = ? AND department = ? AND item_code = ? ORDER BY version`, d.w.packetID, d.w.dept, item)
+		var mine, winner *answerRow
+		var top int64
+		for i := range rows {
+			r := &rows[i]
+			top = max(top, r.Version)
+			if r.DeviceID == d.id && r.Seq == seq {
+				mine = r
+			}
+			if r.Winner {
+				winner = r
+			}
+		}
+		switch {
+		case mine == nil || winner == nil:
+			lose(t, "device %d: its last answer to %s (seq %d) has no version on the server", d.id, item, seq)
+			continue
+		case winner == mine:
+		case winner.DeviceID == d.id:
+			lose(t, "device %d: an earlier answer (seq %d) is live for %s instead of its last (seq %d)", d.id, winner.Seq, item, seq)
+		case winner.BaseVersion >= mine.Version:
+			// A teammate edited after seeing it: a later answer, not a loss.
+		case !mine.Conflict:
+			lose(t, "device %d: its last answer to %s (seq %d) lost to a concurrent edit and was not kept as a conflict", d.id, item, seq)
+		}
+		// What the device shows, if it has pulled the item's latest version.
+		if a.Pending || a.ServerVersion != top {
+			continue
+		}
+		var want syncproto.AnswerMutation
+		json.Unmarshal([]byte(winner.Body), &want)
+		if a.Result != want.Result || a.Note != want.Note {
+			lose(t, "device %d shows %s %q for %s; the server's live answer is %s %q", d.id, a.Result, a.Note, item, want.Result, want.Note)
+		}
+		if winner != mine && winner.BaseVersion < mine.Version && !slices.ContainsFunc(a.Conflicts, func(v syncproto.AnswerVersion) bool { return v.DeviceID == d.id && v.Seq == seq }) &&
+			!(a.Server != nil && a.Server.DeviceID == d.id && a.Server.Seq == seq) {
+			lose(t, "device %d does not show its own version of %s (seq %d) beside the winner", d.id, item, seq)
+		}
+	}
 }
 
 func (d *device) rejections() map[uint64]bool {
@@ -523,7 +650,8 @@ func serverCounts(t testing.TB, db *store.DB) string {
 		C int64 `gorm:"column:c"`
 	}
 	serverQuery(t, db, &n, `SELECT (SELECT COUNT(*) FROM mutations) AS m, (SELECT COUNT(*) FROM answers) AS a,
-		(SELECT COUNT(*) FROM visit_events) AS v, (SELECT COUNT(*) FROM records) AS r, (SELECT COUNT(*) FROM sync_changes) AS c`)
+		(SELECT COUNT(*) FROM visit_events) AS v, (SELECT COUNT(*) FROM section_seals) + (SELECT COUNT(*) FROM visit_closes) AS r,
+		(SELECT COUNT(*) FROM sync_changes) AS c`)
 	return fmt.Sprintf("%+v", n)
 }
 

@@ -82,7 +82,7 @@ func TestFaultWatchUnderDrops(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		p, err := watcher.c.Packet(w.packetID)
+		p, err := watcher.c.Packet(context.Background(), w.packetID)
 		if err != nil {
 			t.Fatal(err)
 		}

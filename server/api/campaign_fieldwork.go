@@ -26,6 +26,7 @@ func (s *Server) campaignFieldworkRoutes(g *echo.Group) {
 	g.POST("/campaigns/:id/packets", s.handleCampaignIssuePackets, allow(coordinators))
 	g.GET("/campaigns/:id/packets", s.handleCampaignPackets, allow(staffOnly))
 	g.GET("/packets/:id", s.handlePacketView, allow(anyRole))
+	g.GET("/packets/:id/record", s.handlePacketRecord, allow(anyRole))
 	g.GET("/campaigns/:id/grouping-report", s.handleGroupingReport, allow(staffOnly))
 	g.POST("/campaigns/:id/grouping-report/filing", s.handleGroupingFile, allow(adminOnly))
 	g.GET("/campaigns/:id/grouping-report/filings", s.handleGroupingFilings, allow(staffOnly))
@@ -374,6 +375,21 @@ func (s *Server) handlePacketView(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toPacket(p))
+}
+
+// handlePacketRecord handles "GET /v1/packets/:id/record": the packet's
+// assembled joint record (its sealed sections, closes and flags), for whoever
+// may read the packet.
+func (s *Server) handlePacketRecord(c echo.Context) error {
+	id := c.Param("id")
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return server.Errorf(server.ENOTFOUND, "检查包不存在 (packet not found).")
+	}
+	jr, err := s.Sync.FindJointRecord(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, jr)
 }
 
 // Report formats.

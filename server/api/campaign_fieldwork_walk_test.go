@@ -70,3 +70,7 @@ func (w *walk) packet(t *testing.T, d string) string {
 	t.Fatal("every packet's team holds insp-a1")
 	return ""
 }
+
+// packetRecord makes a packet of d (see packet); the walk puts its id in
+// /v1/packets/:id/record.
+func (w *walk) packetRecord(t *testing.T, d string) string { return w.packet(t, d) }

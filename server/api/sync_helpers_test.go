@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -255,31 +256,87 @@ func pngBytes(seed string, n int) []byte {
 	return b
 }
 
-// seal returns a finalize mutation sealing rec with key.
-func (d *fieldDevice) finalize(t testing.TB, rec syncproto.InspectionRecord, key ed25519.PrivateKey) syncproto.Mutation {
-	t.Helper()
-	hash, err := syncproto.RecordHash(&rec)
-	if err != nil {
-		t.Fatal(err)
+// deptOf is the department code of a harness inspector.
+func deptOf(h *apptest.Harness, username string) string {
+	for _, d := range []*server.Department{h.DeptA, h.DeptB} {
+		if d.ID == *h.Users[username].DepartmentID {
+			return d.Code
+		}
 	}
-	m := d.mutation(rec.PacketID)
-	m.Kind = syncproto.KindFinalize
-	m.Finalize = &syncproto.FinalizeMutation{Record: rec, Hash: hash, Signature: ed25519.Sign(key, syncproto.SealMessage(hash))}
-	return m
+	panic("no department for " + username)
 }
 
-// notLocatable is a complete record of a visit that found nobody.
-func (d *fieldDevice) notLocatable(packetID string, version int) syncproto.InspectionRecord {
-	r := syncproto.InspectionRecord{
-		PacketID: packetID, Version: version, DeviceID: d.ID, Answers: []syncproto.AnswerMutation{},
-		Certificates: []syncproto.CertificateShown{},
-		Close:        syncproto.CloseMutation{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所无人，电话无法接通"},
-		Attachments:  []string{}, SealedAt: time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC),
+// inspectorID is the device's inspector.
+func (d *fieldDevice) inspectorID() int64 { return *d.h.Users[d.Username].InspectorID }
+
+// section is a complete record of the department's section of p as the
+// device's inspector seals it: every item answered with result, and the
+// certificates of the department's members on the team.
+func (d *fieldDevice) section(p *server.Packet, dept string, version int, result string) syncproto.SectionRecord {
+	r := syncproto.SectionRecord{
+		PacketID: p.ID, Department: dept, Version: version, DeviceID: d.ID, InspectorID: d.inspectorID(),
+		Answers: []syncproto.AnswerMutation{}, Certificates: []syncproto.CertificateShown{}, Attachments: []string{},
+		SealedAt: time.Now().UTC(),
 	}
+	for _, s := range p.Content.Sections {
+		if s.Department != dept {
+			continue
+		}
+		for _, it := range s.Items {
+			r.Answers = append(r.Answers, syncproto.AnswerMutation{Department: dept, ItemCode: it.Code, ItemVersion: it.Version, Result: result})
+		}
+	}
+	for _, m := range p.Content.Team {
+		if m.Department == dept {
+			r.Certificates = append(r.Certificates, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+		}
+	}
+	slices.SortFunc(r.Certificates, func(a, b syncproto.CertificateShown) int { return int(a.InspectorID - b.InspectorID) })
 	if version > 1 {
 		r.Replaces, r.CorrectionReason = version-1, "补记现场情况 (adds what was found on site)"
 	}
 	return r
+}
+
+// seal returns a mutation sealing the section with key.
+func (d *fieldDevice) seal(t testing.TB, rec syncproto.SectionRecord, key ed25519.PrivateKey) syncproto.Mutation {
+	t.Helper()
+	hash, err := syncproto.CanonicalHash(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.mutation(rec.PacketID)
+	m.Kind = syncproto.KindSeal
+	m.Seal = &syncproto.SealMutation{Section: rec, Hash: hash, Signature: ed25519.Sign(key, syncproto.SectionSealMessage(hash))}
+	return m
+}
+
+// ref names the sealed section of a seal mutation.
+func ref(m syncproto.Mutation) syncproto.SectionRef {
+	return syncproto.SectionRef{Department: m.Seal.Section.Department, Version: m.Seal.Section.Version, Hash: m.Seal.Hash}
+}
+
+// notLocatable is a close of a visit that found nobody, covering refs.
+func (d *fieldDevice) notLocatable(packetID string, covers ...syncproto.SectionRef) syncproto.CloseRecord {
+	return syncproto.CloseRecord{
+		PacketID: packetID, DeviceID: d.ID, InspectorID: d.inspectorID(),
+		Close:  syncproto.CloseMutation{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所无人，电话无法接通"},
+		Covers: append([]syncproto.SectionRef{}, covers...), Attachments: []string{}, ClosedAt: time.Now().UTC(),
+	}
+}
+
+// sealClose returns a mutation sealing the close with key.
+func (d *fieldDevice) sealClose(t testing.TB, rec syncproto.CloseRecord, key ed25519.PrivateKey) syncproto.Mutation {
+	t.Helper()
+	rec.Attachments = syncproto.AttachmentList(rec.Close.Refs())
+	hash, err := syncproto.CanonicalHash(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.mutation(rec.PacketID)
+	m.Kind = syncproto.KindSealClose
+	m.SealClose = &syncproto.SealCloseMutation{Record: rec, Hash: hash, Signature: ed25519.Sign(key, syncproto.CloseSealMessage(hash))}
+	return m
 }
 
 func newKey(t testing.TB) ed25519.PrivateKey {

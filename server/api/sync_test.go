@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -147,7 +148,7 @@ func TestSync_Access(t *testing.T) {
 		d := newFieldDevice(t, h, "insp-a1")
 		pull := syncproto.PullRequest{DeviceID: d.ID}
 		// No or an old protocol header: upgrade.
-		for _, v := range []string{"", "0", "x"} {
+		for _, v := range []string{"", "0", "1", "x"} {
 			b, _ := json.Marshal(pull)
 			req := d.request(t, "POST", syncproto.PathPull, b)
 			req.Header.Set(syncproto.HeaderProtocol, v)
@@ -155,15 +156,15 @@ func TestSync_Access(t *testing.T) {
 				req.Header.Del(syncproto.HeaderProtocol)
 			}
 			r := h.Send(t, req)
-			if r.Status != http.StatusUpgradeRequired || r.Error().Code != syncproto.CodeUpgradeRequired || r.Header.Get(syncproto.HeaderProtocol) != "1" {
+			if r.Status != http.StatusUpgradeRequired || r.Error().Code != syncproto.CodeUpgradeRequired || r.Header.Get(syncproto.HeaderProtocol) != "2" {
 				t.Fatalf("protocol %q: %d %s", v, r.Status, r.Body)
 			}
 		}
 		// A newer client than the server: refused, with the server's version.
 		b, _ := json.Marshal(pull)
 		req := d.request(t, "POST", syncproto.PathPull, b)
-		req.Header.Set(syncproto.HeaderProtocol, "2")
-		if r := h.Send(t, req); r.Status != http.StatusBadRequest || r.Header.Get(syncproto.HeaderProtocol) != "1" {
+		req.Header.Set(syncproto.HeaderProtocol, "3")
+		if r := h.Send(t, req); r.Status != http.StatusBadRequest || r.Header.Get(syncproto.HeaderProtocol) != "2" {
 			t.Fatalf("newer protocol: %d %s", r.Status, r.Body)
 		}
 		// Another device than the token's.
@@ -190,22 +191,34 @@ func TestSync_Access(t *testing.T) {
 	})
 }
 
-// TestSync_ConflictBothOrders: two inspectors of one team answer the same
-// item offline; synced in either order, the final state is the same.
-func TestSync_ConflictBothOrders(t *testing.T) {
-	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
-		f := newSyncCampaign(t, h, 4, h.DeptA, h.DeptB)
-		ps := f.packetOf(t, "insp-a1")
-		if len(ps) < 2 {
-			t.Fatalf("insp-a1 has %d packets, want 2", len(ps))
+// teamOfFour issues a campaign whose one team holds both inspectors of each
+// department (insp-a1, insp-a2, insp-b1, insp-b2) and every packet.
+func teamOfFour(t *testing.T, h *apptest.Harness) *syncFixture {
+	t.Helper()
+	is := h.IssueCampaign(t, apptest.CampaignSpec{Departments: []*server.Department{h.DeptA, h.DeptB}, Cafes: 3,
+		InspectorsPerDepartment: 2, TargetsPerTeam: 3})
+	f := &syncFixture{Campaign: is.Campaign, Packets: is.Packets, Team: is.Members, Items: map[string]server.PacketItem{}}
+	for _, p := range is.Packets {
+		if len(p.Content.Team) != 4 {
+			t.Fatalf("packet %s team of %d", p.ID, len(p.Content.Team))
 		}
-		var bName string
-		for _, u := range f.Team[ps[0].ID] {
-			if u != "insp-a1" {
-				bName = u
+		for _, s := range p.Content.Sections {
+			for _, it := range s.Items {
+				f.Items[s.Department] = it
 			}
 		}
-		a, b := newFieldDevice(t, h, "insp-a1"), newFieldDevice(t, h, bName)
+	}
+	return f
+}
+
+// TestSync_ConflictBothOrders: the two culture inspectors of a team answer
+// the same item offline on two devices; synced in either order, the final
+// state is the same and both versions are kept.
+func TestSync_ConflictBothOrders(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := teamOfFour(t, h)
+		ps := f.Packets
+		a, b := newFieldDevice(t, h, "insp-a1"), newFieldDevice(t, h, "insp-a2")
 		culture := h.DeptA.Code
 		key := culture + "/" + f.Items[culture].Code
 		states := make([]*syncproto.AnswerState, 2)
@@ -224,26 +237,29 @@ func TestSync_ConflictBothOrders(t *testing.T) {
 			}
 		}
 		for i, st := range states {
-			// The culture inspector's answer wins the culture item; the other is kept.
-			if st.Version != 2 || st.Winner.Answer.Result != syncproto.ResultCompliant || st.Winner.DeviceID != a.ID ||
-				len(st.Conflicts) != 1 || st.Conflicts[0].Answer.Result != syncproto.ResultNonCompliant || st.Conflicts[0].DeviceID != b.ID {
+			if st.Version != 2 || len(st.Conflicts) != 1 || st.Winner.DeviceID == st.Conflicts[0].DeviceID {
 				t.Fatalf("order %d: %+v", i, st)
 			}
 		}
-		// The same race pushed at the same moment: both land, one wins.
+		if states[0].Winner.DeviceID != states[1].Winner.DeviceID {
+			t.Fatalf("the winner depends on the order: device %d, then %d", states[0].Winner.DeviceID, states[1].Winner.DeviceID)
+		}
+
+		// The same race pushed at the same moment: both land, both kept.
+		m1, m2 := newFieldDevice(t, h, "insp-b1"), newFieldDevice(t, h, "insp-b2")
 		market := h.DeptB.Code
 		mkey := market + "/" + f.Items[market].Code
 		for range 3 {
-			ma := a.answer(ps[0].ID, answerOf(f, market, syncproto.ResultCompliant, 0))
-			mb := b.answer(ps[0].ID, answerOf(f, market, syncproto.ResultNonCompliant, 0))
+			ma := m1.answer(ps[0].ID, answerOf(f, market, syncproto.ResultCompliant, 0))
+			mb := m2.answer(ps[0].ID, answerOf(f, market, syncproto.ResultNonCompliant, 0))
 			var wg sync.WaitGroup
 			wg.Add(2)
-			go func() { defer wg.Done(); a.push(t, ma) }()
-			go func() { defer wg.Done(); b.push(t, mb) }()
+			go func() { defer wg.Done(); m1.push(t, ma) }()
+			go func() { defer wg.Done(); m2.push(t, mb) }()
 			wg.Wait()
 		}
-		st := answerState(t, a, ps[0].ID, mkey)
-		if st.Version != 6 || st.Winner.DeviceID != b.ID || len(st.Conflicts) == 0 {
+		st := answerState(t, m1, ps[0].ID, mkey)
+		if st.Version != 6 || len(st.Conflicts) != 1 {
 			t.Fatalf("concurrent pushes: %+v", st)
 		}
 
@@ -257,51 +273,134 @@ func TestSync_ConflictBothOrders(t *testing.T) {
 	})
 }
 
-func TestSync_SealedRecords(t *testing.T) {
+// TestSync_OwnCorrectionWins: an inspector answers an item twice offline
+// (both on the same base); the second is the live answer, never lost to the
+// first by the tie-break, also with a teammate's concurrent version around.
+func TestSync_OwnCorrectionWins(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
-		f := newSyncCampaign(t, h, 4, h.DeptA, h.DeptB)
-		p := f.packetOf(t, "insp-a1")[0]
-		d := newFieldDevice(t, h, "insp-a1")
+		f := teamOfFour(t, h)
+		a, b := newFieldDevice(t, h, "insp-a1"), newFieldDevice(t, h, "insp-a2")
 		culture := h.DeptA.Code
+		key := culture + "/" + f.Items[culture].Code
+		results := []string{syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable}
+		for i, p := range f.Packets {
+			// Every pair of first and second answer, so the digest order of
+			// the two varies.
+			first, second := results[i%3], results[(i+1)%3]
+			a.push(t, a.answer(p.ID, answerOf(f, culture, first, 0)), a.answer(p.ID, answerOf(f, culture, second, 0)))
+			st := answerState(t, a, p.ID, key)
+			if st.Winner.Answer.Result != second || st.Winner.DeviceID != a.ID || len(st.Conflicts) != 0 {
+				t.Fatalf("packet %d: %s then %s shows %+v", i, first, second, st)
+			}
+		}
+		// With a teammate's concurrent answer: either a1's last answer is
+		// live and a2's kept, or the other way round; a1's first answer is
+		// never what is shown.
+		p := f.Packets[0]
+		b.push(t, b.answer(p.ID, answerOf(f, culture, syncproto.ResultNotApplicable, 0)))
+		a.push(t, a.answer(p.ID, answerOf(f, culture, syncproto.ResultCompliant, 0)), a.answer(p.ID, answerOf(f, culture, syncproto.ResultNonCompliant, 0)))
+		st := answerState(t, a, p.ID, key)
+		all := append([]syncproto.AnswerVersion{st.Winner}, st.Conflicts...)
+		if len(all) != 2 {
+			t.Fatalf("state %+v", st)
+		}
+		for _, v := range all {
+			if v.DeviceID == a.ID && v.Answer.Result != syncproto.ResultNonCompliant {
+				t.Fatalf("a1's earlier answer is live: %+v", st)
+			}
+		}
+	})
+}
 
-		tampered := d.finalize(t, d.notLocatable(p.ID, 1), d.Key)
-		tampered.Finalize.Record.Close.Note = "改过的说明"
-		wrongKey := d.finalize(t, d.notLocatable(p.ID, 1), newKey(t))
-		good := d.finalize(t, d.notLocatable(p.ID, 1), d.Key)
-		again := d.finalize(t, d.notLocatable(p.ID, 1), d.Key)
+// TestSync_Sections: the field rules of a department section and its seal.
+func TestSync_Sections(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := teamOfFour(t, h)
+		p := f.Packets[0]
+		d := newFieldDevice(t, h, "insp-a1")
+		culture, market := h.DeptA.Code, h.DeptB.Code
+
+		tampered := d.seal(t, d.section(p, culture, 1, syncproto.ResultCompliant), d.Key)
+		tampered.Seal.Section.Answers[0].Note = "改过的说明"
+		wrongKey := d.seal(t, d.section(p, culture, 1, syncproto.ResultCompliant), newKey(t))
+		otherDept := d.seal(t, d.section(p, market, 1, syncproto.ResultCompliant), d.Key)
+		incomplete := d.section(p, culture, 1, syncproto.ResultCompliant)
+		incomplete.Answers = incomplete.Answers[:0]
+		incomplete.Answers = append(incomplete.Answers, syncproto.AnswerMutation{Department: culture, ItemCode: "NOT-AN-ITEM", ItemVersion: 1, Result: syncproto.ResultCompliant})
+		wrongItem := d.seal(t, incomplete, d.Key)
+		fake := d.section(p, culture, 1, syncproto.ResultCompliant)
+		fake.Certificates[0].CertificateNumber = "FAKE"
+		fakeCert := d.seal(t, fake, d.Key)
+		marketOnly := d.section(p, culture, 1, syncproto.ResultCompliant)
+		marketOnly.Certificates = d.section(p, market, 1, syncproto.ResultCompliant).Certificates
+		marketCerts := d.seal(t, marketOnly, d.Key)
+		marketAnswer := d.answer(p.ID, answerOf(f, market, syncproto.ResultCompliant, 0))
+		good := d.seal(t, d.section(p, culture, 1, syncproto.ResultNonCompliant), d.Key)
+		again := d.seal(t, d.section(p, culture, 1, syncproto.ResultCompliant), d.Key)
 		late := d.answer(p.ID, answerOf(f, culture, syncproto.ResultCompliant, 0))
-		noReason := d.finalize(t, d.notLocatable(p.ID, 2), d.Key)
-		noReason.Finalize.Record.CorrectionReason = ""
-		correction := d.finalize(t, d.notLocatable(p.ID, 2), d.Key)
-		r := d.push(t, tampered, wrongKey, good, again, late, noReason, correction)
-		want := []string{"1:rejected:invalid", "2:rejected:invalid", "3:applied:", "4:rejected:conflict",
-			"5:rejected:conflict", "6:rejected:invalid", "7:applied:"}
+		noReason := d.section(p, culture, 2, syncproto.ResultCompliant)
+		noReason.CorrectionReason = ""
+		noReasonM := d.seal(t, noReason, d.Key)
+		draft := answerOf(f, culture, syncproto.ResultNotApplicable, 0)
+		draft.SectionVersion = 2
+		correctionDraft := d.answer(p.ID, draft)
+		correction := d.seal(t, d.section(p, culture, 2, syncproto.ResultNotApplicable), d.Key)
+		legacy := d.mutation(p.ID)
+		legacy.Kind, legacy.Close = syncproto.KindClose, &syncproto.CloseMutation{Outcome: syncproto.OutcomeNotLocatable, Note: "无人"}
+		r := d.push(t, tampered, wrongKey, otherDept, wrongItem, fakeCert, marketCerts, marketAnswer, good, again, late, noReasonM, correctionDraft, correction, legacy)
+		want := []string{"1:rejected:invalid", "2:rejected:invalid", "3:rejected:forbidden", "4:rejected:invalid", "5:rejected:invalid",
+			"6:rejected:invalid", "7:rejected:forbidden", "8:applied:", "9:rejected:conflict", "10:rejected:conflict", "11:rejected:invalid",
+			"12:applied:", "13:applied:", "14:rejected:invalid"}
 		if got := statuses(r); !slices.Equal(got, want) {
+			for _, x := range r.Results {
+				t.Logf("%d %s %s", x.Seq, x.Status, x.Message)
+			}
 			t.Fatalf("seals: %v, want %v", got, want)
 		}
-		if r.Results[4].Message != "该记录已封存，如需更正请提交更正版本 (record sealed; submit a correction)." {
-			t.Errorf("sealed message %q", r.Results[4].Message)
+		for _, x := range r.Results {
+			if x.Status == syncproto.StatusRejected && x.Message == "" {
+				t.Errorf("rejection %d without a message", x.Seq)
+			}
+		}
+		// The correction is the live state of the section's items.
+		st := answerState(t, d, p.ID, culture+"/"+f.Items[culture].Code)
+		if st.Winner.Answer.Result != syncproto.ResultNotApplicable || len(st.Conflicts) != 0 {
+			t.Fatalf("live answer after the correction: %+v", st)
 		}
 		changes, _ := d.pullAll(t, 0)
 		var versions []int
 		for _, c := range changes {
-			if c.Kind != syncproto.ChangeRecord {
+			if c.Kind != syncproto.ChangeSection {
 				continue
 			}
-			var rec syncproto.SealedRecord
-			if err := json.Unmarshal(c.Data, &rec); err != nil {
+			var sec syncproto.SealedSection
+			if err := json.Unmarshal(c.Data, &sec); err != nil {
 				t.Fatal(err)
 			}
-			hash, _ := syncproto.RecordHash(&rec.Record)
-			if hash != rec.Hash || c.PacketID != p.ID {
-				t.Fatalf("pulled record %+v", rec)
+			hash, _ := syncproto.CanonicalHash(&sec.Section)
+			if hash != sec.Hash || c.PacketID != p.ID || !ed25519.Verify(d.Key.Public().(ed25519.PublicKey), syncproto.SectionSealMessage(hash), sec.Signature) {
+				t.Fatalf("pulled section %+v", sec)
 			}
-			versions = append(versions, rec.Record.Version)
+			versions = append(versions, sec.Section.Version)
 		}
 		if !slices.Equal(versions, []int{1, 2}) {
-			t.Fatalf("pulled record versions %v", versions)
+			t.Fatalf("pulled section versions %v", versions)
+		}
+		// The joint record: culture sealed twice, market not yet, no close.
+		jr := jointRecord(t, h, "admin-b", p.ID)
+		if jr.Sections[0].Current == nil || jr.Sections[0].Current.Section.Version != 2 || len(jr.Sections[0].History) != 2 ||
+			jr.Sections[1].Current != nil || jr.Complete {
+			t.Fatalf("joint record %+v", jr)
 		}
 	})
+}
+
+// jointRecord reads GET /v1/packets/:id/record as username.
+func jointRecord(t *testing.T, h *apptest.Harness, username, packetID string) *syncproto.JointRecord {
+	t.Helper()
+	var jr syncproto.JointRecord
+	h.MustDo(t, "GET", "/v1/packets/"+packetID+"/record", h.Token(t, username), nil, http.StatusOK, &jr)
+	return &jr
 }
 
 func TestSync_Pull(t *testing.T) {

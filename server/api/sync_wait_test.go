@@ -120,7 +120,6 @@ func TestSync_LongPoll(t *testing.T) {
 		}
 		a1, mate, stranger := newFieldDevice(t, h, "insp-a1"), newFieldDevice(t, h, mateName), newFieldDevice(t, h, otherName)
 		_, head := a1.pullAll(t, 0)
-		culture := h.DeptA.Code
 
 		// Nothing new and no wait: at once, as before long polls.
 		start := time.Now()
@@ -135,7 +134,7 @@ func TestSync_LongPoll(t *testing.T) {
 		untilWaiting(t, h, 1)
 		time.Sleep(100 * time.Millisecond)
 		pushed := time.Now()
-		mate.push(t, mate.answer(p.ID, answerOf(f, culture, syncproto.ResultCompliant, 0)))
+		mate.push(t, mate.answer(p.ID, answerOf(f, deptOf(h, mateName), syncproto.ResultCompliant, 0)))
 		got := result(t, pending, 5*time.Second)
 		if len(got.resp.Changes) != 1 || got.resp.Changes[0].Kind != syncproto.ChangeAnswer || got.resp.Changes[0].PacketID != p.ID {
 			t.Fatalf("woken pull: %s", got.body)
@@ -151,7 +150,7 @@ func TestSync_LongPoll(t *testing.T) {
 		cursor := got.resp.Cursor
 		pending = startPull(t, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: cursor, WaitSeconds: 2})
 		untilWaiting(t, h, 1)
-		stranger.push(t, stranger.answer(other, answerOf(f, culture, syncproto.ResultNotApplicable, 0)))
+		stranger.push(t, stranger.answer(other, answerOf(f, deptOf(h, otherName), syncproto.ResultNotApplicable, 0)))
 		got = result(t, pending, 6*time.Second)
 		if len(got.resp.Changes) != 0 || got.resp.More || got.resp.Reset || got.took < 1900*time.Millisecond {
 			t.Fatalf("pull after another team's change: %s after %s", got.body, got.took)

@@ -36,12 +36,12 @@ func (w *walk) attachment(t *testing.T, d string) string {
 	}
 	dev := newFieldDevice(t, w.h, username)
 	ref := dev.upload(t, pngBytes(fmt.Sprintf("walk-%d", w.n.Add(1)), 2000))
-	m := dev.mutation(id)
-	m.Kind, m.Close = syncproto.KindClose, &syncproto.CloseMutation{
+	rec := dev.notLocatable(id)
+	rec.Close = syncproto.CloseMutation{
 		Outcome:    syncproto.OutcomeSigned,
 		Signatures: []syncproto.Signature{{Role: syncproto.SignerRepresentative, Name: "王五", Image: ref}},
 	}
-	if r := dev.push(t, m); len(r.Results) != 1 || r.Results[0].Status != syncproto.StatusApplied {
+	if r := dev.push(t, dev.sealClose(t, rec, dev.Key)); len(r.Results) != 1 || r.Results[0].Status != syncproto.StatusApplied {
 		t.Fatalf("walk close: %+v", r.Results)
 	}
 	return syncproto.PathAttachments + "/" + ref.SHA256

@@ -130,6 +130,12 @@ func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) 
 			r.SHA256, r.Size, r.ContentType, r.UploadedBy, r.CreatedAt).Error; err != nil {
 			return err
 		}
+		// Who uploaded it, from which device: a device may refer only to
+		// attachments it uploaded itself (see unusableBlobs).
+		if err := tx.Exec("INSERT INTO blob_uploads (sha256, user_id, device_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			b.SHA256, actor.ID, actor.DeviceID, tx.Now).Error; err != nil {
+			return err
+		}
 		var got blobRow
 		if err := tx.Where("sha256 = ?", b.SHA256).Take(&got).Error; err != nil {
 			return err

@@ -3,12 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -352,13 +350,9 @@ func (p *pusher) packet(id string) (*pushPacket, error) {
 	return pk, nil
 }
 
-var (
-	errSealed = server.Errorf(server.ECONFLICT, "该记录已封存，如需更正请提交更正版本 (record sealed; submit a correction).")
-)
-
 // apply applies m, or returns why it never can (rejection) or why not yet
-// (deferred: an attachment the server lacks). Rejections are decided before
-// any write, so a rejected mutation leaves no effect behind.
+// (deferred: an attachment the device has not uploaded). Rejections are
+// decided before any write, so a rejected mutation leaves no effect behind.
 func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error, err error) {
 	if err := m.Validate(); err != nil {
 		return server.Errorf(server.EINVALID, "变更无效 (invalid mutation: %v).", err), nil, nil
@@ -370,61 +364,53 @@ func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error
 	if pk == nil {
 		return server.Errorf(server.ENOTFOUND, "检查包不存在或未分配给您的检查组 (packet not found or not assigned to your team)."), nil, nil
 	}
-	var refs []syncproto.AttachmentRef
-	switch m.Kind {
-	case syncproto.KindAnswer:
-		refs = m.Answer.Photos
-	case syncproto.KindClose:
-		refs = m.Close.Refs()
-	case syncproto.KindFinalize:
-		refs = m.Finalize.Record.Refs()
-	}
-	if m.Kind != syncproto.KindFinalize {
-		sealed, err := p.sealedVersion(m.PacketID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if sealed > 0 {
-			return errSealed, nil, nil
-		}
+	me := pk.member(*p.actor.InspectorID)
+	if me == nil {
+		return nil, nil, fmt.Errorf("packet %s: inspector %d is on the team but not in its content", m.PacketID, *p.actor.InspectorID)
 	}
 	switch m.Kind {
+	case syncproto.KindClose, syncproto.KindFinalize:
+		return server.Errorf(server.EINVALID, "整份记录的结论与封存已改为按部门封存：请更新应用后重新封存本部门部分并记录结论 (protocol 1 closes and whole-visit seals are no longer accepted: seal your department's section and capture the close again)."), nil, nil
 	case syncproto.KindAnswer:
-		if !itemInPacket(&pk.content, m.Answer) {
-			return server.Errorf(server.EINVALID, "检查事项%s/%s（版本%d）不在该检查包中 (check item %s/%s version %d is not in this packet).",
-				m.Answer.Department, m.Answer.ItemCode, m.Answer.ItemVersion, m.Answer.Department, m.Answer.ItemCode, m.Answer.ItemVersion), nil, nil
-		}
-	case syncproto.KindCertificates:
-		for _, c := range m.Certificates.Shown {
-			if !slices.ContainsFunc(pk.content.Team, func(tm server.PacketMember) bool { return tm.InspectorID == c.InspectorID }) {
-				return server.Errorf(server.EINVALID, "执法人员%d不在该检查组中 (inspector %d is not on this team).", c.InspectorID, c.InspectorID), nil, nil
-			}
-		}
-	case syncproto.KindFinalize:
-		if rej, err := p.checkSeal(m); rej != nil || err != nil {
+		if rej, err := p.checkAnswer(m, pk, me); rej != nil || err != nil {
 			return rej, nil, err
 		}
+	case syncproto.KindCertificates:
+		if rej := checkCertificates(pk, m.Certificates.Shown, ""); rej != nil {
+			return rej, nil, nil
+		}
+	case syncproto.KindSeal:
+		if rej, err := p.checkSeal(m, pk, me); rej != nil || err != nil {
+			return rej, nil, err
+		}
+	case syncproto.KindSealClose:
+		if rej := p.checkClose(m, pk); rej != nil {
+			return rej, nil, nil
+		}
 	}
+	refs := m.Refs()
 	hashes := make([]string, 0, len(refs))
 	for _, r := range refs {
 		hashes = append(hashes, r.SHA256)
 	}
-	missing, err := missingBlobs(p.tx, hashes)
+	unusable, err := p.unusableBlobs(hashes)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(missing) > 0 {
-		return nil, server.Errorf(server.ENOTFOUND, "附件尚未上传：%s (attachment not uploaded yet: %s).", missing[0], missing[0]), nil
+	if len(unusable) > 0 {
+		// The same answer whether the bytes are on the server or not: a hash
+		// alone grants nothing and tells nothing.
+		return nil, server.Errorf(server.ENOTFOUND, "附件尚未由本设备上传：%s (attachment not uploaded from this device yet: %s).", unusable[0], unusable[0]), nil
 	}
 	switch m.Kind {
 	case syncproto.KindAnswer:
 		err = p.applyAnswer(m)
 	case syncproto.KindCertificates:
 		err = p.addVisitEvent(m, m.Certificates)
-	case syncproto.KindClose:
-		err = p.addVisitEvent(m, m.Close)
-	case syncproto.KindFinalize:
-		err = p.applyFinalize(m)
+	case syncproto.KindSeal:
+		err = p.applySeal(m, pk)
+	case syncproto.KindSealClose:
+		err = p.applyClose(m, pk)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -452,39 +438,6 @@ func itemInPacket(c *server.PacketContent, a *syncproto.AnswerMutation) bool {
 	return false
 }
 
-// sealedVersion returns the packet's latest sealed record version, 0 for none.
-func (p *pusher) sealedVersion(packetID string) (int, error) {
-	var v []int
-	if err := p.tx.Raw("SELECT COALESCE(MAX(version), 0) FROM records WHERE packet_id = ?", packetID).Scan(&v).Error; err != nil {
-		return 0, err
-	}
-	if len(v) == 0 {
-		return 0, nil
-	}
-	return v[0], nil
-}
-
-// checkSeal rejects a finalize that is not the device's, not the next
-// version, or whose signature does not verify with the device's key.
-func (p *pusher) checkSeal(m *syncproto.Mutation) (*server.Error, error) {
-	f := m.Finalize
-	if f.Record.DeviceID != p.device.ID {
-		return server.Errorf(server.EINVALID, "记录须由本设备封存 (the record must be sealed by this device)."), nil
-	}
-	current, err := p.sealedVersion(m.PacketID)
-	if err != nil {
-		return nil, err
-	}
-	if f.Record.Version != current+1 {
-		return server.Errorf(server.ECONFLICT, "记录版本应为%d，收到%d (the record's next version is %d, got %d).",
-			current+1, f.Record.Version, current+1, f.Record.Version), nil
-	}
-	if len(p.device.PublicKey) != ed25519.PublicKeySize || !ed25519.Verify(p.device.PublicKey, syncproto.SealMessage(f.Hash), f.Signature) {
-		return server.Errorf(server.EINVALID, "封存签名无效 (the seal's signature does not verify with this device's key)."), nil
-	}
-	return nil, nil
-}
-
 func (p *pusher) addVisitEvent(m *syncproto.Mutation, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
@@ -505,99 +458,6 @@ func canonicalJSON(v any) (string, error) {
 		return "", err
 	}
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
-}
-
-func (p *pusher) applyFinalize(m *syncproto.Mutation) error {
-	f := m.Finalize
-	body, err := canonicalJSON(&f.Record)
-	if err != nil {
-		return err
-	}
-	r := recordRow{
-		PacketID: m.PacketID, Version: f.Record.Version, Hash: f.Hash, Signature: f.Signature, Body: body,
-		DeviceID: p.device.ID, ReceivedAt: p.tx.Now,
-	}
-	if err := p.tx.Create(&r).Error; err != nil {
-		return err
-	}
-	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeRecord, strconv.Itoa(f.Record.Version))
-}
-
-// authorDepartment returns the department code of an inspector.
-func authorDepartment(tx *Tx, inspectorID int64) (string, error) {
-	var codes []string
-	if err := tx.Raw("SELECT d.code FROM inspectors i JOIN departments d ON d.id = i.department_id WHERE i.id = ?",
-		inspectorID).Scan(&codes).Error; err != nil {
-		return "", err
-	}
-	if len(codes) == 0 {
-		return "", fmt.Errorf("inspector %d has no department", inspectorID)
-	}
-	return codes[0], nil
-}
-
-// applyAnswer adds a version of the item. On the item's current version
-// (base_version = the highest version, 0 for none) it supersedes the winner;
-// otherwise it was written concurrently and server.ConcurrentAnswerWins
-// decides against the current winner, the loser kept with conflict set.
-func (p *pusher) applyAnswer(m *syncproto.Mutation) error {
-	a := m.Answer
-	var rows []answerRow
-	if err := p.tx.Where("packet_id = ? AND department = ? AND item_code = ?", m.PacketID, a.Department, a.ItemCode).
-		Order("version").Find(&rows).Error; err != nil {
-		return err
-	}
-	var current int64
-	var winner *answerRow
-	for i := range rows {
-		current = max(current, rows[i].Version)
-		if rows[i].Winner {
-			winner = &rows[i]
-		}
-	}
-	body, err := canonicalJSON(a)
-	if err != nil {
-		return err
-	}
-	r := answerRow{
-		PacketID: m.PacketID, Department: a.Department, ItemCode: a.ItemCode, Version: current + 1, BaseVersion: a.BaseVersion,
-		DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, Seq: int64(m.Seq), Body: body, Winner: true,
-		DeviceTime: m.DeviceTime.UTC(), ReceivedAt: p.tx.Now,
-	}
-	if winner != nil {
-		loserConflict := false
-		if a.BaseVersion != current {
-			mine, err := authorDepartment(p.tx, *p.actor.InspectorID)
-			if err != nil {
-				return err
-			}
-			theirs, err := authorDepartment(p.tx, winner.InspectorID)
-			if err != nil {
-				return err
-			}
-			var wa syncproto.AnswerMutation
-			if err := json.Unmarshal([]byte(winner.Body), &wa); err != nil {
-				return fmt.Errorf("answer %d: %w", winner.ID, err)
-			}
-			newWins := server.ConcurrentAnswerWins(
-				&server.AnswerCandidate{Answer: *a, DeviceID: p.device.ID, AuthorDepartment: mine},
-				&server.AnswerCandidate{Answer: wa, DeviceID: winner.DeviceID, AuthorDepartment: theirs})
-			if !newWins {
-				r.Winner, r.Conflict = false, true
-			}
-			loserConflict = true
-		}
-		if r.Winner {
-			if err := p.tx.Model(&answerRow{}).Where("id = ?", winner.ID).
-				Updates(map[string]any{"winner": false, "conflict": winner.Conflict || loserConflict}).Error; err != nil {
-				return err
-			}
-		}
-	}
-	if err := p.tx.Create(&r).Error; err != nil {
-		return err
-	}
-	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeAnswer, a.Department+"/"+a.ItemCode)
 }
 
 // missingBlobs returns the hashes with no row in blobs, in order, each once.
@@ -625,17 +485,21 @@ func missingBlobs(tx *Tx, hashes []string) ([]string, error) {
 	return out, nil
 }
 
-// MissingBlobs implements server.SyncService.
+// MissingBlobs implements server.SyncService. It answers for the caller's
+// device only: a hash is "missing" unless that device uploaded it or a packet
+// of the inspector's team already references it, so the answer says nothing
+// about anyone else's files.
 func (s *SyncService) MissingBlobs(ctx context.Context, hashes []string) ([]string, error) {
 	if err := requireRole(ctx, server.RoleInspector); err != nil {
 		return nil, err
 	}
-	if u := server.UserFromContext(ctx); u.DeviceID == nil {
+	u := server.UserFromContext(ctx)
+	if u.DeviceID == nil || u.InspectorID == nil {
 		return nil, server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
 	}
 	out := []string{}
 	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		m, err := missingBlobs(tx, hashes)
+		m, err := unusableBlobs(tx, u, *u.DeviceID, hashes)
 		out = append(out, m...)
 		return err
 	})

@@ -76,9 +76,20 @@ func TestChangeFeed_WakesAcrossProcesses(t *testing.T) {
 				t.Helper()
 				ctx, dev := devices[username].ctx, devices[username].id
 				seq[username]++
-				it := p.Content.Sections[0].Items[0]
+				// The first item of the section of username's department.
+				sec := p.Content.Sections[0]
+				for _, s := range p.Content.Sections {
+					if d := h.DeptA; *h.Users[username].DepartmentID != d.ID {
+						if s.Department == h.DeptB.Code {
+							sec = s
+						}
+					} else if s.Department == d.Code {
+						sec = s
+					}
+				}
+				it := sec.Items[0]
 				m := syncproto.Mutation{Seq: seq[username], ID: username, Kind: syncproto.KindAnswer, PacketID: p.ID, DeviceTime: storetest.Now,
-					Answer: &syncproto.AnswerMutation{Department: p.Content.Sections[0].Department, ItemCode: it.Code, ItemVersion: it.Version,
+					Answer: &syncproto.AnswerMutation{Department: sec.Department, ItemCode: it.Code, ItemVersion: it.Version,
 						Result: syncproto.ResultCompliant, BaseVersion: int64(seq[username]) - 1}}
 				r, err := sync.Push(ctx, &syncproto.PushRequest{DeviceID: dev, Mutations: []syncproto.Mutation{m}}, nil)
 				if err != nil || r.Results[0].Status != syncproto.StatusApplied {

@@ -114,6 +114,8 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 	var packetIDs []string
 	var answerKeys []answerKey
 	var recordKeys []recordKey
+	var sectionKeys []sectionKey
+	var closeKeys []closeKey
 	for i := range changes {
 		r := &changes[i]
 		switch r.Kind {
@@ -131,6 +133,15 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 				return nil, fmt.Errorf("sync change %d: record key %q", r.Seq, r.Key)
 			}
 			recordKeys = append(recordKeys, recordKey{r.PacketID, version})
+		case syncproto.ChangeSection:
+			dept, v, ok := strings.Cut(r.Key, "/")
+			version, err := strconv.Atoi(v)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("sync change %d: section key %q", r.Seq, r.Key)
+			}
+			sectionKeys = append(sectionKeys, sectionKey{r.PacketID, dept, version})
+		case syncproto.ChangeClose:
+			closeKeys = append(closeKeys, closeKey{r.PacketID, r.Key})
 		default:
 			return nil, fmt.Errorf("sync change %d: unknown kind %q", r.Seq, r.Kind)
 		}
@@ -177,6 +188,15 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 		}
 	}
 
+	sections, err := sectionsByKey(tx, sectionKeys)
+	if err != nil {
+		return nil, err
+	}
+	closes, err := closesByKey(tx, closeKeys)
+	if err != nil {
+		return nil, err
+	}
+
 	out := make([]json.RawMessage, len(changes))
 	var a, rc int // next answer and record key
 	for i := range changes {
@@ -209,12 +229,79 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 				return nil, err
 			}
 			v = sr
+		case syncproto.ChangeSection:
+			dept, ver, _ := strings.Cut(r.Key, "/")
+			version, _ := strconv.Atoi(ver)
+			sec := sections[sectionKey{r.PacketID, dept, version}]
+			if sec == nil {
+				return nil, fmt.Errorf("sync change %d: section %s %s: %w", r.Seq, r.PacketID, r.Key, gorm.ErrRecordNotFound)
+			}
+			v = sec
+		case syncproto.ChangeClose:
+			c := closes[closeKey{r.PacketID, r.Key}]
+			if c == nil {
+				return nil, fmt.Errorf("sync change %d: close %s %s: %w", r.Seq, r.PacketID, r.Key, gorm.ErrRecordNotFound)
+			}
+			v = c
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = b
+	}
+	return out, nil
+}
+
+type sectionKey struct {
+	packet, dept string
+	version      int
+}
+
+type closeKey struct{ packet, hash string }
+
+// sectionsByKey reads the sealed sections, pullBatch a statement.
+func sectionsByKey(tx *Tx, keys []sectionKey) (map[sectionKey]*syncproto.SealedSection, error) {
+	out := make(map[sectionKey]*syncproto.SealedSection, len(keys))
+	for batch := range slices.Chunk(keys, pullBatch) {
+		ks := make([][]any, len(batch))
+		for i, k := range batch {
+			ks[i] = []any{k.packet, k.dept, k.version}
+		}
+		var rows []sectionSealRow
+		if err := tx.Where("(packet_id, department, version) IN ?", ks).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			s, err := rows[i].sealed()
+			if err != nil {
+				return nil, err
+			}
+			out[sectionKey{rows[i].PacketID, rows[i].Department, rows[i].Version}] = s
+		}
+	}
+	return out, nil
+}
+
+// closesByKey reads the sealed closes, pullBatch a statement.
+func closesByKey(tx *Tx, keys []closeKey) (map[closeKey]*syncproto.SealedClose, error) {
+	out := make(map[closeKey]*syncproto.SealedClose, len(keys))
+	for batch := range slices.Chunk(keys, pullBatch) {
+		ks := make([][]any, len(batch))
+		for i, k := range batch {
+			ks[i] = []any{k.packet, k.hash}
+		}
+		var rows []visitCloseRow
+		if err := tx.Where("(packet_id, hash) IN ?", ks).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			c, err := rows[i].sealed()
+			if err != nil {
+				return nil, err
+			}
+			out[closeKey{rows[i].PacketID, rows[i].Hash}] = c
+		}
 	}
 	return out, nil
 }
@@ -231,9 +318,9 @@ func answerState(tx *Tx, packetID, dept, item string) (*syncproto.AnswerState, e
 }
 
 // buildAnswerState returns the state of an item from all its versions, in
-// version order: the winner and the versions it beat without having seen them
-// (conflict versions newer than the winner's base). The state's version is
-// the item's highest version: the base for the next edit.
+// version order: the winner and the live versions it beat without having
+// seen them (see server.ResolveAnswer). The state's version is the item's
+// highest version: the base for the next edit.
 func buildAnswerState(rows []answerRow, packetID, dept, item string) (*syncproto.AnswerState, error) {
 	st := &syncproto.AnswerState{}
 	var winner *answerRow
@@ -251,7 +338,7 @@ func buildAnswerState(rows []answerRow, packetID, dept, item string) (*syncproto
 		return nil, err
 	}
 	for i := range rows {
-		if rows[i].Conflict && rows[i].Version > winner.BaseVersion && !rows[i].Winner {
+		if rows[i].Conflict && !rows[i].Winner {
 			v, err := answerVersion(&rows[i])
 			if err != nil {
 				return nil, err

@@ -43,16 +43,17 @@ func fieldDevice(t testing.TB, h *apptest.Harness, username string) (context.Con
 	return as(&u), d.ID, priv
 }
 
-// newPullFixture issues a campaign with packetsPerTeam packets per team and
-// gives insp-a1's device, on every one of its packets, an answer; on some a
-// second answer to the same item, a teammate's concurrent answer (a conflict),
-// or a sealed record.
+// newPullFixture issues a campaign whose one team (both inspectors of each
+// department) holds packetsPerTeam packets, and gives insp-a1's device, on
+// every one of them, an answer; on some a second answer to the same item, an
+// answer to another item, a culture teammate's concurrent answer (a
+// conflict), or a sealed culture section.
 func newPullFixture(t testing.TB, db *store.DB, packetsPerTeam int) *pullFixture {
 	t.Helper()
 	h := apptest.New(t, db)
 	counter := store.CountStatements(db)
 	is := h.IssueCampaign(t, apptest.CampaignSpec{
-		Cafes: 2 * packetsPerTeam, TargetsPerTeam: packetsPerTeam,
+		Cafes: packetsPerTeam, TargetsPerTeam: packetsPerTeam, InspectorsPerDepartment: 2,
 		Items: map[string][]string{h.DeptA.Code: {"licence", "minors"}, h.DeptB.Code: {"prices"}},
 	})
 	f := &pullFixture{h: h, statements: counter, packets: is.PacketsOf("insp-a1")}
@@ -85,29 +86,16 @@ func newPullFixture(t testing.TB, db *store.DB, packetsPerTeam int) *pullFixture
 		return m
 	}
 	var ms []syncproto.Mutation
-	culture, market := h.DeptA.Code, h.DeptB.Code
+	culture := h.DeptA.Code
 	for i, p := range f.packets {
 		ms = append(ms, answer(f.dev, p, culture, 0, syncproto.ResultCompliant, 0))
 		switch {
 		case i%5 == 1: // the same item again: one object changed twice
 			ms = append(ms, answer(f.dev, p, culture, 0, syncproto.ResultNonCompliant, 1))
 		case i%5 == 2:
-			ms = append(ms, answer(f.dev, p, market, 0, syncproto.ResultCompliant, 0))
-		case i%5 == 3: // sealed: the record comes back
-			rec := syncproto.InspectionRecord{
-				PacketID: p.ID, Version: 1, DeviceID: f.dev, Answers: []syncproto.AnswerMutation{},
-				Certificates: []syncproto.CertificateShown{},
-				Close:        syncproto.CloseMutation{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所无人，电话无法接通"},
-				Attachments:  []string{}, SealedAt: storetest.Now,
-			}
-			hash, err := syncproto.RecordHash(&rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := mutation(f.dev, p.ID)
-			m.Kind, m.Finalize = syncproto.KindFinalize, &syncproto.FinalizeMutation{
-				Record: rec, Hash: hash, Signature: ed25519.Sign(key, syncproto.SealMessage(hash))}
-			ms = append(ms, m)
+			ms = append(ms, answer(f.dev, p, culture, 1, syncproto.ResultCompliant, 0))
+		case i%5 == 3: // sealed: the section comes back, and its second item's answer
+			ms = append(ms, sealCulture(t, f.dev, *h.Users["insp-a1"].InspectorID, key, p, mutation(f.dev, p.ID)))
 		}
 	}
 	push := func(ctx context.Context, device int64, ms []syncproto.Mutation) {
@@ -126,16 +114,10 @@ func newPullFixture(t testing.TB, db *store.DB, packetsPerTeam int) *pullFixture
 	}
 	push(f.ctx, f.dev, ms)
 
-	// insp-a1's teammate of department B answers the culture item of every
-	// fourth unsealed packet offline, without having seen insp-a1's answer: a conflict
-	// that insp-a1's version (its own department's) wins, kept in the state.
-	var mate string
-	for _, u := range is.Members[f.packets[0].ID] {
-		if h.Users[u].DepartmentID != nil && *h.Users[u].DepartmentID == h.DeptB.ID {
-			mate = u
-		}
-	}
-	mateCtx, mateDev, _ := fieldDevice(t, h, mate)
+	// insp-a1's culture teammate answers the first culture item of every
+	// fourth unsealed packet offline, without having seen insp-a1's answer:
+	// a conflict, both versions kept in the state.
+	mateCtx, mateDev, _ := fieldDevice(t, h, "insp-a2")
 	seq, ms = 0, nil
 	for i, p := range f.packets {
 		if i%4 == 0 && i%5 != 3 { // a sealed packet takes no answers
@@ -144,6 +126,34 @@ func newPullFixture(t testing.TB, db *store.DB, packetsPerTeam int) *pullFixture
 	}
 	push(mateCtx, mateDev, ms)
 	return f
+}
+
+// sealCulture is m sealing the culture section of p: every item compliant,
+// the certificates of the team's culture members.
+func sealCulture(t testing.TB, device, inspector int64, key ed25519.PrivateKey, p *server.Packet, m syncproto.Mutation) syncproto.Mutation {
+	t.Helper()
+	rec := syncproto.SectionRecord{PacketID: p.ID, Department: "culture", Version: 1, DeviceID: device, InspectorID: inspector,
+		Answers: []syncproto.AnswerMutation{}, Certificates: []syncproto.CertificateShown{}, Attachments: []string{}, SealedAt: m.DeviceTime}
+	for _, s := range p.Content.Sections {
+		if s.Department == rec.Department {
+			for _, it := range s.Items {
+				rec.Answers = append(rec.Answers, syncproto.AnswerMutation{Department: s.Department, ItemCode: it.Code, ItemVersion: it.Version, Result: syncproto.ResultCompliant})
+			}
+		}
+	}
+	slices.SortFunc(rec.Answers, func(a, b syncproto.AnswerMutation) int { return strings.Compare(a.ItemCode, b.ItemCode) })
+	for _, tm := range p.Content.Team {
+		if tm.Department == rec.Department {
+			rec.Certificates = append(rec.Certificates, syncproto.CertificateShown{InspectorID: tm.InspectorID, CertificateNumber: tm.CertificateNumber})
+		}
+	}
+	slices.SortFunc(rec.Certificates, func(a, b syncproto.CertificateShown) int { return int(a.InspectorID - b.InspectorID) })
+	hash, err := syncproto.CanonicalHash(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Kind, m.Seal = syncproto.KindSeal, &syncproto.SealMutation{Section: rec, Hash: hash, Signature: ed25519.Sign(key, syncproto.SectionSealMessage(hash))}
+	return m
 }
 
 func (f *pullFixture) pull(t testing.TB, cursor string, limit int) *syncproto.PullResponse {
@@ -224,17 +234,17 @@ func TestPull_BoundedStatements(t *testing.T) {
 					t.Fatalf("answer %s %s:\npulled %s\nwant   %s", c.PacketID, c.Key, c.Data, want)
 				}
 				conflicts += len(st.Conflicts)
-			case syncproto.ChangeRecord:
-				var rec syncproto.SealedRecord
-				if err := json.Unmarshal(c.Data, &rec); err != nil {
+			case syncproto.ChangeSection:
+				var sec syncproto.SealedSection
+				if err := json.Unmarshal(c.Data, &sec); err != nil {
 					t.Fatal(err)
 				}
-				if h, _ := syncproto.RecordHash(&rec.Record); h != rec.Hash || rec.Record.PacketID != c.PacketID || c.Key != "1" || len(rec.Signature) != 64 {
-					t.Fatalf("record %s: pulled %s", c.PacketID, c.Data)
+				if h, _ := syncproto.CanonicalHash(&sec.Section); h != sec.Hash || sec.Section.PacketID != c.PacketID || c.Key != "culture/1" || len(sec.Signature) != 64 {
+					t.Fatalf("section %s: pulled %s", c.PacketID, c.Data)
 				}
 			}
 		}
-		if kinds[syncproto.ChangePacket] != 40 || kinds[syncproto.ChangeAnswer] != 48 || kinds[syncproto.ChangeRecord] != 8 || conflicts != 8 {
+		if kinds[syncproto.ChangePacket] != 40 || kinds[syncproto.ChangeAnswer] != 56 || kinds[syncproto.ChangeSection] != 8 || conflicts != 8 {
 			t.Fatalf("whole pull: %v, %d conflicts", kinds, conflicts)
 		}
 

@@ -39,16 +39,20 @@ var commands = []command{
 		}, run: cmdSync},
 	{name: "packets", help: "list the packets on this device", run: cmdPackets},
 	{name: "show", params: []string{"PACKET"}, help: "show a packet: enterprise, team, checklist and answers", run: cmdShow},
-	{name: "answer", params: []string{"PACKET", "DEPT", "ITEM", "compliant|non_compliant|not_applicable|VALUE"}, flagsUsage: "[--note N] [--photo FILE…]",
-		help: "answer one checklist item (a VALUE for text and number items)",
+	{name: "answer", params: []string{"PACKET", "DEPT", "ITEM", "compliant|non_compliant|not_applicable|not_checked|VALUE"}, flagsUsage: "[--note N] [--photo FILE…]",
+		help: "answer one item of your department's section (a VALUE for text and number items; not_checked needs --note with the reason)",
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.note, "note", "", "note")
 			fs.Var(&o.photos, "photo", "photo file (JPEG or PNG) or the SHA-256 of an attached one; repeatable")
 		}, run: cmdAnswer},
-	{name: "certificates", params: []string{"PACKET"}, flagsUsage: "[--lat --lon --accuracy]", help: "record that every team member showed their enforcement certificate",
-		flags: locationFlags, run: cmdCertificates},
+	{name: "certificates", params: []string{"PACKET"}, flagsUsage: "[--inspector ID…] [--lat --lon --accuracy]",
+		help: "record that team members showed their enforcement certificates (default: every member; --inspector ID for those present)",
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.Var(&o.inspectors, "inspector", "ID of an inspector present (the number show lists in the team); repeatable")
+			locationFlags(fs, o)
+		}, run: cmdCertificates},
 	{name: "attach", params: []string{"PACKET", "FILE"}, help: "copy a photo into the device's store and print its reference", run: cmdAttach},
-	{name: "sign", params: []string{"PACKET"}, flagsUsage: "--name N --png FILE [--stamp FILE]", help: "close the visit: signed by the legal representative",
+	{name: "sign", params: []string{"PACKET"}, flagsUsage: "--name N --png FILE [--stamp FILE] [--covers TOKEN…]", help: "close the visit once for the team: signed by the legal representative; covers the sections sealed here, pulled, or named by --covers",
 		required: []string{"png"},
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.name, "name", "", "legal representative's name (default: the packet's)")
@@ -56,33 +60,39 @@ var commands = []command{
 			fs.StringVar(&o.stamp, "stamp", "", "photo of the stamp")
 			fs.StringVar(&o.note, "note", "", "note")
 			locationFlags(fs, o)
+			fs.Var(&o.covers, "covers", "token of a section sealed on a teammate's device (shown by its seal command); repeatable")
 		}, run: cmdSign},
-	{name: "refuse", params: []string{"PACKET"}, flagsUsage: "--note N --inspector-png ID=FILE --inspector-png ID=FILE",
+	{name: "refuse", params: []string{"PACKET"}, flagsUsage: "--note N --inspector-png ID=FILE --inspector-png ID=FILE [--covers TOKEN…]",
 		help: "close the visit: the representative refused to sign; two inspectors sign (ID: the inspector number show lists in the team)",
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.note, "note", "", "what happened (required)")
 			fs.Var(&o.inspectorPNG, "inspector-png", "INSPECTOR_ID=signature PNG; at least two")
 			locationFlags(fs, o)
+			fs.Var(&o.covers, "covers", "token of a section sealed on a teammate's device (shown by its seal command); repeatable")
 		}, run: cmdRefuse},
-	{name: "absent", params: []string{"PACKET"}, flagsUsage: "--witness NAME --png FILE [--note N]", help: "close the visit: the representative was absent; a witness signs",
+	{name: "absent", params: []string{"PACKET"}, flagsUsage: "--witness NAME --png FILE [--note N] [--covers TOKEN…]", help: "close the visit: the representative was absent; a witness signs",
 		required: []string{"witness", "png"},
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.witness, "witness", "", "witness's name")
 			fs.StringVar(&o.png, "png", "", "witness's signature PNG")
 			fs.StringVar(&o.note, "note", "", "note")
 			locationFlags(fs, o)
+			fs.Var(&o.covers, "covers", "token of a section sealed on a teammate's device (shown by its seal command); repeatable")
 		}, run: cmdAbsent},
-	{name: "not-locatable", params: []string{"PACKET"}, flagsUsage: "--note N", help: "close the visit: the enterprise could not be located at its registered address",
+	{name: "not-locatable", params: []string{"PACKET"}, flagsUsage: "--note N [--covers TOKEN…]", help: "close the visit: the enterprise could not be located at its registered address",
 		required: []string{"note"},
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.note, "note", "", "how it could not be located (required)")
 			locationFlags(fs, o)
+			fs.Var(&o.covers, "covers", "token of a section sealed on a teammate's device (shown by its seal command); repeatable")
 		}, run: cmdNotLocatable},
-	{name: "finalize", params: []string{"PACKET"}, help: "seal the record (hash signed with the device key); it cannot change afterwards", run: cmdFinalize},
-	{name: "correct", params: []string{"PACKET"}, flagsUsage: "--note REASON", help: "open a correction of a sealed record (finalize it again afterwards)",
+	{name: "seal", params: []string{"PACKET"}, help: "seal your department's section (hash signed with the device key) and print its token for the teammate who captures the close",
+		run: cmdSeal},
+	{name: "record", params: []string{"PACKET"}, help: "the joint record as this device knows it: sections, closes and what the reviewer will see", run: cmdRecord},
+	{name: "correct", params: []string{"PACKET"}, flagsUsage: "--note REASON", help: "open a correction of your department's sealed section (seal it again afterwards)",
 		required: []string{"note"},
 		flags:    func(fs *flag.FlagSet, o *options) { fs.StringVar(&o.note, "note", "", "reason for the correction") }, run: cmdCorrect},
-	{name: "status", help: "outbox, pending uploads, rejections, conflicts, last sync", run: cmdStatus},
+	{name: "status", help: "outbox, pending uploads, rejections, conflicts, last sync; new rejections in full", run: cmdStatus},
 	{name: "rejections", help: "changes the server rejected, with the reasons", run: cmdRejections},
 	{name: "conflicts", help: "items another inspector also answered offline", run: cmdConflicts},
 	{name: "export", params: []string{"FILE"}, help: "write the unsynced changes, sealed records and their attachments to a new .tar.gz (for a device that cannot sync)", run: cmdExport},
@@ -134,6 +144,24 @@ func cmdSync(e *env, o *options, args []string) error {
 		}
 		finish = func() { bar.Finish() }
 	}
+	// Every rejection and conflict is printed as it arrives; --watch also
+	// says when everything is on the server.
+	e.sdkCfg.OnEvent = func(ev sdk.Event) {
+		switch ev.Kind {
+		case sdk.EventRejected:
+			for _, r := range ev.Rejections {
+				fmt.Fprintln(e.stdout, rejectionLine(r))
+			}
+		case sdk.EventConflict:
+			for _, cf := range ev.Conflicts {
+				fmt.Fprintln(e.stdout, conflictLine(cf))
+			}
+		case sdk.EventSynced, sdk.EventOffline, sdk.EventStopped, sdk.EventPending:
+			if o.watch {
+				fmt.Fprintf(e.stderr, "%s %s\n", time.Now().Format("15:04:05"), ev)
+			}
+		}
+	}
 	c, err := e.open()
 	if err != nil {
 		return err
@@ -163,7 +191,7 @@ func cmdPackets(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	ps, err := c.Packets()
+	ps, err := c.Packets(context.Background())
 	if err != nil {
 		return err
 	}
@@ -175,9 +203,14 @@ func cmdPackets(e *env, o *options, args []string) error {
 	for _, p := range ps {
 		idWidth = max(idWidth, len(p.ID))
 	}
-	fmt.Fprintf(e.stdout, "%-*s  %-10s %-8s %s\n", idWidth, "PACKET", "STATE", "ANSWERED", "ENTERPRISE")
+	fmt.Fprintf(e.stdout, "%-*s  %-8s %-12s %-8s %-6s %s\n", idWidth, "PACKET", "SECTION", "STATE", "ANSWERED", "CLOSED", "ENTERPRISE")
 	for _, p := range ps {
-		fmt.Fprintf(e.stdout, "%-*s  %-10s %-8s %s\n", idWidth, p.ID, p.State, fmt.Sprintf("%d/%d", p.Answered, p.Items), p.Enterprise)
+		closed := "no"
+		if p.Closed {
+			closed = "yes"
+		}
+		fmt.Fprintf(e.stdout, "%-*s  %-8s %-12s %-8s %-6s %s\n", idWidth, p.ID, p.Department, fmt.Sprintf("%s v%d", p.State, p.Version),
+			fmt.Sprintf("%d/%d", p.Answered, p.Items), closed, p.Enterprise)
 	}
 	return nil
 }
@@ -205,13 +238,17 @@ func cmdShow(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.Packet(args[0])
+	p, err := c.Packet(context.Background(), args[0])
 	if err != nil {
 		return err
 	}
 	w := e.stdout
 	en := p.Content.Enterprise
-	fmt.Fprintf(w, "packet %s (campaign %d %s, team %d) — %s, record version %d\n", p.ID, p.CampaignID, p.Content.CampaignName, p.TeamNumber, p.State, p.RecordVersion)
+	fmt.Fprintf(w, "packet %s (campaign %d %s, team %d, window %s to %s)\n", p.ID, p.CampaignID, p.Content.CampaignName, p.TeamNumber,
+		p.Content.WindowStart, p.Content.WindowEnd)
+	if p.Section != nil {
+		fmt.Fprintf(w, "your section: %s, %s, version %d\n", p.Section.Department, p.Section.State, p.Section.Version)
+	}
 	fmt.Fprintf(w, "enterprise: %s  %s\n  address: %s  legal representative: %s\n", en.Name, en.CreditCode, en.Address, en.LegalRepresentative)
 	fmt.Fprintln(w, "team:")
 	for _, m := range p.Content.Team {
@@ -226,55 +263,75 @@ func cmdShow(e *env, o *options, args []string) error {
 		for _, it := range s.Items {
 			got := "-"
 			if a, ok := answers[s.Department+"/"+it.Code]; ok {
-				got = a.Result + a.Value
-				if a.Note != "" {
-					got += "  « " + a.Note + " »"
-				}
-				if len(a.Photos) > 0 {
-					got += fmt.Sprintf("  [%d photo(s)]", len(a.Photos))
-				}
+				got = answerText(a.AnswerMutation)
 				if a.Pending {
 					got += "  (not synced)"
 				}
 				if len(a.Conflicts) > 0 {
 					got += fmt.Sprintf("  (%d conflicting version(s))", len(a.Conflicts))
 				}
+				if a.Rejected != nil {
+					got += fmt.Sprintf("\n  %-10s %s REJECTED: your %s [%s] %s", "", padRight("", 40), answerText(a.Rejected.Answer), a.Rejected.Code, a.Rejected.Message)
+				}
 			}
 			fmt.Fprintf(w, "  %-10s %s %s\n", it.Code, padRight(it.Title, 40), got)
 		}
 	}
 	if p.Certificates != nil {
-		fmt.Fprintf(w, "certificates shown: %d\n", len(p.Certificates.Shown))
+		fmt.Fprintf(w, "certificates shown on this device: %d\n", len(p.Certificates.Shown))
 	}
-	if p.Close != nil {
-		fmt.Fprintf(w, "closed: %s, %d signature(s)", p.Close.Outcome, len(p.Close.Signatures))
-		if p.Close.Note != "" {
-			fmt.Fprintf(w, ", note « %s »", p.Close.Note)
-		}
-		fmt.Fprintln(w)
-	}
-	printSeals(w, p.Records)
+	printRecord(w, p.Record)
 	return nil
 }
 
-// printSeals lists each sealed version once: a local seal the server holds
-// with the same hash is one line, marked as on the server.
-func printSeals(w io.Writer, records []sdk.SealedRecord) {
-	onServer := map[string]bool{}
-	for _, r := range records {
-		if !r.Local {
-			onServer[r.Hash] = true
-		}
+// answerText is an answer in one line: result or value, note, photos.
+func answerText(a syncproto.AnswerMutation) string {
+	got := a.Result + a.Value
+	if a.Note != "" {
+		got += "  « " + a.Note + " »"
 	}
-	for _, r := range records {
-		switch {
-		case r.Local && onServer[r.Hash]:
-			fmt.Fprintf(w, "sealed version %d by this device: hash %s (on the server)\n", r.Record.Version, r.Hash)
-		case r.Local:
-			fmt.Fprintf(w, "sealed version %d by this device: hash %s (not synced)\n", r.Record.Version, r.Hash)
-		case !slices.ContainsFunc(records, func(l sdk.SealedRecord) bool { return l.Local && l.Hash == r.Hash }):
-			fmt.Fprintf(w, "sealed version %d by device %d: hash %s (on the server)\n", r.Record.Version, r.Record.DeviceID, r.Hash)
+	if len(a.Photos) > 0 {
+		got += fmt.Sprintf("  [%d photo(s)]", len(a.Photos))
+	}
+	return got
+}
+
+// printRecord prints the joint record: each section's sealed version, each
+// close and every flag the reviewer will see.
+func printRecord(w io.Writer, jr *syncproto.JointRecord) {
+	fmt.Fprintln(w, "joint record:")
+	for _, s := range jr.Sections {
+		if s.Current == nil {
+			fmt.Fprintf(w, "  section %s: not sealed\n", s.Department)
+			continue
 		}
+		cs := s.Current.Section
+		fmt.Fprintf(w, "  section %s: sealed version %d by inspector %d on device %d, hash %s", s.Department, cs.Version, cs.InspectorID, cs.DeviceID, s.Current.Hash)
+		if len(s.CoveredBy) > 0 {
+			fmt.Fprint(w, " (covered by the close)")
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "    token %s\n", syncproto.SectionRef{Department: s.Department, Version: cs.Version, Hash: s.Current.Hash}.Token())
+	}
+	for _, cl := range jr.Closes {
+		r := cl.Record
+		fmt.Fprintf(w, "  close: %s with %d signature(s), captured by inspector %d on device %d, covers", r.Close.Outcome, len(r.Close.Signatures), r.InspectorID, r.DeviceID)
+		for _, ref := range r.Covers {
+			fmt.Fprintf(w, " %s v%d", ref.Department, ref.Version)
+		}
+		if len(r.Covers) == 0 {
+			fmt.Fprint(w, " no section")
+		}
+		if r.Close.Note != "" {
+			fmt.Fprintf(w, ", note « %s »", r.Close.Note)
+		}
+		fmt.Fprintf(w, ", hash %s\n", cl.Hash)
+	}
+	for _, f := range jr.Flags {
+		fmt.Fprintf(w, "  ! %s: %s\n", f.Code, f.Message)
+	}
+	if jr.Complete {
+		fmt.Fprintln(w, "  complete: every section sealed and covered by the one close")
 	}
 }
 
@@ -285,7 +342,7 @@ func cmdAnswer(e *env, o *options, args []string) error {
 	}
 	in := sdk.AnswerInput{Department: args[1], ItemCode: args[2], Note: o.note, Photos: o.photos}
 	switch args[3] {
-	case syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable:
+	case syncproto.ResultCompliant, syncproto.ResultNonCompliant, syncproto.ResultNotApplicable, syncproto.ResultNotChecked:
 		in.Result = args[3]
 	default:
 		in.Value = args[3]
@@ -303,15 +360,29 @@ func cmdCertificates(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.Packet(args[0])
+	p, err := c.Packet(context.Background(), args[0])
 	if err != nil {
 		return err
 	}
+	present := map[int64]bool{}
+	for _, v := range o.inspectors {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return usagef("--inspector wants an inspector ID, got %q", v)
+		}
+		present[id] = true
+	}
 	var shown []syncproto.CertificateShown
 	for _, m := range p.Content.Team {
-		shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+		if len(present) == 0 || present[m.InspectorID] {
+			shown = append(shown, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+			delete(present, m.InspectorID)
+		}
 	}
-	if err := c.RecordCertificates(p.ID, shown, o.location()); err != nil {
+	for id := range present {
+		return usagef("inspector %d is not in this packet's team", id)
+	}
+	if err := c.RecordCertificates(context.Background(), p.ID, shown, o.location()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "recorded %d certificate(s) shown\n", len(shown))
@@ -323,7 +394,7 @@ func cmdAttach(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.Packet(args[0]); err != nil {
+	if _, err := c.Packet(context.Background(), args[0]); err != nil {
 		return err
 	}
 	ref, err := c.AttachPhoto(args[1])
@@ -339,11 +410,27 @@ func closeVisit(e *env, packetID string, in sdk.CloseInput) error {
 	if err != nil {
 		return err
 	}
-	cm, err := c.CloseVisit(packetID, in)
+	sc, err := c.CloseVisit(context.Background(), packetID, in)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "visit closed: %s with %d signature(s); run finalize to seal it\n", cm.Outcome, len(cm.Signatures))
+	r := sc.Record
+	fmt.Fprintf(e.stdout, "visit closed and sealed: %s with %d signature(s), covering", r.Close.Outcome, len(r.Close.Signatures))
+	for _, ref := range r.Covers {
+		fmt.Fprintf(e.stdout, " %s v%d", ref.Department, ref.Version)
+	}
+	if len(r.Covers) == 0 {
+		fmt.Fprint(e.stdout, " no sealed section")
+	}
+	fmt.Fprintf(e.stdout, "\nhash %s\n", sc.Hash)
+	p, err := c.Packet(context.Background(), packetID)
+	if err == nil {
+		for _, s := range p.Record.Sections {
+			if !slices.ContainsFunc(r.Covers, func(ref syncproto.SectionRef) bool { return ref.Department == s.Department }) {
+				fmt.Fprintf(e.stdout, "note: the %s section is not covered (not sealed on this device; pass its token with --covers)\n", s.Department)
+			}
+		}
+	}
 	return nil
 }
 
@@ -354,7 +441,7 @@ func cmdSign(e *env, o *options, args []string) error {
 		if err != nil {
 			return err
 		}
-		p, err := c.Packet(args[0])
+		p, err := c.Packet(context.Background(), args[0])
 		if err != nil {
 			return err
 		}
@@ -362,7 +449,7 @@ func cmdSign(e *env, o *options, args []string) error {
 			return usagef("--name is required")
 		}
 	}
-	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeSigned, Note: o.note, StampPath: o.stamp, Location: o.location(),
+	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeSigned, Note: o.note, StampPath: o.stamp, Location: o.location(), Covers: o.covers,
 		Signatures: []sdk.SignatureInput{{Role: syncproto.SignerRepresentative, Name: name, PNGPath: o.png}}})
 }
 
@@ -374,7 +461,7 @@ func cmdRefuse(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.Packet(args[0])
+	p, err := c.Packet(context.Background(), args[0])
 	if err != nil {
 		return err
 	}
@@ -394,29 +481,45 @@ func cmdRefuse(e *env, o *options, args []string) error {
 		}
 		sigs = append(sigs, sdk.SignatureInput{Role: syncproto.SignerInspector, Name: names[id], InspectorID: id, PNGPath: file})
 	}
-	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeRefused, Note: o.note, Signatures: sigs, Location: o.location()})
+	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeRefused, Note: o.note, Signatures: sigs, Location: o.location(), Covers: o.covers})
 }
 
 func cmdAbsent(e *env, o *options, args []string) error {
-	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeAbsent, Note: o.note, Location: o.location(),
+	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeAbsent, Note: o.note, Location: o.location(), Covers: o.covers,
 		Signatures: []sdk.SignatureInput{{Role: syncproto.SignerWitness, Name: o.witness, PNGPath: o.png}}})
 }
 
 func cmdNotLocatable(e *env, o *options, args []string) error {
-	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: o.note, Location: o.location()})
+	return closeVisit(e, args[0], sdk.CloseInput{Outcome: syncproto.OutcomeNotLocatable, Note: o.note, Location: o.location(), Covers: o.covers})
 }
 
-func cmdFinalize(e *env, o *options, args []string) error {
+func cmdSeal(e *env, o *options, args []string) error {
 	c, err := e.open()
 	if err != nil {
 		return err
 	}
-	fin, err := c.Finalize(args[0])
+	seal, err := c.SealSection(context.Background(), args[0])
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "sealed %s version %d: %d answer(s), %d attachment(s)\nhash %s\n", fin.Record.PacketID, fin.Record.Version,
-		len(fin.Record.Answers), len(fin.Record.Attachments), fin.Hash)
+	r := seal.Section
+	fmt.Fprintf(e.stdout, "sealed the %s section of %s, version %d: %d answer(s), %d certificate(s), %d attachment(s)\nhash %s\n",
+		r.Department, r.PacketID, r.Version, len(r.Answers), len(r.Certificates), len(r.Attachments), seal.Hash)
+	fmt.Fprintf(e.stdout, "token for the teammate who captures the close: %s\n",
+		syncproto.SectionRef{Department: r.Department, Version: r.Version, Hash: seal.Hash}.Token())
+	return nil
+}
+
+func cmdRecord(e *env, o *options, args []string) error {
+	c, err := e.open()
+	if err != nil {
+		return err
+	}
+	jr, err := c.JointRecord(context.Background(), args[0])
+	if err != nil {
+		return err
+	}
+	printRecord(e.stdout, jr)
 	return nil
 }
 
@@ -425,10 +528,10 @@ func cmdCorrect(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Correct(args[0], o.note); err != nil {
+	if err := c.Correct(context.Background(), args[0], o.note); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "correction opened; change answers or the close, then finalize again")
+	fmt.Fprintln(e.stdout, "correction opened; change your section's answers, then seal it again")
 	return nil
 }
 
@@ -453,7 +556,7 @@ func cmdExport(e *env, o *options, args []string) error {
 		os.Remove(args[0])
 		return err
 	}
-	fmt.Fprintf(e.stdout, "exported %d unsynced change(s), %d sealed record(s), %d rejection(s) and %d attachment(s) to %s\n",
+	fmt.Fprintf(e.stdout, "exported %d unsynced change(s), %d sealed section(s) and close(s), %d rejection(s) and %d attachment(s) to %s\n",
 		m.Outbox, m.Records, m.Rejections, len(m.Attachments), args[0])
 	return nil
 }
@@ -485,6 +588,16 @@ func cmdStatus(e *env, o *options, args []string) error {
 	}
 	fmt.Fprintf(w, "outbox:          %d change(s) not yet synced\npending uploads: %d\nrejections:      %d\nconflicts:       %d\nlast sync:       %s\n",
 		st.Outbox, st.PendingUploads, st.Rejections, st.Conflicts, last)
+	fresh, err := c.NewRejections(context.Background())
+	if err != nil {
+		return err
+	}
+	if len(fresh) > 0 {
+		fmt.Fprintln(w, "new rejections:")
+		for _, r := range fresh {
+			fmt.Fprintln(w, "  "+rejectionLine(r))
+		}
+	}
 	return nil
 }
 
@@ -501,13 +614,31 @@ func cmdRejections(e *env, o *options, args []string) error {
 		fmt.Fprintln(e.stdout, "no rejected changes")
 	}
 	for _, r := range rs {
-		what := r.Kind
-		if r.Mutation.Answer != nil {
-			what += " " + r.Mutation.Answer.Department + "/" + r.Mutation.Answer.ItemCode
-		}
-		fmt.Fprintf(e.stdout, "#%d %s %s [%s] %s\n", r.Seq, r.PacketID, what, r.Code, r.Message)
+		fmt.Fprintln(e.stdout, rejectionLine(r))
 	}
 	return nil
+}
+
+// rejectionLine is one rejection: what was refused, the code and the reason.
+func rejectionLine(r sdk.Rejection) string {
+	what := r.Kind
+	switch m := r.Mutation; {
+	case m.Answer != nil:
+		what += " " + m.Answer.Department + "/" + m.Answer.ItemCode
+	case m.Seal != nil:
+		what += fmt.Sprintf(" %s v%d", m.Seal.Section.Department, m.Seal.Section.Version)
+	}
+	return fmt.Sprintf("rejected #%d %s %s [%s] %s", r.Seq, r.PacketID, what, r.Code, r.Message)
+}
+
+// conflictLine is one item with conflicting versions.
+func conflictLine(cf sdk.Conflict) string {
+	w := cf.State.Winner
+	line := fmt.Sprintf("conflict %s %s/%s: shown %s (inspector %d)", cf.PacketID, cf.Department, cf.ItemCode, answerText(w.Answer), w.InspectorID)
+	for _, other := range cf.State.Conflicts {
+		line += fmt.Sprintf("; also %s (inspector %d)", answerText(other.Answer), other.InspectorID)
+	}
+	return line
 }
 
 func cmdConflicts(e *env, o *options, args []string) error {
@@ -524,12 +655,7 @@ func cmdConflicts(e *env, o *options, args []string) error {
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].PacketID < cs[j].PacketID })
 	for _, cf := range cs {
-		w := cf.State.Winner
-		fmt.Fprintf(e.stdout, "%s %s/%s: shown %s%s (inspector %d)", cf.PacketID, cf.Department, cf.ItemCode, w.Answer.Result, w.Answer.Value, w.InspectorID)
-		for _, other := range cf.State.Conflicts {
-			fmt.Fprintf(e.stdout, "; also %s%s (inspector %d)", other.Answer.Result, other.Answer.Value, other.InspectorID)
-		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintln(e.stdout, conflictLine(cf))
 	}
 	return nil
 }

@@ -1,11 +1,12 @@
 // Command spotcheck-field is the inspector's field tool: it drives the client
 // SDK to enrol a device, sync packets, record on-site work offline (answers,
-// certificates, signatures, refusals, absences) and seal the record.
+// certificates, each department's section, and the close once per visit:
+// signatures, refusals, absences) and seal them.
 //
 //	spotcheck-field [--dir DIR] COMMAND [flags] [args]
 //
 // Commands: login, sync, packets, show, answer, certificates, attach, sign,
-// refuse, absent, not-locatable, finalize, correct, status, rejections,
+// refuse, absent, not-locatable, seal, record, correct, status, rejections,
 // conflicts, export. Exit status: 0 success, 1 failure, 2 usage error.
 package main
 
@@ -60,6 +61,7 @@ type options struct {
 	note, name, png              string
 	stamp, witness               string
 	photos, inspectorPNG         multiFlag
+	covers, inspectors           multiFlag
 	lat, lon, accuracy           float64
 }
 

@@ -24,7 +24,7 @@ func TestParseCommand(t *testing.T) {
 		{[]string{"show"}, 2, []string{"spotcheck-field show: want PACKET, got 0 argument(s)", "usage: spotcheck-field show PACKET"}},
 		{[]string{"status", "extra"}, 2, []string{"want no arguments, got 1 argument(s)"}},
 		{[]string{"sync", "--bogus"}, 2, []string{"flag provided but not defined: -bogus", "usage: spotcheck-field sync [--watch] [--interval D]"}},
-		{[]string{"answer", "P", "culture", "WH-01"}, 2, []string{"want PACKET DEPT ITEM compliant|non_compliant|not_applicable|VALUE, got 3"}},
+		{[]string{"answer", "P", "culture", "WH-01"}, 2, []string{"want PACKET DEPT ITEM compliant|non_compliant|not_applicable|not_checked|VALUE, got 3"}},
 		{[]string{"login", "--server", "http://x"}, 2, []string{"--server and --username are required"}},
 		{[]string{"sign", "P"}, 2, []string{"--png is required"}},
 		{[]string{"absent", "P", "--png", "w.png"}, 2, []string{"--witness and --png are required"}},

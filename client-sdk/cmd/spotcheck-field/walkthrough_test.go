@@ -195,11 +195,12 @@ func (s *serverProc) stop() {
 }
 
 // fieldDevice runs the spotcheck-field binary in a working directory, as the
-// README does: no --dir, so the data lives in ./spotcheck-field-data there.
+// README does; each device of the team keeps its data in its own --dir.
 type fieldDevice struct {
-	t   *testing.T
-	bin string
-	dir string
+	t    *testing.T
+	bin  string
+	dir  string
+	data string // the --dir flag, empty for the default ./spotcheck-field-data
 }
 
 type result struct {
@@ -213,6 +214,9 @@ func (f *fieldDevice) run(stdin string, args ...string) result {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if f.data != "" {
+		args = append([]string{"--dir", f.data}, args...)
+	}
 	cmd := exec.CommandContext(ctx, f.bin, args...)
 	cmd.Dir = f.dir
 	cmd.Env = cleanEnv()
@@ -297,7 +301,8 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// packetRow is one row of `spotcheck-field packets`.
+// packetRow is one row of `spotcheck-field packets`: the packet and the
+// department whose section the device's inspector answers.
 type packetRow struct{ id, state string }
 
 // parsePackets reads the packets table: a PACKET header, then one packet per line.
@@ -323,7 +328,7 @@ type shownPacket struct {
 	team     []teamMember
 	sections map[string][]string // department → item codes, in order
 	answers  map[string]string   // "dept/item" → the answer column
-	records  []string            // "sealed version …" lines
+	record   []string            // the joint record's lines
 }
 
 type teamMember struct {
@@ -342,6 +347,10 @@ func parseShow(t *testing.T, out string) shownPacket {
 	section := ""
 	for _, l := range strings.Split(out, "\n") {
 		switch {
+		case l == "joint record:":
+			section = "joint record:"
+		case section == "joint record:" && strings.HasPrefix(l, "  "):
+			p.record = append(p.record, strings.TrimSpace(l))
 		case l == "team:":
 			section = ""
 		case teamLine.MatchString(l):
@@ -353,9 +362,7 @@ func parseShow(t *testing.T, out string) shownPacket {
 			m := itemLine.FindStringSubmatch(l)
 			p.sections[section] = append(p.sections[section], m[1])
 			p.answers[section+"/"+m[1]] = strings.TrimSpace(m[3])
-		case strings.HasPrefix(l, "sealed version "):
-			p.records = append(p.records, l)
-			section = ""
+
 		case !strings.HasPrefix(l, "  "):
 			section = ""
 		}
@@ -412,9 +419,22 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 		t.Fatalf("the demo start does not put inspector01 on a team:\n%s", srv.stdout.String())
 	}
 
+	// The culture inspector's team: inspector01 and a market inspector.
+	teamOf := regexp.MustCompile(`(?m)^  team \d+ \(\d+ packets\): (.*\binspector01\b.*)$`).FindStringSubmatch(srv.stdout.String())
+	var marketUser string
+	for _, u := range strings.Split(teamOf[1], ", ") {
+		if n, err := fmt.Sscanf(u, "inspector%d", new(int)); n == 1 && err == nil && u > "inspector20" {
+			marketUser = u
+		}
+	}
+	if marketUser == "" {
+		t.Fatalf("inspector01's team has no market inspector: %s", teamOf[1])
+	}
+
 	work := t.TempDir()
 	files := writeImages(t, work)
-	f := &fieldDevice{t: t, bin: fieldBin, dir: work}
+	f := &fieldDevice{t: t, bin: fieldBin, dir: work, data: "culture-tablet"}
+	mk := &fieldDevice{t: t, bin: fieldBin, dir: work, data: "market-tablet"}
 
 	// Mistakes a newcomer makes: exit 2 with the usage, or 1 with the reason.
 	f.fails(2, "", []string{`unknown command "bogus"`, "usage: spotcheck-field"}, "bogus")
@@ -425,28 +445,36 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	wrong.fails(1, "not-the-password\n", []string{"用户名或密码错误", "wrong username or password", "请核对用户名和密码"},
 		"login", "--server", srv.URL, "--username", "inspector01")
 
-	// echo spotcheck-demo | ./spotcheck-field login --server URL --username inspector01
-	r := f.run(demoPassword+"\n", "login", "--server", srv.URL, "--username", "inspector01")
-	if r.code != 0 {
-		t.Fatalf("login: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	// echo spotcheck-demo | ./spotcheck-field --dir culture-tablet login --server URL --username inspector01
+	login := func(d *fieldDevice, username string) string {
+		r := d.run(demoPassword+"\n", "login", "--server", srv.URL, "--username", username)
+		if r.code != 0 {
+			t.Fatalf("login %s: exit %d\n%s%s", username, r.code, r.stdout, r.stderr)
+		}
+		m := signedInLine.FindStringSubmatch(r.stdout)
+		if m == nil || m[1] != username {
+			t.Fatalf("login said:\n%s", r.stdout)
+		}
+		return m[2]
 	}
-	m := signedInLine.FindStringSubmatch(r.stdout)
-	if m == nil || m[1] != "inspector01" {
-		t.Fatalf("login said:\n%s", r.stdout)
-	}
-	myName := m[2]
+	cultureName, marketName := login(f, "inspector01"), login(mk, marketUser)
 
-	if out := f.ok("sync"); !strings.Contains(out, "outbox 0, pending uploads 0, rejections 0, conflicts 0") {
-		t.Errorf("first sync said:\n%s", out)
+	for _, d := range []*fieldDevice{f, mk} {
+		if out := d.ok("sync"); !strings.Contains(out, "outbox 0, pending uploads 0, rejections 0, conflicts 0") {
+			t.Errorf("first sync said:\n%s", out)
+		}
 	}
 	var open []string
 	for _, p := range parsePackets(t, f.ok("packets")) {
-		if p.state == "open" {
+		if p.state == "culture" { // the SECTION column: inspector01 answers the culture section
 			open = append(open, p.id)
 		}
 	}
 	if len(open) < 2 {
-		t.Fatalf("want at least two open packets, got %v", open)
+		t.Fatalf("want at least two packets, got %v", open)
+	}
+	if mp := parsePackets(t, mk.ok("packets")); len(mp) != len(open) || mp[0].state != "market" {
+		t.Fatalf("the market device's packets: %+v", mp)
 	}
 	signed, refused := open[0], open[1]
 
@@ -454,50 +482,69 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	// with the server down.
 	srv.stop()
 
-	// The signed visit, with the README's commands and flags.
+	// The signed visit. Each department answers its own section on its own
+	// device and seals it; the market device captures the signature once,
+	// naming the culture section by the token the culture device shows.
 	show := parseShow(t, f.ok("show", signed))
 	culture, market := show.sections["culture"], show.sections["market"]
 	if !slices.Contains(culture, "WH-01") || !slices.Contains(market, "SC-01") {
 		t.Fatalf("show lacks the README's culture WH-01 or market SC-01: %v", show.sections)
 	}
+	var cultureID, marketID string
+	for _, tm := range show.team {
+		switch tm.name {
+		case cultureName:
+			cultureID = tm.id
+		case marketName:
+			marketID = tm.id
+		}
+	}
+	if cultureID == "" || marketID == "" {
+		t.Fatalf("show lists no %s and %s in the team: %v", cultureName, marketName, show.team)
+	}
 	if out := f.ok("certificates", signed); !strings.Contains(out, fmt.Sprintf("recorded %d certificate(s) shown", len(show.team))) {
 		t.Errorf("certificates said:\n%s", out)
 	}
+	mk.ok("certificates", signed, "--inspector", marketID)
+	// Sealing too early, or the other department's item: refused, with why.
 	f.ok("answer", signed, "culture", culture[0], "compliant")
-	f.ok("answer", signed, "market", market[0], "non_compliant", "--note", "营业执照未公示", "--photo", "photo.jpg")
-	f.ok("sign", signed, "--name", "苏秀", "--png", "signature.png", "--stamp", "stamp.jpg")
-	hm := hashLine.FindStringSubmatch(f.ok("finalize", signed))
-	if hm == nil {
-		t.Fatal("finalize printed no hash")
+	f.fails(1, "", []string{"WH-02", "answer them or mark them not checked"}, "seal", signed)
+	f.fails(1, "", []string{"只有market部门的执法人员", "only inspectors of market"}, "answer", signed, "market", market[0], "compliant")
+	for _, it := range culture[1:] {
+		f.ok("answer", signed, "culture", it, "compliant")
 	}
-	signedHash := hm[1]
+	token := sealToken(t, f.ok("seal", signed))
+	mk.ok("answer", signed, "market", market[0], "non_compliant", "--note", "营业执照未公示", "--photo", "photo.jpg")
+	mk.ok("answer", signed, "market", market[1], "compliant")
+	mk.fails(1, "", []string{"note"}, "answer", signed, "market", market[2], "not_checked")
+	mk.ok("answer", signed, "market", market[2], "not_checked", "--note", "年报系统当日无法访问")
+	marketToken := sealToken(t, mk.ok("seal", signed))
+	if out := mk.ok("sign", signed, "--name", "苏秀", "--png", "signature.png", "--stamp", "stamp.jpg", "--covers", token); !strings.Contains(out, "covering culture v1 market v1") {
+		t.Errorf("sign said:\n%s", out)
+	}
+	// The close is captured once per visit on a device.
+	mk.fails(1, "", []string{"captured once per visit"}, "not-locatable", signed, "--note", "再次记录")
 
-	// The refused visit on the second packet: a mandatory note and two
-	// inspectors of the team, the signed-in one among them.
-	team := parseShow(t, f.ok("show", refused)).team
-	var me, other string
-	for _, tm := range team {
-		if tm.name == myName && me == "" {
-			me = tm.id
-		} else if other == "" {
-			other = tm.id
-		}
+	// The refused visit on the second packet: the sections, then the
+	// refusal written on the culture device with both inspectors' signatures.
+	for _, it := range culture {
+		f.ok("answer", refused, "culture", it, "non_compliant", "--note", "现场未整改")
 	}
-	if me == "" || other == "" {
-		t.Fatalf("show lists no team with %s and another inspector: %v", myName, team)
+	f.ok("certificates", refused, "--inspector", cultureID, "--inspector", marketID)
+	refusedCulture := sealToken(t, f.ok("seal", refused))
+	mk.ok("certificates", refused, "--inspector", marketID)
+	for _, it := range market {
+		mk.ok("answer", refused, "market", it, "compliant")
 	}
-	f.fails(2, "", []string{"--note and at least two --inspector-png"}, "refuse", refused, "--inspector-png", me+"=a.png", "--inspector-png", other+"=b.png")
-	f.fails(2, "", []string{"--note and at least two --inspector-png"}, "refuse", refused, "--note", "拒绝签字", "--inspector-png", me+"=a.png")
-	f.fails(2, "", []string{"is not in this packet's team"}, "refuse", refused, "--note", "拒绝签字", "--inspector-png", me+"=a.png", "--inspector-png", "999999=b.png")
+	refusedMarket := sealToken(t, mk.ok("seal", refused))
+	f.fails(2, "", []string{"--note and at least two --inspector-png"}, "refuse", refused, "--inspector-png", cultureID+"=a.png", "--inspector-png", marketID+"=b.png")
+	f.fails(2, "", []string{"--note and at least two --inspector-png"}, "refuse", refused, "--note", "拒绝签字", "--inspector-png", cultureID+"=a.png")
+	f.fails(2, "", []string{"is not in this packet's team"}, "refuse", refused, "--note", "拒绝签字", "--inspector-png", cultureID+"=a.png", "--inspector-png", "999999=b.png")
 	const refusalNote = "法定代表人在场但拒绝在检查记录上签字 (the legal representative was present and refused to sign)"
-	f.ok("refuse", refused, "--note", refusalNote, "--inspector-png", me+"=a.png", "--inspector-png", other+"=b.png")
-	hm = hashLine.FindStringSubmatch(f.ok("finalize", refused))
-	if hm == nil {
-		t.Fatal("finalize printed no hash")
-	}
-	refusedHash := hm[1]
-	if seals := parseShow(t, f.ok("show", refused)).records; !slices.Equal(seals, []string{"sealed version 1 by this device: hash " + refusedHash + " (not synced)"}) {
-		t.Errorf("show before sync: seals %q, want the one version, not synced", seals)
+	f.ok("refuse", refused, "--note", refusalNote, "--inspector-png", cultureID+"=a.png", "--inspector-png", marketID+"=b.png", "--covers", refusedMarket)
+	rec := parseShow(t, f.ok("show", refused)).record
+	if !containsPrefix(rec, "section culture: sealed version 1") || !containsPrefix(rec, "close: refused with 2 signature(s)") {
+		t.Errorf("show before sync: joint record %q", rec)
 	}
 
 	offline := statusCounts(t, f.ok("status"))
@@ -507,15 +554,18 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	f.fails(1, "", []string{"服务器无法连接", "server unreachable; everything is kept on this device"}, "sync")
 	// The offline work can be carried out by hand, e.g. from a device that
 	// could never sync again; an export never overwrites an earlier one.
-	if out := f.ok("export", "offline-work.tar.gz"); !strings.Contains(out, "exported "+offline["outbox"]+" unsynced change(s), 2 sealed record(s)") {
+	if out := f.ok("export", "offline-work.tar.gz"); !strings.Contains(out, "exported "+offline["outbox"]+" unsynced change(s), 3 sealed section(s) and close(s)") {
 		t.Errorf("export said: %s", out)
 	}
 	f.fails(1, "", []string{"offline-work.tar.gz"}, "export", "offline-work.tar.gz")
 
-	// Back in the office: the server is up again where the device knows it.
+	// Back in the office: the server is up again where the devices know it;
+	// they sync in turn, and each then has the whole joint record.
 	srv = startServer(t, serverBin, strings.TrimPrefix(srv.URL, "http://"), dataDir, dsn)
-	if out := f.ok("sync"); !strings.Contains(out, "outbox 0, pending uploads 0, rejections 0, conflicts 0") {
-		t.Errorf("sync said:\n%s", out)
+	for _, d := range []*fieldDevice{f, mk, f} {
+		if out := d.ok("sync"); !strings.Contains(out, "outbox 0, pending uploads 0, rejections 0, conflicts 0") {
+			t.Errorf("sync said:\n%s", out)
+		}
 	}
 	for k, v := range statusCounts(t, f.ok("status")) {
 		if v != "0" {
@@ -525,6 +575,13 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	if out := f.ok("rejections"); strings.TrimSpace(out) != "no rejected changes" {
 		t.Errorf("rejections:\n%s", out)
 	}
+	for _, d := range []*fieldDevice{f, mk} {
+		for _, pid := range []string{signed, refused} {
+			if out := d.ok("record", pid); !strings.Contains(out, "complete: every section sealed and covered by the one close") {
+				t.Errorf("%s record %s after sync:\n%s", d.data, pid, out)
+			}
+		}
+	}
 	after := parseShow(t, f.ok("show", signed))
 	if got := after.answers["culture/"+culture[0]]; got != "compliant" {
 		t.Errorf("show after sync: %s/%s is %q", "culture", culture[0], got)
@@ -532,65 +589,90 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	if got := after.answers["market/"+market[0]]; !strings.HasPrefix(got, "non_compliant  « 营业执照未公示 »  [1 photo(s)]") || strings.Contains(got, "not synced") {
 		t.Errorf("show after sync: %s/%s is %q", "market", market[0], got)
 	}
-	if !slices.Equal(after.records, []string{"sealed version 1 by this device: hash " + signedHash + " (on the server)"}) {
-		t.Errorf("show after sync: seals %q, want the one version, on the server", after.records)
+
+	// A correction by the market department: the next version of its
+	// section, with a reason, becomes the live state on both devices; the
+	// record says the close covered the version before it.
+	mk.ok("correct", signed, "--note", "SC-02 复核：价目表未标明计费方式")
+	mk.ok("answer", signed, "market", market[1], "non_compliant", "--note", "价目表未标明计费方式")
+	correction := sealToken(t, mk.ok("seal", signed))
+	if correction == marketToken || !strings.HasPrefix(correction, "sc1:market:2:") {
+		t.Errorf("correction token %s after %s", correction, marketToken)
+	}
+	mk.ok("sync")
+	f.ok("sync")
+	after = parseShow(t, f.ok("show", signed))
+	if got := after.answers["market/"+market[1]]; !strings.HasPrefix(got, "non_compliant  « 价目表未标明计费方式 »") {
+		t.Errorf("the culture device shows %s/%s as %q after the correction", "market", market[1], got)
+	}
+	if !containsPrefix(after.record, "section market: sealed version 2") || !containsPrefix(after.record, "! section_not_covered") {
+		t.Errorf("the culture device's joint record after the correction: %q", after.record)
 	}
 
 	// Staff see the attachments over HTTP: the lead coordinator may read
 	// both packets and so every attachment they reference.
-	token := staffLogin(t, srv.URL, "coordinator")
+	staff := staffLogin(t, srv.URL, "coordinator")
 	for _, name := range []string{"signature.png", "a.png", "b.png", "photo.jpg", "stamp.jpg"} {
-		got := httpGet(t, srv.URL+syncproto.PathAttachments+"/"+sha256Hex(files[name]), token)
+		got := httpGet(t, srv.URL+syncproto.PathAttachments+"/"+sha256Hex(files[name]), staff)
 		if !bytes.Equal(got, files[name]) {
 			t.Errorf("attachment %s: the server has %d bytes that differ from the file's %d", name, len(got), len(files[name]))
 		}
 	}
+	var jr syncproto.JointRecord
+	if err := json.Unmarshal(httpGet(t, srv.URL+"/v1/packets/"+refused+"/record", staff), &jr); err != nil {
+		t.Fatal(err)
+	}
+	if !jr.Complete || len(jr.Sections) != 2 || len(jr.Closes) != 1 || jr.Closes[0].Record.Close.Note != refusalNote {
+		t.Errorf("the refused packet's joint record as staff see it: %+v", jr)
+	}
 
-	// Then the server's database, opened read-only after the server stopped.
+	// Then the server's database, opened read-only after the server stopped:
+	// every seal verifies with the key of the device that made it.
 	srv.stop()
 	db := openReadOnly(t, dialect, dataDir, dsn)
-
-	rec := sealedRecord(t, db, signed, signedHash)
-	if rec.Close.Outcome != syncproto.OutcomeSigned || len(rec.Close.Signatures) != 1 ||
-		rec.Close.Signatures[0].Role != syncproto.SignerRepresentative || rec.Close.Signatures[0].Name != "苏秀" ||
-		rec.Close.Signatures[0].Image.SHA256 != sha256Hex(files["signature.png"]) {
-		t.Errorf("signed record's close: %+v", rec.Close)
+	verifySeals(t, db, signed, 3, 1)
+	verifySeals(t, db, refused, 2, 1)
+	closeOf := func(packetID string) syncproto.CloseRecord {
+		var bodies []string
+		query(t, db, &bodies, "SELECT body FROM visit_closes WHERE packet_id = ?", packetID)
+		var rec syncproto.CloseRecord
+		if len(bodies) != 1 || json.Unmarshal([]byte(bodies[0]), &rec) != nil {
+			t.Fatalf("packet %s: closes %q", packetID, bodies)
+		}
+		return rec
 	}
-	if rec.Close.Stamp == nil || rec.Close.Stamp.SHA256 != sha256Hex(files["stamp.jpg"]) {
-		t.Errorf("signed record's stamp: %+v", rec.Close.Stamp)
+	sc := closeOf(signed)
+	if sc.Close.Outcome != syncproto.OutcomeSigned || len(sc.Close.Signatures) != 1 ||
+		sc.Close.Signatures[0].Role != syncproto.SignerRepresentative || sc.Close.Signatures[0].Name != "苏秀" ||
+		sc.Close.Signatures[0].Image.SHA256 != sha256Hex(files["signature.png"]) || sc.Close.Stamp == nil ||
+		sc.Close.Stamp.SHA256 != sha256Hex(files["stamp.jpg"]) || len(sc.Covers) != 2 ||
+		sc.Covers[0].Token() != token || sc.Covers[1].Token() != marketToken {
+		t.Errorf("signed packet's close: %+v", sc)
 	}
-	if len(rec.Certificates) != len(show.team) {
-		t.Errorf("signed record has %d certificates shown, want %d", len(rec.Certificates), len(show.team))
+	rc := closeOf(refused)
+	if rc.Close.Outcome != syncproto.OutcomeRefused || rc.Close.Note != refusalNote || len(rc.Close.Signatures) != 2 ||
+		rc.Covers[0].Token() != refusedCulture || rc.Covers[1].Token() != refusedMarket {
+		t.Errorf("refused packet's close: %+v", rc)
 	}
-	wantAttachments := []string{sha256Hex(files["signature.png"]), sha256Hex(files["photo.jpg"]), sha256Hex(files["stamp.jpg"])}
-	slices.Sort(wantAttachments)
-	if !slices.Equal(rec.Attachments, wantAttachments) {
-		t.Errorf("signed record's attachments %v, want %v", rec.Attachments, wantAttachments)
-	}
-	answers := serverAnswers(t, db, signed)
-	if a := answers["culture/"+culture[0]]; a.Result != syncproto.ResultCompliant {
-		t.Errorf("server answer culture/%s: %+v", culture[0], a)
-	}
-	if a := answers["market/"+market[0]]; a.Result != syncproto.ResultNonCompliant || a.Note != "营业执照未公示" ||
-		len(a.Photos) != 1 || a.Photos[0].SHA256 != sha256Hex(files["photo.jpg"]) || a.Photos[0].ContentType != "image/jpeg" {
-		t.Errorf("server answer market/%s: %+v", market[0], a)
-	}
-	if len(answers) != 2 {
-		t.Errorf("server has %d answers on the signed packet, want 2", len(answers))
-	}
-
-	rec = sealedRecord(t, db, refused, refusedHash)
-	if rec.Close.Outcome != syncproto.OutcomeRefused || rec.Close.Note != refusalNote || len(rec.Close.Signatures) != 2 {
-		t.Errorf("refused record's close: %+v", rec.Close)
-	}
-	for i, sig := range rec.Close.Signatures {
-		wantID, wantFile := me, "a.png"
+	for i, sig := range rc.Close.Signatures {
+		wantID, wantFile := cultureID, "a.png"
 		if i == 1 {
-			wantID, wantFile = other, "b.png"
+			wantID, wantFile = marketID, "b.png"
 		}
 		if sig.Role != syncproto.SignerInspector || fmt.Sprint(sig.InspectorID) != wantID || sig.Image.SHA256 != sha256Hex(files[wantFile]) {
 			t.Errorf("refused record's signature %d: %+v, want inspector %s with %s", i, sig, wantID, wantFile)
 		}
+	}
+	answers := serverAnswers(t, db, signed)
+	if a := answers["market/"+market[0]]; a.Result != syncproto.ResultNonCompliant || a.Note != "营业执照未公示" ||
+		len(a.Photos) != 1 || a.Photos[0].SHA256 != sha256Hex(files["photo.jpg"]) || a.Photos[0].ContentType != "image/jpeg" {
+		t.Errorf("server answer market/%s: %+v", market[0], a)
+	}
+	if a := answers["market/"+market[1]]; a.Result != syncproto.ResultNonCompliant {
+		t.Errorf("server answer market/%s after the correction: %+v", market[1], a)
+	}
+	if len(answers) != len(culture)+len(market) {
+		t.Errorf("server has %d answers on the signed packet, want %d", len(answers), len(culture)+len(market))
 	}
 
 	for name, b := range files {
@@ -605,11 +687,63 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 			t.Errorf("blob %s: stored file differs or is missing: %v", name, err)
 		}
 	}
-	var rejected, applied int64
+	var rejected int64
 	query(t, db, &rejected, "SELECT count(*) FROM mutations WHERE status = 'rejected'")
-	query(t, db, &applied, "SELECT count(*) FROM mutations WHERE status = 'applied' AND kind = 'finalize'")
-	if rejected != 0 || applied != 2 {
-		t.Errorf("server mutations: %d rejected, %d finalizes applied; want 0 and 2", rejected, applied)
+	if rejected != 0 {
+		t.Errorf("server mutations: %d rejected, want 0", rejected)
+	}
+}
+
+var tokenLine = regexp.MustCompile(`(?m)^token for the teammate who captures the close: (sc1:\S+)$`)
+
+// sealToken reads the token `seal` prints.
+func sealToken(t *testing.T, out string) string {
+	t.Helper()
+	m := tokenLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("seal printed no token:\n%s", out)
+	}
+	return m[1]
+}
+
+func containsPrefix(lines []string, prefix string) bool {
+	return slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) })
+}
+
+// verifySeals checks that the server holds the packet's sealed sections and
+// closes: each body hashes to its hash, and each signature verifies with the
+// public key of the device that sealed it.
+func verifySeals(t *testing.T, db *gorm.DB, packetID string, sections, closes int) {
+	t.Helper()
+	type row struct {
+		Hash      string
+		Signature []byte
+		Body      string
+		PublicKey []byte
+	}
+	var ss, cs []row
+	query(t, db, &ss, `SELECT s.hash, s.signature, s.body, d.public_key FROM section_seals s JOIN devices d ON d.id = s.device_id WHERE s.packet_id = ?`, packetID)
+	query(t, db, &cs, `SELECT c.hash, c.signature, c.body, d.public_key FROM visit_closes c JOIN devices d ON d.id = c.device_id WHERE c.packet_id = ?`, packetID)
+	if len(ss) != sections || len(cs) != closes {
+		t.Fatalf("packet %s: %d sealed sections and %d closes on the server, want %d and %d", packetID, len(ss), len(cs), sections, closes)
+	}
+	for _, r := range ss {
+		var rec syncproto.SectionRecord
+		if err := json.Unmarshal([]byte(r.Body), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := syncproto.CanonicalHash(&rec); h != r.Hash || !ed25519.Verify(r.PublicKey, syncproto.SectionSealMessage(r.Hash), r.Signature) {
+			t.Errorf("packet %s: the %s section v%d does not verify with its device's key", packetID, rec.Department, rec.Version)
+		}
+	}
+	for _, r := range cs {
+		var rec syncproto.CloseRecord
+		if err := json.Unmarshal([]byte(r.Body), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := syncproto.CanonicalHash(&rec); h != r.Hash || !ed25519.Verify(r.PublicKey, syncproto.CloseSealMessage(r.Hash), r.Signature) {
+			t.Errorf("packet %s: the close does not verify with its device's key", packetID)
+		}
 	}
 }
 
@@ -677,47 +811,6 @@ func query(t *testing.T, db *gorm.DB, out any, q string, args ...any) {
 	if err := db.Raw(q, args...).Scan(out).Error; err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-}
-
-// sealedRecord checks that the server holds version 1 of the packet's record
-// with the hash finalize printed, a 64-byte Ed25519 signature, and a seal that
-// verifies: the body hashes to the hash, and the signature over the seal
-// message verifies with the public key the device enrolled.
-func sealedRecord(t *testing.T, db *gorm.DB, packetID, wantHash string) *syncproto.InspectionRecord {
-	t.Helper()
-	var rows []struct {
-		Version   int
-		Hash      string
-		Signature []byte
-		Body      string
-		PublicKey []byte
-	}
-	query(t, db, &rows, `SELECT r.version, r.hash, r.signature, r.body, d.public_key
-		FROM records r JOIN devices d ON d.id = r.device_id WHERE r.packet_id = ?`, packetID)
-	if len(rows) != 1 {
-		t.Fatalf("packet %s: %d sealed records on the server, want 1", packetID, len(rows))
-	}
-	row := rows[0]
-	if row.Version != 1 || row.Hash != wantHash {
-		t.Errorf("packet %s: record version %d hash %s, want 1 and %s (what finalize printed)", packetID, row.Version, row.Hash, wantHash)
-	}
-	if len(row.Signature) != ed25519.SignatureSize {
-		t.Fatalf("packet %s: signature of %d bytes, want %d", packetID, len(row.Signature), ed25519.SignatureSize)
-	}
-	var rec syncproto.InspectionRecord
-	if err := json.Unmarshal([]byte(row.Body), &rec); err != nil {
-		t.Fatalf("packet %s: record body: %v", packetID, err)
-	}
-	if h, err := syncproto.RecordHash(&rec); err != nil || h != row.Hash {
-		t.Errorf("packet %s: the stored body hashes to %s (%v), the record says %s", packetID, h, err, row.Hash)
-	}
-	if len(row.PublicKey) != ed25519.PublicKeySize || !ed25519.Verify(row.PublicKey, syncproto.SealMessage(row.Hash), row.Signature) {
-		t.Errorf("packet %s: the seal does not verify with the device's public key", packetID)
-	}
-	if rec.PacketID != packetID || rec.Version != 1 {
-		t.Errorf("packet %s: record body names packet %s version %d", packetID, rec.PacketID, rec.Version)
-	}
-	return &rec
 }
 
 // serverAnswers returns the winning answer of each item of the packet.

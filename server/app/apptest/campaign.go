@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app"
@@ -25,7 +26,8 @@ type CampaignSpec struct {
 	// Items maps a department code to the codes of its check items, created
 	// for this campaign [one item per department, "<dept>-<N>"].
 	Items map[string][]string
-	// WindowStart and WindowEnd bound the visits [2026-12-01 … 2026-12-06].
+	// WindowStart and WindowEnd bound the visits [today … today+5 in
+	// Asia/Shanghai, so that field work done now falls inside it].
 	WindowStart, WindowEnd server.Date
 }
 
@@ -71,7 +73,8 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 		spec.TargetsPerTeam = 2
 	}
 	if spec.WindowStart == (server.Date{}) {
-		spec.WindowStart, spec.WindowEnd = server.Date{Year: 2026, Month: 12, Day: 1}, server.Date{Year: 2026, Month: 12, Day: 6}
+		now := time.Now().In(time.FixedZone("CST", 8*3600))
+		spec.WindowStart, spec.WindowEnd = server.DateOf(now), server.DateOf(now.AddDate(0, 0, 5))
 	}
 	sys := app.SystemContext(context.Background())
 	root := server.NewContextWithUser(context.Background(), h.Users["root"])

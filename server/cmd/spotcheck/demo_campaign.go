@@ -12,7 +12,8 @@ import (
 
 // loadDemoCampaign drafts, commits and draws the demo campaign and issues its
 // packets, acting as the demo's own coordinator and department admins, so a
-// newcomer can go straight to field work. Its window starts a week from now.
+// newcomer can go straight to field work. Its six-day window starts today
+// in Asia/Shanghai, so field work done on the demo falls inside it.
 func loadDemoCampaign(ctx context.Context, a *app.App, d *demo.Dataset, users map[string]*server.User, depts map[string]int64) (*server.Campaign, error) {
 	as := func(username string) context.Context { return server.NewContextWithUser(ctx, users[username]) }
 	adminOf := map[string]string{demo.CultureCode: "culture-admin", demo.MarketCode: "market-admin"}
@@ -27,8 +28,8 @@ func loadDemoCampaign(ctx context.Context, a *app.App, d *demo.Dataset, users ma
 		}
 		items = append(items, it.ID)
 	}
-	start := server.DateOf(time.Now().AddDate(0, 0, 7))
-	end := server.DateOf(time.Now().AddDate(0, 0, 12))
+	today := time.Now().In(time.FixedZone("CST", 8*3600))
+	start, end := server.DateOf(today), server.DateOf(today.AddDate(0, 0, 5))
 	c := &server.Campaign{
 		Name: demo.CampaignName, LeadDepartmentID: depts[demo.CultureCode],
 		DepartmentIDs: []int64{depts[demo.CultureCode], depts[demo.MarketCode]},
