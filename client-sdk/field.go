@@ -2,11 +2,11 @@ package sdk
 
 import (
 	"context"
-	"errors"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -146,7 +146,6 @@ func loadPacket(db *gorm.DB, id string) (*packetRow, *PacketContent, error) {
 	}
 	return &rows[0], &content, nil
 }
-
 
 // me returns the signed-in inspector's member entry in the packet's team.
 func (c *Client) me(content *PacketContent) (*PacketMember, error) {

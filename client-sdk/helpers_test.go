@@ -156,7 +156,7 @@ func signedClose(t *testing.T, c *Client, covers ...string) *syncproto.SealClose
 	t.Helper()
 	dir := t.TempDir()
 	sc, err := c.CloseVisit(context.Background(), testPacket, CloseInput{
-		Covers: covers,
+		Covers:  covers,
 		Outcome: syncproto.OutcomeSigned,
 		Signatures: []SignatureInput{{Role: syncproto.SignerRepresentative, Name: "张三", PNGPath: writePNG(t, dir, 1),
 			Strokes: json.RawMessage(`[[1,2],[3,4]]`)}},

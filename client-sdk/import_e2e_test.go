@@ -110,12 +110,12 @@ func countServer(t *testing.T, h *apptest.Harness, deviceID int64) serverCounts 
 	var c serverCounts
 	err := h.App.DB.WithTx(context.Background(), func(tx *store.Tx) error {
 		for q, dst := range map[string]*int64{
-			"SELECT COUNT(*) FROM mutations WHERE device_id = ?":    &c.Mutations,
-			"SELECT COUNT(*) FROM blobs":                            &c.Blobs,
-			"SELECT COUNT(*) FROM answers WHERE device_id = ?":      &c.Answers,
+			"SELECT COUNT(*) FROM mutations WHERE device_id = ?":     &c.Mutations,
+			"SELECT COUNT(*) FROM blobs":                             &c.Blobs,
+			"SELECT COUNT(*) FROM answers WHERE device_id = ?":       &c.Answers,
 			"SELECT COUNT(*) FROM section_seals WHERE device_id = ?": &c.Sections,
 			"SELECT COUNT(*) FROM visit_closes WHERE device_id = ?":  &c.Closes,
-			"SELECT COUNT(*) FROM visit_events WHERE device_id = ?": &c.VisitEvents,
+			"SELECT COUNT(*) FROM visit_events WHERE device_id = ?":  &c.VisitEvents,
 		} {
 			var args []any
 			if strings.Contains(q, "?") {

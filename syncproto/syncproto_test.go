@@ -124,9 +124,13 @@ func TestPushRequest_Validate(t *testing.T) {
 		"kind mismatch":        func(p *syncproto.PushRequest) { p.Mutations[1].Kind = syncproto.KindSeal },
 		"bad result":           func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Result = "fine" },
 		"not checked, no note": func(p *syncproto.PushRequest) { p.Mutations[1].Answer.Result = syncproto.ResultNotChecked },
-		"refusal no note":      func(p *syncproto.PushRequest) { p.Mutations[3].SealClose.Record.Close.Outcome = syncproto.OutcomeRefused },
-		"tampered section":     func(p *syncproto.PushRequest) { p.Mutations[2].Seal.Section.Answers[1].Note = "已公示" },
-		"tampered close":       func(p *syncproto.PushRequest) { p.Mutations[3].SealClose.Record.Covers = p.Mutations[3].SealClose.Record.Covers[:1] },
+		"refusal no note": func(p *syncproto.PushRequest) {
+			p.Mutations[3].SealClose.Record.Close.Outcome = syncproto.OutcomeRefused
+		},
+		"tampered section": func(p *syncproto.PushRequest) { p.Mutations[2].Seal.Section.Answers[1].Note = "已公示" },
+		"tampered close": func(p *syncproto.PushRequest) {
+			p.Mutations[3].SealClose.Record.Covers = p.Mutations[3].SealClose.Record.Covers[:1]
+		},
 		"unsorted answers": func(p *syncproto.PushRequest) {
 			a := p.Mutations[2].Seal.Section.Answers
 			a[0], a[1] = a[1], a[0]

@@ -2,8 +2,8 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"compress/gzip"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
