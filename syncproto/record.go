@@ -129,8 +129,8 @@ type JointSection struct {
 }
 
 // JointRecord is a packet's joint record: its sections in the packet's
-// order, its closes in the order the server received them, every attachment
-// once, and what the reviewer must see. Complete means every section is
+// order, its closes in the order they were captured, every attachment once,
+// and what the reviewer must see. Complete means every section is
 // sealed and covered by exactly one close, with no other flag.
 type JointRecord struct {
 	PacketID    string         `json:"packet_id"`
@@ -168,8 +168,17 @@ func AssembleJointRecord(packetID string, content *PacketContent, sections []Sea
 		held[SectionRef{s.Section.Department, s.Section.Version, s.Hash}] = true
 		atts = append(atts, s.Section.Attachments...)
 	}
+	// Closes in the order they were captured (device time), then by hash:
+	// the same order on the server and on every device, whatever order
+	// they arrived in.
 	jr.Closes = append(jr.Closes, closes...)
-	for _, c := range closes {
+	slices.SortStableFunc(jr.Closes, func(a, b SealedClose) int {
+		if c := a.Record.ClosedAt.Compare(b.Record.ClosedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Hash, b.Hash)
+	})
+	for _, c := range jr.Closes {
 		atts = append(atts, c.Record.Attachments...)
 		for _, ref := range c.Record.Covers {
 			if !held[ref] {
@@ -211,7 +220,7 @@ func AssembleJointRecord(packetID string, content *PacketContent, sections []Sea
 			}
 		}
 	}
-	for _, c := range closes {
+	for _, c := range jr.Closes {
 		jr.Flags = append(jr.Flags, c.Flags...)
 	}
 	jr.Complete = len(jr.Flags) == 0

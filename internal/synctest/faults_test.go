@@ -34,6 +34,8 @@ func once(match func(r *http.Request) bool, f faultnet.Faults) func(r *http.Requ
 
 func isPush(r *http.Request) bool { return r.URL.Path == syncproto.PathPush }
 
+func isPull(r *http.Request) bool { return r.URL.Path == syncproto.PathPull }
+
 // cutSync runs one sync with the trigger armed and then syncs until done,
 // and reports whether the proxy actually cut a connection.
 func (d *device) cutSync(trigger func(r *http.Request) *faultnet.Faults) bool {

@@ -26,8 +26,9 @@ type CampaignSpec struct {
 	// Items maps a department code to the codes of its check items, created
 	// for this campaign [one item per department, "<dept>-<N>"].
 	Items map[string][]string
-	// WindowStart and WindowEnd bound the visits [today … today+5 in
-	// Asia/Shanghai, so that field work done now falls inside it].
+	// WindowStart and WindowEnd bound the visits [the harness's today …
+	// today+5 in Asia/Shanghai, so that field work done at h.Now falls
+	// inside it].
 	WindowStart, WindowEnd server.Date
 }
 
@@ -73,7 +74,7 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 		spec.TargetsPerTeam = 2
 	}
 	if spec.WindowStart == (server.Date{}) {
-		now := time.Now().In(time.FixedZone("CST", 8*3600))
+		now := h.Now().In(time.FixedZone("CST", 8*3600))
 		spec.WindowStart, spec.WindowEnd = server.DateOf(now), server.DateOf(now.AddDate(0, 0, 5))
 	}
 	sys := app.SystemContext(context.Background())
