@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/spotcheck/spotcheck/server"
 )
 
 // Slow clients: a request body must keep arriving at a minimum average rate
@@ -88,8 +90,10 @@ func (b *rateBody) Read(p []byte) (int, error) {
 
 func (b *rateBody) Close() error { return b.src.Close() }
 
-// errBodyTooSlow is the read error of a body that fell below the minimum rate.
-var errBodyTooSlow = errors.New("request body arrives too slowly")
+// errBodyTooSlow is the read error of a body that fell below the minimum
+// rate: an application error, so that whichever handler reads the body
+// answers it as such rather than as an internal error.
+var errBodyTooSlow = server.Errorf(server.EINVALID, "请求体传输过慢，已中断 (the request body arrived too slowly and was cut off).")
 
 // guardedWriter drains the unread rest of the request body (at most
 // maxDrain bytes, still at the minimum rate) before the answer starts, and
