@@ -112,17 +112,24 @@ func (w *guardedWriter) drain() {
 	}
 }
 
+// WriteHeader also gives the headers their time: an answer of headers alone
+// (204) goes out after the handler, maybe long after the request began.
 func (w *guardedWriter) WriteHeader(status int) {
 	w.drain()
+	w.extend()
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *guardedWriter) Write(p []byte) (int, error) {
 	w.drain()
+	w.extend()
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *guardedWriter) extend() {
 	if w.idle > 0 {
 		_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 	}
-	return w.ResponseWriter.Write(p)
 }
 
 // Unwrap lets http.ResponseController (echo's Flush, tusd's deadlines) reach
