@@ -540,3 +540,25 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 type threeBytes struct{}
 
 func (threeBytes) Read(p []byte) (int, error) { return copy(p, "abc"), nil }
+
+// A long poll waits past the body's deadline: once the body is read, the
+// connection has no read deadline left to cut the wait off.
+func TestServer_LongPollOutlivesTheBodyDeadline(t *testing.T) {
+	h := sqliteHarness(t)
+	d := newFieldDevice(t, h, "insp-a1")
+	_, url := edgeServer(t, h, nil, func(s *api.Server) {
+		slowLimits(s) // the body's deadline: 0.5 s after the start
+		s.MaxPullWait = 2 * time.Second
+	})
+	_, head := d.pullAll(t, 0)
+	req := d.request(t, "POST", syncproto.PathPull, []byte(fmt.Sprintf(`{"device_id":%d,"cursor":%q,"limit":10,"wait_seconds":2}`, d.ID, head.Cursor)))
+	u, err := neturl.Parse(url + syncproto.PathPull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.URL = u
+	r := h.Send(t, req)
+	if r.Status != http.StatusOK {
+		t.Fatalf("long poll: %d %s", r.Status, r.Body)
+	}
+}

@@ -46,8 +46,9 @@ func (s *Server) guardBody(next echo.HandlerFunc) echo.HandlerFunc {
 // rateBody is a request body that must arrive, from the start of the request,
 // within grace plus one second per rate bytes read so far. Before each read
 // it moves the connection's read deadline accordingly; once the body is
-// read to its end it clears the deadline (a deadline left behind would cut a
-// long poll waiting for its answer).
+// read to its end it clears the deadline again (net/http does too, when it
+// starts watching the connection for the client going away), so a long poll
+// waiting for its answer is not cut.
 type rateBody struct {
 	src         io.ReadCloser
 	start       time.Time
