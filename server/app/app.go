@@ -64,6 +64,9 @@ type App struct {
 // Open opens the database, applies migrations, loads (or on a first start
 // creates) the signing keys and the refresh secret, and builds the services.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "spotcheck-data"
 	}
@@ -89,10 +92,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if dialect == store.SQLite {
 		// SQLite gives its -wal and -shm files the database file's mode;
 		// files left from an older version (0644) are tightened here.
-		if err := tighten(0o600, dsn, dsn+"-wal", dsn+"-shm"); err != nil {
-			db.Close()
-			return nil, err
-		}
+		tighten(logger, 0o600, dsn, dsn+"-wal", dsn+"-shm")
 	}
 	if cfg.DBMaxConns > 0 {
 		db.SetMaxConns(cfg.DBMaxConns)
@@ -145,9 +145,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	}
 	// The data lives in folders only the server's user may enter (folders
 	// made by an older version were 0755).
-	if err := tighten(0o700, cfg.DataDir, cfg.KeysDir, a.UploadDir, filepath.Join(cfg.DataDir, "blobs")); err != nil {
-		return nil, err
-	}
+	tighten(logger, 0o700, cfg.DataDir, cfg.KeysDir, a.UploadDir, filepath.Join(cfg.DataDir, "blobs"))
 	a.API = api.New(api.Services{
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
@@ -179,21 +177,19 @@ func createPrivate(path string) error {
 }
 
 // tighten takes away from each existing path every permission beyond mode.
-func tighten(mode fs.FileMode, paths ...string) error {
+// Where it cannot (a read-only mount of shared keys, another owner) it
+// warns: the operator set those permissions.
+func tighten(logger *slog.Logger, mode fs.FileMode, paths ...string) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		if err != nil || st.Mode().Perm()&^mode == 0 {
 			continue
-		} else if err != nil {
-			return err
 		}
-		if st.Mode().Perm()&^mode != 0 {
-			if err := os.Chmod(p, st.Mode().Perm()&mode); err != nil {
-				return fmt.Errorf("restrict the permissions of %s: %w", p, err)
-			}
+		if err := os.Chmod(p, st.Mode().Perm()&mode); err != nil {
+			logger.Warn("cannot restrict the permissions of a data path", slog.String("path", p),
+				slog.String("mode", fmt.Sprintf("%o", st.Mode().Perm())), slog.Any("err", err))
 		}
 	}
-	return nil
 }
 
 // loadOrCreateSecret reads a 32-byte secret, creating it with mode 0600 if
