@@ -131,7 +131,7 @@ func Open(dir string, cfg Config) (*Client, error) {
 	// One connection: SQLite takes one writer anyway, and per-connection
 	// pragmas then hold for every statement.
 	sqlDB.SetMaxOpenConns(1)
-	c := &Client{dir: dir, cfg: cfg, log: cfg.Logger, db: g, sqlDB: sqlDB, http: cfg.HTTPClient, kick: make(chan struct{}, 1)}
+	c := &Client{dir: dir, cfg: cfg, log: cfg.Logger, db: g, sqlDB: sqlDB, http: noForeignRedirects(cfg.HTTPClient), kick: make(chan struct{}, 1)}
 	if err := c.migrate(); err != nil {
 		sqlDB.Close()
 		return nil, storageErr(err)

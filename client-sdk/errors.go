@@ -38,6 +38,10 @@ var (
 	ErrForbidden = errors.New("sdk: not allowed")
 	// ErrNotFound: no such packet, item or attachment on the device.
 	ErrNotFound = errors.New("sdk: not found")
+	// ErrForeignOrigin: the server named (in an upload's Location or a
+	// redirect) a URL on another scheme, host or port than the configured
+	// server; the SDK sends neither its token nor data there.
+	ErrForeignOrigin = errors.New("sdk: refused a URL on another origin than the server")
 )
 
 // APIError is an error response from the server. It wraps one of the

@@ -194,6 +194,11 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 	tus := func() http.Header { h := http.Header{}; h.Set("Tus-Resumable", tusVersion); return h }
 
 	loc, offset := a.UploadURL, int64(-1)
+	if d, err := c.device(c.db); err == nil && loc != "" && !sameOrigin(c.serverURL(d), loc) {
+		// Remembered from a server that named its own host (older servers
+		// built it from the Host header): start that file again instead.
+		loc = ""
+	}
 	for tries := 0; ; tries++ {
 		if tries > 50 {
 			return fmt.Errorf("%w: the upload makes no progress", ErrOffline)
@@ -233,8 +238,13 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			if loc == "" {
 				return errors.New("the server created an upload without a Location")
 			}
-			if !strings.HasPrefix(loc, "/") && !strings.Contains(loc, "://") {
+			if !strings.HasPrefix(loc, "/") && !isAbsolute(loc) {
 				loc = syncproto.PathUploads + "/" + loc
+			}
+			if d, err := c.device(c.db); err != nil {
+				return err
+			} else if !sameOrigin(c.serverURL(d), loc) {
+				return fmt.Errorf("%w: the server named the upload at %s", ErrForeignOrigin, origin(loc))
 			}
 			if err := c.tx(func(tx *gorm.DB) error {
 				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, loc, a.SHA256).Error

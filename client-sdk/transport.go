@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -74,11 +76,62 @@ func (c *Client) serverURL(d *deviceRow) string {
 	return c.cfg.ServerURL
 }
 
+// resolve returns path on the server at base: a path is appended to base
+// (which may end in a proxy's path prefix); an absolute URL is taken as it is.
 func resolve(base, path string) string {
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+	if isAbsolute(path) {
 		return path
 	}
 	return strings.TrimRight(base, "/") + path
+}
+
+func isAbsolute(path string) bool {
+	return strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")
+}
+
+// origin is the scheme, host and port of a URL, with the default port
+// spelled out; "" for a URL that does not parse.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return urlOrigin(u)
+}
+
+func urlOrigin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// sameOrigin reports whether path, resolved on the server at base, stays on
+// that server's origin: the only place the SDK sends its token and data.
+func sameOrigin(base, path string) bool {
+	o := origin(base)
+	return o != "" && origin(resolve(base, path)) == o
+}
+
+// noForeignRedirects wraps a client's redirect policy: a redirect to another
+// origin is refused, so the bearer token and the body never follow it.
+func noForeignRedirects(hc *http.Client) *http.Client {
+	out := *hc
+	next := hc.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if urlOrigin(req.URL) != urlOrigin(via[0].URL) {
+			return fmt.Errorf("%w: a redirect to %s", ErrForeignOrigin, urlOrigin(req.URL))
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &out
 }
 
 // send makes one attempt. Network failures are ErrOffline; a status outside
@@ -95,6 +148,9 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
+	}
+	if !sameOrigin(base, r.path) {
+		return nil, fmt.Errorf("%w: %s is not on %s", ErrForeignOrigin, origin(resolve(base, r.path)), origin(base))
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, resolve(base, r.path), rd)
 	if err != nil {
@@ -119,6 +175,9 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, ErrForeignOrigin) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %v", ErrOffline, err)
 	}

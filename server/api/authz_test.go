@@ -28,6 +28,8 @@ var actors = []string{"", "root", "admin-a", "coord-a", "insp-a1"}
 // policy is who may call one route.
 type policy struct {
 	public bool
+	// metrics: only the metrics token opens the route, which no account has.
+	metrics bool
 	// roles may call the route (for routes with an object: on objects of their
 	// own department, or their own objects for inspectors). Platform admins
 	// are listed like any other role.
@@ -57,7 +59,7 @@ func policies() map[string]policy {
 	return map[string]policy{
 		"GET /healthz":          {public: true},
 		"GET /readyz":           {public: true},
-		"GET /metrics":          {public: true},
+		"GET /metrics":          {metrics: true},
 		"POST /v1/auth/login":   {public: true, body: syncproto.LoginRequest{Username: "x", Password: "y"}},
 		"POST /v1/auth/refresh": {public: true, body: syncproto.RefreshRequest{RefreshToken: "x"}},
 		"POST /v1/auth/logout":  {public: true, body: syncproto.LogoutRequest{RefreshToken: "x"}},
@@ -346,6 +348,10 @@ func TestRouteAuthorization(t *testing.T) {
 						r := send(t, h, method, path, tokens[actor], p.body)
 						where := fmt.Sprintf("%s as %q on department %q object: status %d: %s", key, actor, d, r.Status, r.Body)
 						switch {
+						case p.metrics:
+							if r.Status != http.StatusUnauthorized {
+								t.Errorf("%s: want 401 without the metrics token", where)
+							}
 						case p.public:
 							if r.Status == http.StatusUnauthorized && key != "POST /v1/auth/refresh" && key != "POST /v1/auth/login" {
 								t.Errorf("%s: public route refused", where)

@@ -17,7 +17,7 @@ func TestMetrics_DatabasePool(t *testing.T) {
 			h.App.DB.SetMaxConns(25)
 			want = 25
 		}
-		body := string(h.Do(t, "GET", "/metrics", "", nil).Body)
+		body := string(h.Do(t, "GET", "/metrics", apptest.MetricsToken, nil).Body)
 		if !regexp.MustCompile(fmt.Sprintf(`(?m)^spotcheck_db_connections_max %d$`, want)).MatchString(body) {
 			t.Errorf("metrics lack spotcheck_db_connections_max %d", want)
 		}

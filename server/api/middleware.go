@@ -1,9 +1,12 @@
 package api
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -32,8 +35,11 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // observe writes one JSON log line per request and counts it in the metrics,
-// by route pattern (never by raw path, which would make a series per object).
-// It turns a handler's error into its response first, so the status is final.
+// by route pattern (never by raw path, which would make a series per object)
+// and method. Both labels come from closed sets, the router's patterns and
+// the standard methods, so no client can make the metrics grow: anything
+// else is "unmatched" or "other". It turns a handler's error into its
+// response first, so the status is final.
 func (s *Server) observe() echo.MiddlewareFunc {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "spotcheck_http_requests_total", Help: "HTTP requests by method, route and status.",
@@ -52,19 +58,20 @@ func (s *Server) observe() echo.MiddlewareFunc {
 			}
 			took := time.Since(start)
 			route := c.Path()
-			if route == "" {
+			if !s.routeLabels[route] {
 				route = "unmatched"
 			}
+			method := methodLabel(c.Request().Method)
 			if c.Get(longPollKey) != nil {
 				// A long poll's time is mostly waiting, not serving: kept
 				// apart so it does not swamp the pull's latency.
 				route += "?wait"
 			}
 			status := c.Response().Status
-			requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-			latency.WithLabelValues(c.Request().Method, route).Observe(took.Seconds())
+			requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+			latency.WithLabelValues(method, route).Observe(took.Seconds())
 			attrs := []any{
-				slog.String("method", c.Request().Method),
+				slog.String("method", method),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Int64("bytes_out", c.Response().Size),
@@ -96,4 +103,94 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(server.NewContextWithUser(c.Request().Context(), u)))
 		return next(c)
 	}
+}
+
+// methodLabel is m if it is a standard method, else "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// requestIDPattern is what a client-supplied X-Request-Id may look like: it
+// reaches logs and error bodies, so it is short and plain.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// assignRequestID keeps a client's X-Request-Id when it is plain and short,
+// and otherwise makes one; the response carries it.
+func assignRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !requestIDPattern.MatchString(id) {
+			id = rand.Text()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// noStore marks every API answer (tokens, personal data) as not to be kept
+// by any cache on the way.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/v1/") {
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		}
+		return next(c)
+	}
+}
+
+// forwardedHeaders are the headers a proxy sets about the original request.
+var forwardedHeaders = []string{
+	echo.HeaderXForwardedFor, echo.HeaderXForwardedProto, echo.HeaderXForwardedProtocol,
+	echo.HeaderXForwardedSsl, echo.HeaderXUrlScheme, echo.HeaderXRealIP, "X-Forwarded-Host", "Forwarded",
+}
+
+// TrustProxies names the proxies (by address range) whose X-Forwarded-For
+// and X-Forwarded-Proto are believed; from anyone else those headers are
+// dropped before any handler sees them. Call it before serving.
+func (s *Server) TrustProxies(nets []*net.IPNet) {
+	s.trustedProxies = nets
+	if len(nets) == 0 {
+		s.echo.IPExtractor = nil
+		return
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range nets {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	s.echo.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// distrustForwarded drops the forwarded headers of a request that does not
+// come straight from a trusted proxy.
+func (s *Server) distrustForwarded(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !s.fromTrustedProxy(c.Request()) {
+			for _, h := range forwardedHeaders {
+				c.Request().Header.Del(h)
+			}
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	if len(s.trustedProxies) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range s.trustedProxies {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

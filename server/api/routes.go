@@ -1,12 +1,15 @@
 package api
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -16,10 +19,10 @@ func (s *Server) routes() {
 	e := s.echo
 	body := middleware.BodyLimit(sizeString(DefaultBodyLimit))
 
-	// Public: health, readiness, metrics.
+	// Public: health, readiness. Metrics only with the metrics token.
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	e.GET("/metrics", s.handleMetrics)
 
 	// Public: sign in and refresh.
 	e.POST(syncproto.PathLogin, s.handleLogin, body)
@@ -43,6 +46,41 @@ func (s *Server) routes() {
 
 	// Public: the record of every committed draw, for anyone to re-verify.
 	s.publicRoutes(e)
+}
+
+// handleMetrics serves the metrics on the API's listener, only to a caller
+// with the metrics token; without a configured token, as if there were none.
+func (s *Server) handleMetrics(c echo.Context) error {
+	if s.MetricsToken == "" {
+		return server.Errorf(server.ENOTFOUND, "未找到 (not found).")
+	}
+	if !s.metricsAuthorized(c.Request()) {
+		return server.Errorf(server.EUNAUTHORIZED, "须提供指标令牌 (the metrics token is required).")
+	}
+	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
+// metricsHandler serves GET /metrics alone, for the metrics listener: open
+// to whoever reaches that address unless a metrics token is set.
+func (s *Server) metricsHandler() http.Handler {
+	prom := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if s.MetricsToken != "" && !s.metricsAuthorized(r) {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "the metrics token is required", http.StatusUnauthorized)
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
+	return mux
+}
+
+// metricsAuthorized reports whether r carries the metrics token.
+func (s *Server) metricsAuthorized(r *http.Request) bool {
+	raw, ok := strings.CutPrefix(r.Header.Get(echo.HeaderAuthorization), "Bearer ")
+	return ok && s.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(raw), []byte(s.MetricsToken)) == 1
 }
 
 func (s *Server) handleHealthz(c echo.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/netutil"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -56,10 +57,39 @@ type Server struct {
 	// handlePull); New sets DefaultMaxPullWait. Set it before serving.
 	MaxPullWait time.Duration
 
+	// The settings below are read while serving; set them before Serve.
+
+	// MaxConns caps the connections served at once (New sets
+	// DefaultMaxConns); further ones wait in the listen queue.
+	MaxConns int
+	// MetricsToken is the bearer token GET /metrics requires on the API's
+	// listener. Empty: /metrics is not served there (only on the metrics
+	// listener, see ListenMetrics).
+	MetricsToken string
+	// PublicURL is the scheme, host and path prefix devices reach the server
+	// at ("https://spotcheck.example.org"); an upload's Location starts with
+	// it. Empty: Locations are relative paths, resolved by the client
+	// against the URL it called.
+	PublicURL string
+	// BodyGrace and MinBodyRate bound how slowly a request body may arrive:
+	// by BodyGrace plus one second per MinBodyRate bytes read so far from
+	// the start of the request, or the connection is cut (see rateBody).
+	BodyGrace   time.Duration
+	MinBodyRate int64 // bytes per second
+	// WriteIdle is how long one write of a response may block on a client
+	// that does not read.
+	WriteIdle time.Duration
+
 	echo     *echo.Echo
 	registry *prometheus.Registry
-	ln       net.Listener
-	http     *http.Server
+	// routeLabels are the route patterns the router knows: the only routes
+	// the metrics label (anything else is "unmatched").
+	routeLabels    map[string]bool
+	trustedProxies []*net.IPNet
+	ln             net.Listener
+	http           *http.Server
+	metricsLn      net.Listener
+	metricsHTTP    *http.Server
 
 	// draining is closed when Shutdown begins: waiting pulls answer at once.
 	draining     chan struct{}
@@ -78,18 +108,47 @@ const (
 	ImportBodyLimit  = 256 << 20 // 256 MiB for a CSV or XLSX import
 )
 
+// Connection limits and timeouts; the README's security section explains them.
+const (
+	// DefaultMaxConns is well above a fleet of devices syncing at once (one
+	// or two connections each) and well below the open-file limit.
+	DefaultMaxConns = 4096
+	// ReadHeaderTimeout bounds the request line and headers.
+	ReadHeaderTimeout = 10 * time.Second
+	// DefaultBodyGrace and DefaultMinBodyRate: a body must keep up an average
+	// of 16 KiB/s after a 10 s grace. A 32 MiB upload chunk over a 1 Mbit/s
+	// link (122 KiB/s) takes 4.5 minutes and never comes near the bound; a
+	// client that sends 3 bytes of a 100,000-byte body is cut after 10 s.
+	DefaultBodyGrace   = 10 * time.Second
+	DefaultMinBodyRate = 16 << 10
+	// DefaultWriteIdle is how long one write may block on a client that
+	// does not read its response.
+	DefaultWriteIdle = 60 * time.Second
+	// WriteTimeout bounds a response that writes nothing through the
+	// handler (headers only); every write moves the deadline by WriteIdle.
+	// It exceeds the longest pull wait (syncproto.MaxPullWaitSeconds).
+	WriteTimeout = 2 * time.Minute
+	// IdleTimeout is how long a kept-alive connection may wait for its next
+	// request: above the idle timeouts of common clients (Go's: 90 s).
+	IdleTimeout = 2 * time.Minute
+)
+
 // New returns a server with every route registered.
 func New(svc Services, db Pinger, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{Services: svc, DB: db, Logger: logger, MaxPullWait: DefaultMaxPullWait,
+		MaxConns: DefaultMaxConns, BodyGrace: DefaultBodyGrace, MinBodyRate: DefaultMinBodyRate, WriteIdle: DefaultWriteIdle,
 		echo: echo.New(), registry: prometheus.NewRegistry(), draining: make(chan struct{})}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
+	s.echo.Pre(s.distrustForwarded)
 	s.echo.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
+		assignRequestID,
+		s.guardBody,
 		s.observe(),
+		noStore,
 		s.recoverPanics,
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
@@ -98,6 +157,32 @@ func New(svc Services, db Pinger, logger *slog.Logger) *Server {
 	)
 	s.registerPoolMetrics()
 	s.routes()
+	s.routeLabels = map[string]bool{}
+	for _, r := range s.echo.Routes() {
+		s.routeLabels[r.Path] = true
+	}
+	// Built here, not in Serve, so that a Shutdown that comes before Serve
+	// (a signal during start-up) still stops it: Serve then returns at once.
+	s.http = &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		// No ReadTimeout: a body's deadline moves with what has arrived
+		// (guardBody), and a read deadline left on the connection after the
+		// body would cancel a long poll.
+		WriteTimeout:   WriteTimeout,
+		IdleTimeout:    IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	s.metricsHTTP = &http.Server{
+		Handler:           s.metricsHandler(),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
 	return s
 }
 
@@ -117,34 +202,56 @@ func (s *Server) Listen(addr string) error {
 	return nil
 }
 
+// ListenMetrics binds addr for a listener that serves only GET /metrics
+// (with MetricsToken, when set, required there too). Call it before Serve.
+func (s *Server) ListenMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.metricsLn = ln
+	return nil
+}
+
 // Addr returns the bound address, after Listen.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Serve serves on the bound listener until Shutdown; it returns nil after a
-// graceful shutdown.
+// MetricsAddr returns the metrics listener's address, after ListenMetrics.
+func (s *Server) MetricsAddr() net.Addr { return s.metricsLn.Addr() }
+
+// Serve serves on the bound listeners until Shutdown; it returns nil after a
+// graceful shutdown, or at once if Shutdown came first.
 func (s *Server) Serve() error {
-	// No WriteTimeout: a pull may wait up to MaxPullWait for changes, and
-	// imports and attachments stream for as long as their bodies take.
-	s.http = &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	errc := make(chan error, 1)
+	if s.metricsLn != nil {
+		go func() { errc <- s.metricsHTTP.Serve(s.metricsLn) }()
 	}
-	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln := s.ln
+	if s.MaxConns > 0 {
+		ln = netutil.LimitListener(ln, s.MaxConns)
+	}
+	err := s.http.Serve(ln)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.metricsHTTP.Close()
 		return err
+	}
+	if s.metricsLn != nil {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
 }
 
 // Shutdown stops accepting connections and waits for requests in flight.
 // Pulls waiting for changes answer at once with what they have (nothing), so
-// they do not hold the shutdown up; the devices pull again elsewhere.
+// they do not hold the shutdown up; the devices pull again elsewhere. A Serve
+// called after Shutdown returns at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.drainOnce.Do(func() { close(s.draining) })
-	if s.http == nil {
-		return nil
+	err := s.http.Shutdown(ctx)
+	if merr := s.metricsHTTP.Shutdown(ctx); err == nil {
+		err = merr
 	}
-	return s.http.Shutdown(ctx)
+	return err
 }

@@ -41,6 +41,7 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 		panic("api: uploads need Services.UploadDir and Services.Blobs")
 	}
 	store := filestore.New(s.UploadDir)
+	store.DirModePerm, store.FileModePerm = 0o700, 0o600 // uploads are personal data
 	composer := tusd.NewStoreComposer()
 	store.UseIn(composer)
 	h, err := tusd.NewUnroutedHandler(tusd.Config{

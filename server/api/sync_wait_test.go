@@ -60,7 +60,7 @@ func startPullContext(t *testing.T, ctx context.Context, d *fieldDevice, req syn
 // waitingPulls reads how many pulls wait, from the metrics.
 func waitingPulls(t *testing.T, h *apptest.Harness) int {
 	t.Helper()
-	r := h.Do(t, "GET", "/metrics", "", nil)
+	r := h.Do(t, "GET", "/metrics", apptest.MetricsToken, nil)
 	sc := bufio.NewScanner(strings.NewReader(string(r.Body)))
 	for sc.Scan() {
 		var n float64
@@ -174,7 +174,7 @@ func TestSync_LongPoll(t *testing.T) {
 			t.Fatalf("cancelled pull: %d %s", r.status, r.body)
 		}
 		untilWaiting(t, h, 0)
-		metrics := string(h.Do(t, "GET", "/metrics", "", nil).Body)
+		metrics := string(h.Do(t, "GET", "/metrics", apptest.MetricsToken, nil).Body)
 		if !strings.Contains(metrics, `spotcheck_http_requests_total{method="POST",route="/v1/sync/pull?wait",status="499"} 1`) ||
 			strings.Contains(metrics, `status="500"`) {
 			t.Fatalf("metrics after a cancelled wait:\n%s", grepLines(metrics, "spotcheck_http_requests_total"))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -40,14 +41,24 @@ var tusMessages = map[string]struct{ code, message string }{
 }
 
 // tusErrorWriter holds back a plain-text error answer so that it can be
-// rewritten; anything else passes straight through.
+// rewritten; anything else passes straight through. It also makes tusd's
+// Location (built from the request's Host, always http://) a path, or one on
+// the configured public URL: never a host a client's Host header named.
 type tusErrorWriter struct {
 	http.ResponseWriter
-	status int // of a held-back error answer; 0 when passing through
-	body   bytes.Buffer
+	publicURL string
+	status    int // of a held-back error answer; 0 when passing through
+	body      bytes.Buffer
 }
 
 func (w *tusErrorWriter) WriteHeader(status int) {
+	if loc := w.Header().Get("Location"); loc != "" {
+		if u, err := url.Parse(loc); err == nil {
+			w.Header().Set("Location", strings.TrimRight(w.publicURL, "/")+u.EscapedPath())
+		} else {
+			w.Header().Del("Location")
+		}
+	}
 	if status >= 400 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
 		w.status = status
 		return
@@ -68,7 +79,7 @@ func (w *tusErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 // withTusErrors serves h with its plain-text errors rewritten as API errors.
 func (s *Server) withTusErrors(c echo.Context, h http.Handler) {
-	w := &tusErrorWriter{ResponseWriter: c.Response()} // echo's writer, so the status reaches the metrics
+	w := &tusErrorWriter{ResponseWriter: c.Response(), publicURL: s.PublicURL} // echo's writer, so the status reaches the metrics
 	h.ServeHTTP(w, c.Request())
 	if w.status == 0 {
 		return

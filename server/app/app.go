@@ -64,6 +64,9 @@ type App struct {
 // Open opens the database, applies migrations, loads (or on a first start
 // creates) the signing keys and the refresh secret, and builds the services.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "spotcheck-data"
 	}
@@ -79,10 +82,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	dialect, dsn := store.SQLite, filepath.Join(cfg.DataDir, "spotcheck.db")
 	if cfg.DatabaseURL != "" {
 		dialect, dsn = store.Postgres, cfg.DatabaseURL
+	} else if err := createPrivate(dsn); err != nil {
+		return nil, fmt.Errorf("database file: %w", err)
 	}
 	db, err := store.Open(dialect, dsn)
 	if err != nil {
 		return nil, err
+	}
+	if dialect == store.SQLite {
+		// SQLite gives its -wal and -shm files the database file's mode;
+		// files left from an older version (0644) are tightened here.
+		tighten(logger, 0o600, dsn, dsn+"-wal", dsn+"-shm")
 	}
 	if cfg.DBMaxConns > 0 {
 		db.SetMaxConns(cfg.DBMaxConns)
@@ -133,6 +143,9 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	if err := wireSync(a); err != nil {
 		return nil, err
 	}
+	// The data lives in folders only the server's user may enter (folders
+	// made by an older version were 0755).
+	tighten(logger, 0o700, cfg.DataDir, cfg.KeysDir, a.UploadDir, filepath.Join(cfg.DataDir, "blobs"))
 	a.API = api.New(api.Services{
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
@@ -151,17 +164,43 @@ func SystemContext(ctx context.Context) context.Context {
 	return server.NewContextWithUser(ctx, &server.User{Username: "system", Role: server.RolePlatformAdmin})
 }
 
-// loadOrCreateSecret reads a 32-byte secret, creating it with mode 0600 if absent.
-func loadOrCreateSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) < 32 {
-			return nil, fmt.Errorf("%s: shorter than 32 bytes", path)
-		}
-		return b, nil
+// createPrivate creates an empty file at path with mode 0600 unless it exists:
+// the SQLite database is then created with that mode, not 0644.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	} else if err != nil {
+		return err
 	}
+	return f.Close()
+}
+
+// tighten takes away from each existing path every permission beyond mode.
+// Where it cannot (a read-only mount of shared keys, another owner) it
+// warns: the operator set those permissions.
+func tighten(logger *slog.Logger, mode fs.FileMode, paths ...string) {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm()&^mode == 0 {
+			continue
+		}
+		if err := os.Chmod(p, st.Mode().Perm()&mode); err != nil {
+			logger.Warn("cannot restrict the permissions of a data path", slog.String("path", p),
+				slog.String("mode", fmt.Sprintf("%o", st.Mode().Perm())), slog.Any("err", err))
+		}
+	}
+}
+
+// loadOrCreateSecret reads a 32-byte secret, creating it with mode 0600 if
+// absent. Replicas starting together on one keys directory must end with one
+// secret: the new one is written whole to a temporary file and linked into
+// place, which fails if another replica's is there already; that one is
+// then read.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := readSecret(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return b, err
 	}
 	b = make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -170,8 +209,37 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".refresh.secret-*") // mode 0600
+	if err != nil {
 		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch err := os.Link(tmp.Name(), path); {
+	case errors.Is(err, fs.ErrExist):
+		return readSecret(path) // another replica was first
+	case err != nil:
+		return nil, err
+	}
+	return b, nil
+}
+
+func readSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 32 {
+		return nil, fmt.Errorf("%s: shorter than 32 bytes", path)
 	}
 	return b, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -1044,8 +1045,13 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 			return err
 		}
 		deadline, err := s.calendar.AddWorkingDays(tx.Now.In(calendar.Shanghai()), 1)
-		if err != nil {
-			return server.Errorf(server.EINVALID, "无法计算确认期限 (cannot compute the confirmation deadline): %v", err)
+		var missing *calendar.ErrYearNotCovered
+		if errors.As(err, &missing) {
+			// Not the request's fault: the operator has to add that year's
+			// holiday notice (--calendar), then the same draw goes through.
+			return server.Errorf(server.EUNAVAILABLE, "工作日日历缺少%d年的数据，暂时无法计算确认期限；请管理员用--calendar补充当年节假日安排后重试 (the working-day calendar has no data for %d, so the confirmation deadline cannot be computed; the operator must add that year's holidays with --calendar, then retry).", missing.Year, missing.Year)
+		} else if err != nil {
+			return fmt.Errorf("confirmation deadline: %w", err)
 		}
 		var head string
 		if err := tx.Model(&campaignRow{}).Where("id = ?", id).Pluck("manifest_head", &head).Error; err != nil {

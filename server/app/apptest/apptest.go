@@ -26,6 +26,10 @@ import (
 // Password is every fixture user's password.
 const Password = "correct-horse-battery"
 
+// MetricsToken is the bearer token the harness's /metrics requires:
+// h.Do(t, "GET", "/metrics", apptest.MetricsToken, nil).
+const MetricsToken = "harness-metrics-token"
+
 // Harness is a running server plus fixtures: two departments, A and B, each
 // with an admin, a lead coordinator and two inspectors with accounts.
 type Harness struct {
@@ -82,6 +86,7 @@ func New(t testing.TB, db *store.DB) *Harness {
 	h.App = a
 	h.loginLimits = &switchedLimiter{next: a.Auth.Limiter}
 	a.Auth.Limiter = h.loginLimits
+	a.API.MetricsToken = MetricsToken
 	if err := a.API.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

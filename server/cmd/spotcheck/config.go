@@ -15,6 +15,9 @@ import (
 type globalFlags struct {
 	cfg      app.Config
 	logLevel slog.Level
+	// badLogLevel is an SPOTCHECK_LOG_LEVEL that is not a level; logger
+	// refuses it.
+	badLogLevel string
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet, env *Env) {
@@ -39,17 +42,24 @@ func (g *globalFlags) register(fs *flag.FlagSet, env *Env) {
 	fs.StringVar(&g.cfg.CalendarFile, "calendar", env.Getenv("SPOTCHECK_CALENDAR"), "holiday calendar file whose years extend or replace the shipped ones (env SPOTCHECK_CALENDAR)")
 	level := slog.LevelInfo
 	if v := env.Getenv("SPOTCHECK_LOG_LEVEL"); v != "" {
-		_ = level.UnmarshalText([]byte(v))
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			g.badLogLevel = v
+		}
 	}
 	fs.TextVar(&g.logLevel, "log-level", level, "debug, info, warn or error (env SPOTCHECK_LOG_LEVEL)")
 }
 
-func (g *globalFlags) logger(env *Env) *slog.Logger {
+// logger returns the JSON logger at the configured level, or an error for a
+// log level that is none (a typo must not pass for the default).
+func (g *globalFlags) logger(env *Env) (*slog.Logger, error) {
+	if g.badLogLevel != "" {
+		return nil, usagef("SPOTCHECK_LOG_LEVEL %q is not a log level: use debug, info, warn or error", g.badLogLevel)
+	}
 	w := env.Stderr
 	if w == nil {
 		w = os.Stderr
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel})), nil
 }
 
 func sortStrings(s []string) { slices.Sort(s) }

@@ -75,3 +75,55 @@ func TestConfig_PullWait(t *testing.T) {
 		t.Errorf("SPOTCHECK_PULL_WAIT=soon: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// A log level that is none stops the start with a message naming the
+// setting, instead of passing for the default.
+func TestConfig_LogLevel(t *testing.T) {
+	env := map[string]string{"SPOTCHECK_DATA_DIR": filepath.Join(t.TempDir(), "data"), "SPOTCHECK_LOG_LEVEL": "verbose"}
+	for _, cmd := range []string{"serve", "migrate"} {
+		if code, _, stderr := runCommand(t, env, nil, cmd); code != 2 || !strings.Contains(stderr, "SPOTCHECK_LOG_LEVEL") {
+			t.Errorf("%s with SPOTCHECK_LOG_LEVEL=verbose: exit %d, stderr %q", cmd, code, stderr)
+		}
+	}
+	env["SPOTCHECK_LOG_LEVEL"] = "warn"
+	if code, _, stderr := runCommand(t, env, nil, "migrate"); code != 0 {
+		t.Errorf("SPOTCHECK_LOG_LEVEL=warn: exit %d: %s", code, stderr)
+	}
+}
+
+// serve refuses edge settings it cannot use, naming them, before opening
+// anything.
+func TestConfig_EdgeSettings(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short-token")
+	if err := os.WriteFile(short, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--public-url", "ftp://x"}, "public-url"},
+		{nil, []string{"--public-url", "https://x.example/?a=b"}, "public-url"},
+		{nil, []string{"--trusted-proxy", "10.0.0.0/33"}, "trusted-proxy"},
+		{nil, []string{"--trusted-proxy", "proxy.local"}, "trusted-proxy"},
+		{nil, []string{"--max-conns", "0"}, "max-conns"},
+		{map[string]string{"SPOTCHECK_MAX_CONNS": "many"}, nil, "SPOTCHECK_MAX_CONNS"},
+		{map[string]string{"SPOTCHECK_METRICS_TOKEN": "short"}, nil, "metrics token"},
+		{nil, []string{"--metrics-token-file", short}, "metrics token"},
+		{nil, []string{"--metrics-token-file", filepath.Join(dir, "missing")}, "metrics-token-file"},
+	} {
+		env := map[string]string{"SPOTCHECK_DATA_DIR": filepath.Join(dir, "data"), "SPOTCHECK_LOG_LEVEL": "error"}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		code, _, stderr := runCommand(t, env, nil, append([]string{"serve"}, tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v %v: exit %d, stderr %q", tt.env, tt.args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Error("a refused start created the data directory")
+	}
+}

@@ -88,7 +88,11 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 		errw.Write([]string{"row", "column", "code", "message"})
 	}
 
-	a, err := app.Open(ctx, g.cfg, g.logger(env))
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, log)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ func cmdKeys(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := g.logger(env); err != nil {
+		return err
+	}
 	dir := g.cfg.KeysDir
 	if dir == "" {
 		dir = filepath.Join(g.cfg.DataDir, "keys")

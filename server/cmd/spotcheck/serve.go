@@ -51,6 +51,10 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	fs.DurationVar(&pullWait, "pull-wait", pullWait, "longest a device's pull waits for changes; 0 turns long polls off; keep it below proxies' idle timeouts (env SPOTCHECK_PULL_WAIT)")
 	demo := fs.Bool("demo", env.Getenv("SPOTCHECK_DEMO") == "1", "load the demo dataset on first start (env SPOTCHECK_DEMO=1)")
+	var edge edgeFlags
+	if err := edge.register(fs, env); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +67,13 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if pullWait < 0 || pullWait > time.Duration(syncproto.MaxPullWaitSeconds)*time.Second {
 		return usagef("--pull-wait must be between 0 and %ds", syncproto.MaxPullWaitSeconds)
 	}
-	log := g.logger(env)
+	if err := edge.check(); err != nil {
+		return err
+	}
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
 	a, err := app.Open(ctx, g.cfg, log)
 	if err != nil {
 		return err
@@ -83,9 +93,16 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	a.API.MaxPullWait = pullWait
+	edge.apply(a.API)
 	warnCalendar(log, a)
 	if err := a.API.Listen(g.cfg.Addr); err != nil {
 		return err
+	}
+	if edge.metricsAddr != "" {
+		if err := a.API.ListenMetrics(edge.metricsAddr); err != nil {
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		log.Info("serving metrics", slog.String("addr", a.API.MetricsAddr().String()))
 	}
 	log.Info("serving", slog.String("addr", a.API.Addr().String()), slog.String("database", a.DB.Dialect()))
 	fmt.Fprintf(env.Stdout, "spotcheck listening on http://%s (database: %s)\n", a.API.Addr(), a.DB.Dialect())
@@ -114,7 +131,11 @@ func cmdMigrate(ctx context.Context, env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, g.cfg, g.logger(env))
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, log)
 	if err != nil {
 		return err
 	}

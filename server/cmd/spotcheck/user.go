@@ -64,7 +64,11 @@ func cmdUserAdd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 
-	a, err := app.Open(ctx, g.cfg, g.logger(env))
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, log)
 	if err != nil {
 		return err
 	}

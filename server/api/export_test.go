@@ -1,0 +1,4 @@
+package api
+
+// NewRateBody exposes the body-rate reader to the tests in api_test.
+var NewRateBody = newRateBody
