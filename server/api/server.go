@@ -44,6 +44,9 @@ type Services struct {
 	Sync      server.SyncService
 	Blobs     server.BlobService
 	UploadDir string
+	// Uploads keeps account of unfinished uploads for the quotas; nil
+	// turns the quotas off.
+	Uploads server.UploadService
 }
 
 // Server is the HTTP server.
@@ -55,6 +58,13 @@ type Server struct {
 	// MaxPullWait caps how long a pull waits for changes (a long poll, see
 	// handlePull); New sets DefaultMaxPullWait. Set it before serving.
 	MaxPullWait time.Duration
+
+	// MinFreeDisk is the floor of free disk space (bytes) below which
+	// uploads and device imports are refused with 507 (0: no floor);
+	// FreeDisk reports the free space where they are written (nil: no
+	// floor). Set both before serving; see upload_limits.go.
+	MinFreeDisk uint64
+	FreeDisk    func() (uint64, error)
 
 	echo     *echo.Echo
 	registry *prometheus.Registry

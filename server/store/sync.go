@@ -414,6 +414,9 @@ func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error
 		return nil, nil, err
 	}
 	if len(missing) > 0 {
+		if rej, err := refusedAttachment(p.tx, missing); rej != nil || err != nil {
+			return rej, nil, err // its content was refused: it will never arrive
+		}
 		return nil, server.Errorf(server.ENOTFOUND, "附件尚未上传：%s (attachment not uploaded yet: %s).", missing[0], missing[0]), nil
 	}
 	switch m.Kind {
