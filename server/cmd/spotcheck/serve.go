@@ -51,9 +51,18 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	fs.DurationVar(&pullWait, "pull-wait", pullWait, "longest a device's pull waits for changes; 0 turns long polls off; keep it below proxies' idle timeouts (env SPOTCHECK_PULL_WAIT)")
 	demo := fs.Bool("demo", env.Getenv("SPOTCHECK_DEMO") == "1", "load the demo dataset on first start (env SPOTCHECK_DEMO=1)")
+	var uploads uploadFlags
+	if err := uploads.register(fs, env); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	limits, err := uploads.limits()
+	if err != nil {
+		return err
+	}
+	g.cfg.UploadLimits, g.cfg.MinFreeDisk = limits, uint64(uploads.minFreeDisk)
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
