@@ -256,7 +256,8 @@ func (p *pngWalker) inflate(n uint32, ihdr []byte) error {
 	if err := fw.err; err != nil {
 		return err
 	}
-	// Nothing may follow the zlib stream in the IDAT run.
+	// Nothing may follow the zlib stream in the IDAT run (beyond what the
+	// decompressor read ahead).
 	if rest, err := io.Copy(io.Discard, ir); err != nil {
 		return ir.fail(err, "the PNG's image data is corrupt")
 	} else if rest > 0 {
@@ -273,9 +274,10 @@ func sizeWord(got, raw int64) string {
 }
 
 // idatReader reads the data of consecutive IDAT chunks as one stream,
-// checking each chunk's CRC as it ends; at the first other chunk it stops
-// and leaves that chunk's header for pngWalker.header. It is an
-// io.ByteReader, so the decompressor never reads past the zlib stream.
+// checking each chunk's CRC as it ends and their total against a bound; at
+// the first other chunk it stops and leaves that chunk's header for
+// pngWalker.header. (The decompressor reads ahead a few KB, so bytes after
+// the zlib stream are caught beyond that, and by the bound.)
 type idatReader struct {
 	p     *pngWalker
 	left  uint32 // of the current chunk
@@ -322,21 +324,6 @@ func (ir *idatReader) Read(b []byte) (int, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return k, ir.over(err)
-}
-
-func (ir *idatReader) ReadByte() (byte, error) {
-	if err := ir.next(); err != nil {
-		return 0, err
-	}
-	c, err := ir.p.r.ReadByte()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return 0, err
-	}
-	ir.count([]byte{c})
-	return c, ir.over(nil)
 }
 
 func (ir *idatReader) count(b []byte) {
