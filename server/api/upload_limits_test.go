@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -259,6 +261,49 @@ func TestUploads_DiskFloor(t *testing.T) {
 		}
 		if got := d.missing(t, ref.SHA256); len(got) != 0 {
 			t.Fatalf("missing %v", got)
+		}
+	})
+}
+
+// Uploads pruned for idleness stop counting against the quota; one still
+// on disk keeps counting, however old.
+func TestUploads_PrunedUploadsLeaveTheQuota(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		h.App.Uploads.Limits = server.UploadLimits{OpenPerUser: 2}
+		d := newFieldDevice(t, h, "insp-a1")
+		stale, fresh := pngBytes("stale quota", 5000), pngBytes("fresh quota", 5000)
+		stalePath, r := d.createUpload(t, len(stale), attachment(stale).SHA256, "image/png")
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		if _, r := d.createUpload(t, len(fresh), attachment(fresh).SHA256, "image/png"); r.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		third := pngBytes("third", 5000)
+		if _, r := d.createUpload(t, len(third), attachment(third).SHA256, "image/png"); r.Status != http.StatusTooManyRequests {
+			t.Fatalf("a third upload: %d %s", r.Status, r.Body)
+		}
+		dir := h.App.UploadDir
+		week := time.Now().Add(-8 * 24 * time.Hour)
+		for _, suffix := range []string{"", ".info"} {
+			if err := os.Chtimes(filepath.Join(dir, filepath.Base(stalePath)+suffix), week, week); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := api.PruneUploads(dir, time.Now().Add(-7*24*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v", n, err)
+		}
+		h.Advance(8 * 24 * time.Hour)
+		n, err := api.ForgetPrunedUploads(context.Background(), h.App.Uploads, dir, h.Now().Add(-7*24*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("forgot %d, %v; want 1", n, err)
+		}
+		if got := countRows(t, h, "SELECT COUNT(*) FROM uploads WHERE device_id = ?", d.ID); got != 1 {
+			t.Fatalf("%d uploads counted open, want the fresh one", got)
+		}
+		d = newFieldDevice(t, h, "insp-a1") // a token on the moved clock; another device of the same user
+		if _, r := d.createUpload(t, len(third), attachment(third).SHA256, "image/png"); r.Status != http.StatusCreated {
+			t.Fatalf("after pruning: %d %s", r.Status, r.Body)
 		}
 	})
 }
