@@ -173,3 +173,30 @@ func TestCheckAttachment_Refuses(t *testing.T) {
 		}
 	}
 }
+
+// CheckAttachment never panics and never accepts what the standard
+// decoders reject.
+func FuzzCheckAttachment(f *testing.F) {
+	f.Add(encodePNG(&testing.T{}, noise(7, 5)), true)
+	f.Add(rawPNG(3, 2, []byte{0, 1, 2, 3, 4, 5, 6, 7}), true)
+	f.Add(encodeJPEG(&testing.T{}, noise(9, 9)), false)
+	f.Add([]byte("\x89PNG\r\n\x1a\n"), true)
+	f.Fuzz(func(t *testing.T, b []byte, asPNG bool) {
+		ct := "image/jpeg"
+		if asPNG {
+			ct = "image/png"
+		}
+		if err := check(b, ct); err != nil {
+			return
+		}
+		var derr error
+		if asPNG {
+			_, derr = png.Decode(bytes.NewReader(b))
+		} else {
+			_, derr = jpeg.DecodeConfig(bytes.NewReader(b))
+		}
+		if derr != nil {
+			t.Fatalf("accepted what the decoder refuses: %v", derr)
+		}
+	})
+}
