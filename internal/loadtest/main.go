@@ -152,7 +152,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, "loadtest: "+format+"\n", args...) }
+	began := time.Now()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(cfg.Log, "loadtest: %5.1fs "+format+"\n", append([]any{time.Since(began).Seconds()}, args...)...)
+	}
 	raiseFileLimit()
 	tmp, err := os.MkdirTemp("", "spotcheck-loadtest-")
 	if err != nil {
@@ -175,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
+	defer func() { srv.stop(); logf("server stopped") }()
 
 	setup, err := prepare(ctx, base, cfg)
 	if err != nil {
@@ -326,14 +329,14 @@ func readRSS(pid int) (hwm, rss int64, err error) {
 	return hwm, rss, nil
 }
 
-type server struct {
+type serverProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
 // startServer runs `bin serve --demo` on SQLite in dataDir on a free
 // loopback port and waits for it to listen.
-func startServer(ctx context.Context, bin, dataDir string, log io.Writer) (*server, string, error) {
+func startServer(ctx context.Context, bin, dataDir string, log io.Writer) (*serverProc, string, error) {
 	cmd := exec.Command(bin, "serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), "SPOTCHECK_LOG_LEVEL=error", "SPOTCHECK_DATABASE_URL=")
 	cmd.Stderr = log
@@ -344,7 +347,7 @@ func startServer(ctx context.Context, bin, dataDir string, log io.Writer) (*serv
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
-	s := &server{cmd: cmd, done: make(chan struct{})}
+	s := &serverProc{cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -372,7 +375,7 @@ func startServer(ctx context.Context, bin, dataDir string, log io.Writer) (*serv
 }
 
 // stop asks the server to shut down, and kills it after 10 s.
-func (s *server) stop() {
+func (s *serverProc) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
@@ -679,7 +682,10 @@ func slowBodies(ctx context.Context, addr string, n int) string {
 		}()
 	}
 	wg.Wait()
-	return fmt.Sprintf("%d opened; %s; server ended them between %.1f s and %.1f s", open.Load(), t.String(),
+	if closed.Load() == 0 {
+		return fmt.Sprintf("%d opened; %s; the server ended none", open.Load(), t.String())
+	}
+	return fmt.Sprintf("%d opened; %s; the server ended %d, between %.1f s and %.1f s", open.Load(), t.String(), closed.Load(),
 		float64(firstClose.Load())/1000, float64(lastClose.Load())/1000)
 }
 
