@@ -413,9 +413,12 @@ func checkJPEG(sr *io.SectionReader) error {
 		components  int64 = 3
 	)
 	for {
-		m, err := nextMarker(r)
+		m, stray, err := nextMarker(r)
 		if err != nil {
 			return short(err, "JPEG segments")
+		}
+		if extra += stray; extra > MaxImageExtraBytes {
+			return errorf("the JPEG carries more than %d bytes besides its pixels", MaxImageExtraBytes)
 		}
 		switch {
 		case m == 0xD9: // EOI
@@ -475,24 +478,34 @@ func checkJPEG(sr *io.SectionReader) error {
 	}
 }
 
-// nextMarker reads a marker (0xFF, any fill 0xFF bytes, the code).
-func nextMarker(r *bufio.Reader) (byte, error) {
-	c, err := r.ReadByte()
-	if err != nil {
-		return 0, err
-	}
-	if c != 0xFF {
-		return 0, errorf("the JPEG has data where a marker belongs")
-	}
-	for c == 0xFF {
-		if c, err = r.ReadByte(); err != nil {
-			return 0, err
+// nextMarker reads a marker (0xFF, any fill 0xFF bytes, the code) and
+// returns how many stray bytes came before it: like libjpeg (and Go's
+// decoder), a few bytes of junk between segments are tolerated, and
+// counted with what is not pixels.
+func nextMarker(r *bufio.Reader) (byte, int64, error) {
+	var stray int64
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			return 0, stray, err
 		}
+		if c != 0xFF {
+			stray++
+			if stray > MaxImageExtraBytes {
+				return 0, stray, errorf("the JPEG carries more than %d bytes besides its pixels", MaxImageExtraBytes)
+			}
+			continue
+		}
+		for c == 0xFF {
+			if c, err = r.ReadByte(); err != nil {
+				return 0, stray, err
+			}
+		}
+		if c != 0 {
+			return c, stray, nil
+		}
+		stray += 2 // 0xFF 0x00 outside a scan: junk too
 	}
-	if c == 0 {
-		return 0, errorf("the JPEG has data where a marker belongs")
-	}
-	return c, nil
 }
 
 // skipScan reads entropy-coded data up to the next marker other than a

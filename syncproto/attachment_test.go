@@ -84,10 +84,18 @@ func TestCheckAttachment_Accepts(t *testing.T) {
 		pal.Pix[i] = byte(i % 3)
 	}
 	jpg := encodeJPEG(t, noise(64, 48))
+	// A few stray bytes between segments, which libjpeg and Go's decoder
+	// tolerate.
+	sos := bytes.Index(jpg, []byte{0xFF, 0xDA})
+	stray := append(append(bytes.Clone(jpg[:sos]), 1, 2, 3), jpg[sos:]...)
+	if _, err := jpeg.Decode(bytes.NewReader(stray)); err != nil {
+		t.Fatalf("the decoder refuses stray bytes: %v", err)
+	}
 	for name, tt := range map[string]struct {
 		b  []byte
 		ct string
 	}{
+		"jpeg stray bytes":  {stray, "image/jpeg"},
 		"png rgba":          {encodePNG(t, noise(40, 30)), "image/png"},
 		"png gray16":        {encodePNG(t, gray), "image/png"},
 		"png paletted":      {encodePNG(t, pal), "image/png"},
