@@ -74,6 +74,10 @@ func inspectFile(path, contentType string) (*syncproto.AttachmentRef, []byte, er
 	if sniffed != contentType {
 		return nil, nil, invalid("%s: the file is %s, not %s", path, sniffed, contentType)
 	}
+	// The server keeps only what passes the same check.
+	if err := syncproto.CheckAttachment(f, size, contentType); err != nil {
+		return nil, nil, invalid("%s: %v", path, err)
+	}
 	ref := &syncproto.AttachmentRef{SHA256: hex.EncodeToString(h.Sum(nil)), Size: size, ContentType: contentType}
 	return ref, head, nil
 }

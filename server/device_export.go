@@ -40,6 +40,8 @@ type DeviceExport struct {
 	Mutations   []syncproto.Mutation
 	Raw         []json.RawMessage
 	Attachments []ExportAttachment
+
+	refs map[string]bool // every attachment the outbox refers to
 }
 
 // ExportAttachment is one attachments/SHA256 file of an export: its content
@@ -69,10 +71,13 @@ func errExport(format string, args ...any) error {
 // whose first entry is manifest.json, and checks everything in it that does
 // not depend on the server's state: the format, the manifest's device and
 // key, each outbox line (decoded strictly and valid on its own, seqs
-// increasing by one), and each attachment (hashing to its name, PNG or JPEG,
-// within size, listed in the manifest, and every attachment the manifest
-// lists present). Attachments are written to files in dir, which the caller
-// owns and removes. Any fault is EINVALID; nothing is written elsewhere.
+// increasing by one), and each attachment (listed in the manifest, after
+// outbox.jsonl, and every attachment the manifest lists present). Only the
+// attachments a mutation of the outbox refers to are taken: each must hash
+// to its name and be a PNG or JPEG within size whose content passes
+// syncproto.CheckAttachment (EREFUSED otherwise); the others are read past.
+// The taken ones are written to files in dir, which the caller owns and
+// removes. Any other fault is EINVALID; nothing is written elsewhere.
 func ReadDeviceExport(r io.Reader, dir string) (*DeviceExport, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
@@ -137,6 +142,21 @@ func ReadDeviceExport(r io.Reader, dir string) (*DeviceExport, error) {
 			sha := strings.TrimPrefix(name, "attachments/")
 			if !syncproto.ValidSHA256(sha) || !listed[sha] {
 				return nil, errExport("附件%q不在清单中 (attachment %q is not in the manifest)", sha, sha)
+			}
+			if !seen["outbox.jsonl"] {
+				return nil, errExport("outbox.jsonl须在附件之前 (outbox.jsonl must come before the attachments)")
+			}
+			if !out.refers(sha) {
+				// Kept on the device for the inspector's own records (a
+				// sealed record already synced): the server takes only what
+				// the outbox still needs.
+				if _, err := io.Copy(io.Discard, tr); err != nil {
+					if errors.Is(err, errExportTooLarge) {
+						return nil, errExportDecompressed
+					}
+					return nil, errExport("附件%s读取失败 (attachment %s is cut short: %v)", sha, sha, err)
+				}
+				continue
 			}
 			a, err := spoolAttachment(tr, hdr, sha, dir)
 			if err != nil {
@@ -278,10 +298,31 @@ func spoolAttachment(tr *tar.Reader, hdr *tar.Header, sha, dir string) (*ExportA
 	if ct != "image/png" && ct != "image/jpeg" {
 		return nil, errExport("附件%s须为PNG或JPEG (attachment %s must be a PNG or JPEG, not %s)", sha, sha, ct)
 	}
+	// The same check as an upload's (the blob service checks again).
+	if err := syncproto.CheckAttachment(f, n, ct); err != nil {
+		var ve *syncproto.ValidationError
+		if !errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, Errorf(EREFUSED, "导出文件中的附件%s不是有效图片：%s (attachment %s in the export is not a valid image: %s).", sha, ve.Reason, sha, ve.Reason)
+	}
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
 	return &ExportAttachment{SHA256: sha, Size: n, ContentType: ct, Path: filepath.Clean(f.Name())}, nil
+}
+
+// refers reports whether a mutation of the outbox refers to the attachment.
+func (e *DeviceExport) refers(sha string) bool {
+	if e.refs == nil {
+		e.refs = map[string]bool{}
+		for i := range e.Mutations {
+			for _, r := range e.Mutations[i].Refs() {
+				e.refs[r.SHA256] = true
+			}
+		}
+	}
+	return e.refs[sha]
 }
 
 // headWriter keeps the first max bytes written to it, for sniffing.

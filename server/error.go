@@ -23,6 +23,9 @@ const (
 	EINTERNAL      = syncproto.CodeInternal
 	EDEVICEREVOKED = syncproto.CodeDeviceRevoked
 	ETOKENREUSED   = syncproto.CodeTokenReused
+	EREFUSED       = syncproto.CodeAttachmentRefused
+	EQUOTA         = syncproto.CodeQuotaExceeded
+	ENOSPACE       = syncproto.CodeInsufficientSpace
 )
 
 // Error is an application error whose Message is safe to show a client.

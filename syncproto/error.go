@@ -15,6 +15,12 @@ const (
 	CodeInternal        = "internal"         // anything else; details are logged, never sent
 	CodeDeviceRevoked   = "device_revoked"   // the device was revoked by an administrator
 	CodeTokenReused     = "token_reused"     // a spent refresh token was presented; its family is revoked
+	// CodeAttachmentRefused: the attachment's content is not the image it
+	// claims to be; it was not kept, and a mutation referring to it is
+	// rejected with this code. Uploading the same file again cannot succeed.
+	CodeAttachmentRefused = "attachment_refused"
+	CodeQuotaExceeded     = "quota_exceeded"       // a per-device or per-user upload quota is used up; see Retry-After
+	CodeInsufficientSpace = "insufficient_storage" // the server's disk is nearly full; see Retry-After
 )
 
 // Error is the body of every error response.

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -590,14 +592,19 @@ func verifyBlobs(t testing.TB, db *store.DB, blobs *store.BlobService) {
 	}
 }
 
-// photo writes a random PNG-looking file of n bytes.
+// photo writes a PNG of random pixels, about n bytes.
 func photo(t testing.TB, dir string, r *rand.Rand, n int) string {
 	t.Helper()
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
+	const w = 256
+	img := image.NewGray(image.Rect(0, 0, w, max(1, (n-100)/(w+1))))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.Uint32())
 	}
-	copy(b, "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
 	path := filepath.Join(dir, fmt.Sprintf("photo-%d.png", r.Uint64()))
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func (s *Server) deviceRoutes(g *echo.Group) {
 // outside the devices group, whose body limit is for JSON: the archive gets
 // the imports' limit.
 func (s *Server) deviceImportRoutes(v1 *echo.Group) {
-	v1.POST("/devices/:id/import", s.handleDeviceImport, middleware.BodyLimit(sizeString(ImportBodyLimit)), allow(adminOnly))
+	v1.POST("/devices/:id/import", s.handleDeviceImport, middleware.BodyLimit(sizeString(ImportBodyLimit)), allow(adminOnly), s.requireFreeDisk)
 }
 
 func toDevice(d *server.Device) syncproto.Device {

@@ -29,6 +29,9 @@ var statuses = map[string]int{
 	server.EINTERNAL:      http.StatusInternalServerError,
 	server.EDEVICEREVOKED: http.StatusForbidden,
 	server.ETOKENREUSED:   http.StatusUnauthorized,
+	server.EREFUSED:       http.StatusUnprocessableEntity,
+	server.EQUOTA:         http.StatusTooManyRequests,
+	server.ENOSPACE:       http.StatusInsufficientStorage,
 }
 
 // codeFor returns the application code for an HTTP status Echo produced itself
@@ -51,6 +54,8 @@ func codeFor(status int) string {
 		return server.EUNSUPPORTED
 	case http.StatusServiceUnavailable:
 		return server.EUNAVAILABLE
+	case http.StatusInsufficientStorage:
+		return server.ENOSPACE
 	}
 	if status >= 400 && status < 500 {
 		return server.EINVALID

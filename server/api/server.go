@@ -45,6 +45,9 @@ type Services struct {
 	Sync      server.SyncService
 	Blobs     server.BlobService
 	UploadDir string
+	// Uploads keeps account of unfinished uploads for the quotas; nil
+	// turns the quotas off.
+	Uploads server.UploadService
 }
 
 // Server is the HTTP server.
@@ -79,6 +82,12 @@ type Server struct {
 	// WriteIdle is how long one write of a response may block on a client
 	// that does not read.
 	WriteIdle time.Duration
+	// MinFreeDisk is the floor of free disk space (bytes) below which
+	// uploads and device imports are refused with 507 (0: no floor);
+	// FreeDisk reports the free space where they are written (nil: no
+	// floor). Set both before serving; see upload_limits.go.
+	MinFreeDisk uint64
+	FreeDisk    func() (uint64, error)
 
 	echo     *echo.Echo
 	registry *prometheus.Registry

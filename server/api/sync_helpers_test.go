@@ -9,6 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
+	mrand "math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -246,14 +249,19 @@ func attachment(content []byte) syncproto.AttachmentRef {
 	return syncproto.AttachmentRef{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), ContentType: "image/png"}
 }
 
-// pngBytes returns n bytes that start like a PNG and are unique to seed.
+// pngBytes returns a real PNG of about n bytes (at least 300) whose noise
+// pixels are unique to seed.
 func pngBytes(seed string, n int) []byte {
-	b := make([]byte, n)
-	copy(b, "\x89PNG\r\n\x1a\n"+seed)
-	for i := 8 + len(seed); i < n; i++ {
-		b[i] = byte(i*31 + len(seed))
+	const w = 256
+	h := max(1, (n-100+w)/(w+1))
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	r := mrand.NewChaCha8(sha256.Sum256([]byte(seed)))
+	r.Read(img.Pix)
+	var b bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&b, img); err != nil {
+		panic(err)
 	}
-	return b
+	return b.Bytes()
 }
 
 // deptOf is the department code of a harness inspector.

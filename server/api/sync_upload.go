@@ -28,7 +28,12 @@ import (
 // reports the offset the server holds; PATCH appends from it (409 on any
 // other offset). When the last byte arrives, the whole file's SHA-256 is
 // checked before the blob is recorded: a mismatch discards the upload and
-// answers 422 invalid, so nothing can ever reference it.
+// answers 422 invalid, so nothing can ever reference it; so is its content
+// (syncproto.CheckAttachment): a file that is not the PNG or JPEG it claims
+// to be is discarded with 422 attachment_refused, and mutations referring to
+// it are rejected. Creations count against the quotas on unfinished uploads
+// (429 quota_exceeded), and creations and chunks stop at the disk floor
+// (507 insufficient_storage); see upload_limits.go.
 
 // metaOwner is the upload metadata key naming the uploading user.
 const metaOwner = "spotcheck_user"
@@ -69,9 +74,9 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 	}
 	own := ownUpload(store)
 	create := h.Middleware(http.HandlerFunc(h.PostFile))
-	g.POST("", func(c echo.Context) error { s.withTusErrors(c, create); return nil }, noMethodOverride)
+	g.POST("", s.withUploadSlot(create), noMethodOverride, s.requireFreeDisk)
 	g.HEAD("/:id", serve(h.HeadFile), noMethodOverride, own)
-	g.PATCH("/:id", serve(h.PatchFile), noMethodOverride, own)
+	g.PATCH("/:id", serve(h.PatchFile), noMethodOverride, own, s.requireFreeDisk)
 }
 
 // noMethodOverride drops X-HTTP-Method-Override, which tusd would follow: the
@@ -143,12 +148,17 @@ func (s *Server) preUploadCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.F
 		return none, tusd.FileInfoChanges{}, tusError(http.StatusRequestEntityTooLarge, server.ETOOLARGE,
 			fmt.Sprintf("附件最大%d字节 (an attachment is at most %d bytes).", syncproto.MaxAttachmentBytes, syncproto.MaxAttachmentBytes))
 	}
+	// Within the device's and the user's quotas, or 429.
+	id, err := s.openUpload(hook.Context, meta[syncproto.UploadMetaSHA256], hook.Upload.Size)
+	if err != nil {
+		return none, tusd.FileInfoChanges{}, tusErrorOf(err)
+	}
 	changed := tusd.MetaData{
 		syncproto.UploadMetaSHA256:      meta[syncproto.UploadMetaSHA256],
 		syncproto.UploadMetaContentType: meta[syncproto.UploadMetaContentType],
 		metaOwner:                       strconv.FormatInt(u.ID, 10),
 	}
-	return none, tusd.FileInfoChanges{MetaData: changed}, nil
+	return none, tusd.FileInfoChanges{ID: id, MetaData: changed}, nil
 }
 
 // preUploadFinish verifies the whole file against its declared SHA-256 and
@@ -163,6 +173,7 @@ func (s *Server) preUploadFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error)
 	err := s.Blobs.AddBlob(ctx, info.Storage[filestore.StorageKeyPath], b)
 	if p := info.Storage[filestore.StorageKeyInfoPath]; p != "" && (err == nil || server.ErrorCode(err) != server.EINTERNAL) {
 		os.Remove(p) // the upload is finished either way
+		s.closeUpload(ctx, info.ID)
 	}
 	if err != nil {
 		code := server.ErrorCode(err)

@@ -33,6 +33,12 @@ type Config struct {
 	// CalendarFile, if set, is a holiday calendar (server/calendar format)
 	// whose years extend or replace the shipped ones.
 	CalendarFile string
+	// UploadLimits are the quotas on devices' unfinished uploads; nil means
+	// server.DefaultUploadLimits.
+	UploadLimits *server.UploadLimits
+	// MinFreeDisk is the free space in the data directory below which
+	// uploads and device imports are refused (507); 0: no floor.
+	MinFreeDisk uint64
 }
 
 // App is a wired spotcheck.
@@ -57,6 +63,7 @@ type App struct {
 	Sync         *store.SyncService
 	Blobs        *store.BlobService
 	UploadDir    string // resumable uploads in progress
+	Uploads      *store.UploadService
 
 	API *api.Server
 }
@@ -150,8 +157,12 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
 		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
-		Sync: a.Sync, Blobs: a.Blobs, UploadDir: a.UploadDir,
+		Sync: a.Sync, Blobs: a.Blobs, UploadDir: a.UploadDir, Uploads: a.Uploads,
 	}, db, logger.With("component", "api"))
+	if cfg.MinFreeDisk > 0 {
+		a.API.MinFreeDisk = cfg.MinFreeDisk
+		a.API.FreeDisk = func() (uint64, error) { return FreeDisk(a.UploadDir) }
+	}
 	return a, nil
 }
 

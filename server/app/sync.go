@@ -27,6 +27,10 @@ func wireSync(a *App) error {
 	if err := os.MkdirAll(a.UploadDir, 0o700); err != nil {
 		return fmt.Errorf("upload directory: %w", err)
 	}
+	a.Uploads = store.NewUploadService(a.DB)
+	if a.Config.UploadLimits != nil {
+		a.Uploads.Limits = *a.Config.UploadLimits
+	}
 	return nil
 }
 
@@ -41,12 +45,17 @@ func (a *App) PruneUploads(ctx context.Context, interval, ttl time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := api.PruneUploads(a.UploadDir, a.DB.Now().Add(-ttl))
+		cutoff := a.DB.Now().Add(-ttl)
+		n, err := api.PruneUploads(a.UploadDir, cutoff)
 		if n > 0 {
 			a.Logger.Info("pruned abandoned uploads", slog.Int("count", n), slog.Duration("ttl", ttl))
 		}
 		if err != nil {
 			a.Logger.Warn("pruning abandoned uploads", slog.Any("err", err))
+		}
+		// What is gone no longer counts against the quotas.
+		if _, err := api.ForgetPrunedUploads(ctx, a.Uploads, a.UploadDir, cutoff); err != nil {
+			a.Logger.Warn("forgetting pruned uploads", slog.Any("err", err))
 		}
 		select {
 		case <-ctx.Done():

@@ -98,6 +98,9 @@ func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) 
 		os.Remove(path)
 		return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
 	}
+	if err := s.checkContent(ctx, path, size, b, actor); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
@@ -143,6 +146,66 @@ func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) 
 		*b = *got.domain()
 		return nil
 	})
+}
+
+// checkContent requires the file to be the image its content type names
+// (syncproto.CheckAttachment). A file that is not is removed and its hash
+// recorded as refused, so that the mutations referring to it are rejected
+// with the reason instead of waiting for an upload that can never pass.
+// Only content that hashes to the name is ever recorded: the refusal is a
+// fact about those bytes, whoever sent them.
+func (s *BlobService) checkContent(ctx context.Context, path string, size int64, b *server.Blob, actor *server.User) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	cerr := syncproto.CheckAttachment(f, size, b.ContentType)
+	f.Close()
+	var ve *syncproto.ValidationError
+	if cerr == nil {
+		return nil
+	} else if !errors.As(cerr, &ve) {
+		return fmt.Errorf("check attachment %s: %w", b.SHA256, cerr)
+	}
+	os.Remove(path)
+	refusal := server.Errorf(server.EREFUSED, "附件内容不是有效的%s图片，未予保存：%s (the attachment is not a valid %s and was not kept: %s).",
+		imageKind(b.ContentType), ve.Reason, b.ContentType, ve.Reason)
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		return tx.Exec("INSERT INTO refused_attachments (sha256, content_type, reason, refused_by, refused_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			b.SHA256, b.ContentType, refusal.Message, actor.ID, tx.Now).Error
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+func imageKind(contentType string) string {
+	if contentType == "image/jpeg" {
+		return "JPEG"
+	}
+	return "PNG"
+}
+
+// refusedAttachment returns, as the rejection of a mutation, why the first
+// of hashes that the server refused for its content was refused; nil when
+// none was.
+func refusedAttachment(tx *Tx, hashes []string) (*server.Error, error) {
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	var rows []struct{ SHA256, Reason string }
+	if err := tx.Raw("SELECT sha256, reason FROM refused_attachments WHERE sha256 IN ?", hashes).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, h := range hashes {
+		for _, r := range rows {
+			if r.SHA256 == h {
+				return server.Errorf(server.EREFUSED, "引用的附件%s已被拒收 (attachment %s was refused): %s", h, h, r.Reason), nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // OpenBlob implements server.BlobService.

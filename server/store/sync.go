@@ -398,6 +398,9 @@ func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error
 		return nil, nil, err
 	}
 	if len(unusable) > 0 {
+		if rej, err := refusedAttachment(p.tx, unusable); rej != nil || err != nil {
+			return rej, nil, err // its content was refused: it will never arrive
+		}
 		// The same answer whether the bytes are on the server or not: a hash
 		// alone grants nothing and tells nothing.
 		return nil, server.Errorf(server.ENOTFOUND, "附件尚未由本设备上传：%s (attachment not uploaded from this device yet: %s).", unusable[0], unusable[0]), nil

@@ -89,12 +89,26 @@ func (s *SyncService) ImportDeviceExport(ctx context.Context, deviceID int64, ex
 	// From here on the import acts as the device's owner on that device.
 	owner.DeviceID = &deviceID
 	octx := server.NewContextWithUser(ctx, owner)
+	// Only what the mutations still to apply refer to is stored.
+	needed := map[string]bool{}
+	for i := range exp.Mutations {
+		if exp.Mutations[i].Seq > last {
+			for _, r := range exp.Mutations[i].Refs() {
+				needed[r.SHA256] = true
+			}
+		}
+	}
+	stored := 0
 	for _, a := range exp.Attachments {
+		if !needed[a.SHA256] {
+			continue
+		}
 		if err := s.blobs.AddBlob(octx, a.Path, &server.Blob{SHA256: a.SHA256, ContentType: a.ContentType}); err != nil {
 			return nil, err
 		}
+		stored++
 	}
-	out := &syncproto.DeviceImportResponse{Results: []syncproto.MutationResult{}, LastAppliedSeq: last, Attachments: len(exp.Attachments)}
+	out := &syncproto.DeviceImportResponse{Results: []syncproto.MutationResult{}, LastAppliedSeq: last, Attachments: stored}
 	for start := 0; start < len(exp.Mutations); start += syncproto.MaxMutationsPerPush {
 		end := min(start+syncproto.MaxMutationsPerPush, len(exp.Mutations))
 		req := &syncproto.PushRequest{DeviceID: deviceID, Mutations: exp.Mutations[start:end]}

@@ -11,6 +11,7 @@ package devicedaybench
 
 import (
 	"bytes"
+	"compress/zlib"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -97,9 +98,9 @@ func (p Payload) WriteDir(dir string) error {
 }
 
 // Generate builds a payload deterministically from seed. Images are random
-// bytes behind valid-looking PNG/JPEG headers: incompressible like real
-// photos, so gzip cannot flatter the wire figures, and recognised by
-// http.DetectContentType.
+// pixels (PNG) or scan bytes (JPEG) in a valid structure: incompressible like
+// real photos, so gzip cannot flatter the wire figures, and accepted by
+// syncproto.CheckAttachment as the server requires.
 func Generate(seed uint64, s Spec) Payload {
 	r := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
 	p := Payload{Seed: seed}
@@ -156,8 +157,8 @@ func packetJSON(r *rand.Rand, i, n int) []byte {
 	return out
 }
 
-// fakePNG is a PNG signature, a real IHDR, one IDAT of random bytes and
-// IEND, each chunk with a correct CRC; about n bytes in all.
+// fakePNG is a real 600-pixel-wide 8-bit greyscale PNG of random pixels,
+// stored uncompressed (as incompressible as a photo): about n bytes in all.
 func fakePNG(r *rand.Rand, n int) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
@@ -173,23 +174,35 @@ func fakePNG(r *rand.Rand, n int) []byte {
 		binary.BigEndian.PutUint32(l[:], crc.Sum32())
 		b.Write(l[:])
 	}
+	const width, overhead = 600, 8 + 25 + 12 + 12 + 6
+	height := max((n-overhead)/(width+1), 1)
 	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], 600) // width
-	binary.BigEndian.PutUint32(ihdr[4:], 200) // height
-	ihdr[8], ihdr[9] = 8, 0                   // 8-bit greyscale
+	binary.BigEndian.PutUint32(ihdr[0:], width)
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(height))
+	ihdr[8], ihdr[9] = 8, 0 // 8-bit greyscale
 	chunk("IHDR", ihdr)
-	const overhead = 8 + 25 + 12 + 12
-	chunk("IDAT", randomBytes(r, max(n-overhead, 1)))
+	rows := randomBytes(r, height*(width+1))
+	for y := range height {
+		rows[y*(width+1)] = 0 // filter: none
+	}
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.NoCompression)
+	zw.Write(rows)
+	zw.Close()
+	chunk("IDAT", z.Bytes())
 	chunk("IEND", nil)
 	return b.Bytes()
 }
 
-// fakeJPEG is SOI, a JFIF APP0 segment, random scan bytes and EOI; about n
-// bytes in all.
+// fakeJPEG is a JPEG's structure around random scan bytes: SOI, a JFIF
+// APP0, a 1600×1200 baseline frame header, a scan header, the scan and
+// EOI; about n bytes in all. Its header decodes; its pixels do not matter.
 func fakeJPEG(r *rand.Rand, n int) []byte {
 	head := []byte{
 		0xFF, 0xD8, // SOI
 		0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x48, 0x00, 0x48, 0x00, 0x00, // APP0
+		0xFF, 0xC0, 0x00, 0x11, 0x08, 0x04, 0xB0, 0x06, 0x40, 0x03, 0x01, 0x11, 0x00, 0x02, 0x11, 0x00, 0x03, 0x11, 0x00, // SOF0
+		0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x3F, 0x00, // SOS
 	}
 	body := randomBytes(r, max(n-len(head)-2, 1))
 	// No marker may appear inside the scan: a 0xFF is always followed by 0x00.

@@ -55,9 +55,18 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if err := edge.register(fs, env); err != nil {
 		return err
 	}
+	var uploads uploadFlags
+	if err := uploads.register(fs, env); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	limits, err := uploads.limits()
+	if err != nil {
+		return err
+	}
+	g.cfg.UploadLimits, g.cfg.MinFreeDisk = limits, uint64(uploads.minFreeDisk)
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
