@@ -23,6 +23,8 @@ const (
 	EINTERNAL      = syncproto.CodeInternal
 	EDEVICEREVOKED = syncproto.CodeDeviceRevoked
 	ETOKENREUSED   = syncproto.CodeTokenReused
+	// EPASSWORDCHANGE: the account must change its one-time password first.
+	EPASSWORDCHANGE = syncproto.CodePasswordChangeRequired
 )
 
 // Error is an application error whose Message is safe to show a client.

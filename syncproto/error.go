@@ -15,6 +15,9 @@ const (
 	CodeInternal        = "internal"         // anything else; details are logged, never sent
 	CodeDeviceRevoked   = "device_revoked"   // the device was revoked by an administrator
 	CodeTokenReused     = "token_reused"     // a spent refresh token was presented; its family is revoked
+	// CodePasswordChangeRequired: the account signed in with a one-time
+	// password; only /v1/me and the change-password route answer until it is changed.
+	CodePasswordChangeRequired = "password_change_required"
 )
 
 // Error is the body of every error response.

@@ -16,19 +16,20 @@ import (
 
 // statuses maps each application error code to its HTTP status.
 var statuses = map[string]int{
-	server.EINVALID:       http.StatusBadRequest,
-	server.EUNAUTHORIZED:  http.StatusUnauthorized,
-	server.EFORBIDDEN:     http.StatusForbidden,
-	server.ENOTFOUND:      http.StatusNotFound,
-	server.ECONFLICT:      http.StatusConflict,
-	server.ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	server.ERATELIMITED:   http.StatusTooManyRequests,
-	server.EUNSUPPORTED:   http.StatusUnsupportedMediaType,
-	server.EUPGRADE:       http.StatusUpgradeRequired,
-	server.EUNAVAILABLE:   http.StatusServiceUnavailable,
-	server.EINTERNAL:      http.StatusInternalServerError,
-	server.EDEVICEREVOKED: http.StatusForbidden,
-	server.ETOKENREUSED:   http.StatusUnauthorized,
+	server.EINVALID:        http.StatusBadRequest,
+	server.EUNAUTHORIZED:   http.StatusUnauthorized,
+	server.EFORBIDDEN:      http.StatusForbidden,
+	server.ENOTFOUND:       http.StatusNotFound,
+	server.ECONFLICT:       http.StatusConflict,
+	server.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	server.ERATELIMITED:    http.StatusTooManyRequests,
+	server.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
+	server.EUPGRADE:        http.StatusUpgradeRequired,
+	server.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	server.EINTERNAL:       http.StatusInternalServerError,
+	server.EDEVICEREVOKED:  http.StatusForbidden,
+	server.ETOKENREUSED:    http.StatusUnauthorized,
+	server.EPASSWORDCHANGE: http.StatusForbidden,
 }
 
 // codeFor returns the application code for an HTTP status Echo produced itself

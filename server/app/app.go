@@ -11,13 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/auth"
 	"github.com/spotcheck/spotcheck/server/calendar"
-	"github.com/spotcheck/spotcheck/server/ratelimit"
 	"github.com/spotcheck/spotcheck/server/store"
 )
 
@@ -42,6 +40,7 @@ type App struct {
 	Keys   *auth.KeySet
 	Logger *slog.Logger
 
+	Passwords    *auth.Argon2id
 	Auth         *store.AuthService
 	Users        *store.UserService
 	Departments  *store.DepartmentService
@@ -113,18 +112,22 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	}
 	issuer := auth.NewIssuer(keys)
 	issuer.Now = db.Now
-	passwords := auth.Argon2id{}
+	// At most one password hash per CPU at once (each takes 19 MiB); logins
+	// beyond that wait briefly, then get 503 with Retry-After.
+	passwords := auth.NewArgon2id(0, 0)
 
 	cal, err := loadCalendar(cfg.CalendarFile)
 	if err != nil {
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Keys: keys, Logger: logger, Calendar: cal}
+	a.Passwords = passwords
 	a.Auth = store.NewAuthService(db, issuer, passwords, secret)
-	// Login attempts are limited per account and per address; the limiter
-	// keeps the database's clock so tests can move both together.
-	a.Auth.Limiter = ratelimit.NewLoginLimiter(ratelimit.DefaultLoginPolicy, func() time.Time { return db.Now() })
+	// Failed logins hold back further ones per account and per address,
+	// counted in the database so that every replica sees the same counts.
+	a.Auth.Throttle = store.NewLoginThrottle(db, store.DefaultLoginPolicy)
 	a.Users = store.NewUserService(db, passwords)
+	a.Users.Throttle = a.Auth.Throttle
 	a.Departments = store.NewDepartmentService(db)
 	a.Devices = store.NewDeviceService(db)
 	wireDirectories(a)
@@ -185,7 +188,7 @@ func (a *App) EnsureAdmin(ctx context.Context) (username, password string, err e
 	}
 	password = rand.Text()
 	u := &server.User{Username: "admin", DisplayName: "平台管理员", Role: server.RolePlatformAdmin}
-	if err := a.Users.CreateUserUnchecked(ctx, u, password); err != nil {
+	if err := a.Users.CreateUserUnchecked(ctx, u, password, true); err != nil {
 		return "", "", err
 	}
 	return u.Username, password, nil

@@ -175,7 +175,7 @@ func TestKeysCommand(t *testing.T) {
 	// The first start makes a key; a token signed by it...
 	a := openApp(t, cfg)
 	first := a.Keys.Signing().ID
-	tok, _, err := auth.NewIssuer(a.Keys).IssueAccess(1, nil)
+	tok, _, err := auth.NewIssuer(a.Keys).IssueAccess(1, nil, "s")
 	a.Close()
 	if err != nil {
 		t.Fatal(err)

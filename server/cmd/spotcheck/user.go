@@ -91,7 +91,7 @@ func cmdUserAdd(ctx context.Context, env *Env, args []string) error {
 			u.DepartmentID = &in.DepartmentID
 		}
 	}
-	if err := a.Users.CreateUserUnchecked(ctx, u, password); err != nil {
+	if err := a.Users.CreateUserUnchecked(ctx, u, password, generated); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "created user %q (id %d, role %s)\n", u.Username, u.ID, u.Role)
