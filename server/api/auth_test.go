@@ -351,6 +351,31 @@ func TestLoginBackoff(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+		t.Run("OneAttemptPerWait", func(t *testing.T) {
+			// When a wait is over, attempts racing for it (on any replica)
+			// get one try between them, not one each.
+			for range policy.AccountFailures {
+				want(t, login(here, "insp-a2", "wrong-password"), http.StatusUnauthorized, "")
+			}
+			h.Advance(time.Second)
+			results := make(chan acctResult, 8)
+			for range cap(results) {
+				go func() {
+					results <- acctPost(here, h, syncproto.PathLogin, syncproto.LoginRequest{Username: "insp-a2", Password: "wrong-password"})
+				}()
+			}
+			statuses := map[int]int{}
+			for range cap(results) {
+				r := <-results
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				statuses[r.Status]++
+			}
+			if statuses[http.StatusUnauthorized] != 1 || statuses[http.StatusTooManyRequests] != cap(results)-1 {
+				t.Fatalf("statuses %v, want one 401 and the rest 429", statuses)
+			}
+		})
 		h.Advance(policy.Forget) // every counter forgotten
 
 		t.Run("PerAddress", func(t *testing.T) {
