@@ -179,7 +179,7 @@ func (s *UserService) createUser(ctx context.Context, u *server.User, password s
 		err := tx.Select("id, username").Where("username = ? OR username_skeleton = ?", name, skeleton).Take(&taken).Error
 		switch {
 		case err == nil && taken.Username == name:
-			return server.Errorf(server.ECONFLICT, "用户名已被使用 (username is taken).")
+			return translate(gorm.ErrDuplicatedKey, objUser)
 		case err == nil:
 			return errConfusableName
 		case !errors.Is(err, gorm.ErrRecordNotFound):
@@ -311,6 +311,29 @@ func (s *UserService) ResetPassword(ctx context.Context, id int64) (string, erro
 	if r.ID == actor.ID {
 		return "", server.Errorf(server.EINVALID, "请用修改密码功能修改自己的密码 (change your own password with the change-password route).")
 	}
+	return s.resetPassword(ctx, &r)
+}
+
+// ResetPasswordByUsername resets the password of the account named (in any
+// spelling that normalizes to it) without an acting user: for the
+// `spotcheck user reset-password` command, run with the operator's authority.
+func (s *UserService) ResetPasswordByUsername(ctx context.Context, name string) (*server.User, string, error) {
+	n, err := username.Normalize(name)
+	if err != nil {
+		return nil, "", err
+	}
+	var r userRow
+	if err := s.db.gorm.WithContext(ctx).Where("username = ?", n).Take(&r).Error; err != nil {
+		return nil, "", translate(err, objUser)
+	}
+	password, err := s.resetPassword(ctx, &r)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.domain(), password, nil
+}
+
+func (s *UserService) resetPassword(ctx context.Context, r *userRow) (string, error) {
 	password := rand.Text()
 	hash, err := s.passwords.Hash(ctx, password)
 	if err != nil {
