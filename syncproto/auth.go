@@ -95,7 +95,7 @@ type Me struct {
 	InspectorID  *int64 `json:"inspector_id,omitempty"`
 	// PasswordChangeRequired: the password is a one-time one; until it is
 	// changed (PathPassword) other routes answer CodePasswordChangeRequired.
-	PasswordChangeRequired bool `json:"password_change_required,omitempty"`
+	PasswordChangeRequired bool `json:"must_change_password,omitempty"`
 }
 
 // ChangePasswordRequest changes the signed-in user's password; the current

@@ -29,7 +29,7 @@ type User struct {
 	InspectorID  *int64 `json:"inspector_id,omitempty"`
 	Disabled     bool   `json:"disabled"`
 	// PasswordChangeRequired: the account has a one-time password.
-	PasswordChangeRequired bool      `json:"password_change_required"`
+	PasswordChangeRequired bool      `json:"must_change_password"`
 	CreatedAt              time.Time `json:"created_at"`
 	UpdatedAt              time.Time `json:"updated_at"`
 }
