@@ -14,6 +14,7 @@ import (
 	"github.com/spotcheck/spotcheck/server/app"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/store"
+	"github.com/spotcheck/spotcheck/server/store/storetest"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -408,5 +409,48 @@ func TestLoginBackoff(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// TestLoginBusy: password hashes run a bounded number at once; a login that
+// finds no slot within the wait is answered 503 unavailable with
+// Retry-After, and is not counted as a failed attempt.
+func TestLoginBusy(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		dir := t.TempDir()
+		a, err := app.New(context.Background(), app.Config{DataDir: dir, KeysDir: dir, HashConcurrency: 2, HashWait: time.Millisecond}, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.API.Listen("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		go a.API.Serve()
+		t.Cleanup(func() { a.API.Shutdown(context.Background()) })
+		h := &apptest.Harness{App: a, URL: "http://" + a.API.Addr().String()}
+		_, password, err := a.EnsureAdmin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var held []func()
+		for range 2 {
+			release, err := a.Passwords.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, release)
+		}
+		for range store.DefaultLoginPolicy.AccountFailures + 1 {
+			r := h.Do(t, "POST", syncproto.PathLogin, "", syncproto.LoginRequest{Username: "admin", Password: "wrong-password"})
+			if r.Status != http.StatusServiceUnavailable || r.Error().Code != syncproto.CodeUnavailable || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("login with every hashing slot taken: status %d Retry-After %q: %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+			}
+		}
+		for _, release := range held {
+			release()
+		}
+		// None of those counted: the right password goes straight through.
+		h.MustDo(t, "POST", syncproto.PathLogin, "", syncproto.LoginRequest{Username: "admin", Password: password}, http.StatusOK, nil)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
@@ -31,6 +32,10 @@ type Config struct {
 	// CalendarFile, if set, is a holiday calendar (server/calendar format)
 	// whose years extend or replace the shipped ones.
 	CalendarFile string
+	// HashConcurrency caps password hashes running at once (0: one per
+	// CPU); HashWait is the longest a login waits for one (0: 2 s).
+	HashConcurrency int
+	HashWait        time.Duration
 }
 
 // App is a wired spotcheck.
@@ -114,7 +119,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	issuer.Now = db.Now
 	// At most one password hash per CPU at once (each takes 19 MiB); logins
 	// beyond that wait briefly, then get 503 with Retry-After.
-	passwords := auth.NewArgon2id(0, 0)
+	passwords := auth.NewArgon2id(cfg.HashConcurrency, cfg.HashWait)
 
 	cal, err := loadCalendar(cfg.CalendarFile)
 	if err != nil {
