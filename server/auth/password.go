@@ -55,7 +55,7 @@ const (
 )
 
 // NewArgon2id returns a hasher that runs at most concurrency hashes at once
-// (0: one per CPU), lets at most 8 × concurrency callers wait for a slot, each
+// (0: one per CPU), lets at most 32 × concurrency callers wait for a slot, each
 // at most wait (0: DefaultHashWait).
 func NewArgon2id(concurrency int, wait time.Duration) *Argon2id {
 	if concurrency <= 0 {
@@ -64,7 +64,7 @@ func NewArgon2id(concurrency int, wait time.Duration) *Argon2id {
 	if wait <= 0 {
 		wait = DefaultHashWait
 	}
-	return &Argon2id{slots: make(chan struct{}, concurrency), wait: wait, maxWait: int64(8 * concurrency)}
+	return &Argon2id{slots: make(chan struct{}, concurrency), wait: wait, maxWait: int64(32 * concurrency)}
 }
 
 // errBusy is returned when no hashing slot came free in time.
