@@ -35,6 +35,9 @@ var (
 	ErrInvalid = errors.New("sdk: invalid input")
 	// ErrNotFound: no such packet, item or attachment on the device.
 	ErrNotFound = errors.New("sdk: not found")
+	// ErrPasswordChange: the account has a one-time password (new, or reset
+	// by an administrator); change it with ChangePassword, then Enrol again.
+	ErrPasswordChange = errors.New("sdk: change the one-time password first")
 )
 
 // APIError is an error response from the server. It wraps one of the
@@ -73,6 +76,8 @@ func newAPIError(status int, body *syncproto.Error, retryAfter time.Duration) *A
 		e.kind = ErrUpgradeRequired
 	case e.Code == syncproto.CodeDeviceRevoked:
 		e.kind = ErrRevoked
+	case e.Code == syncproto.CodePasswordChangeRequired:
+		e.kind = ErrPasswordChange
 	case status == http.StatusUnauthorized:
 		e.kind = ErrAuth
 	case status == http.StatusTooManyRequests || status >= 500:
