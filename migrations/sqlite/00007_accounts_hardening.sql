@@ -19,11 +19,13 @@ ALTER TABLE users ADD COLUMN password_changed_at DATETIME;
 CREATE UNIQUE INDEX refresh_tokens_session ON refresh_tokens (family_id) WHERE parent_id IS NULL;
 
 -- Failed logins per account (subject "account:<username>") and per client address
--- ("address:<ip>"). Times are Unix milliseconds so the backoff is plain
--- arithmetic on both dialects. A correct password deletes the account's row.
+-- ("address:<ip>"). Every attempt is counted before its password is checked
+-- (a correct one takes it back and deletes the account's row), so attempts
+-- racing on several replicas get no extra tries. Times are Unix milliseconds
+-- so the backoff is plain arithmetic on both dialects.
 CREATE TABLE login_failures (
     subject         TEXT PRIMARY KEY,
-    failures        INTEGER NOT NULL CHECK (failures > 0),
+    failures        INTEGER NOT NULL CHECK (failures >= 0),
     last_failure_ms INTEGER NOT NULL
 );
 CREATE INDEX login_failures_last ON login_failures (last_failure_ms);

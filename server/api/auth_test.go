@@ -302,6 +302,29 @@ func TestLoginBackoff(t *testing.T) {
 				want(t, login(here, "admin-b", apptest.Password), http.StatusOK, "")
 			}
 		})
+		t.Run("Burst", func(t *testing.T) {
+			// Guesses sent all at once get the free tries between them, no more:
+			// each is counted before its password is checked.
+			results := make(chan acctResult, 3*policy.AccountFailures)
+			for range cap(results) {
+				go func() {
+					results <- acctPost(here, h, syncproto.PathLogin, syncproto.LoginRequest{Username: "admin-b", Password: "wrong-password"})
+				}()
+			}
+			statuses := map[int]int{}
+			for range cap(results) {
+				r := <-results
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				statuses[r.Status]++
+			}
+			if statuses[http.StatusUnauthorized] != policy.AccountFailures || statuses[http.StatusTooManyRequests] != cap(results)-policy.AccountFailures {
+				t.Fatalf("statuses %v, want %d × 401 and the rest 429", statuses, policy.AccountFailures)
+			}
+			h.Advance(time.Second)
+			want(t, login(there, "admin-b", apptest.Password), http.StatusOK, "")
+		})
 		t.Run("PerAccount", func(t *testing.T) {
 			for range policy.AccountFailures {
 				want(t, login(here, "admin-a", "wrong-password"), http.StatusUnauthorized, "")

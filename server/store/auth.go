@@ -102,7 +102,7 @@ func (s *AuthService) Login(ctx context.Context, req server.LoginRequest) (*serv
 	// Verify even for a missing user, so timing does not tell which usernames exist.
 	ok, err := s.passwords.Verify(ctx, r.PasswordHash, req.Password)
 	if err != nil {
-		return nil, err // busy: not a failed attempt
+		return nil, errors.Join(err, attempt.undo(ctx)) // busy: not a failed attempt
 	}
 	if !ok || r.ID == 0 || r.DisabledAt != nil {
 		if err := attempt.failed(ctx); err != nil {

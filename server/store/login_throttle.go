@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -35,6 +39,11 @@ var DefaultLoginPolicy = LoginPolicy{AccountFailures: 5, AddressFailures: 50, Ma
 // LoginThrottle counts failed logins in the database (table login_failures),
 // so every replica on one database sees the same counts and the same waits.
 // Its clock is the database's (DB.Now), which tests move.
+//
+// Every attempt is counted as a failure before its password is checked, in
+// one conditional UPDATE that also decides whether it may go ahead; a correct
+// password takes the count back. So attempts racing on any number of
+// replicas get no more tries between them than one attempt at a time would.
 type LoginThrottle struct {
 	db     *DB
 	policy LoginPolicy
@@ -57,89 +66,108 @@ type loginFailureRow struct {
 
 func (loginFailureRow) TableName() string { return "login_failures" }
 
-// loginAttempt is one login under way. A nil attempt (no throttle) records nothing.
+// loginAttempt is one login under way, already counted as failed on its
+// subjects. A nil attempt (no throttle) records nothing.
 type loginAttempt struct {
-	t       *LoginThrottle
-	account string
-	address string
-	// claimed are the keys whose counter begin already raised: an attempt
-	// after a wait is counted as failed in advance, so that of several
-	// replicas only one gets the slot the wait opened.
-	claimed map[string]bool
+	t        *LoginThrottle
+	account  string
+	subjects []string // those counted: the account's, then the address's
 }
 
 func accountKey(name string) string { return "account:" + name }
 func addressKey(addr string) string { return "address:" + addr }
 
-// wait returns how long after the failure counted in r the next attempt on its key must wait.
-func (t *LoginThrottle) wait(r loginFailureRow, free int) time.Duration {
-	n := r.Failures - free
-	if n < 0 {
-		return 0
-	}
-	if n >= 30 {
-		return t.policy.MaxWait
-	}
-	return min(time.Duration(1<<n)*time.Second, t.policy.MaxWait)
-}
-
-func (t *LoginThrottle) free(key string) int {
-	if strings.HasPrefix(key, "account:") {
+func (t *LoginThrottle) free(subject string) int {
+	if strings.HasPrefix(subject, "account:") {
 		return t.policy.AccountFailures
 	}
 	return t.policy.AddressFailures
 }
 
-// begin returns ERATELIMITED, with the time to wait, when an attempt for the
-// account from the address must wait; otherwise the attempt, to be told how
-// it ended.
+// wait returns how long after the last of failures an attempt must wait.
+func (t *LoginThrottle) wait(failures, free int) time.Duration {
+	n := failures - free
+	switch {
+	case n < 0:
+		return 0
+	case n >= 30:
+		return t.policy.MaxWait
+	}
+	return min(time.Duration(1<<n)*time.Second, t.policy.MaxWait)
+}
+
+// waitSQL is wait as an SQL expression over the row's failures, in
+// milliseconds: a CASE over the doublings below the cap, so it needs no
+// power function on either dialect.
+func (t *LoginThrottle) waitSQL(free int) string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	fmt.Fprintf(&b, " WHEN failures < %d THEN 0", free)
+	for n := 0; n < 30; n++ {
+		w := t.wait(free+n, free)
+		if w >= t.policy.MaxWait {
+			break
+		}
+		fmt.Fprintf(&b, " WHEN failures = %d THEN %d", free+n, w.Milliseconds())
+	}
+	fmt.Fprintf(&b, " ELSE %d END", t.policy.MaxWait.Milliseconds())
+	return b.String()
+}
+
+// begin counts an attempt for the account from the address (the address
+// may be "": the change-password route counts per account only) and
+// returns it, or ERATELIMITED with the time to wait, counting nothing.
 func (t *LoginThrottle) begin(ctx context.Context, account, address string) (*loginAttempt, error) {
-	a := &loginAttempt{t: t, account: accountKey(account), claimed: map[string]bool{}}
-	keys := []string{a.account}
-	if address != "" { // the change-password route counts per account only
-		a.address = addressKey(address)
-		keys = append(keys, a.address)
+	a := &loginAttempt{t: t, account: accountKey(account)}
+	subjects := []string{a.account}
+	if address != "" {
+		subjects = append(subjects, addressKey(address))
 	}
-	now := t.db.Now().UnixMilli()
-	var rows []loginFailureRow
-	if err := t.db.gorm.WithContext(ctx).Where("subject IN ?", keys).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	var wait time.Duration
-	var due []loginFailureRow
-	for _, r := range rows {
-		if now-r.LastFailureMs >= t.policy.Forget.Milliseconds() {
-			continue // forgotten: the next failure starts it again
+	for _, s := range subjects {
+		ok, err := t.take(ctx, s)
+		if err != nil {
+			return nil, errors.Join(err, a.undo(ctx))
 		}
-		free := t.free(r.Subject)
-		if r.Failures < free {
-			continue
+		if !ok {
+			wait, err := t.waitFor(ctx, s)
+			return nil, errors.Join(tooManyLogins(wait), err, a.undo(ctx))
 		}
-		until := r.LastFailureMs + t.wait(r, free).Milliseconds()
-		if now < until {
-			wait = max(wait, time.Duration(until-now)*time.Millisecond)
-		} else {
-			due = append(due, r)
-		}
-	}
-	if wait > 0 {
-		return nil, tooManyLogins(wait)
-	}
-	for _, r := range due {
-		// Claim the slot: only one attempt, on any replica, raises the counter
-		// from what was read.
-		res := t.db.gorm.WithContext(ctx).Model(&loginFailureRow{}).
-			Where("subject = ? AND failures = ? AND last_failure_ms = ?", r.Subject, r.Failures, r.LastFailureMs).
-			Updates(map[string]any{"failures": r.Failures + 1, "last_failure_ms": now})
-		if res.Error != nil {
-			return nil, res.Error
-		}
-		if res.RowsAffected == 0 {
-			return nil, tooManyLogins(t.wait(loginFailureRow{Failures: r.Failures + 1}, t.free(r.Subject)))
-		}
-		a.claimed[r.Subject] = true
+		a.subjects = append(a.subjects, s)
 	}
 	return a, nil
+}
+
+// take counts one attempt on subject if its wait is over, in one statement,
+// and reports whether it did.
+func (t *LoginThrottle) take(ctx context.Context, subject string) (bool, error) {
+	now := t.db.Now().UnixMilli()
+	forgotten := now - t.policy.Forget.Milliseconds()
+	g := t.db.gorm.WithContext(ctx)
+	if err := g.Exec(`INSERT INTO login_failures (subject, failures, last_failure_ms) VALUES (?, 0, 0) ON CONFLICT (subject) DO NOTHING`, subject).Error; err != nil {
+		return false, err
+	}
+	res := g.Exec(`UPDATE login_failures
+		SET failures = CASE WHEN last_failure_ms <= ? THEN 1 ELSE failures + 1 END, last_failure_ms = ?
+		WHERE subject = ? AND (last_failure_ms <= ? OR last_failure_ms + `+t.waitSQL(t.free(subject))+` <= ?)`,
+		forgotten, now, subject, forgotten, now)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// waitFor returns how long until subject's wait is over.
+func (t *LoginThrottle) waitFor(ctx context.Context, subject string) (time.Duration, error) {
+	var r loginFailureRow
+	err := t.db.gorm.WithContext(ctx).Where("subject = ?", subject).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return time.Second, nil // pruned meanwhile: try again
+	}
+	if err != nil {
+		return 0, err
+	}
+	until := r.LastFailureMs + t.wait(r.Failures, t.free(subject)).Milliseconds()
+	return time.Duration(until-t.db.Now().UnixMilli()) * time.Millisecond, nil
 }
 
 func tooManyLogins(wait time.Duration) error {
@@ -148,41 +176,46 @@ func tooManyLogins(wait time.Duration) error {
 	return e
 }
 
-// failed counts a wrong password against the account and the address.
+// undo takes back the attempt's counts: it did not fail (the server was too
+// busy to check it, or another subject held it back).
+func (a *loginAttempt) undo(ctx context.Context) error {
+	if a == nil {
+		return nil
+	}
+	for _, s := range a.subjects {
+		if err := a.t.db.gorm.WithContext(ctx).Exec(`UPDATE login_failures SET failures = failures - 1 WHERE subject = ? AND failures > 0`, s).Error; err != nil {
+			return err
+		}
+	}
+	a.subjects = nil
+	return nil
+}
+
+// failed leaves the attempt counted; now and then it prunes forgotten counters.
 func (a *loginAttempt) failed(ctx context.Context) error {
 	if a == nil {
 		return nil
 	}
-	t := a.t
-	now := t.db.Now().UnixMilli()
-	forgotten := now - t.policy.Forget.Milliseconds()
-	for _, key := range []string{a.account, a.address} {
-		if key == "" || a.claimed[key] {
-			continue
-		}
-		err := t.db.gorm.WithContext(ctx).Exec(`INSERT INTO login_failures (subject, failures, last_failure_ms) VALUES (?, 1, ?)
-			ON CONFLICT (subject) DO UPDATE SET
-				failures = CASE WHEN login_failures.last_failure_ms <= ? THEN 1 ELSE login_failures.failures + 1 END,
-				last_failure_ms = excluded.last_failure_ms`, key, now, forgotten).Error
-		if err != nil {
-			return err
-		}
-	}
-	return t.prune(ctx, forgotten)
+	return a.t.prune(ctx)
 }
 
-// succeeded resets the account's counter. The address's stays: one good
-// password must not buy a sprayer fresh tries on other accounts.
+// succeeded resets the account's counter and takes back the attempt on the
+// address: one good password must not buy a sprayer fresh tries on other
+// accounts, nor cost an office behind one address a try.
 func (a *loginAttempt) succeeded(ctx context.Context) error {
 	if a == nil {
 		return nil
 	}
-	return a.t.db.gorm.WithContext(ctx).Where("subject = ?", a.account).Delete(&loginFailureRow{}).Error
+	if err := a.t.db.gorm.WithContext(ctx).Where("subject = ?", a.account).Delete(&loginFailureRow{}).Error; err != nil {
+		return err
+	}
+	a.subjects = a.subjects[1:]
+	return a.undo(ctx)
 }
 
 // prune deletes forgotten counters, at most once a minute per process, so
 // made-up usernames do not pile up.
-func (t *LoginThrottle) prune(ctx context.Context, forgotten int64) error {
+func (t *LoginThrottle) prune(ctx context.Context) error {
 	t.mu.Lock()
 	now := t.db.Now()
 	if now.Sub(t.lastPrune) < time.Minute {
@@ -191,5 +224,6 @@ func (t *LoginThrottle) prune(ctx context.Context, forgotten int64) error {
 	}
 	t.lastPrune = now
 	t.mu.Unlock()
+	forgotten := now.UnixMilli() - t.policy.Forget.Milliseconds()
 	return t.db.gorm.WithContext(ctx).Where("last_failure_ms <= ?", forgotten).Delete(&loginFailureRow{}).Error
 }

@@ -260,7 +260,7 @@ func (s *UserService) ChangePassword(ctx context.Context, current, next string) 
 	}
 	ok, err := s.passwords.Verify(ctx, r.PasswordHash, current)
 	if err != nil {
-		return err
+		return errors.Join(err, attempt.undo(ctx))
 	}
 	if !ok {
 		if err := attempt.failed(ctx); err != nil {
