@@ -96,7 +96,7 @@ func (s *AuthService) Login(ctx context.Context, req server.LoginRequest) (*serv
 	if nameErr == nil {
 		err := s.db.gorm.WithContext(ctx).Where("username = ?", name).Take(&r).Error
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, err
+			return nil, errors.Join(err, attempt.undo(ctx))
 		}
 	}
 	// Verify even for a missing user, so timing does not tell which usernames exist.
