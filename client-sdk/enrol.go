@@ -59,6 +59,9 @@ func (c *Client) Enrol(ctx context.Context, serverURL, username, password, devic
 		if err != nil {
 			return err
 		}
+		if err := passwordChangeRequired(sess); err != nil {
+			return err
+		}
 		return c.saveSession(sess, nil, nil, id, serverURL, username, false)
 	}
 
@@ -68,6 +71,9 @@ func (c *Client) Enrol(ctx context.Context, serverURL, username, password, devic
 	}
 	sess, err := c.login(ctx, serverURL, login)
 	if err != nil {
+		return err
+	}
+	if err := passwordChangeRequired(sess); err != nil {
 		return err
 	}
 	reg := syncproto.RegisterDeviceRequest{Name: deviceName, PublicKey: pub}
@@ -86,6 +92,47 @@ func (c *Client) Enrol(ctx context.Context, serverURL, username, password, devic
 		return err
 	}
 	return c.saveSession(sess, priv, pub, dev.ID, serverURL, username, old != nil)
+}
+
+// passwordChangeRequired is ErrPasswordChange for a session of an account
+// whose password is a one-time one: nothing but changing it would work.
+func passwordChangeRequired(sess *syncproto.Session) error {
+	if sess.User.PasswordChangeRequired {
+		return fmt.Errorf("%w: 请先修改一次性密码 (the password is a one-time one; change it first)", ErrPasswordChange)
+	}
+	return nil
+}
+
+// ChangePassword changes the account's password on the server, given the
+// current one: the way past ErrPasswordChange. It signs in without the
+// device, changes the password and signs that session out; every other
+// session of the account ends too, so Enrol again with the new password.
+func (c *Client) ChangePassword(ctx context.Context, serverURL, username, current, next string) error {
+	serverURL = strings.TrimRight(serverURL, "/")
+	if serverURL == "" {
+		return invalid("a server URL is required")
+	}
+	login := syncproto.LoginRequest{Username: username, Password: current}
+	if err := login.Validate(); err != nil {
+		return invalid("%v", err)
+	}
+	sess, err := c.login(ctx, serverURL, login)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(syncproto.ChangePasswordRequest{CurrentPassword: current, NewPassword: next})
+	if _, err := c.send(ctx, serverURL, sess.AccessToken, request{method: http.MethodPost, path: syncproto.PathPassword, body: body}); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			return fmt.Errorf("%w: %s", ErrInvalid, ae.Message)
+		}
+		return fmt.Errorf("change the password: %w", err)
+	}
+	out, _ := json.Marshal(syncproto.LogoutRequest{RefreshToken: sess.RefreshToken})
+	if _, err := c.send(ctx, serverURL, "", request{method: http.MethodPost, path: syncproto.PathLogout, body: out}); err != nil {
+		c.log.WarnContext(ctx, "sign-out after the password change failed", "err", err)
+	}
+	return nil
 }
 
 func (c *Client) login(ctx context.Context, serverURL string, req syncproto.LoginRequest) (*syncproto.Session, error) {

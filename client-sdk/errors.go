@@ -42,6 +42,9 @@ var (
 	// redirect) a URL on another scheme, host or port than the configured
 	// server; the SDK sends neither its token nor data there.
 	ErrForeignOrigin = errors.New("sdk: refused a URL on another origin than the server")
+	// ErrPasswordChange: the account has a one-time password (new, or reset
+	// by an administrator); change it with ChangePassword, then Enrol again.
+	ErrPasswordChange = errors.New("sdk: change the one-time password first")
 )
 
 // APIError is an error response from the server. It wraps one of the
@@ -80,6 +83,8 @@ func newAPIError(status int, body *syncproto.Error, retryAfter time.Duration) *A
 		e.kind = ErrUpgradeRequired
 	case e.Code == syncproto.CodeDeviceRevoked:
 		e.kind = ErrRevoked
+	case e.Code == syncproto.CodePasswordChangeRequired:
+		e.kind = ErrPasswordChange
 	case status == http.StatusUnauthorized:
 		e.kind = ErrAuth
 	case status == http.StatusTooManyRequests || status >= 500:

@@ -26,6 +26,8 @@ const (
 	EREFUSED       = syncproto.CodeAttachmentRefused
 	EQUOTA         = syncproto.CodeQuotaExceeded
 	ENOSPACE       = syncproto.CodeInsufficientSpace
+	// EPASSWORDCHANGE: the account must change its one-time password first.
+	EPASSWORDCHANGE = syncproto.CodePasswordChangeRequired
 )
 
 // Error is an application error whose Message is safe to show a client.

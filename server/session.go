@@ -54,28 +54,34 @@ type AuthService interface {
 	// Logout revokes the refresh token's family.
 	Logout(ctx context.Context, refreshToken string) error
 	// Authenticate verifies an access token and returns its user as stored now:
-	// a disabled user or a revoked device is refused at once.
+	// a disabled user, a revoked device or an ended session (logout, a revoked
+	// family, a password change) is refused at once.
 	Authenticate(ctx context.Context, accessToken string) (*User, error)
 }
 
 // AccessClaims are what an access token says.
 type AccessClaims struct {
-	UserID    int64
-	DeviceID  *int64
+	UserID   int64
+	DeviceID *int64
+	// SessionID names the login (the refresh-token family) the token was
+	// issued for; the token dies with it.
+	SessionID string
 	ExpiresAt time.Time
 }
 
 // TokenIssuer signs and verifies access tokens. server/auth implements it.
 type TokenIssuer interface {
-	IssueAccess(userID int64, deviceID *int64) (token string, expiresAt time.Time, err error)
+	IssueAccess(userID int64, deviceID *int64, sessionID string) (token string, expiresAt time.Time, err error)
 	// VerifyAccess returns EUNAUTHORIZED for any token it does not accept.
 	VerifyAccess(token string) (*AccessClaims, error)
 }
 
-// PasswordHasher hashes and checks passwords. server/auth implements it with argon2id.
+// PasswordHasher hashes and checks passwords. server/auth implements it with
+// argon2id. Hashing is costly in memory and CPU, so both calls may return
+// EUNAVAILABLE (with a RetryAfter) when too many run at once.
 type PasswordHasher interface {
-	Hash(password string) (string, error)
+	Hash(ctx context.Context, password string) (string, error)
 	// Verify reports whether password matches hash; it takes as long for a
 	// missing user (hash "") as for a real one.
-	Verify(hash, password string) bool
+	Verify(ctx context.Context, hash, password string) (bool, error)
 }

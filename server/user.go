@@ -33,12 +33,18 @@ type User struct {
 	DepartmentID *int64 // nil only for platform admins
 	InspectorID  *int64 // set only for inspectors
 	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// PasswordChangeRequired is set while the password is a one-time one
+	// (generated at creation or reset by an admin).
+	PasswordChangeRequired bool
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 
 	// DeviceID is the device the current request's token is bound to, if any.
 	// It is set from the token, never stored on the user.
 	DeviceID *int64
+	// SessionID is the login the current request's token belongs to; set from
+	// the token, never stored on the user.
+	SessionID string
 }
 
 // Validate returns EINVALID if u breaks a rule that holds for every user.
@@ -82,4 +88,14 @@ type UserService interface {
 	CreateUser(ctx context.Context, u *User, password string) error
 	// DisableUser stops a user from logging in and revokes their refresh tokens.
 	DisableUser(ctx context.Context, id int64) error
+	// ChangePassword changes the calling user's own password, given the
+	// current one (EINVALID when it is wrong: the caller is signed in, so not
+	// EUNAUTHORIZED, which clients take for an expired token). It ends the user's other
+	// sessions and clears PasswordChangeRequired.
+	ChangePassword(ctx context.Context, current, next string) error
+	// ResetPassword gives user id a generated one-time password, returned
+	// once, that must be changed at the next login, and ends all their
+	// sessions. Platform admins reset anyone, department admins their
+	// department's users; nobody resets their own.
+	ResetPassword(ctx context.Context, id int64) (password string, err error)
 }

@@ -8,7 +8,9 @@ const (
 	PathRefresh = "/v1/auth/refresh"
 	PathLogout  = "/v1/auth/logout"
 	PathMe      = "/v1/me"
-	PathDevices = "/v1/devices"
+	// PathPassword changes the signed-in user's own password.
+	PathPassword = "/v1/me/password"
+	PathDevices  = "/v1/devices"
 )
 
 // LoginRequest signs in with a username and password. With DeviceID, the
@@ -91,6 +93,16 @@ type Me struct {
 	Role         string `json:"role"`
 	DepartmentID *int64 `json:"department_id,omitempty"`
 	InspectorID  *int64 `json:"inspector_id,omitempty"`
+	// PasswordChangeRequired: the password is a one-time one; until it is
+	// changed (PathPassword) other routes answer CodePasswordChangeRequired.
+	PasswordChangeRequired bool `json:"must_change_password,omitempty"`
+}
+
+// ChangePasswordRequest changes the signed-in user's password; the current
+// one proves it is the user at the keyboard.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
 }
 
 // RegisterDeviceRequest registers the calling inspector's device.

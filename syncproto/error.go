@@ -21,6 +21,9 @@ const (
 	CodeAttachmentRefused = "attachment_refused"
 	CodeQuotaExceeded     = "quota_exceeded"       // a per-device or per-user upload quota is used up; see Retry-After
 	CodeInsufficientSpace = "insufficient_storage" // the server's disk is nearly full; see Retry-After
+	// CodePasswordChangeRequired: the account signed in with a one-time
+	// password; only /v1/me and the change-password route answer until it is changed.
+	CodePasswordChangeRequired = "password_change_required"
 )
 
 // Error is the body of every error response.

@@ -67,6 +67,24 @@ func (s *Server) handleMe(c echo.Context) error {
 	return c.JSON(http.StatusOK, toMe(server.UserFromContext(c.Request().Context())))
 }
 
+// handlePasswordChange handles "POST /v1/me/password" with a
+// syncproto.ChangePasswordRequest: the signed-in user's own password, given
+// the current one. The user's other sessions end; this one goes on, free of
+// a one-time password's limits. It answers 204.
+func (s *Server) handlePasswordChange(c echo.Context) error {
+	var req syncproto.ChangePasswordRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.CurrentPassword == "" || req.NewPassword == "" {
+		return server.Errorf(server.EINVALID, "须提供当前密码和新密码 (current_password and new_password are required).")
+	}
+	if err := s.Users.ChangePassword(c.Request().Context(), req.CurrentPassword, req.NewPassword); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 func toSession(sess *server.Session) syncproto.Session {
 	return syncproto.Session{
 		AccessToken: sess.AccessToken, TokenType: "Bearer", AccessExpiresAt: sess.AccessExpiresAt,
@@ -78,6 +96,6 @@ func toSession(sess *server.Session) syncproto.Session {
 func toMe(u *server.User) syncproto.Me {
 	return syncproto.Me{
 		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role),
-		DepartmentID: u.DepartmentID, InspectorID: u.InspectorID,
+		DepartmentID: u.DepartmentID, InspectorID: u.InspectorID, PasswordChangeRequired: u.PasswordChangeRequired,
 	}
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
@@ -9,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/app"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/store"
+	"github.com/spotcheck/spotcheck/server/store/storetest"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -267,9 +271,12 @@ func TestLogout(t *testing.T) {
 	})
 }
 
-func TestLoginRateLimit(t *testing.T) {
+// TestLoginBackoff: only failed passwords count, per account and per
+// address; after the free ones each further attempt waits 2^(n-free) seconds
+// (capped), a correct password after the wait signs in and resets the
+// account, and the counts live in the database, shared by every replica.
+func TestLoginBackoff(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
-		h.EnableLoginLimits()
 		here, there := acctClientFrom("127.0.0.1"), acctClientFrom("127.0.0.2")
 		login := func(c *http.Client, user, password string, headers ...string) acctResult {
 			r := acctPost(c, h, syncproto.PathLogin, syncproto.LoginRequest{Username: user, Password: password}, headers...)
@@ -287,39 +294,129 @@ func TestLoginRateLimit(t *testing.T) {
 				t.Fatalf("code %q: %s", r.code(), r.Body)
 			}
 		}
+		policy := store.DefaultLoginPolicy
 
+		t.Run("SuccessesNotCounted", func(t *testing.T) {
+			// A bureau signing in all morning is never held up.
+			for range 3 * policy.AccountFailures {
+				want(t, login(here, "admin-b", apptest.Password), http.StatusOK, "")
+			}
+		})
+		t.Run("Burst", func(t *testing.T) {
+			// Guesses sent all at once get the free tries between them, no more:
+			// each is counted before its password is checked.
+			results := make(chan acctResult, 3*policy.AccountFailures)
+			for range cap(results) {
+				go func() {
+					results <- acctPost(here, h, syncproto.PathLogin, syncproto.LoginRequest{Username: "admin-b", Password: "wrong-password"})
+				}()
+			}
+			statuses := map[int]int{}
+			for range cap(results) {
+				r := <-results
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				statuses[r.Status]++
+			}
+			if statuses[http.StatusUnauthorized] != policy.AccountFailures || statuses[http.StatusTooManyRequests] != cap(results)-policy.AccountFailures {
+				t.Fatalf("statuses %v, want %d × 401 and the rest 429", statuses, policy.AccountFailures)
+			}
+			h.Advance(time.Second)
+			want(t, login(there, "admin-b", apptest.Password), http.StatusOK, "")
+		})
 		t.Run("PerAccount", func(t *testing.T) {
-			for range 5 {
+			for range policy.AccountFailures {
 				want(t, login(here, "admin-a", "wrong-password"), http.StatusUnauthorized, "")
 			}
-			// The sixth attempt is refused even with the right password and
-			// from another address: the limit is the account's.
-			want(t, login(here, "admin-a", apptest.Password), http.StatusTooManyRequests, "12")
-			want(t, login(there, "admin-a", apptest.Password), http.StatusTooManyRequests, "12")
+			// Now each attempt waits, even with the right password and from
+			// another address: the wait is the account's.
+			want(t, login(here, "admin-a", apptest.Password), http.StatusTooManyRequests, "1")
+			want(t, login(there, "admin-a", apptest.Password), http.StatusTooManyRequests, "1")
 			// Other accounts from the same address are not held up.
-			want(t, login(here, "admin-b", apptest.Password), http.StatusOK, "")
-			// After Retry-After the account may try again.
-			h.Advance(12 * time.Second)
+			want(t, login(here, "coord-a", apptest.Password), http.StatusOK, "")
+			// After the wait the right password signs in and resets the count.
+			h.Advance(time.Second)
 			want(t, login(there, "admin-a", apptest.Password), http.StatusOK, "")
+			for range policy.AccountFailures {
+				want(t, login(here, "admin-a", "wrong-password"), http.StatusUnauthorized, "")
+			}
+			// The waits double with each further failure, up to the cap.
+			wait := time.Second
+			for wait < policy.MaxWait {
+				h.Advance(wait)
+				want(t, login(here, "admin-a", "wrong-password"), http.StatusUnauthorized, "")
+				wait = min(2*wait, policy.MaxWait)
+				want(t, login(here, "admin-a", "wrong-password"), http.StatusTooManyRequests, fmt.Sprint(int(wait.Seconds())))
+			}
+			h.Advance(policy.MaxWait)
+			want(t, login(here, "admin-a", "wrong-password"), http.StatusUnauthorized, "")
+			want(t, login(here, "admin-a", apptest.Password), http.StatusTooManyRequests, fmt.Sprint(int(policy.MaxWait.Seconds())))
+			h.Advance(policy.MaxWait)
+			want(t, login(here, "admin-a", apptest.Password), http.StatusOK, "")
 		})
-		h.Advance(time.Minute) // every bucket full again
+		t.Run("SharedByReplicas", func(t *testing.T) {
+			// A second server on the same database: failures counted by one
+			// hold back attempts on the other.
+			dir := t.TempDir()
+			other, err := app.New(context.Background(), app.Config{DataDir: dir, KeysDir: dir}, h.App.DB, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range policy.AccountFailures {
+				want(t, login(here, "coord-b", "wrong-password"), http.StatusUnauthorized, "")
+			}
+			_, err = other.Auth.Login(context.Background(), server.LoginRequest{Username: "coord-b", Password: apptest.Password, Address: "192.0.2.1"})
+			if server.ErrorCode(err) != server.ERATELIMITED || server.RetryAfter(err) != time.Second {
+				t.Fatalf("login on the other replica: %v (retry after %v), want %s after 1s", err, server.RetryAfter(err), server.ERATELIMITED)
+			}
+			h.Advance(time.Second)
+			if _, err := other.Auth.Login(context.Background(), server.LoginRequest{Username: "coord-b", Password: apptest.Password, Address: "192.0.2.1"}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("OneAttemptPerWait", func(t *testing.T) {
+			// When a wait is over, attempts racing for it (on any replica)
+			// get one try between them, not one each.
+			for range policy.AccountFailures {
+				want(t, login(here, "insp-a2", "wrong-password"), http.StatusUnauthorized, "")
+			}
+			h.Advance(time.Second)
+			results := make(chan acctResult, 8)
+			for range cap(results) {
+				go func() {
+					results <- acctPost(here, h, syncproto.PathLogin, syncproto.LoginRequest{Username: "insp-a2", Password: "wrong-password"})
+				}()
+			}
+			statuses := map[int]int{}
+			for range cap(results) {
+				r := <-results
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				statuses[r.Status]++
+			}
+			if statuses[http.StatusUnauthorized] != 1 || statuses[http.StatusTooManyRequests] != cap(results)-1 {
+				t.Fatalf("statuses %v, want one 401 and the rest 429", statuses)
+			}
+		})
+		h.Advance(policy.Forget) // every counter forgotten
 
 		t.Run("PerAddress", func(t *testing.T) {
 			// One address spraying many accounts; a forged X-Forwarded-For
 			// does not make each attempt look like a new address.
-			for i := range 30 {
+			for i := range policy.AddressFailures {
 				r := login(here, fmt.Sprintf("nobody-%d", i), "wrong-password", "X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i), "X-Real-IP", fmt.Sprintf("10.0.1.%d", i))
 				want(t, r, http.StatusUnauthorized, "")
 			}
-			want(t, login(here, "coord-b", apptest.Password, "X-Forwarded-For", "10.9.9.9"), http.StatusTooManyRequests, "2")
+			want(t, login(here, "insp-b1", apptest.Password, "X-Forwarded-For", "10.9.9.9"), http.StatusTooManyRequests, "1")
 			// Another address is not held up, not even for that account.
-			want(t, login(there, "coord-b", apptest.Password), http.StatusOK, "")
-			h.Advance(2 * time.Second)
-			want(t, login(here, "coord-b", apptest.Password), http.StatusOK, "")
+			want(t, login(there, "insp-b1", apptest.Password), http.StatusOK, "")
+			h.Advance(time.Second)
+			want(t, login(here, "insp-b1", apptest.Password), http.StatusOK, "")
 		})
 
 		t.Run("RefreshNotLimited", func(t *testing.T) {
-			h.Advance(time.Minute)
 			s := login(there, "root", apptest.Password)
 			var sess syncproto.Session
 			if err := json.Unmarshal(s.Body, &sess); err != nil {
@@ -335,5 +432,48 @@ func TestLoginRateLimit(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// TestLoginBusy: password hashes run a bounded number at once; a login that
+// finds no slot within the wait is answered 503 unavailable with
+// Retry-After, and is not counted as a failed attempt.
+func TestLoginBusy(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		dir := t.TempDir()
+		a, err := app.New(context.Background(), app.Config{DataDir: dir, KeysDir: dir, HashConcurrency: 2, HashWait: time.Millisecond}, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.API.Listen("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		go a.API.Serve()
+		t.Cleanup(func() { a.API.Shutdown(context.Background()) })
+		h := &apptest.Harness{App: a, URL: "http://" + a.API.Addr().String()}
+		_, password, err := a.EnsureAdmin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var held []func()
+		for range 2 {
+			release, err := a.Passwords.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, release)
+		}
+		for range store.DefaultLoginPolicy.AccountFailures + 1 {
+			r := h.Do(t, "POST", syncproto.PathLogin, "", syncproto.LoginRequest{Username: "admin", Password: "wrong-password"})
+			if r.Status != http.StatusServiceUnavailable || r.Error().Code != syncproto.CodeUnavailable || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("login with every hashing slot taken: status %d Retry-After %q: %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+			}
+		}
+		for _, release := range held {
+			release()
+		}
+		// None of those counted: the right password goes straight through.
+		h.MustDo(t, "POST", syncproto.PathLogin, "", syncproto.LoginRequest{Username: "admin", Password: password}, http.StatusOK, nil)
 	})
 }

@@ -64,6 +64,7 @@ func policies() map[string]policy {
 		"POST /v1/auth/refresh": {public: true, body: syncproto.RefreshRequest{RefreshToken: "x"}},
 		"POST /v1/auth/logout":  {public: true, body: syncproto.LogoutRequest{RefreshToken: "x"}},
 		"GET /v1/me":            {roles: all},
+		"POST /v1/me/password":  {roles: all, body: syncproto.ChangePasswordRequest{CurrentPassword: "x", NewPassword: "y"}},
 
 		"GET /v1/departments":       {roles: all},
 		"POST /v1/departments":      {roles: platform, body: map[string]string{"code": "x", "name": "X"}},
@@ -83,12 +84,15 @@ func policies() map[string]policy {
 		"GET /v1/declarations":               {roles: all},
 		"POST /v1/declarations":              {roles: adminsAndInspectors, body: map[string]string{}},
 		"GET /v1/declarations/:id":           {roles: all, ownOnly: true, object: (*walk).declaration},
-		"POST /v1/declarations/:id/withdraw": {roles: adminsAndInspectors, ownOnly: true, object: (*walk).declaration, body: map[string]string{}},
+		"POST /v1/declarations/:id/withdraw": {roles: adminsAndInspectors, ownOnly: true, object: (*walk).declaration, body: map[string]string{"reason": "walk"}},
+		"POST /v1/declarations/:id/approve":  {roles: admins, object: (*walk).pendingDeclaration, body: map[string]string{}},
+		"POST /v1/declarations/:id/reject":   {roles: admins, object: (*walk).pendingDeclaration, body: map[string]string{"reason": "walk"}},
 
-		"GET /v1/users":              {roles: admins},
-		"POST /v1/users":             {roles: admins, body: map[string]string{}},
-		"GET /v1/users/:id":          {roles: adminsAndInspectors, ownOnly: true, object: (*walk).user},
-		"POST /v1/users/:id/disable": {roles: admins, object: (*walk).user, body: map[string]string{}},
+		"GET /v1/users":                     {roles: admins},
+		"POST /v1/users":                    {roles: admins, body: map[string]string{}},
+		"GET /v1/users/:id":                 {roles: adminsAndInspectors, ownOnly: true, object: (*walk).user},
+		"POST /v1/users/:id/disable":        {roles: admins, object: (*walk).user, body: map[string]string{}},
+		"POST /v1/users/:id/password-reset": {roles: admins, object: (*walk).user},
 
 		"GET /v1/devices":             {roles: all},
 		"POST /v1/devices":            {roles: inspector, body: map[string]string{}},
@@ -203,6 +207,23 @@ func (w *walk) declaration(t *testing.T, d string) string {
 	root := server.NewContextWithUser(context.Background(), w.h.Users["root"])
 	if err := w.h.App.Declarations.CreateDeclaration(root, decl); err != nil {
 		t.Fatal(err)
+	}
+	return fmt.Sprintf("/v1/declarations/%d", decl.ID)
+}
+
+// pendingDeclaration is a declaration an inspector of department d made
+// about themself, waiting for review.
+func (w *walk) pendingDeclaration(t *testing.T, d string) string {
+	u := w.newInspectorUser(t, d)
+	ePath := w.enterprise(t, d)
+	var eid int64
+	fmt.Sscanf(ePath, "/v1/enterprises/%d", &eid)
+	decl := &server.Declaration{InspectorID: *u.InspectorID, EnterpriseID: eid, Reason: "亲属"}
+	if err := w.h.App.Declarations.CreateDeclaration(server.NewContextWithUser(context.Background(), u), decl); err != nil {
+		t.Fatal(err)
+	}
+	if decl.Status != server.DeclarationPending {
+		t.Fatalf("an inspector's declaration is %s, want pending", decl.Status)
 	}
 	return fmt.Sprintf("/v1/declarations/%d", decl.ID)
 }

@@ -128,9 +128,12 @@ func TestCampaignFieldwork_EndToEnd(t *testing.T) {
 
 		// insp-a1 declares a conflict with a current target before the team draw.
 		recused := sels.Items[0].CreditCode
+		var decl api.Declaration
 		h.MustDo(t, "POST", "/v1/declarations", tok["insp-a1"], api.CreateDeclarationRequest{
 			InspectorID: *h.Users["insp-a1"].InspectorID, CreditCode: recused, Reason: "其配偶为该网吧股东",
-		}, http.StatusCreated, nil)
+		}, http.StatusCreated, &decl)
+		// It counts once their department admin approves it.
+		h.MustDo(t, "POST", fmt.Sprintf("/v1/declarations/%d/approve", decl.ID), tok["admin-a"], api.DeclarationReasonRequest{}, http.StatusOK, nil)
 
 		// Teams.
 		var teams api.List[api.Team]

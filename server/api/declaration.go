@@ -16,25 +16,43 @@ func (s *Server) declarationRoutes(g *echo.Group) {
 	g.POST("", s.handleDeclarationCreate, allow(adminOrField))
 	g.GET("/:id", s.handleDeclarationView, allow(anyRole))
 	g.POST("/:id/withdraw", s.handleDeclarationWithdraw, allow(adminOrField))
+	g.POST("/:id/approve", s.handleDeclarationApprove, allow(adminOnly))
+	g.POST("/:id/reject", s.handleDeclarationReject, allow(adminOnly))
 }
 
 // Declaration is the JSON form of a conflict-of-interest declaration (回避).
+// Status is pending, approved or rejected; only an approved one that is not
+// withdrawn counts in a draw's recusals.
 type Declaration struct {
-	ID           int64      `json:"id"`
-	InspectorID  int64      `json:"inspector_id"`
-	EnterpriseID int64      `json:"enterprise_id"`
-	CreditCode   string     `json:"credit_code"`
-	Reason       string     `json:"reason"`
-	DeclaredBy   int64      `json:"declared_by"`
-	CreatedAt    time.Time  `json:"created_at"`
-	WithdrawnAt  *time.Time `json:"withdrawn_at"`
+	ID             int64      `json:"id"`
+	InspectorID    int64      `json:"inspector_id"`
+	EnterpriseID   int64      `json:"enterprise_id"`
+	CreditCode     string     `json:"credit_code"`
+	Reason         string     `json:"reason"`
+	DeclaredBy     int64      `json:"declared_by"`
+	CreatedAt      time.Time  `json:"created_at"`
+	Status         string     `json:"status"`
+	ReviewedBy     *int64     `json:"reviewed_by"`
+	ReviewedAt     *time.Time `json:"reviewed_at"`
+	ReviewNote     string     `json:"review_note"`
+	WithdrawnAt    *time.Time `json:"withdrawn_at"`
+	WithdrawnBy    *int64     `json:"withdrawn_by"`
+	WithdrawReason string     `json:"withdraw_reason"`
 }
 
 func toDeclaration(d *server.Declaration, creditCode string) Declaration {
 	return Declaration{
 		ID: d.ID, InspectorID: d.InspectorID, EnterpriseID: d.EnterpriseID, CreditCode: creditCode,
-		Reason: d.Reason, DeclaredBy: d.DeclaredBy, CreatedAt: d.CreatedAt, WithdrawnAt: d.WithdrawnAt,
+		Reason: d.Reason, DeclaredBy: d.DeclaredBy, CreatedAt: d.CreatedAt, Status: string(d.Status),
+		ReviewedBy: d.ReviewedBy, ReviewedAt: d.ReviewedAt, ReviewNote: d.ReviewNote,
+		WithdrawnAt: d.WithdrawnAt, WithdrawnBy: d.WithdrawnBy, WithdrawReason: d.WithdrawReason,
 	}
+}
+
+// DeclarationReasonRequest is the body of "POST /v1/declarations/:id/withdraw"
+// and "…/reject" (reason required) and "…/approve" (reason optional: a note).
+type DeclarationReasonRequest struct {
+	Reason string `json:"reason"`
 }
 
 // CreateDeclarationRequest is the body of "POST /v1/declarations". The
@@ -107,7 +125,8 @@ func (s *Server) declarationCreditCodes(ctx context.Context, ds ...*server.Decla
 }
 
 // handleDeclarationIndex handles "GET /v1/declarations" with the filters
-// ?inspector_id=, ?enterprise_id=, ?department_id= and ?include_withdrawn=true.
+// ?inspector_id=, ?enterprise_id=, ?department_id=, ?status= and
+// ?include_withdrawn=true (withdrawn and rejected ones too).
 func (s *Server) handleDeclarationIndex(c echo.Context) error {
 	var f server.DeclarationFilter
 	var err error
@@ -122,6 +141,13 @@ func (s *Server) handleDeclarationIndex(c echo.Context) error {
 	}
 	if f.DepartmentID, err = queryFilterID(c, "department_id"); err != nil {
 		return err
+	}
+	if v := c.QueryParam("status"); v != "" {
+		st := server.DeclarationStatus(v)
+		if st != server.DeclarationPending && st != server.DeclarationApproved && st != server.DeclarationRejected {
+			return server.Errorf(server.EINVALID, "status须为pending、approved或rejected (status must be pending, approved or rejected).")
+		}
+		f.Status = &st
 	}
 	if v := c.QueryParam("include_withdrawn"); v != "" {
 		if f.IncludeRetired, err = strconv.ParseBool(v); err != nil {
@@ -181,18 +207,54 @@ func (s *Server) handleDeclarationView(c echo.Context) error {
 	return s.renderDeclaration(c, http.StatusOK, d)
 }
 
-// handleDeclarationWithdraw handles "POST /v1/declarations/:id/withdraw". It
-// takes no body; withdrawing twice returns the declaration unchanged.
+// handleDeclarationWithdraw handles "POST /v1/declarations/:id/withdraw"
+// with {"reason": "…"} (required); withdrawing twice returns the declaration
+// unchanged.
 func (s *Server) handleDeclarationWithdraw(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, req, err := declarationReason(c)
 	if err != nil {
 		return err
 	}
-	d, err := s.Declarations.WithdrawDeclaration(c.Request().Context(), id)
+	d, err := s.Declarations.WithdrawDeclaration(c.Request().Context(), id, req.Reason)
 	if err != nil {
 		return err
 	}
 	return s.renderDeclaration(c, http.StatusOK, d)
+}
+
+// handleDeclarationApprove handles "POST /v1/declarations/:id/approve" with
+// an optional {"reason": "…"} note: a pending declaration counts from now on.
+func (s *Server) handleDeclarationApprove(c echo.Context) error {
+	return s.reviewDeclaration(c, server.DeclarationApproved)
+}
+
+// handleDeclarationReject handles "POST /v1/declarations/:id/reject" with
+// {"reason": "…"} (required), which the inspector sees.
+func (s *Server) handleDeclarationReject(c echo.Context) error {
+	return s.reviewDeclaration(c, server.DeclarationRejected)
+}
+
+func (s *Server) reviewDeclaration(c echo.Context, to server.DeclarationStatus) error {
+	id, req, err := declarationReason(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.Declarations.ReviewDeclaration(c.Request().Context(), id, to, req.Reason)
+	if err != nil {
+		return err
+	}
+	return s.renderDeclaration(c, http.StatusOK, d)
+}
+
+// declarationReason reads the path id and the reason body.
+func declarationReason(c echo.Context) (int64, DeclarationReasonRequest, error) {
+	var req DeclarationReasonRequest
+	id, err := pathID(c, "id")
+	if err != nil {
+		return 0, req, err
+	}
+	err = decodeJSON(c, &req)
+	return id, req, err
 }
 
 func (s *Server) renderDeclaration(c echo.Context, status int, d *server.Declaration) error {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"testing"
@@ -48,6 +49,37 @@ func TestDeviceAPI(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					acctWant(t, h.Do(t, "POST", syncproto.PathDevices, tc.token, tc.body), tc.status, tc.code)
 				})
+			}
+		})
+		t.Run("ErrWeakKey", func(t *testing.T) {
+			// Small-order points (any signature check against them is
+			// meaningless), a non-canonical encoding of a good point, and a
+			// point off the curve.
+			for name, hexKey := range map[string]string{
+				"Zero":              "0000000000000000000000000000000000000000000000000000000000000000",
+				"Identity":          "0100000000000000000000000000000000000000000000000000000000000000",
+				"Order2":            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+				"Order8":            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+				"Order8Other":       "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+				"IdentityNegZero":   "0100000000000000000000000000000000000000000000000000000000000080",
+				"NonCanonicalYOver": "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+				"OffCurve":          "efffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+			} {
+				key, err := hex.DecodeString(hexKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := h.Do(t, "POST", syncproto.PathDevices, inspA1, syncproto.RegisterDeviceRequest{Name: "弱密钥终端", PublicKey: key})
+				if r.Status != http.StatusBadRequest || r.Error().Code != syncproto.CodeInvalid {
+					t.Errorf("%s key: status %d: %s", name, r.Status, r.Body)
+				}
+			}
+			var l api.List[syncproto.Device]
+			h.MustDo(t, "GET", syncproto.PathDevices, inspA1, nil, http.StatusOK, &l)
+			for _, d := range l.Items {
+				if d.Name == "弱密钥终端" {
+					t.Fatalf("a weak key was registered: %+v", d)
+				}
 			}
 		})
 

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // recoverPanics turns a panic in a handler into a logged internal error.
@@ -88,7 +89,12 @@ func (s *Server) observe() echo.MiddlewareFunc {
 	}
 }
 
-// requireAuth authenticates the bearer token and puts the user in the context.
+// passwordChangeRoutes are all a user with a one-time password may call.
+var passwordChangeRoutes = map[string]bool{syncproto.PathMe: true, syncproto.PathPassword: true}
+
+// requireAuth authenticates the bearer token and puts the user in the
+// context. A user who must change a one-time password reaches only
+// passwordChangeRoutes; anything else is EPASSWORDCHANGE.
 func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -99,6 +105,9 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		u, err := s.Auth.Authenticate(c.Request().Context(), raw)
 		if err != nil {
 			return err
+		}
+		if u.PasswordChangeRequired && !passwordChangeRoutes[c.Path()] {
+			return server.Errorf(server.EPASSWORDCHANGE, "请先修改一次性密码 (change your one-time password first: POST %s).", syncproto.PathPassword)
 		}
 		c.SetRequest(c.Request().WithContext(server.NewContextWithUser(c.Request().Context(), u)))
 		return next(c)

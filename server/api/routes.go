@@ -32,6 +32,7 @@ func (s *Server) routes() {
 	// Everything else needs a valid access token.
 	v1 := e.Group("/v1", s.requireAuth)
 	v1.GET("/me", s.handleMe)
+	v1.POST("/me/password", s.handlePasswordChange, body)
 	s.departmentRoutes(v1.Group("/departments", body))
 	s.enterpriseRoutes(v1.Group("/enterprises", body))
 	s.inspectorRoutes(v1.Group("/inspectors", body))

@@ -15,27 +15,30 @@ func (s *Server) userRoutes(g *echo.Group) {
 	g.POST("", s.handleUserCreate, allow(adminOnly))
 	g.GET("/:id", s.handleUserView, allow(anyRole))
 	g.POST("/:id/disable", s.handleUserDisable, allow(adminOnly))
+	g.POST("/:id/password-reset", s.handleUserPasswordReset, allow(adminOnly))
 }
 
 // User is the JSON form of an account. It has no password hash: the domain
 // type does not carry one, so no handler can leak it.
 type User struct {
-	ID           int64     `json:"id"`
-	Username     string    `json:"username"`
-	DisplayName  string    `json:"display_name"`
-	Role         string    `json:"role"`
-	DepartmentID *int64    `json:"department_id,omitempty"`
-	InspectorID  *int64    `json:"inspector_id,omitempty"`
-	Disabled     bool      `json:"disabled"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           int64  `json:"id"`
+	Username     string `json:"username"`
+	DisplayName  string `json:"display_name"`
+	Role         string `json:"role"`
+	DepartmentID *int64 `json:"department_id,omitempty"`
+	InspectorID  *int64 `json:"inspector_id,omitempty"`
+	Disabled     bool   `json:"disabled"`
+	// PasswordChangeRequired: the account has a one-time password.
+	PasswordChangeRequired bool      `json:"must_change_password"`
+	CreatedAt              time.Time `json:"created_at"`
+	UpdatedAt              time.Time `json:"updated_at"`
 }
 
 func toUser(u *server.User) User {
 	return User{
 		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role),
 		DepartmentID: u.DepartmentID, InspectorID: u.InspectorID, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		PasswordChangeRequired: u.PasswordChangeRequired, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 
@@ -132,4 +135,33 @@ func (s *Server) handleUserDisable(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toUser(u))
+}
+
+// PasswordReset is the answer to "POST /v1/users/:id/password-reset": the
+// account and its new one-time password, shown only in this response.
+type PasswordReset struct {
+	User     User   `json:"user"`
+	Password string `json:"one_time_password"`
+}
+
+// handleUserPasswordReset handles "POST /v1/users/:id/password-reset": an
+// admin of the user's department (or a platform admin) gives the user a
+// generated one-time password, which must be changed at the next login; the
+// user's sessions end at once. It takes no body.
+func (s *Server) handleUserPasswordReset(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	password, err := s.Users.ResetPassword(ctx, id)
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.FindUserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, PasswordReset{User: toUser(u), Password: password})
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/auth"
 	"github.com/spotcheck/spotcheck/server/calendar"
-	"github.com/spotcheck/spotcheck/server/ratelimit"
 	"github.com/spotcheck/spotcheck/server/store"
 )
 
@@ -39,6 +38,10 @@ type Config struct {
 	// MinFreeDisk is the free space in the data directory below which
 	// uploads and device imports are refused (507); 0: no floor.
 	MinFreeDisk uint64
+	// HashConcurrency caps password hashes running at once (0: one per
+	// CPU); HashWait is the longest a login waits for one (0: 2 s).
+	HashConcurrency int
+	HashWait        time.Duration
 }
 
 // App is a wired spotcheck.
@@ -48,6 +51,7 @@ type App struct {
 	Keys   *auth.KeySet
 	Logger *slog.Logger
 
+	Passwords    *auth.Argon2id
 	Auth         *store.AuthService
 	Users        *store.UserService
 	Departments  *store.DepartmentService
@@ -130,18 +134,22 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	}
 	issuer := auth.NewIssuer(keys)
 	issuer.Now = db.Now
-	passwords := auth.Argon2id{}
+	// At most one password hash per CPU at once (each takes 19 MiB); logins
+	// beyond that wait briefly, then get 503 with Retry-After.
+	passwords := auth.NewArgon2id(cfg.HashConcurrency, cfg.HashWait)
 
 	cal, err := loadCalendar(cfg.CalendarFile)
 	if err != nil {
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Keys: keys, Logger: logger, Calendar: cal}
+	a.Passwords = passwords
 	a.Auth = store.NewAuthService(db, issuer, passwords, secret)
-	// Login attempts are limited per account and per address; the limiter
-	// keeps the database's clock so tests can move both together.
-	a.Auth.Limiter = ratelimit.NewLoginLimiter(ratelimit.DefaultLoginPolicy, func() time.Time { return db.Now() })
+	// Failed logins hold back further ones per account and per address,
+	// counted in the database so that every replica sees the same counts.
+	a.Auth.Throttle = store.NewLoginThrottle(db, store.DefaultLoginPolicy)
 	a.Users = store.NewUserService(db, passwords)
+	a.Users.Throttle = a.Auth.Throttle
 	a.Departments = store.NewDepartmentService(db)
 	a.Devices = store.NewDeviceService(db)
 	wireDirectories(a)
@@ -264,7 +272,7 @@ func (a *App) EnsureAdmin(ctx context.Context) (username, password string, err e
 	}
 	password = rand.Text()
 	u := &server.User{Username: "admin", DisplayName: "平台管理员", Role: server.RolePlatformAdmin}
-	if err := a.Users.CreateUserUnchecked(ctx, u, password); err != nil {
+	if err := a.Users.CreateUserUnchecked(ctx, u, password, true); err != nil {
 		return "", "", err
 	}
 	return u.Username, password, nil

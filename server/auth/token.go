@@ -38,14 +38,17 @@ func NewIssuer(keys *KeySet) *Issuer {
 	return &Issuer{Keys: keys, Issuer: DefaultIssuer, Audience: DefaultAudience, TTL: DefaultAccessTTL, Now: time.Now}
 }
 
-// accessClaims is the JWT body. "did" is the device the token is bound to.
+// accessClaims is the JWT body. "did" is the device the token is bound to,
+// "sid" the session (login) it belongs to, checked on every request.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	DeviceID *int64 `json:"did,omitempty"`
+	DeviceID  *int64 `json:"did,omitempty"`
+	SessionID string `json:"sid"`
 }
 
-// IssueAccess signs an access token for the user, bound to the device if given.
-func (i *Issuer) IssueAccess(userID int64, deviceID *int64) (string, time.Time, error) {
+// IssueAccess signs an access token for the user in session sessionID, bound
+// to the device if given.
+func (i *Issuer) IssueAccess(userID int64, deviceID *int64, sessionID string) (string, time.Time, error) {
 	now := i.Now().UTC()
 	exp := now.Add(i.TTL)
 	key := i.Keys.Signing()
@@ -58,7 +61,8 @@ func (i *Issuer) IssueAccess(userID int64, deviceID *int64) (string, time.Time, 
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
 		},
-		DeviceID: deviceID,
+		DeviceID:  deviceID,
+		SessionID: sessionID,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = key.ID
@@ -101,8 +105,10 @@ func (i *Issuer) VerifyAccess(raw string) (*server.AccessClaims, error) {
 		return nil, server.Errorf(server.EUNAUTHORIZED, "登录已失效，请重新登录 (invalid or expired token).")
 	}
 	uid, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || uid <= 0 {
+	if err != nil || uid <= 0 || c.SessionID == "" || len(c.SessionID) > 100 {
+		// A token without a session (issued before sessions were checked)
+		// cannot be revoked: the client refreshes and gets one that can.
 		return nil, server.Errorf(server.EUNAUTHORIZED, "登录已失效，请重新登录 (invalid or expired token).")
 	}
-	return &server.AccessClaims{UserID: uid, DeviceID: c.DeviceID, ExpiresAt: c.ExpiresAt.Time}, nil
+	return &server.AccessClaims{UserID: uid, DeviceID: c.DeviceID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}, nil
 }

@@ -36,7 +36,7 @@ func newIssuer(t *testing.T) (*auth.Issuer, *time.Time) {
 // claims returns the claims a valid token carries; tests break one at a time.
 func claims(i *auth.Issuer) jwt.MapClaims {
 	return jwt.MapClaims{
-		"iss": i.Issuer, "aud": []string{i.Audience}, "sub": "42",
+		"iss": i.Issuer, "aud": []string{i.Audience}, "sub": "42", "sid": "session-1",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 	}
 }
@@ -83,7 +83,7 @@ func TestIssuer_VerifyAccess(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		did := int64(7)
-		tok, exp, err := i.IssueAccess(42, &did)
+		tok, exp, err := i.IssueAccess(42, &did, "session-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestIssuer_VerifyAccess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.UserID != 42 || c.DeviceID == nil || *c.DeviceID != 7 {
+		if c.UserID != 42 || c.DeviceID == nil || *c.DeviceID != 7 || c.SessionID != "session-1" {
 			t.Fatalf("claims %+v", c)
 		}
 		// A hand-made token with every rule kept also passes, so the
@@ -134,7 +134,7 @@ func TestIssuer_VerifyAccess(t *testing.T) {
 		mustReject(t, i, sign(t, jwt.SigningMethodEdDSA, key.Private, c, hdr()))
 	})
 	t.Run("ErrExpired", func(t *testing.T) {
-		tok, _, err := i.IssueAccess(42, nil)
+		tok, _, err := i.IssueAccess(42, nil, "s")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,8 +190,20 @@ func TestIssuer_VerifyAccess(t *testing.T) {
 			mustReject(t, i, sign(t, jwt.SigningMethodEdDSA, key.Private, c, hdr()))
 		}
 	})
+	t.Run("ErrNoSession", func(t *testing.T) {
+		// A token that names no session could not be revoked at logout.
+		for _, sid := range []any{"", nil, strings.Repeat("s", 101)} {
+			c := claims(i)
+			if sid == nil {
+				delete(c, "sid")
+			} else {
+				c["sid"] = sid
+			}
+			mustReject(t, i, sign(t, jwt.SigningMethodEdDSA, key.Private, c, hdr()))
+		}
+	})
 	t.Run("ErrTamperedPayload", func(t *testing.T) {
-		tok, _, err := i.IssueAccess(42, nil)
+		tok, _, err := i.IssueAccess(42, nil, "s")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +232,7 @@ func TestIssuer_VerifyAccess(t *testing.T) {
 
 func TestKeySet_Rotation(t *testing.T) {
 	i, _ := newIssuer(t)
-	old, _, err := i.IssueAccess(1, nil)
+	old, _, err := i.IssueAccess(1, nil, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +244,7 @@ func TestKeySet_Rotation(t *testing.T) {
 	if i.Keys.Signing().ID != newKey.ID || newKey.ID == oldKey.ID {
 		t.Fatalf("signing key %s, want the new %s", i.Keys.Signing().ID, newKey.ID)
 	}
-	fresh, _, err := i.IssueAccess(1, nil)
+	fresh, _, err := i.IssueAccess(1, nil, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +388,7 @@ func TestKeySet_ReplicaFollowsRotation(t *testing.T) {
 	if _, err := ksA.Generate(now.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := a.IssueAccess(42, nil)
+	tok, _, err := a.IssueAccess(42, nil, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +399,7 @@ func TestKeySet_ReplicaFollowsRotation(t *testing.T) {
 	if _, err := ksA.Generate(now.Add(2 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	tok2, _, _ := a.IssueAccess(42, nil)
+	tok2, _, _ := a.IssueAccess(42, nil, "s")
 	mustReject(t, b, tok2)
 	// …but is once the interval has passed.
 	clock = clock.Add(auth.ReloadInterval)

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/username"
 )
 
 // refreshTokenRow mirrors the refresh_tokens table. The token itself is never
@@ -56,14 +57,8 @@ type AuthService struct {
 
 	RefreshTTL   time.Duration
 	RefreshGrace time.Duration
-	// Limiter, when set, is asked before every login attempt.
-	Limiter LoginLimiter
-}
-
-// LoginLimiter decides whether a login attempt may proceed. Allow returns the
-// time to wait when it may not.
-type LoginLimiter interface {
-	Allow(username, address string) (ok bool, retryAfter time.Duration)
+	// Throttle, when set, holds back logins after failed passwords.
+	Throttle *LoginThrottle
 }
 
 var _ server.AuthService = (*AuthService)(nil)
@@ -82,24 +77,41 @@ var errBadRefresh = server.Errorf(server.EUNAUTHORIZED, "登录已失效，请�
 var errDeviceRevoked = server.Errorf(server.EDEVICEREVOKED, "此设备已被停用，请联系管理员 (this device was revoked; contact your administrator).")
 var errBadAccess = server.Errorf(server.EUNAUTHORIZED, "登录已失效，请重新登录 (invalid or expired token).")
 
-// Login checks the password and starts a new refresh-token family.
+// Login checks the password and starts a new refresh-token family (a session).
 func (s *AuthService) Login(ctx context.Context, req server.LoginRequest) (*server.Session, error) {
-	username := strings.TrimSpace(req.Username)
-	if s.Limiter != nil {
-		if ok, wait := s.Limiter.Allow(username, req.Address); !ok {
-			e := server.Errorf(server.ERATELIMITED, "登录尝试过于频繁，请稍后再试 (too many login attempts; try again later).")
-			e.RetryAfter = wait
-			return nil, e
+	// A name that cannot be normalized names no account: it is still checked
+	// against a dummy hash and counted, like any unknown name.
+	name, nameErr := username.Normalize(req.Username)
+	if nameErr != nil {
+		name = strings.TrimSpace(req.Username)
+	}
+	var attempt *loginAttempt
+	if s.Throttle != nil {
+		var err error
+		if attempt, err = s.Throttle.begin(ctx, name, req.Address); err != nil {
+			return nil, err
 		}
 	}
 	var r userRow
-	err := s.db.gorm.WithContext(ctx).Where("username = ?", username).Take(&r).Error
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, err
+	if nameErr == nil {
+		err := s.db.gorm.WithContext(ctx).Where("username = ?", name).Take(&r).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errors.Join(err, attempt.undo(ctx))
+		}
 	}
 	// Verify even for a missing user, so timing does not tell which usernames exist.
-	if !s.passwords.Verify(r.PasswordHash, req.Password) || r.ID == 0 || r.DisabledAt != nil {
+	ok, err := s.passwords.Verify(ctx, r.PasswordHash, req.Password)
+	if err != nil {
+		return nil, errors.Join(err, attempt.undo(ctx)) // busy: not a failed attempt
+	}
+	if !ok || r.ID == 0 || r.DisabledAt != nil {
+		if err := attempt.failed(ctx); err != nil {
+			return nil, err
+		}
 		return nil, errBadLogin
+	}
+	if err := attempt.succeeded(ctx); err != nil {
+		return nil, err
 	}
 	var sess *server.Session
 	err = s.db.WithTx(ctx, func(tx *Tx) error {
@@ -123,7 +135,7 @@ func (s *AuthService) Login(ctx context.Context, req server.LoginRequest) (*serv
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		sess, err = s.session(r.domain(), req.DeviceID, token, row.ExpiresAt)
+		sess, err = s.session(r.domain(), req.DeviceID, family, token, row.ExpiresAt)
 		return err
 	})
 	return sess, err
@@ -214,7 +226,7 @@ func (s *AuthService) Refresh(ctx context.Context, req server.RefreshRequest) (*
 				return err
 			}
 			var err error
-			sess, err = s.session(u.domain(), row.DeviceID, child, next.ExpiresAt)
+			sess, err = s.session(u.domain(), row.DeviceID, row.FamilyID, child, next.ExpiresAt)
 			return err
 		}
 
@@ -230,7 +242,7 @@ func (s *AuthService) Refresh(ctx context.Context, req server.RefreshRequest) (*
 		}
 		inGrace := row.UsedAt != nil && tx.Now.Sub(*row.UsedAt) <= s.RefreshGrace
 		if inGrace && next.ID != 0 && next.UsedAt == nil && next.RevokedAt == nil {
-			sess, err = s.session(u.domain(), row.DeviceID, child, next.ExpiresAt)
+			sess, err = s.session(u.domain(), row.DeviceID, row.FamilyID, child, next.ExpiresAt)
 			return err
 		}
 		// Reuse of a spent token: whoever holds the family may be an attacker.
@@ -260,32 +272,42 @@ func (s *AuthService) Logout(ctx context.Context, refreshToken string) error {
 	})
 }
 
-// Authenticate verifies the access token and loads its user and device now.
+// Authenticate verifies the access token and loads its user, device and
+// session now: a logout, a revoked family or a password change stops the
+// token at the next request.
 func (s *AuthService) Authenticate(ctx context.Context, accessToken string) (*server.User, error) {
 	claims, err := s.tokens.VerifyAccess(accessToken)
 	if err != nil {
 		return nil, err
 	}
 	// One statement outside a transaction: every request runs this, and a
-	// transaction would hold a pooled connection for four round trips.
+	// transaction would hold a pooled connection for four round trips. The
+	// session is the first refresh token of the family (parent_id IS NULL):
+	// every revocation marks the whole family, that row included.
 	var rows []struct {
-		ID, DeviceUserID            *int64
-		Username, DisplayName, Role string
-		DepartmentID, InspectorID   *int64
-		DisabledAt, DeviceRevokedAt *time.Time
-		CreatedAt, UpdatedAt        time.Time
+		ID, DeviceUserID, SessionUserID *int64
+		Username, DisplayName, Role     string
+		DepartmentID, InspectorID       *int64
+		PasswordChangeRequired          bool
+		DisabledAt, DeviceRevokedAt     *time.Time
+		SessionRevokedAt                *time.Time
+		CreatedAt, UpdatedAt            time.Time
 	}
 	deviceID := int64(0)
 	if claims.DeviceID != nil {
 		deviceID = *claims.DeviceID
 	}
 	err = s.db.gorm.WithContext(ctx).Raw(`SELECT u.id, u.username, u.display_name, u.role, u.department_id, u.inspector_id,
-		u.disabled_at, u.created_at, u.updated_at, d.user_id AS device_user_id, d.revoked_at AS device_revoked_at
-		FROM users u LEFT JOIN devices d ON d.id = ? WHERE u.id = ?`, deviceID, claims.UserID).Scan(&rows).Error
+		u.password_change_required, u.disabled_at, u.created_at, u.updated_at,
+		d.user_id AS device_user_id, d.revoked_at AS device_revoked_at,
+		t.user_id AS session_user_id, t.revoked_at AS session_revoked_at
+		FROM users u LEFT JOIN devices d ON d.id = ?
+		LEFT JOIN refresh_tokens t ON t.family_id = ? AND t.parent_id IS NULL
+		WHERE u.id = ?`, deviceID, claims.SessionID, claims.UserID).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 || rows[0].ID == nil || rows[0].DisabledAt != nil {
+	if len(rows) != 1 || rows[0].ID == nil || rows[0].DisabledAt != nil {
 		return nil, errBadAccess
 	}
 	r := rows[0]
@@ -297,18 +319,24 @@ func (s *AuthService) Authenticate(ctx context.Context, accessToken string) (*se
 			return nil, errDeviceRevoked
 		}
 	}
+	if r.SessionUserID == nil || *r.SessionUserID != *r.ID || r.SessionRevokedAt != nil {
+		return nil, errBadAccess
+	}
 	u := (&userRow{ID: *r.ID, Username: r.Username, DisplayName: r.DisplayName, Role: r.Role, DepartmentID: r.DepartmentID,
-		InspectorID: r.InspectorID, DisabledAt: r.DisabledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}).domain()
+		InspectorID: r.InspectorID, PasswordChangeRequired: r.PasswordChangeRequired, DisabledAt: r.DisabledAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}).domain()
 	u.DeviceID = claims.DeviceID
+	u.SessionID = claims.SessionID
 	return u, nil
 }
 
-func (s *AuthService) session(u *server.User, deviceID *int64, refresh string, refreshExp time.Time) (*server.Session, error) {
-	access, exp, err := s.tokens.IssueAccess(u.ID, deviceID)
+func (s *AuthService) session(u *server.User, deviceID *int64, family, refresh string, refreshExp time.Time) (*server.Session, error) {
+	access, exp, err := s.tokens.IssueAccess(u.ID, deviceID, family)
 	if err != nil {
 		return nil, err
 	}
 	u.DeviceID = deviceID
+	u.SessionID = family
 	return &server.Session{
 		AccessToken: access, AccessExpiresAt: exp, RefreshToken: refresh, RefreshExpiresAt: refreshExp,
 		User: u, DeviceID: deviceID,

@@ -854,12 +854,13 @@ func buildManifestHead(tx *Tx, c *server.Campaign) (*draw.Manifest, error) {
 		m.Inspectors = append(m.Inspectors, draw.RosterEntry{Department: codes[in.DepartmentID], Certificate: in.CertificateNumber})
 	}
 	if len(rosterIDs) > 0 {
-		// Standing declarations against the frozen population.
+		// Approved, standing declarations against the frozen population: one
+		// still waiting for its department admin does not count.
 		var rows []struct{ CertificateNumber, CreditCode string }
 		err := tx.Raw(`SELECT DISTINCT i.certificate_number, p.credit_code FROM conflict_declarations d
 JOIN inspectors i ON i.id = d.inspector_id
 JOIN campaign_population p ON p.enterprise_id = d.enterprise_id AND p.campaign_id = ?
-WHERE d.withdrawn_at IS NULL AND d.inspector_id IN ?`, c.ID, rosterIDs).Scan(&rows).Error
+WHERE d.withdrawn_at IS NULL AND d.status = ? AND d.inspector_id IN ?`, c.ID, string(server.DeclarationApproved), rosterIDs).Scan(&rows).Error
 		if err != nil {
 			return nil, err
 		}

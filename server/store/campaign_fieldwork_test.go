@@ -215,10 +215,13 @@ func TestCampaignService_Fieldwork(t *testing.T) {
 		})
 
 		// insp-a1 declares a conflict with a current target after the commit.
+		// It counts once their department admin approves it.
 		recused := dc.selection[0].ID
-		if err := f.declarations.CreateDeclaration(as(f.userA1), &server.Declaration{
-			InspectorID: f.inspA1.ID, EnterpriseID: dc.codes[recused].ID, Reason: "亲属经营",
-		}); err != nil {
+		decl := &server.Declaration{InspectorID: f.inspA1.ID, EnterpriseID: dc.codes[recused].ID, Reason: "亲属经营"}
+		if err := f.declarations.CreateDeclaration(as(f.userA1), decl); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.declarations.ReviewDeclaration(as(f.adminA), decl.ID, server.DeclarationApproved, ""); err != nil {
 			t.Fatal(err)
 		}
 

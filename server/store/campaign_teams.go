@@ -160,7 +160,7 @@ func requireAllConfirmed(tx *Tx, c *fieldworkCampaign) error {
 	return nil
 }
 
-// lateRecusals returns the standing conflict declarations between inspectors
+// lateRecusals returns the approved, standing conflict declarations between inspectors
 // of the committed roster and the current targets that the manifest does not
 // already hold, by certificate then credit code.
 func lateRecusals(tx *Tx, m *draw.Manifest, campaignID int64) ([]draw.Recusal, error) {
@@ -170,9 +170,9 @@ func lateRecusals(tx *Tx, m *draw.Manifest, campaignID int64) ([]draw.Recusal, e
 		JOIN inspectors i ON i.id = cd.inspector_id
 		JOIN enterprises e ON e.id = cd.enterprise_id
 		JOIN draw_selections s ON s.campaign_id = ? AND s.credit_code = e.credit_code
-		WHERE cd.withdrawn_at IS NULL AND NOT EXISTS (
+		WHERE cd.withdrawn_at IS NULL AND cd.status = ? AND NOT EXISTS (
 			SELECT 1 FROM target_replacements r WHERE r.campaign_id = s.campaign_id AND r.replaced_code = s.credit_code)
-		ORDER BY i.certificate_number, e.credit_code`, campaignID).Scan(&rows).Error
+		ORDER BY i.certificate_number, e.credit_code`, campaignID, string(server.DeclarationApproved)).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}

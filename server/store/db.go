@@ -139,7 +139,8 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	for _, r := range results {
 		log.InfoContext(ctx, "migration applied", slog.String("file", r.Source.Path), slog.Duration("took", r.Duration))
 	}
-	return nil
+	// Data the SQL cannot compute: normalized usernames of older accounts.
+	return db.normalizeUsernames(ctx, log)
 }
 
 // MigrationVersion returns the current and the latest schema version.

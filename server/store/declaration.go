@@ -86,8 +86,11 @@ func (s *DeclarationService) FindDeclarations(ctx context.Context, f server.Decl
 		if f.DepartmentID != nil {
 			q = q.Where("inspectors.department_id = ?", *f.DepartmentID)
 		}
+		if f.Status != nil {
+			q = q.Where("conflict_declarations.status = ?", string(*f.Status))
+		}
 		if !f.IncludeRetired {
-			q = q.Where("conflict_declarations.withdrawn_at IS NULL")
+			q = q.Where("conflict_declarations.withdrawn_at IS NULL AND conflict_declarations.status <> ?", string(server.DeclarationRejected))
 		}
 		if err := q.Count(&n).Error; err != nil {
 			return err
@@ -112,7 +115,10 @@ func (s *DeclarationService) FindDeclarations(ctx context.Context, f server.Decl
 // CreateDeclaration records d, declared by the caller. Department admins
 // declare for their department's inspectors, platform admins for any, an
 // inspector for themself; an inspector the caller may not see is ENOTFOUND.
-// Returns ECONFLICT if a standing declaration for the pair exists.
+// An admin's declaration is approved at once; an inspector's waits for an
+// admin of their department, and an inspector has at most
+// server.MaxPendingDeclarations waiting (ECONFLICT beyond). Returns
+// ECONFLICT if a standing declaration for the pair exists.
 func (s *DeclarationService) CreateDeclaration(ctx context.Context, d *server.Declaration) error {
 	if err := requireRole(ctx, declarationWriters...); err != nil {
 		return err
@@ -136,7 +142,24 @@ func (s *DeclarationService) CreateDeclaration(ctx context.Context, d *server.De
 		}
 		r := declarationRow{
 			InspectorID: d.InspectorID, EnterpriseID: d.EnterpriseID, Reason: d.Reason,
-			DeclaredBy: actor.ID, CreatedAt: tx.Now,
+			DeclaredBy: actor.ID, CreatedAt: tx.Now, Status: string(server.DeclarationApproved),
+		}
+		if actor.Role == server.RoleInspector {
+			r.Status = string(server.DeclarationPending)
+			if err := lockInspector(tx, d.InspectorID); err != nil {
+				return err
+			}
+			var n int64
+			if err := tx.Model(&declarationRow{}).Where("inspector_id = ? AND status = ? AND withdrawn_at IS NULL",
+				d.InspectorID, string(server.DeclarationPending)).Count(&n).Error; err != nil {
+				return err
+			}
+			if n >= server.MaxPendingDeclarations {
+				return server.Errorf(server.ECONFLICT, "待审批的回避声明已达%d条，请等待部门管理员审批 (%d declarations already await review; wait for your department admin).",
+					server.MaxPendingDeclarations, server.MaxPendingDeclarations)
+			}
+		} else {
+			r.ReviewedBy, r.ReviewedAt = &actor.ID, &tx.Now
 		}
 		if err := tx.Create(&r).Error; err != nil {
 			err = translate(err, objDeclaration)
@@ -150,10 +173,84 @@ func (s *DeclarationService) CreateDeclaration(ctx context.Context, d *server.De
 	})
 }
 
-// WithdrawDeclaration marks the declaration withdrawn; the row stays as
-// history. Withdrawing a withdrawn declaration changes nothing, so a retry
-// after a lost response is safe. Lead coordinators may not withdraw.
-func (s *DeclarationService) WithdrawDeclaration(ctx context.Context, id int64) (*server.Declaration, error) {
+// lockInspector locks the inspector's row until the transaction ends, so two
+// declarations racing cannot both pass the pending bound (PostgreSQL; SQLite
+// transactions already hold the one writer lock).
+func lockInspector(tx *Tx, id int64) error {
+	if tx.Dialector.Name() != Postgres {
+		return nil
+	}
+	var got []int64
+	return tx.Raw("SELECT id FROM inspectors WHERE id = ? FOR UPDATE", id).Scan(&got).Error
+}
+
+// maxReviewNote bounds a review note and a withdrawal reason, in bytes.
+const maxReviewNote = 500
+
+// ReviewDeclaration approves or rejects a pending declaration; see server.DeclarationService.
+func (s *DeclarationService) ReviewDeclaration(ctx context.Context, id int64, to server.DeclarationStatus, note string) (*server.Declaration, error) {
+	if err := requireRole(ctx, server.RolePlatformAdmin, server.RoleDepartmentAdmin); err != nil {
+		return nil, err
+	}
+	if to != server.DeclarationApproved && to != server.DeclarationRejected {
+		return nil, server.Errorf(server.EINVALID, "审批结果须为批准或驳回 (a review approves or rejects).")
+	}
+	actor := server.UserFromContext(ctx)
+	var out *server.Declaration
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		// Visibility first: another department's declaration is ENOTFOUND
+		// whatever the body says.
+		r, err := findVisibleDeclaration(tx, actor, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(note) > maxReviewNote:
+			return server.Errorf(server.EINVALID, "审批意见须在%d字节以内 (the note must be at most %d bytes).", maxReviewNote, maxReviewNote)
+		case to == server.DeclarationRejected && strings.TrimSpace(note) == "":
+			return server.Errorf(server.EINVALID, "驳回须说明理由 (a rejection needs a reason).")
+		}
+		d := r.domain()
+		if d.WithdrawnAt != nil || !d.Status.CanReview(to) {
+			return server.Errorf(server.ECONFLICT, "只能审批待审批的回避声明 (only a pending declaration can be reviewed; this one is %s).", declarationState(d))
+		}
+		// The condition keeps the first review should two race.
+		res := tx.Model(&declarationRow{}).Where("id = ? AND status = ? AND withdrawn_at IS NULL", id, r.Status).
+			Updates(map[string]any{"status": string(to), "reviewed_by": actor.ID, "reviewed_at": tx.Now, "review_note": note})
+		if res.Error != nil {
+			err := translate(res.Error, objDeclaration)
+			if server.ErrorCode(err) == server.ECONFLICT {
+				return server.Errorf(server.ECONFLICT, "该执法人员对该企业已有有效的回避声明 (the inspector already has a standing declaration for this enterprise).")
+			}
+			return err
+		}
+		if res.RowsAffected == 0 {
+			return server.Errorf(server.ECONFLICT, "该回避声明刚被他人处理 (the declaration was just reviewed or withdrawn by someone else).")
+		}
+		if err := tx.First(r, id).Error; err != nil {
+			return err
+		}
+		out = r.domain()
+		return nil
+	})
+	return out, err
+}
+
+// declarationState names where d stands, for messages.
+func declarationState(d *server.Declaration) string {
+	if d.WithdrawnAt != nil {
+		return "withdrawn"
+	}
+	return string(d.Status)
+}
+
+// WithdrawDeclaration marks a standing declaration withdrawn, recording who
+// and why; the row stays as history. Withdrawing a withdrawn declaration
+// changes nothing, so a retry after a lost response is safe. The declarer
+// may withdraw, and admins of the inspector's department (platform admins:
+// any); an inspector may not withdraw one an admin entered. Lead
+// coordinators may not withdraw.
+func (s *DeclarationService) WithdrawDeclaration(ctx context.Context, id int64, reason string) (*server.Declaration, error) {
 	if err := requireRole(ctx, declarationWriters...); err != nil {
 		return nil, err
 	}
@@ -164,14 +261,27 @@ func (s *DeclarationService) WithdrawDeclaration(ctx context.Context, id int64) 
 		if err != nil {
 			return err
 		}
-		if r.WithdrawnAt == nil {
-			// The condition keeps the first time should two withdrawals race.
-			if err := tx.Model(&declarationRow{}).Where("id = ? AND withdrawn_at IS NULL", id).Update("withdrawn_at", tx.Now).Error; err != nil {
-				return err
-			}
-			if err := tx.First(r, id).Error; err != nil {
-				return err
-			}
+		if actor.Role == server.RoleInspector && r.DeclaredBy != actor.ID {
+			return server.Errorf(server.EFORBIDDEN, "管理员录入的回避声明只能由管理员撤回 (a declaration an admin entered can be withdrawn only by an admin).")
+		}
+		if strings.TrimSpace(reason) == "" || len(reason) > maxReviewNote {
+			return server.Errorf(server.EINVALID, "撤回须说明理由（%d字节以内）(a withdrawal needs a reason of at most %d bytes).", maxReviewNote, maxReviewNote)
+		}
+		d := r.domain()
+		if d.WithdrawnAt != nil {
+			out = d
+			return nil
+		}
+		if !d.Standing() {
+			return server.Errorf(server.ECONFLICT, "已驳回的回避声明不能撤回 (a rejected declaration cannot be withdrawn).")
+		}
+		// The condition keeps the first withdrawal should two race.
+		if err := tx.Model(&declarationRow{}).Where("id = ? AND withdrawn_at IS NULL", id).
+			Updates(map[string]any{"withdrawn_at": tx.Now, "withdrawn_by": actor.ID, "withdraw_reason": reason}).Error; err != nil {
+			return err
+		}
+		if err := tx.First(r, id).Error; err != nil {
+			return err
 		}
 		out = r.domain()
 		return nil

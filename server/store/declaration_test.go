@@ -20,7 +20,8 @@ func TestDeclarationService_CreateDeclaration(t *testing.T) {
 			if err := f.declarations.CreateDeclaration(as(f.adminA), d); err != nil {
 				t.Fatal(err)
 			}
-			if d.ID == 0 || d.DeclaredBy != f.adminA.ID || !d.CreatedAt.Equal(storetest.Now) || d.WithdrawnAt != nil {
+			if d.ID == 0 || d.DeclaredBy != f.adminA.ID || !d.CreatedAt.Equal(storetest.Now) || d.WithdrawnAt != nil ||
+				d.Status != server.DeclarationApproved || d.ReviewedBy == nil || *d.ReviewedBy != f.adminA.ID {
 				t.Fatalf("created %+v", d)
 			}
 		})
@@ -29,8 +30,8 @@ func TestDeclarationService_CreateDeclaration(t *testing.T) {
 			if err := f.declarations.CreateDeclaration(as(f.userA2), d); err != nil {
 				t.Fatal(err)
 			}
-			if d.DeclaredBy != f.userA2.ID {
-				t.Fatalf("declared by %d", d.DeclaredBy)
+			if d.DeclaredBy != f.userA2.ID || d.Status != server.DeclarationPending || d.ReviewedBy != nil {
+				t.Fatalf("declared %+v", d)
 			}
 		})
 		t.Run("ErrStanding", func(t *testing.T) {
@@ -42,7 +43,7 @@ func TestDeclarationService_CreateDeclaration(t *testing.T) {
 			if err := f.declarations.CreateDeclaration(as(f.adminB), d); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.declarations.WithdrawDeclaration(as(f.adminB), d.ID); err != nil {
+			if _, err := f.declarations.WithdrawDeclaration(as(f.adminB), d.ID, "撤回"); err != nil {
 				t.Fatal(err)
 			}
 			again := &server.Declaration{InspectorID: f.inspB1.ID, EnterpriseID: e2.ID, Reason: "亲属重新入股"}
@@ -109,7 +110,7 @@ func newDeclarationFixture(t *testing.T, db *store.DB) *declarationFixture {
 	f.dA2 = declare(f.userA2, f.inspA2, f.e1)
 	f.dB1 = declare(f.adminB, f.inspB1, f.e1)
 	f.dA1Retired = declare(f.userA1, f.inspA1, f.e2)
-	if _, err := f.declarations.WithdrawDeclaration(as(f.userA1), f.dA1Retired.ID); err != nil {
+	if _, err := f.declarations.WithdrawDeclaration(as(f.userA1), f.dA1Retired.ID, "撤回"); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -205,16 +206,17 @@ func TestDeclarationService_WithdrawDeclaration(t *testing.T) {
 			later := storetest.Now.Add(time.Hour)
 			db.Now = func() time.Time { return later }
 			defer func() { db.Now = func() time.Time { return storetest.Now } }()
-			d, err := f.declarations.WithdrawDeclaration(as(f.adminA), f.dA1.ID)
+			d, err := f.declarations.WithdrawDeclaration(as(f.adminA), f.dA1.ID, "撤回")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.WithdrawnAt == nil || !d.WithdrawnAt.Equal(later) || d.Reason != f.dA1.Reason {
+			if d.WithdrawnAt == nil || !d.WithdrawnAt.Equal(later) || d.Reason != f.dA1.Reason ||
+				d.WithdrawnBy == nil || *d.WithdrawnBy != f.adminA.ID || d.WithdrawReason != "撤回" {
 				t.Fatalf("withdrawn %+v", d)
 			}
 			// A second withdrawal keeps the first time.
 			db.Now = func() time.Time { return later.Add(time.Hour) }
-			again, err := f.declarations.WithdrawDeclaration(as(f.root), f.dA1.ID)
+			again, err := f.declarations.WithdrawDeclaration(as(f.root), f.dA1.ID, "撤回")
 			if err != nil || !again.WithdrawnAt.Equal(later) {
 				t.Fatalf("again %+v, %v", again, err)
 			}
@@ -224,7 +226,7 @@ func TestDeclarationService_WithdrawDeclaration(t *testing.T) {
 			}
 		})
 		t.Run("OKInspectorOwn", func(t *testing.T) {
-			if d, err := f.declarations.WithdrawDeclaration(as(f.userA2), f.dA2.ID); err != nil || d.WithdrawnAt == nil {
+			if d, err := f.declarations.WithdrawDeclaration(as(f.userA2), f.dA2.ID, "撤回"); err != nil || d.WithdrawnAt == nil {
 				t.Fatalf("%+v, %v", d, err)
 			}
 		})
@@ -235,7 +237,7 @@ func TestDeclarationService_WithdrawDeclaration(t *testing.T) {
 			}{
 				{f.adminA, f.dB1.ID}, {f.adminB, f.dA1.ID}, {f.userA1, f.dB1.ID}, {f.userB1, f.dA2.ID}, {f.root, f.dB1.ID + 100},
 			} {
-				_, err := f.declarations.WithdrawDeclaration(as(tc.u), tc.id)
+				_, err := f.declarations.WithdrawDeclaration(as(tc.u), tc.id, "撤回")
 				wantErrorCode(t, err, server.ENOTFOUND)
 			}
 			if got, _ := f.declarations.FindDeclarationByID(as(f.root), f.dB1.ID); got.WithdrawnAt != nil {
@@ -243,8 +245,18 @@ func TestDeclarationService_WithdrawDeclaration(t *testing.T) {
 			}
 		})
 		t.Run("ErrForbidden", func(t *testing.T) {
-			_, err := f.declarations.WithdrawDeclaration(as(f.coordB), f.dB1.ID)
+			_, err := f.declarations.WithdrawDeclaration(as(f.coordB), f.dB1.ID, "撤回")
 			wantErrorCode(t, err, server.EFORBIDDEN)
+			// An inspector never withdraws what an admin entered about them.
+			_, err = f.declarations.WithdrawDeclaration(as(f.userB1), f.dB1.ID, "撤回")
+			wantErrorCode(t, err, server.EFORBIDDEN)
+			if got, _ := f.declarations.FindDeclarationByID(as(f.root), f.dB1.ID); got.WithdrawnAt != nil {
+				t.Fatal("withdrawn by a refused call")
+			}
+		})
+		t.Run("ErrNoReason", func(t *testing.T) {
+			_, err := f.declarations.WithdrawDeclaration(as(f.adminB), f.dB1.ID, "  ")
+			wantErrorCode(t, err, server.EINVALID)
 		})
 	})
 }

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"time"
+
+	"filippo.io/edwards25519"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -138,6 +141,8 @@ func (s *DeviceService) RegisterDevice(ctx context.Context, d *server.Device) er
 		return server.Errorf(server.EINVALID, "设备名称须为1-100个字符 (device name must be 1-100 characters).")
 	case len(d.PublicKey) != ed25519.PublicKeySize:
 		return server.Errorf(server.EINVALID, "设备公钥须为32字节Ed25519公钥 (public key must be a 32-byte Ed25519 key).")
+	case !usableDeviceKey(d.PublicKey):
+		return server.Errorf(server.EINVALID, "设备公钥无效：不是规范编码的Ed25519公钥，或为小阶点 (public key is not a canonically encoded Ed25519 key of large order).")
 	}
 	return s.db.WithTx(ctx, func(tx *Tx) error {
 		r := deviceRow{UserID: actor.ID, Name: d.Name, PublicKey: d.PublicKey, CreatedAt: tx.Now}
@@ -147,6 +152,19 @@ func (s *DeviceService) RegisterDevice(ctx context.Context, d *server.Device) er
 		*d = *r.domain()
 		return nil
 	})
+}
+
+// usableDeviceKey reports whether pub is the canonical encoding of a point
+// on the curve that is not of small order. A small-order key (the all-zero
+// encoding among them) admits signatures that verify for many messages
+// without the private key any device holds; a non-canonical encoding
+// names a point some verifiers read differently.
+func usableDeviceKey(pub []byte) bool {
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil || !bytes.Equal(p.Bytes(), pub) {
+		return false
+	}
+	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 0
 }
 
 // RevokeDevice revokes the device and every refresh token bound to it. The

@@ -56,7 +56,7 @@ func BenchmarkDraw(b *testing.B) {
 		b.Fatal(err)
 	}
 	root := &server.User{Username: "root", Role: server.RolePlatformAdmin}
-	if err := store.NewUserService(db, auth.Argon2id{}).CreateUserUnchecked(ctx, root, "bench-password"); err != nil {
+	if err := store.NewUserService(db, &auth.Argon2id{}).CreateUserUnchecked(ctx, root, "bench-password", false); err != nil {
 		b.Fatal(err)
 	}
 	campaigns := store.NewCampaignService(db, calendar.China())

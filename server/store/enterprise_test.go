@@ -21,8 +21,10 @@ const (
 // fixtureHasher stands in for argon2id, which is slow and beside the point here.
 type fixtureHasher struct{}
 
-func (fixtureHasher) Hash(p string) (string, error) { return "plain:" + p, nil }
-func (fixtureHasher) Verify(h, p string) bool       { return h == "plain:"+p }
+func (fixtureHasher) Hash(_ context.Context, p string) (string, error) { return "plain:" + p, nil }
+func (fixtureHasher) Verify(_ context.Context, h, p string) (bool, error) {
+	return h == "plain:"+p, nil
+}
 
 // dirFixture is two departments, A and B, each with an admin, a lead
 // coordinator and inspectors with accounts, plus a platform admin.
@@ -50,7 +52,7 @@ func newDirFixture(t *testing.T, db *store.DB) *dirFixture {
 	users := store.NewUserService(db, fixtureHasher{})
 	addUser := func(u *server.User) *server.User {
 		t.Helper()
-		if err := users.CreateUserUnchecked(context.Background(), u, "password"); err != nil {
+		if err := users.CreateUserUnchecked(context.Background(), u, "password", false); err != nil {
 			t.Fatalf("add user %s: %v", u.Username, err)
 		}
 		return u

@@ -103,13 +103,19 @@ func inspectorRowOf(in *server.Inspector) inspectorRow {
 
 // declarationRow mirrors the conflict_declarations table.
 type declarationRow struct {
-	ID           int64
-	InspectorID  int64
-	EnterpriseID int64
-	Reason       string
-	DeclaredBy   int64
-	CreatedAt    time.Time
-	WithdrawnAt  *time.Time
+	ID             int64
+	InspectorID    int64
+	EnterpriseID   int64
+	Reason         string
+	DeclaredBy     int64
+	CreatedAt      time.Time
+	Status         string
+	ReviewedBy     *int64
+	ReviewedAt     *time.Time
+	ReviewNote     string
+	WithdrawnAt    *time.Time
+	WithdrawnBy    *int64
+	WithdrawReason string
 }
 
 func (declarationRow) TableName() string { return "conflict_declarations" }
@@ -117,6 +123,8 @@ func (declarationRow) TableName() string { return "conflict_declarations" }
 func (r *declarationRow) domain() *server.Declaration {
 	return &server.Declaration{
 		ID: r.ID, InspectorID: r.InspectorID, EnterpriseID: r.EnterpriseID, Reason: r.Reason,
-		DeclaredBy: r.DeclaredBy, CreatedAt: r.CreatedAt, WithdrawnAt: r.WithdrawnAt,
+		DeclaredBy: r.DeclaredBy, CreatedAt: r.CreatedAt, Status: server.DeclarationStatus(r.Status),
+		ReviewedBy: r.ReviewedBy, ReviewedAt: r.ReviewedAt, ReviewNote: r.ReviewNote,
+		WithdrawnAt: r.WithdrawnAt, WithdrawnBy: r.WithdrawnBy, WithdrawReason: r.WithdrawReason,
 	}
 }

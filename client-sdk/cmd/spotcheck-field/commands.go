@@ -32,6 +32,13 @@ var commands = []command{
 			fs.StringVar(&o.username, "username", "", "inspector's username")
 			fs.StringVar(&o.deviceName, "device-name", "", "a name for this device")
 		}, run: cmdLogin},
+	{name: "passwd", flagsUsage: "--server URL --username U",
+		help:     "change the password (a one-time one must be changed before login works); the current and the new password are read from stdin, one a line, or prompted",
+		required: []string{"server", "username"},
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.StringVar(&o.server, "server", "", "server URL, e.g. http://localhost:8080")
+			fs.StringVar(&o.username, "username", "", "inspector's username")
+		}, run: cmdPasswd},
 	{name: "sync", flagsUsage: "[--watch] [--interval D]", help: "upload attachments, push the outbox, pull packets; --watch keeps syncing: changes both ways within seconds while online, retried while offline",
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.BoolVar(&o.watch, "watch", false, "keep syncing until interrupted")
@@ -118,17 +125,46 @@ func cmdLogin(e *env, o *options, args []string) error {
 }
 
 func readPassword(e *env) (string, error) {
+	return readSecret(e, bufio.NewReader(e.stdin), "password")
+}
+
+// readSecret reads one line from a terminal without echo (prompting with
+// what), or from rd.
+func readSecret(e *env, rd *bufio.Reader, what string) (string, error) {
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(e.stderr, "password: ")
+		fmt.Fprintf(e.stderr, "%s: ", what)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		return string(b), err
 	}
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	line, err := rd.ReadString('\n')
 	if err != nil && line == "" {
-		return "", usagef("no password on stdin")
+		return "", usagef("no %s on stdin", what)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func cmdPasswd(e *env, o *options, args []string) error {
+	rd := bufio.NewReader(e.stdin)
+	current, err := readSecret(e, rd, "current password")
+	if err != nil {
+		return err
+	}
+	next, err := readSecret(e, rd, "new password")
+	if err != nil {
+		return err
+	}
+	c, err := e.open()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.ChangePassword(ctx, o.server, o.username, current, next); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "密码已修改，请用新密码登录: spotcheck-field login (password changed; sign in with the new one).")
+	return nil
 }
 
 func cmdSync(e *env, o *options, args []string) error {

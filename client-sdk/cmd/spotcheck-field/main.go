@@ -5,8 +5,8 @@
 //
 //	spotcheck-field [--dir DIR] COMMAND [flags] [args]
 //
-// Commands: login, sync, packets, show, answer, certificates, attach, sign,
-// refuse, absent, not-locatable, seal, record, correct, status, rejections,
+// Commands: login, passwd, sync, packets, show, answer, certificates, attach,
+// sign, refuse, absent, not-locatable, seal, record, correct, status, rejections,
 // conflicts, export. Exit status: 0 success, 1 failure, 2 usage error.
 package main
 
@@ -261,6 +261,8 @@ func hintFor(command string, err error) string {
 		return "请升级 spotcheck-field (upgrade this tool)."
 	case errors.Is(err, sdk.ErrStorageFull):
 		return "设备存储已满，请释放空间；已保存的数据完好 (storage full; free space; saved data is intact)."
+	case errors.Is(err, sdk.ErrPasswordChange):
+		return "请先修改一次性密码: spotcheck-field passwd --server URL --username U，再重新登录 (change the one-time password first, then run login again)."
 	case errors.Is(err, sdk.ErrNotEnrolled):
 		return "先登录: spotcheck-field login --server URL --username U."
 	}

@@ -43,29 +43,10 @@ type Harness struct {
 	Users        map[string]*server.User      // by username
 	Inspectors   map[string]*server.Inspector // by username of the inspector account
 
-	loginLimits *switchedLimiter
 	// counters that keep what IssueCampaign, AddCafe and AddInspector
 	// create unique within the harness
 	campaigns, cafes, inspectors int
 }
-
-// switchedLimiter passes login attempts to the app's limiter only once turned on.
-type switchedLimiter struct {
-	on   atomic.Bool
-	next store.LoginLimiter
-}
-
-func (l *switchedLimiter) Allow(username, address string) (bool, time.Duration) {
-	if !l.on.Load() || l.next == nil {
-		return true, 0
-	}
-	return l.next.Allow(username, address)
-}
-
-// EnableLoginLimits turns on the login rate limits app.New wired (they run on
-// the harness clock). They start off because fixtures and tests sign in far
-// more often, all from one loopback address, than people ever would.
-func (h *Harness) EnableLoginLimits() { h.loginLimits.on.Store(true) }
 
 // Run runs fn once per dialect (see storetest.RunDialects) with a fresh harness.
 func Run(t *testing.T, fn func(t *testing.T, h *Harness)) {
@@ -84,8 +65,6 @@ func New(t testing.TB, db *store.DB) *Harness {
 		t.Fatal(err)
 	}
 	h.App = a
-	h.loginLimits = &switchedLimiter{next: a.Auth.Limiter}
-	a.Auth.Limiter = h.loginLimits
 	a.API.MetricsToken = MetricsToken
 	if err := a.API.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -148,7 +127,7 @@ func (h *Harness) fixtures(t testing.TB) {
 // AddUser creates u with the fixture Password.
 func (h *Harness) AddUser(t testing.TB, u *server.User) *server.User {
 	t.Helper()
-	if err := h.App.Users.CreateUserUnchecked(context.Background(), u, Password); err != nil {
+	if err := h.App.Users.CreateUserUnchecked(context.Background(), u, Password, false); err != nil {
 		t.Fatalf("add user %s: %v", u.Username, err)
 	}
 	h.Users[u.Username] = u

@@ -92,7 +92,8 @@ func TestUserAddCommand(t *testing.T) {
 				if strings.Contains(stdout, "piped-password-123") || strings.Contains(stdout, "one-time password") {
 					t.Fatalf("printed a password it was given: %s", stdout)
 				}
-				if u := canLogin(t, cfg, "root", "piped-password-123"); u.Role != server.RolePlatformAdmin || u.DisplayName != "平台管理员" {
+				// A password the operator chose is not a one-time one.
+				if u := canLogin(t, cfg, "root", "piped-password-123"); u.Role != server.RolePlatformAdmin || u.DisplayName != "平台管理员" || u.PasswordChangeRequired {
 					t.Fatalf("user %+v", u)
 				}
 			})
@@ -103,12 +104,34 @@ func TestUserAddCommand(t *testing.T) {
 				if code != 0 {
 					t.Fatalf("exit %d: %s%s", code, stdout, stderr)
 				}
-				m := regexp.MustCompile(`one-time password, shown only now: (\S+)`).FindStringSubmatch(stdout)
+				m := regexp.MustCompile(`one-time password, shown only now \(change it at the first login\): (\S+)`).FindStringSubmatch(stdout)
 				if m == nil || len(m[1]) < auth.MinPasswordLen {
 					t.Fatalf("no generated password in: %s", stdout)
 				}
-				if u := canLogin(t, cfg, "admin-a", m[1]); u.DepartmentID == nil || *u.DepartmentID != dept.ID {
+				// A generated password is one-time for real: it must be changed.
+				if u := canLogin(t, cfg, "admin-a", m[1]); u.DepartmentID == nil || *u.DepartmentID != dept.ID || !u.PasswordChangeRequired {
 					t.Fatalf("user %+v", u)
+				}
+			})
+			t.Run("ResetPassword", func(t *testing.T) {
+				code, stdout, stderr := runCommand(t, env, nil, "user", "reset-password", "--username", " ROOT ")
+				if code != 0 {
+					t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+				}
+				m := regexp.MustCompile(`one-time password, shown only now \(change it at the first login\): (\S+)`).FindStringSubmatch(stdout)
+				if m == nil || len(m[1]) < auth.MinPasswordLen {
+					t.Fatalf("no generated password in: %s", stdout)
+				}
+				if u := canLogin(t, cfg, "root", m[1]); !u.PasswordChangeRequired {
+					t.Fatalf("user %+v", u)
+				}
+				a := openApp(t, cfg)
+				defer a.Close()
+				if _, err := a.Auth.Login(context.Background(), server.LoginRequest{Username: "root", Password: "piped-password-123"}); server.ErrorCode(err) != server.EUNAUTHORIZED {
+					t.Fatalf("the old password after a reset: %v", err)
+				}
+				if code, _, stderr := runCommand(t, env, nil, "user", "reset-password", "--username", "nobody"); code != 1 || !strings.Contains(stderr, "not found") {
+					t.Fatalf("unknown user: exit %d: %s", code, stderr)
 				}
 			})
 			t.Run("Inspector", func(t *testing.T) {
@@ -175,7 +198,7 @@ func TestKeysCommand(t *testing.T) {
 	// The first start makes a key; a token signed by it...
 	a := openApp(t, cfg)
 	first := a.Keys.Signing().ID
-	tok, _, err := auth.NewIssuer(a.Keys).IssueAccess(1, nil)
+	tok, _, err := auth.NewIssuer(a.Keys).IssueAccess(1, nil, "s")
 	a.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 		if acc.InspectorIndex >= 0 {
 			u.InspectorID = &d.Inspectors[acc.InspectorIndex].ID
 		}
-		if err := a.Users.CreateUserUnchecked(ctx, u, demo.Password); err != nil {
+		if err := a.Users.CreateUserUnchecked(ctx, u, demo.Password, false); err != nil {
 			return fmt.Errorf("account %s: %w", acc.Username, err)
 		}
 		if acc.Role == server.RoleDepartmentAdmin {

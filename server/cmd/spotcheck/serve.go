@@ -93,7 +93,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	} else if user != "" {
 		fmt.Fprintf(env.Stdout, "First start: created platform admin %q with one-time password %s\n", user, pass)
-		fmt.Fprintln(env.Stdout, "It is shown only now; sign in and keep it safe.")
+		fmt.Fprintln(env.Stdout, "It is shown only now and works once: sign in and choose a new password (POST /v1/me/password).")
 	}
 	if *demo {
 		if err := loadDemo(ctx, a, env); err != nil {

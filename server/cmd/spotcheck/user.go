@@ -17,21 +17,64 @@ import (
 )
 
 func init() {
-	register("user", "manage accounts: user add --username U --role R …", cmdUser)
+	register("user", "manage accounts: user add --username U --role R … | user reset-password --username U", cmdUser)
 }
 
 func cmdUser(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintln(env.Stderr, "usage: spotcheck user add --username U --role R [--department CODE] [--inspector CERT-NUMBER] [--display-name N]")
-		return usagef("want: user add")
+	switch {
+	case len(args) > 0 && args[0] == "add":
+		return cmdUserAdd(ctx, env, args[1:])
+	case len(args) > 0 && args[0] == "reset-password":
+		return cmdUserResetPassword(ctx, env, args[1:])
 	}
-	return cmdUserAdd(ctx, env, args[1:])
+	fmt.Fprintln(env.Stderr, "usage: spotcheck user add --username U --role R [--department CODE] [--inspector CERT-NUMBER] [--display-name N]")
+	fmt.Fprintln(env.Stderr, "       spotcheck user reset-password --username U")
+	return usagef("want: user add or user reset-password")
+}
+
+// cmdUserResetPassword gives an account a generated one-time password, with
+// the operator's authority: the way back in for a platform admin who lost
+// theirs. The account's sessions end; the password must be changed at the
+// next login.
+func cmdUserResetPassword(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("user reset-password", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var g globalFlags
+	g.register(fs, env)
+	name := fs.String("username", "", "login name (required)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected arguments %q", pos)
+	case *name == "":
+		return usagef("--username is required")
+	}
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, password, err := a.Users.ResetPasswordByUsername(ctx, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "reset the password of %q (id %d)\n", u.Username, u.ID)
+	fmt.Fprintf(env.Stdout, "one-time password, shown only now (change it at the first login): %s\n", password)
+	return nil
 }
 
 // cmdUserAdd creates an account with the operator's authority. The password
 // is the first line of stdin when stdin is not a terminal (so it never shows
 // in the process list or shell history); otherwise, or when that line is
-// empty, one is generated and printed once.
+// empty, one is generated and printed once, and must be changed at the
+// first login.
 func cmdUserAdd(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -95,12 +138,12 @@ func cmdUserAdd(ctx context.Context, env *Env, args []string) error {
 			u.DepartmentID = &in.DepartmentID
 		}
 	}
-	if err := a.Users.CreateUserUnchecked(ctx, u, password); err != nil {
+	if err := a.Users.CreateUserUnchecked(ctx, u, password, generated); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "created user %q (id %d, role %s)\n", u.Username, u.ID, u.Role)
 	if generated {
-		fmt.Fprintf(env.Stdout, "one-time password, shown only now: %s\n", password)
+		fmt.Fprintf(env.Stdout, "one-time password, shown only now (change it at the first login): %s\n", password)
 	}
 	return nil
 }
