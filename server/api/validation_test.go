@@ -56,9 +56,11 @@ func TestCampaign_ValidationBounds(t *testing.T) {
 		coord := h.Token(t, "coord-a")
 		// The harness clock is 2026-11-02 09:30 UTC, 17:30 in Shanghai.
 		for name, mutate := range map[string]func(b map[string]any){
-			"ratio 0":          func(b map[string]any) { b["ratio"] = map[string]any{"default": "0"} },
-			"ratio 0.000":      func(b map[string]any) { b["ratio"] = map[string]any{"default": "0.000"} },
-			"class ratio 0":    func(b map[string]any) { b["ratio"] = map[string]any{"default": "0.1", "by_class": map[string]string{"A": "0"}} },
+			"ratio 0":     func(b map[string]any) { b["ratio"] = map[string]any{"default": "0"} },
+			"ratio 0.000": func(b map[string]any) { b["ratio"] = map[string]any{"default": "0.000"} },
+			"class ratio 0": func(b map[string]any) {
+				b["ratio"] = map[string]any{"default": "0.1", "by_class": map[string]string{"A": "0"}}
+			},
 			"ratio above 1":    func(b map[string]any) { b["ratio"] = map[string]any{"default": "1.01"} },
 			"window in past":   func(b map[string]any) { b["window_start"] = "2026-11-01" },
 			"year 0000":        func(b map[string]any) { b["window_start"], b["window_end"] = "0000-01-01", "0000-01-05" },

@@ -375,7 +375,9 @@ func checkWindowStart(start server.Date, now time.Time) error {
 	return nil
 }
 
-func dateTime(d server.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+func dateTime(d server.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
 
 // validateDraft normalizes c (lead among the departments, sorted unique
 // lists, defaults) and returns EINVALID if it cannot be a campaign.
