@@ -15,6 +15,14 @@ type column struct {
 	required bool
 }
 
+// keyColumnOf returns the column that identifies a record of cols.
+func keyColumnOf(cols []column) string {
+	if cols[0].name == "department" {
+		return "certificate_number"
+	}
+	return cols[0].name
+}
+
 var enterpriseColumns = []column{
 	{"credit_code", []string{"统一社会信用代码", "社会信用代码", "信用代码"}, true},
 	{"name", []string{"企业名称", "名称", "主体名称"}, true},
@@ -53,6 +61,8 @@ func normalizeHeader(s string) string {
 type header struct {
 	width int
 	index map[string]int
+	// keyColumn is the column that identifies a record (the first column).
+	keyColumn string
 }
 
 // mapHeader reads the header row. An unknown header is ignored (files often
@@ -66,7 +76,7 @@ func mapHeader(cells []string, cols []column) (*header, error) {
 			byName[normalizeHeader(a)] = c.name
 		}
 	}
-	h := &header{width: len(cells), index: map[string]int{}}
+	h := &header{width: len(cells), index: map[string]int{}, keyColumn: keyColumnOf(cols)}
 	for i, cell := range cells {
 		name, ok := byName[normalizeHeader(cell)]
 		if !ok {
@@ -130,4 +140,28 @@ func (r record) get(name string) string {
 		return ""
 	}
 	return strings.TrimSpace(r.fields[i])
+}
+
+// checkText rejects a row whose cells the importer reads hold a control
+// character (NUL, which PostgreSQL cannot store, among them): no directory
+// field is free text, so tabs and line breaks are refused too.
+func (r record) checkText(row int) *server.ImportRowError {
+	for i, f := range r.fields {
+		name, ok := r.hdr.name(i)
+		if ok && server.ControlChar(strings.TrimSpace(f), false) {
+			return &server.ImportRowError{Row: row, Column: name, Code: CodeInvalidCharacter,
+				Message: fmt.Sprintf("%s含有控制字符（如NUL、换行） (%s contains a control character such as NUL or a line break).", fieldNames[name], name)}
+		}
+	}
+	return nil
+}
+
+// name returns the canonical name of the column at index i, if the importer reads it.
+func (h *header) name(i int) (string, bool) {
+	for name, j := range h.index {
+		if j == i {
+			return name, true
+		}
+	}
+	return "", false
 }
