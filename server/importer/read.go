@@ -241,7 +241,6 @@ type xlsxSource struct {
 // ones it unzips to a temporary file and streams.
 const xlsxXMLInMemory = 4 << 20
 
-
 func newXLSXSource(r io.Reader, dir string) (src *xlsxSource, err error) {
 	path, err := spool(r, dir, "spotcheck-import-*.xlsx")
 	if err != nil {
