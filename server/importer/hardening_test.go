@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -374,5 +375,36 @@ func TestImport_Limits(t *testing.T) {
 		rep, err := f.svc.ImportEnterprises(as(root), strings.NewReader(csvOf("credit_code,name,category,district,address",
 			good+","+strings.Repeat("路", 166))), server.ImportOptions{Format: server.ImportCSV})
 		checkReport(t, rep, err, counts{rows: 1, inserted: 1})
+	})
+}
+
+// TestImport_XLSXRowOfSharedStrings: cells that all name one large shared
+// string make a row far larger than its XML; the row is rejected.
+func TestImport_XLSXRowOfSharedStrings(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		book := excelize.NewFile()
+		defer book.Close()
+		rows := [][]string{
+			{"credit_code", "name", "category", "district", "address", "legal_representative", "licence_number"},
+			{importtest.CreditCode(1), "PLACEHOLDER", "PLACEHOLDER", "PLACEHOLDER", "PLACEHOLDER", "PLACEHOLDER", "PLACEHOLDER"},
+			{importtest.CreditCode(2), "星空网吧", "internet_cafe", "路南区"},
+		}
+		for r, row := range rows {
+			for c, v := range row {
+				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				if err := book.SetCellStr("Sheet1", cell, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var buf bytes.Buffer
+		if err := book.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		big := strings.Repeat("x", importer.MaxRowBytes/5)
+		rep, err := f.svc.ImportEnterprises(as(root), bytes.NewReader(rezip(t, buf.Bytes(), "PLACEHOLDER", big)), server.ImportOptions{Format: server.ImportXLSX})
+		checkReport(t, rep, err, counts{rows: 2, inserted: 1, rejected: 1})
+		checkErrors(t, rep, "2  row_too_large")
 	})
 }

@@ -24,6 +24,7 @@ const (
 	CodeWrongColumnCount = "wrong_column_count"
 	CodeMalformedRow     = "malformed_row"
 	CodeInvalidEncoding  = "invalid_encoding"
+	CodeRowTooLarge      = "row_too_large"
 )
 
 // source yields a file's rows one at a time.
@@ -283,6 +284,14 @@ func (s *xlsxSource) next() (int, []string, error) {
 	fields, err := s.rows.Columns(excelize.Options{RawCellValue: true})
 	if err != nil {
 		return s.row, nil, &badRow{CodeMalformedRow, fmt.Sprintf("无法读取该行 (cannot read the row): %v", err)}
+	}
+	// Cells may name shared strings, so a row can be larger than its XML.
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	if n > MaxRowBytes {
+		return s.row, nil, &badRow{CodeRowTooLarge, fmt.Sprintf("该行超过%d字节 (the row is over %d bytes).", MaxRowBytes, MaxRowBytes)}
 	}
 	return s.row, fields, nil
 }
