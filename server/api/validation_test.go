@@ -132,3 +132,22 @@ func TestInspector_ValidationBounds(t *testing.T) {
 		h.MustDo(t, "POST", "/v1/inspectors", admin, body(), http.StatusCreated, nil)
 	})
 }
+
+// TestPublicManifest_ServedAsText: the manifest is plain text shown inline
+// under a .txt name, never sniffed; and a formula-leading campaign name
+// cannot get into it in the first place (TestCampaign_ValidationBounds).
+func TestPublicManifest_ServedAsText(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		is := h.IssueCampaign(t, apptest.CampaignSpec{})
+		r := h.MustDo(t, "GET", fmt.Sprintf("/public/campaigns/%d/manifest", is.Campaign.ID), "", nil, http.StatusOK, nil)
+		want := fmt.Sprintf(`inline; filename="campaign-%d-manifest.txt"`, is.Campaign.ID)
+		if ct, cd, ns := r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"), r.Header.Get("X-Content-Type-Options"); ct != "text/plain; charset=utf-8" || cd != want || ns != "nosniff" {
+			t.Fatalf("Content-Type %q, Content-Disposition %q, X-Content-Type-Options %q", ct, cd, ns)
+		}
+		// A draft's manifest is a JSON 404, with no file name.
+		r = h.Do(t, "GET", "/public/campaigns/999999/manifest", "", nil)
+		if r.Status != http.StatusNotFound || r.Header.Get("Content-Disposition") != "" {
+			t.Fatalf("missing manifest: %d %q", r.Status, r.Header.Get("Content-Disposition"))
+		}
+	})
+}
