@@ -106,6 +106,25 @@ func controlString(v reflect.Value, field string) (string, bool) {
 	return "", false
 }
 
+// rejectControlURL answers EINVALID to a request whose path or query holds
+// a control character (a %00 in a filter would reach PostgreSQL, which
+// cannot take NUL).
+func rejectControlURL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		bad := server.ControlChar(u.Path, false)
+		for _, vs := range c.QueryParams() {
+			for _, v := range vs {
+				bad = bad || server.ControlChar(v, false)
+			}
+		}
+		if bad {
+			return server.Errorf(server.EINVALID, "地址含有控制字符（如NUL） (the URL contains a control character such as NUL).")
+		}
+		return next(c)
+	}
+}
+
 // jsonError turns a decoding error into a safe EINVALID (or ETOOLARGE).
 func jsonError(err error) error {
 	var (

@@ -44,6 +44,11 @@ func TestDecode_ControlCharacters(t *testing.T) {
 		in := h.Inspectors["insp-a1"]
 		wantInvalid(t, h, "PATCH", fmt.Sprintf("/v1/inspectors/%d", in.ID), admin, map[string]any{"domains": []string{"文化\x00市场"}})
 		wantInvalid(t, h, "PATCH", fmt.Sprintf("/v1/inspectors/%d", in.ID), admin, map[string]any{"phone": "139\x000000"})
+		for _, p := range []string{"/v1/enterprises?district=%00", "/v1/inspectors?certificate_number=a%00", "/v1/enterprises?credit_code=%0a", "/v1/packets/a%00b"} {
+			wantInvalid(t, h, "GET", p, root, nil)
+		}
+		wantInvalid(t, h, "POST", "/v1/check-items", admin, map[string]any{"code": "WH-09", "title": "营业执照\n悬挂"})
+		h.MustDo(t, "POST", "/v1/check-items", admin, map[string]any{"code": "WH-09", "title": "营业执照悬挂", "legal_basis": "第一款\n第二款"}, http.StatusCreated, nil)
 	})
 }
 

@@ -117,6 +117,12 @@ func (s *CheckItemService) CreateCheckItem(ctx context.Context, item *server.Che
 	case len(item.LegalBasis) > 2000:
 		return server.Errorf(server.EINVALID, "检查依据过长 (legal basis longer than 2000 bytes).")
 	}
+	if err := server.CheckLine("事项名称 (title)", item.Title, 200); err != nil {
+		return err
+	}
+	if err := server.CheckText("检查依据 (legal basis)", item.LegalBasis, 2000); err != nil {
+		return err
+	}
 	return s.db.WithTx(ctx, func(tx *Tx) error {
 		var d departmentRow
 		if err := tx.Select("id").First(&d, item.DepartmentID).Error; err != nil {
