@@ -48,6 +48,7 @@ func TestDecode_ControlCharacters(t *testing.T) {
 			wantInvalid(t, h, "GET", p, root, nil)
 		}
 		wantInvalid(t, h, "POST", "/v1/check-items", admin, map[string]any{"code": "WH-09", "title": "营业执照\n悬挂"})
+		wantInvalid(t, h, "POST", "/v1/check-items", admin, map[string]any{"code": "-1+1", "title": "营业执照悬挂"})
 		h.MustDo(t, "POST", "/v1/check-items", admin, map[string]any{"code": "WH-09", "title": "营业执照悬挂", "legal_basis": "第一款\n第二款"}, http.StatusCreated, nil)
 	})
 }
