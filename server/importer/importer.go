@@ -134,8 +134,11 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	defer src.close()
 
 	_, header, err := src.next()
+	var bad *badRow
 	if err == io.EOF {
 		return nil, server.Errorf(server.EINVALID, "文件为空，缺少表头行 (the file is empty: no header row).")
+	} else if asBadRow(err, &bad) {
+		return nil, server.Errorf(server.EINVALID, "无法读取表头行 (cannot read the header row): %s", bad.msg)
 	} else if err != nil {
 		return nil, fileError(err)
 	}
