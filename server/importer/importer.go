@@ -183,7 +183,9 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 				j.seen[k] = row
 			}
 		}
-		if b.len() >= size {
+		// Rejected rows wait for their batch too: flush when either is full,
+		// so a file of bad rows does not pile them up in memory.
+		if b.len() >= size || len(j.pending) >= size {
 			if err := b.flush(ctx, j); err != nil {
 				return nil, err
 			}
