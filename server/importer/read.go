@@ -62,20 +62,20 @@ func fileError(err error) error {
 
 // open spools r to a temporary file, checks the file against the limits
 // (so a file that breaks one is refused before anything is written), and
-// starts reading it in the requested format, reporting progress as bytes are
-// read from r.
+// starts reading it in the requested format, reporting progress as the CSV
+// file's rows are read, or as an XLSX file is received.
 func (s *Service) open(r io.Reader, opt server.ImportOptions) (source, error) {
-	if opt.Progress != nil {
-		r = &countingReader{r: r, progress: opt.Progress}
-	}
 	switch opt.Format {
 	case server.ImportCSV:
 		enc, err := csvEncoding(opt.Encoding)
 		if err != nil {
 			return nil, err
 		}
-		return newCSVSource(r, s.TempDir, enc)
+		return newCSVSource(r, s.TempDir, enc, opt.Progress)
 	case server.ImportXLSX:
+		if opt.Progress != nil {
+			r = &countingReader{r: r, progress: opt.Progress}
+		}
 		return newXLSXSource(r, s.TempDir)
 	}
 	return nil, server.Errorf(server.EUNSUPPORTED, "不支持的文件格式，须为CSV或XLSX (unsupported format %q: use csv or xlsx).", opt.Format)
@@ -130,7 +130,7 @@ type csvSource struct {
 	out  []string
 }
 
-func newCSVSource(r io.Reader, dir, enc string) (src *csvSource, err error) {
+func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvSource, err error) {
 	path, err := spool(r, dir, "spotcheck-import-*.csv")
 	if err != nil {
 		return nil, err
@@ -151,7 +151,11 @@ func newCSVSource(r io.Reader, dir, enc string) (src *csvSource, err error) {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(s.f, 64<<10)
+	var in io.Reader = s.f
+	if progress != nil {
+		in = &countingReader{r: in, progress: progress}
+	}
+	br := bufio.NewReaderSize(in, 64<<10)
 	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xEF\xBB\xBF")) {
 		// Excel writes a byte order mark before UTF-8 CSV.
 		br.Discard(3)
