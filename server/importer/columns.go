@@ -15,14 +15,6 @@ type column struct {
 	required bool
 }
 
-// keyColumnOf returns the column that identifies a record of cols.
-func keyColumnOf(cols []column) string {
-	if cols[0].name == "department" {
-		return "certificate_number"
-	}
-	return cols[0].name
-}
-
 var enterpriseColumns = []column{
 	{"credit_code", []string{"统一社会信用代码", "社会信用代码", "信用代码"}, true},
 	{"name", []string{"企业名称", "名称", "主体名称"}, true},
@@ -61,8 +53,6 @@ func normalizeHeader(s string) string {
 type header struct {
 	width int
 	index map[string]int
-	// keyColumn is the column that identifies a record (the first column).
-	keyColumn string
 }
 
 // mapHeader reads the header row. An unknown header is ignored (files often
@@ -76,7 +66,7 @@ func mapHeader(cells []string, cols []column) (*header, error) {
 			byName[normalizeHeader(a)] = c.name
 		}
 	}
-	h := &header{width: len(cells), index: map[string]int{}, keyColumn: keyColumnOf(cols)}
+	h := &header{width: len(cells), index: map[string]int{}}
 	for i, cell := range cells {
 		name, ok := byName[normalizeHeader(cell)]
 		if !ok {

@@ -74,8 +74,9 @@ func (s *Service) ImportInspectors(ctx context.Context, r io.Reader, opt server.
 // batch collects parsed rows until they are flushed to the store.
 type batch interface {
 	// key returns the row's key (credit code or certificate number) as the
-	// store compares it.
+	// store compares it, and keyColumn the column that holds it.
 	key(rec record) string
+	keyColumn() string
 	// add parses one data row; it returns the row's error, or nil if the row
 	// joined the batch.
 	add(row int, rec record) *server.ImportRowError
@@ -174,9 +175,10 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 			} else if e := rec.checkText(row); e != nil {
 				j.reject(*e)
 			} else if k := keyDigest(b.key(rec)); j.seen[k] != 0 {
-				j.reject(server.ImportRowError{Row: row, Column: hdr.keyColumn, Code: CodeDuplicateKey,
+				col, first := b.keyColumn(), j.seen[k]
+				j.reject(server.ImportRowError{Row: row, Column: col, Code: CodeDuplicateKey,
 					Message: fmt.Sprintf("与第%d行重复，同一文件中每个%s只能出现一次，已保留第%d行 (repeats row %d: a %s may appear once in a file; row %d was kept).",
-						j.seen[k], fieldNames[hdr.keyColumn], j.seen[k], j.seen[k], hdr.keyColumn, j.seen[k])})
+						first, fieldNames[col], first, first, col, first)})
 			} else if e := b.add(row, rec); e != nil {
 				j.reject(*e)
 			} else {
@@ -210,6 +212,7 @@ type enterpriseBatch struct {
 func (b *enterpriseBatch) len() int { return len(b.es) }
 
 func (b *enterpriseBatch) key(rec record) string { return strings.ToUpper(rec.get("credit_code")) }
+func (b *enterpriseBatch) keyColumn() string     { return "credit_code" }
 
 func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
 	e, set, rerr := parseEnterprise(rec)
@@ -251,6 +254,7 @@ type inspectorBatch struct {
 func (b *inspectorBatch) len() int { return len(b.ins) }
 
 func (b *inspectorBatch) key(rec record) string { return rec.get("certificate_number") }
+func (b *inspectorBatch) keyColumn() string     { return "certificate_number" }
 
 func (b *inspectorBatch) add(row int, rec record) *server.ImportRowError {
 	code, in, set, rerr := parseInspector(rec)
