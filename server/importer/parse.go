@@ -71,9 +71,9 @@ var categories = map[string]string{
 	"网吧":          server.CategoryInternetCafe,
 }
 
-// optional reads an optional column: whether the row sets it (the column is
-// there and its cell neither blank nor a clear marker sets a value, a clear
-// marker sets it to empty), and the value, "" when cleared or not set.
+// optional reads an optional column. A blank cell, or a column the file
+// lacks, sets nothing (set is false: the stored value stays); a clear marker
+// sets the field to empty; any other value sets it.
 func optional(rec record, name string) (v string, set bool) {
 	v = rec.get(name)
 	switch {
