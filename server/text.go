@@ -3,6 +3,8 @@ package server
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // Text rules shared by every Validate: stored text is valid UTF-8 without
@@ -12,17 +14,8 @@ import (
 
 // ControlChar reports whether s holds a control character: a C0 control
 // (NUL included), DEL, or a C1 control. With multiline, tab, line feed and
-// carriage return are allowed, as in free-text notes.
-func ControlChar(s string, multiline bool) bool {
-	for _, r := range s {
-		switch {
-		case multiline && (r == '\t' || r == '\n' || r == '\r'):
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
-			return true
-		}
-	}
-	return false
-}
+// carriage return are allowed, as in free-text notes. The rule is the wire's.
+func ControlChar(s string, multiline bool) bool { return syncproto.ControlChar(s, multiline) }
 
 // FormulaLeading reports whether s starts with a character a spreadsheet
 // takes as the start of a formula (= + - @) or with a tab or carriage return.

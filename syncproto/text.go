@@ -2,16 +2,27 @@ package syncproto
 
 import "reflect"
 
+// ControlChar reports whether s holds a control character: a C0 control
+// (NUL included, which PostgreSQL cannot store), DEL, or a C1 control. With
+// multiline, tab, line feed and carriage return are allowed, as in notes.
+func ControlChar(s string, multiline bool) bool {
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\t' || r == '\n' || r == '\r'):
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			return true
+		}
+	}
+	return false
+}
+
 // controlField finds a string in v holding a control character other than
-// tab, line feed and carriage return (NUL, which PostgreSQL cannot store,
-// among them) and returns the JSON name of its field.
+// tab, line feed and carriage return and returns the JSON name of its field.
 func controlField(v reflect.Value, field string) (string, bool) {
 	switch v.Kind() {
 	case reflect.String:
-		for _, r := range v.String() {
-			if r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0) {
-				return field, true
-			}
+		if ControlChar(v.String(), true) {
+			return field, true
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {

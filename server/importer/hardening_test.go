@@ -3,6 +3,7 @@ package importer_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"fmt"
 	"io"
 	"strings"
@@ -371,6 +372,25 @@ func TestImport_Limits(t *testing.T) {
 				}
 			})
 		}
+		// An entry that unzips to more than its header declares is refused
+		// while it is read, before it can take more.
+		var raw bytes.Buffer
+		fw, _ := flate.NewWriter(&raw, flate.BestCompression)
+		fw.Write([]byte("<worksheet><sheetData>" + strings.Repeat(" ", 8<<20) + "</sheetData></worksheet>"))
+		fw.Close()
+		var lying bytes.Buffer
+		zw := zip.NewWriter(&lying)
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "xl/worksheets/sheet1.xml", Method: zip.Deflate,
+			CompressedSize64: uint64(raw.Len()), UncompressedSize64: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(raw.Bytes())
+		zw.Close()
+		if _, err := f.svc.ImportEnterprises(as(root), bytes.NewReader(lying.Bytes()), server.ImportOptions{Format: server.ImportXLSX}); server.ErrorCode(err) != server.EINVALID {
+			t.Fatalf("a zip entry larger than declared: %v", err)
+		}
+
 		// A file within the limits goes through.
 		rep, err := f.svc.ImportEnterprises(as(root), strings.NewReader(csvOf("credit_code,name,category,district,address",
 			good+","+strings.Repeat("路", 166))), server.ImportOptions{Format: server.ImportCSV})
