@@ -26,7 +26,8 @@ func (d *Department) Validate() error {
 	case d.Name == "":
 		return Errorf(EINVALID, "部门名称不能为空 (department name required).")
 	}
-	return nil
+	// The name heads every row of the grouping report (CSV).
+	return CheckName("部门名称 (department name)", d.Name, 100)
 }
 
 // DepartmentService manages departments. Everyone signed in may list them;

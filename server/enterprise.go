@@ -115,5 +115,24 @@ func (e *Enterprise) Validate() error {
 	case e.Latitude != nil && (*e.Latitude < -90 || *e.Latitude > 90 || *e.Longitude < -180 || *e.Longitude > 180):
 		return Errorf(EINVALID, "经纬度超出范围 (coordinates out of range).")
 	}
+	// Names and addresses reach the grouping report (CSV) and packets.
+	for _, f := range []struct {
+		what, v string
+		max     int
+		name    bool
+	}{
+		{"企业名称 (name)", e.Name, 200, true}, {"企业类别 (category)", e.Category, 64, true},
+		{"所属区县 (district)", e.District, 64, true}, {"地址 (address)", e.Address, 500, true},
+		{"法定代表人 (legal representative)", e.LegalRepresentative, 100, true},
+		{"许可证号 (licence number)", e.LicenceNumber, 100, false},
+	} {
+		check := CheckLine
+		if f.name {
+			check = CheckName
+		}
+		if err := check(f.what, f.v, f.max); err != nil {
+			return err
+		}
+	}
 	return nil
 }

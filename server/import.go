@@ -38,9 +38,47 @@ type ImportReport struct {
 // MaxImportErrors bounds how many row errors a report lists.
 const MaxImportErrors = 10000
 
+// ImportFields is the set of optional columns an imported row sets. A
+// column the file lacks, or a blank cell, leaves an existing record's value
+// alone (a new record gets the default); a cell holding ImportClearMarker
+// sets the field to empty. Required columns are always set.
+type ImportFields uint32
+
+// Optional import columns.
+const (
+	ImportAddress ImportFields = 1 << iota
+	ImportLegalRepresentative
+	ImportLicenceNumber
+	ImportStatus
+	ImportRiskClass
+	ImportCoordinates
+	ImportDomains
+	ImportPhone
+
+	// ImportAllFields sets every field: the row replaces the stored record.
+	ImportAllFields ImportFields = 1<<iota - 1
+)
+
+// Has reports whether f includes every field of g.
+func (f ImportFields) Has(g ImportFields) bool { return f&g == g }
+
+// ImportClearMarkers are the cell values that erase an optional field on
+// import; a blank cell leaves it alone. Matched after trimming, ignoring case.
+var ImportClearMarkers = []string{"[清空]", "[clear]"}
+
+// Import encodings of CSV files.
+const (
+	ImportEncodingAuto    = ""        // UTF-8, or GB18030 when the whole file is GB18030 and not UTF-8
+	ImportEncodingUTF8    = "utf-8"   // rows that are not UTF-8 are rejected
+	ImportEncodingGB18030 = "gb18030" // also GBK and GB2312, which it contains
+)
+
 // ImportOptions tunes an import.
 type ImportOptions struct {
 	Format ImportFormat
+	// Encoding of a CSV file: ImportEncodingAuto, ImportEncodingUTF8 or
+	// ImportEncodingGB18030. XLSX is always Unicode.
+	Encoding string
 	// Progress, when set, is called as the file is read with the bytes read so far.
 	Progress func(bytesRead int64)
 }

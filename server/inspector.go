@@ -84,13 +84,37 @@ func (in *Inspector) Validate() error {
 	case !in.Status.Valid():
 		return Errorf(EINVALID, "状态须为active、on_leave或left (status must be active, on_leave or left): %q", in.Status)
 	}
+	if y1, y2 := in.CertificateValidFrom.Year, in.CertificateValidUntil.Year; y1 < MinCertificateYear || y2 > MaxCertificateYear {
+		return Errorf(EINVALID, "执法证有效期须在%d年至%d年之间 (certificate validity must lie within %d-%d).", MinCertificateYear, MaxCertificateYear, MinCertificateYear, MaxCertificateYear)
+	}
+	if len(in.Domains) > MaxInspectorDomains {
+		return Errorf(EINVALID, "执法领域最多%d项 (at most %d enforcement domains).", MaxInspectorDomains, MaxInspectorDomains)
+	}
 	for _, d := range in.Domains {
 		if d == "" || len(d) > 64 {
 			return Errorf(EINVALID, "执法领域须为1-64字节 (each enforcement domain must be 1-64 bytes).")
 		}
+		if err := CheckName("执法领域 (domain)", d, 64); err != nil {
+			return err
+		}
 	}
-	return nil
+	// The name and certificate number reach the grouping report (CSV) and
+	// the certificate number the public manifest.
+	if err := CheckName("姓名 (name)", in.Name, 100); err != nil {
+		return err
+	}
+	if err := CheckName("执法证号 (certificate number)", in.CertificateNumber, 64); err != nil {
+		return err
+	}
+	return CheckLine("电话 (phone)", in.Phone, 32)
 }
+
+// Bounds of an inspector record.
+const (
+	MinCertificateYear  = 1970
+	MaxCertificateYear  = 2100
+	MaxInspectorDomains = 32
+)
 
 // CertificateValidOn reports whether the certificate is valid on every day from start to end.
 func (in *Inspector) CertificateValidOn(start, end Date) bool {

@@ -243,3 +243,35 @@ func TestPullRequest_Validate(t *testing.T) {
 		t.Fatalf("old client's pull: %+v, %v", old, err)
 	}
 }
+
+// TestMutation_ValidateControlCharacters: a NUL (which PostgreSQL cannot
+// store) or another control character in any string rejects the mutation on
+// its own; line breaks in a note are text.
+func TestMutation_ValidateControlCharacters(t *testing.T) {
+	p := samplePush(t)
+	answer := *p.Mutations[1].Answer
+	m := syncproto.Mutation{Seq: 1, ID: "m9", Kind: syncproto.KindAnswer, PacketID: "7f3a9c", DeviceTime: t0, Answer: &answer}
+	answer.Note = "第一行\r\n第二行\t完"
+	if err := m.Validate(); err != nil {
+		t.Fatalf("a note with line breaks refused: %v", err)
+	}
+	for _, bad := range []func(){
+		func() { answer.Note = "a\x00b" },
+		func() { answer.Note = "a\x1bb" },
+		func() { answer.Value = "\x00" },
+		func() { m.ID = "m\x00" },
+	} {
+		a, id := answer, m.ID
+		bad()
+		if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("note %q value %q id %q: %v", answer.Note, answer.Value, m.ID, err)
+		}
+		answer, m.ID = a, id
+	}
+	cert := syncproto.Mutation{Seq: 1, ID: "m8", Kind: syncproto.KindCertificates, PacketID: "7f3a9c", DeviceTime: t0,
+		Certificates: &syncproto.CertificatesMutation{Shown: append([]syncproto.CertificateShown(nil), p.Mutations[0].Certificates.Shown...)}}
+	cert.Certificates.Shown[0].CertificateNumber = "X\x00"
+	if err := cert.Validate(); err == nil {
+		t.Error("a NUL in a certificate number accepted")
+	}
+}

@@ -2,6 +2,7 @@ package syncproto
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -41,6 +42,9 @@ func (m *Mutation) Validate() error {
 		return errorf("packet_id is malformed")
 	case m.DeviceTime.IsZero():
 		return errorf("device_time is required")
+	}
+	if field, ok := controlField(reflect.ValueOf(m), ""); ok {
+		return errorf("%s contains a control character such as NUL", field)
 	}
 	set := 0
 	for _, p := range []bool{m.Answer != nil, m.Certificates != nil, m.Seal != nil, m.SealClose != nil, m.Close != nil, m.Finalize != nil} {

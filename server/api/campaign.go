@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -388,26 +389,35 @@ func (s *Server) handlePublicCampaignIndex(c echo.Context) error {
 }
 
 // handlePublicManifest handles "GET /public/campaigns/:id/manifest": the
-// exact canonical bytes whose SHA-256 is the published digest.
+// exact canonical bytes whose SHA-256 is the published digest. It is plain
+// text to read and hash, not a spreadsheet: it is served inline under a .txt
+// name, never sniffed, so that a browser shows it rather than a spreadsheet
+// program opening it.
 func (s *Server) handlePublicManifest(c echo.Context) error {
-	return s.streamPublic(c, "text/plain; charset=utf-8", s.Public.WriteManifest)
+	return s.streamPublic(c, "text/plain; charset=utf-8", "manifest.txt", s.Public.WriteManifest)
 }
 
 // handlePublicRecord handles "GET /public/campaigns/:id/record": the draw
 // record that `spotcheck verify draw` re-computes.
 func (s *Server) handlePublicRecord(c echo.Context) error {
-	return s.streamPublic(c, echo.MIMEApplicationJSONCharsetUTF8, s.Public.WriteRecord)
+	return s.streamPublic(c, echo.MIMEApplicationJSONCharsetUTF8, "", s.Public.WriteRecord)
 }
 
 // streamPublic streams write's output as contentType. Headers go out with the
 // first byte, so an error before it (ENOTFOUND for a draft) still gets its
 // proper status; one after it can only cut the response short.
-func (s *Server) streamPublic(c echo.Context, contentType string, write func(context.Context, int64, io.Writer) error) error {
+//
+// A name (such as "manifest.txt") serves the body inline under the file name
+// campaign-ID-name.
+func (s *Server) streamPublic(c echo.Context, contentType, name string, write func(context.Context, int64, io.Writer) error) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
 	w := &lazyWriter{c: c, contentType: contentType}
+	if name != "" {
+		w.disposition = fmt.Sprintf(`inline; filename="campaign-%d-%s"`, id, name)
+	}
 	err = write(c.Request().Context(), id, w)
 	if err != nil && w.started {
 		s.Logger.WarnContext(c.Request().Context(), "public record cut short", "route", c.Path(), "err", err)
@@ -426,12 +436,16 @@ func (s *Server) streamPublic(c echo.Context, contentType string, write func(con
 type lazyWriter struct {
 	c           echo.Context
 	contentType string
+	disposition string // Content-Disposition, if any
 	started     bool
 }
 
 func (w *lazyWriter) start() {
 	h := w.c.Response().Header()
 	h.Set(echo.HeaderContentType, w.contentType)
+	if w.disposition != "" {
+		h.Set(echo.HeaderContentDisposition, w.disposition)
+	}
 	w.c.Response().WriteHeader(http.StatusOK)
 	w.started = true
 }

@@ -19,6 +19,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"username":"a","password":"b"}`, `{}`, ``, `{`, `[]`, `null`, `{"username":1}`,
 		`{"username":"a","password":"b"} {}`, `{"username":"a","password":"b","x":1}`,
 		`{"username":"` + string(make([]byte, 70)) + `","password":"b"}`, "\xff\xfe",
+		`{"username":"a\u0000","password":"b"}`, `{"username":"a","password":"\u001b\u0000"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -32,6 +33,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err == nil {
 			if v.Validate() != nil {
 				t.Fatalf("decoded an invalid request: %+v", v)
+			}
+			if server.ControlChar(v.Username, true) || server.ControlChar(v.Password, true) {
+				t.Fatalf("decoded a control character: %+q", []string{v.Username, v.Password})
 			}
 			return
 		}

@@ -43,29 +43,35 @@ func (s *Server) handleImport(c echo.Context, run importFunc) error {
 	if s.Imports == nil {
 		return server.Errorf(server.EUNAVAILABLE, "导入服务不可用 (imports are not available).")
 	}
-	format, err := importFormat(c.Request().Header.Get(echo.HeaderContentType))
+	format, charset, err := importFormat(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil {
 		return err
 	}
-	rep, err := run(c.Request().Context(), c.Request().Body, server.ImportOptions{Format: format})
+	// A CSV file's encoding: ?encoding=, else the charset parameter, else detected.
+	enc := c.QueryParam("encoding")
+	if enc == "" {
+		enc = charset
+	}
+	rep, err := run(c.Request().Context(), c.Request().Body, server.ImportOptions{Format: format, Encoding: enc})
 	if err != nil {
 		return importError(err)
 	}
 	return c.JSON(http.StatusOK, rep)
 }
 
-// importFormat picks the file format from the request's content type.
-func importFormat(contentType string) (server.ImportFormat, error) {
-	mt, _, err := mime.ParseMediaType(contentType)
+// importFormat picks the file format, and a CSV file's charset, from the
+// request's content type.
+func importFormat(contentType string) (server.ImportFormat, string, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
 	if err == nil {
 		switch mt {
 		case "text/csv":
-			return server.ImportCSV, nil
+			return server.ImportCSV, params["charset"], nil
 		case MIMEXLSX:
-			return server.ImportXLSX, nil
+			return server.ImportXLSX, "", nil
 		}
 	}
-	return "", server.Errorf(server.EUNSUPPORTED, "请上传CSV或XLSX文件 (Content-Type must be text/csv or %s).", MIMEXLSX)
+	return "", "", server.Errorf(server.EUNSUPPORTED, "请上传CSV或XLSX文件 (Content-Type must be text/csv or %s).", MIMEXLSX)
 }
 
 // importError maps a body cut off by the size limit to ETOOLARGE; other

@@ -142,3 +142,50 @@ func TestImportInspectors(t *testing.T) {
 		})
 	})
 }
+
+// TestImport_BadCellsPerRow: a NUL cell (which PostgreSQL cannot store) is
+// one rejected row, not a 500 that loses the good rows; an inspector file
+// without a status column leaves an inspector on leave; a GBK file is read
+// as its charset says.
+func TestImport_BadCellsPerRow(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		root := h.Token(t, "root")
+		c := importtest.CreditCode
+		body := "credit_code,name,category,district\n" +
+			c(1) + ",星空网吧,internet_cafe,路南区\n" +
+			c(2) + ",银河\x00网咖,internet_cafe,路北区\n" +
+			c(3) + ",云端网咖,internet_cafe,古冶区\n"
+		rep := importReport(t, importUpload(t, h, "/v1/imports/enterprises", root, "text/csv", strings.NewReader(body)))
+		if rep.Inserted != 2 || rep.Rejected != 1 || rep.Errors[0].Row != 3 || rep.Errors[0].Code != "invalid_character" {
+			t.Fatalf("report %+v", rep)
+		}
+
+		gbk := "credit_code,name,category,district\n" + c(4) + ",\xd0\xc7\xbf\xd5,internet_cafe,\xc2\xb7\xc4\xcf\xc7\xf8\n" // 星空, 路南区
+		rep = importReport(t, importUpload(t, h, "/v1/imports/enterprises?encoding=utf-8", root, "text/csv", strings.NewReader(gbk)))
+		if rep.Inserted != 0 || rep.Rejected != 1 || rep.Errors[0].Code != "invalid_encoding" {
+			t.Fatalf("GBK said to be UTF-8: %+v", rep)
+		}
+		rep = importReport(t, importUpload(t, h, "/v1/imports/enterprises", root, "text/csv; charset=GBK", strings.NewReader(gbk)))
+		if rep.Inserted != 1 {
+			t.Fatalf("GBK: %+v", rep)
+		}
+		if r := importUpload(t, h, "/v1/imports/enterprises?encoding=ebcdic", root, "text/csv", strings.NewReader(gbk)); r.Status != http.StatusUnsupportedMediaType {
+			t.Fatalf("unknown encoding: %d %s", r.Status, r.Body)
+		}
+
+		admin := h.Token(t, "admin-a")
+		in := h.Inspectors["insp-a1"]
+		h.MustDo(t, "PATCH", fmt.Sprintf("/v1/inspectors/%d", in.ID), admin, map[string]any{"status": "on_leave"}, http.StatusOK, nil)
+		roster := "department,name,certificate_number,certificate_valid_from,certificate_valid_until\n" +
+			fmt.Sprintf("culture,%s,%s,2024-01-01,2028-12-31\n", in.Name, in.CertificateNumber)
+		rep = importReport(t, importUpload(t, h, "/v1/imports/inspectors", admin, "text/csv", strings.NewReader(roster)))
+		if rep.Unchanged != 1 {
+			t.Fatalf("roster: %+v", rep)
+		}
+		var got api.Inspector
+		h.MustDo(t, "GET", fmt.Sprintf("/v1/inspectors/%d", in.ID), admin, nil, http.StatusOK, &got)
+		if got.Status != "on_leave" || got.Phone != in.Phone || len(got.Domains) != len(in.Domains) {
+			t.Fatalf("a roster without status, phone and domains changed them: %+v", got)
+		}
+	})
+}

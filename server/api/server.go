@@ -163,6 +163,7 @@ func New(svc Services, db Pinger, logger *slog.Logger) *Server {
 			XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 			ReferrerPolicy: "no-referrer",
 		}),
+		rejectControlURL,
 	)
 	s.registerPoolMetrics()
 	s.routes()

@@ -1,12 +1,14 @@
 // Package demo generates the demo dataset: a city's culture bureau and
 // market-regulation bureau, about 1,000 internet cafés with valid credit codes
-// across six districts, and 40 inspectors. The same seed always gives the same
+// across Tangshan's fourteen districts and counties, and 40 inspectors with
+// 11-digit mobile numbers. The same seed always gives the same
 // data, so a walk-through in the README stays true.
 package demo
 
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -27,14 +29,36 @@ type District struct {
 	Lat, Lng   float64 // approximate centre
 }
 
-// Districts of the demo city (Xiamen's six districts).
+// City is the demo city.
+const City = "唐山市"
+
+// Districts of the demo city: Tangshan's seven districts, three county-level
+// cities and four counties.
 var Districts = []District{
-	{"350203", "思明区", 24.4547, 118.0823},
-	{"350205", "海沧区", 24.4846, 117.9976},
-	{"350206", "湖里区", 24.5126, 118.1461},
-	{"350211", "集美区", 24.5757, 118.0971},
-	{"350212", "同安区", 24.7231, 118.1521},
-	{"350213", "翔安区", 24.6185, 118.2474},
+	{"130202", "路南区", 39.6150, 118.1540},
+	{"130203", "路北区", 39.6250, 118.2010},
+	{"130204", "古冶区", 39.7330, 118.4470},
+	{"130205", "开平区", 39.6710, 118.2620},
+	{"130207", "丰南区", 39.5760, 118.0850},
+	{"130208", "丰润区", 39.8320, 118.1620},
+	{"130209", "曹妃甸区", 39.2730, 118.4600},
+	{"130224", "滦南县", 39.5040, 118.6820},
+	{"130225", "乐亭县", 39.4260, 118.9120},
+	{"130227", "迁西县", 40.1420, 118.3150},
+	{"130229", "玉田县", 39.9010, 117.7380},
+	{"130281", "遵化市", 40.1890, 117.9660},
+	{"130283", "迁安市", 39.9990, 118.7010},
+	{"130284", "滦州市", 39.7410, 118.7030},
+}
+
+// companyPlace is how a company registered in d begins its name: the city
+// and the district for a district (唐山市路南…), the county or county-level
+// city itself otherwise (遵化市…).
+func companyPlace(d District) string {
+	if name, ok := strings.CutSuffix(d.Name, "区"); ok {
+		return City + name
+	}
+	return d.Name
 }
 
 // Account is a demo login.
@@ -85,12 +109,12 @@ func Generate(n int) *Dataset {
 		lng := dist.Lng + (r.Float64()-0.5)*0.06
 		e := &server.Enterprise{
 			CreditCode:          code,
-			Name:                fmt.Sprintf("厦门市%s%s%s网络会所有限公司", dist.Name[:len(dist.Name)-len("区")], pick(r, nameWords1), pick(r, nameWords2)),
+			Name:                fmt.Sprintf("%s%s%s网络会所有限公司", companyPlace(dist), pick(r, nameWords1), pick(r, nameWords2)),
 			Category:            server.CategoryInternetCafe,
 			District:            dist.Name,
-			Address:             fmt.Sprintf("厦门市%s%s%d号%d层", dist.Name, pick(r, roads), 1+r.IntN(300), 1+r.IntN(4)),
+			Address:             fmt.Sprintf("河北省%s%s%s%d号%d层", City, dist.Name, pick(r, roads), 1+r.IntN(300), 1+r.IntN(4)),
 			LegalRepresentative: personName(r),
-			LicenceNumber:       fmt.Sprintf("闽网文〔%d〕%04d-%03d号", 2015+r.IntN(10), 1000+r.IntN(9000), r.IntN(1000)),
+			LicenceNumber:       fmt.Sprintf("冀网文〔%d〕%04d-%03d号", 2015+r.IntN(10), 1000+r.IntN(9000), r.IntN(1000)),
 			Status:              server.EnterpriseActive,
 			RiskClass:           riskClass(r),
 			Latitude:            &lat,
@@ -111,17 +135,17 @@ func Generate(n int) *Dataset {
 		{"coordinator", "文旅局牵头协调人", server.RoleLeadCoordinator, CultureCode, -1},
 	}
 	for i := 0; i < 40; i++ {
-		dept, prefix, domain := CultureCode, "闽文执", "文化市场"
+		dept, prefix, domain := CultureCode, "冀文执", "文化市场"
 		if i >= 20 {
-			dept, prefix, domain = MarketCode, "闽市监执", "市场监管"
+			dept, prefix, domain = MarketCode, "冀市监执", "市场监管"
 		}
 		in := &server.Inspector{
 			Name:                  personName(r),
-			CertificateNumber:     fmt.Sprintf("%s%06d", prefix, 350200+i*37),
+			CertificateNumber:     fmt.Sprintf("%s%06d", prefix, 130200+i*37),
 			CertificateValidFrom:  server.Date{Year: 2023, Month: 1, Day: 1},
 			CertificateValidUntil: server.Date{Year: 2028, Month: 12, Day: 31},
 			Domains:               []string{domain},
-			Phone:                 fmt.Sprintf("1%d%09d", 35+r.IntN(5), r.IntN(1_000_000_000)),
+			Phone:                 MobileNumber(r),
 			Status:                server.InspectorActive,
 		}
 		switch i % 20 {
@@ -157,6 +181,12 @@ func CreditCode(prefix8 string, r *rand.Rand) string {
 	return first17 + string(server.CreditCodeCheckChar(first17))
 }
 
+// MobileNumber returns a random 11-digit mainland mobile number, 1[3-9]
+// followed by nine digits.
+func MobileNumber(r *rand.Rand) string {
+	return fmt.Sprintf("1%d%09d", 3+r.IntN(7), r.IntN(1_000_000_000))
+}
+
 func riskClass(r *rand.Rand) server.RiskClass {
 	switch x := r.IntN(100); {
 	case x < 45:
@@ -183,7 +213,7 @@ func personName(r *rand.Rand) string {
 var (
 	nameWords1 = []string{"星际", "极速", "云端", "蓝海", "飞扬", "网虫", "电竞", "光年", "银河", "启航", "网鱼", "天空", "聚友", "竞技", "未来"}
 	nameWords2 = []string{"", "e站", "时代", "空间", "联盟", "部落", "港湾", "驿站", "之家", "世界"}
-	roads      = []string{"中山路", "湖滨南路", "厦禾路", "嘉禾路", "仙岳路", "集美大道", "同安大道", "翔安南路", "海沧大道", "莲前东路", "吕岭路", "环岛路", "湖里大道", "杏林湾路"}
+	roads      = []string{"新华道", "建设路", "北新道", "长宁道", "学院路", "卫国路", "裕华道", "龙泽路", "西山道", "文化路", "光明路", "华岩路", "凤凰道", "友谊路"}
 	surnames   = []string{"陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许", "谢", "洪", "曾", "苏", "周", "叶", "庄", "柯"}
 	givenChars = []string{"伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超", "秀", "霞", "平", "刚", "华", "婷", "志", "建", "国", "雪", "丽", "鑫", "斌"}
 )

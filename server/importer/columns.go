@@ -131,3 +131,27 @@ func (r record) get(name string) string {
 	}
 	return strings.TrimSpace(r.fields[i])
 }
+
+// checkText rejects a row whose cells the importer reads hold a control
+// character (NUL, which PostgreSQL cannot store, among them): no directory
+// field is free text, so tabs and line breaks are refused too.
+func (r record) checkText(row int) *server.ImportRowError {
+	for i, f := range r.fields {
+		name, ok := r.hdr.name(i)
+		if ok && server.ControlChar(strings.TrimSpace(f), false) {
+			return &server.ImportRowError{Row: row, Column: name, Code: CodeInvalidCharacter,
+				Message: fmt.Sprintf("%s含有控制字符（如NUL、换行） (%s contains a control character such as NUL or a line break).", fieldNames[name], name)}
+		}
+	}
+	return nil
+}
+
+// name returns the canonical name of the column at index i, if the importer reads it.
+func (h *header) name(i int) (string, bool) {
+	for name, j := range h.index {
+		if j == i {
+			return name, true
+		}
+	}
+	return "", false
+}

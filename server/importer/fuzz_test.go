@@ -19,6 +19,7 @@ func FuzzImportEnterprisesCSV(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf统一社会信用代码,企业名称,类别,所属区县\n91350200776049653A,\"a,b\",网吧,湖里区\n"))
 	f.Add([]byte("credit_code,name\n\"unterminated\n"))
 	f.Add([]byte{})
+	f.Add([]byte("credit_code,name,category,district\n91350100M000100Y43,\xd0\xc7\xbf\xd5,internet_cafe,\x00\n91350100M000100Y43,[清空],x,y\n"))
 	db := storetest.MustOpenDB(f, store.SQLite)
 	svc := importer.New(store.NewImportStore(db))
 	svc.BatchSize = 3 // cross batch boundaries

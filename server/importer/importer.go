@@ -8,8 +8,11 @@ package importer
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -18,9 +21,12 @@ import (
 // implements it. Each call is one transaction and checks the caller's rights;
 // a call with no rows checks only the rights.
 type Store interface {
-	UpsertEnterprises(ctx context.Context, es []*server.Enterprise) (inserted, updated, unchanged int, err error)
-	// UpsertInspectors reports rejected rows with Row set to the index in ins.
-	UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error)
+	// UpsertEnterprises writes only the optional fields set[i] names of an
+	// existing enterprise es[i].
+	UpsertEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, err error)
+	// UpsertInspectors is UpsertEnterprises for inspectors; it reports
+	// rejected rows with Row set to the index in ins.
+	UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector, set []server.ImportFields) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error)
 }
 
 // DefaultBatchSize is how many rows go to the store in one transaction.
@@ -67,6 +73,10 @@ func (s *Service) ImportInspectors(ctx context.Context, r io.Reader, opt server.
 
 // batch collects parsed rows until they are flushed to the store.
 type batch interface {
+	// key returns the row's key (credit code or certificate number) as the
+	// store compares it, and keyColumn the column that holds it.
+	key(rec record) string
+	keyColumn() string
 	// add parses one data row; it returns the row's error, or nil if the row
 	// joined the batch.
 	add(row int, rec record) *server.ImportRowError
@@ -81,6 +91,16 @@ type job struct {
 	rep     *server.ImportReport
 	onError func(server.ImportRowError)
 	pending []server.ImportRowError // rejected rows of the current batch
+	// seen maps a digest of each key taken so far to its row: a key repeated
+	// in one file is an error, not a silent last-wins. A digest keeps the
+	// map small however long the keys (at most MaxImportRows entries).
+	seen map[[16]byte]int
+}
+
+// keyDigest is what job.seen keeps of a key.
+func keyDigest(k string) [16]byte {
+	sum := sha256.Sum256([]byte(k))
+	return [16]byte(sum[:16])
 }
 
 func (j *job) reject(e server.ImportRowError) { j.pending = append(j.pending, e) }
@@ -115,8 +135,11 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	defer src.close()
 
 	_, header, err := src.next()
+	var bad *badRow
 	if err == io.EOF {
 		return nil, server.Errorf(server.EINVALID, "文件为空，缺少表头行 (the file is empty: no header row).")
+	} else if asBadRow(err, &bad) {
+		return nil, server.Errorf(server.EINVALID, "无法读取表头行 (cannot read the header row): %s", bad.msg)
 	} else if err != nil {
 		return nil, fileError(err)
 	}
@@ -125,7 +148,7 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		return nil, err
 	}
 
-	j := &job{rep: &server.ImportReport{Errors: []server.ImportRowError{}}, onError: s.OnRowError}
+	j := &job{rep: &server.ImportReport{Errors: []server.ImportRowError{}}, onError: s.OnRowError, seen: map[[16]byte]int{}}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -146,13 +169,25 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 			continue
 		default:
 			j.rep.Rows++
+			rec := record{hdr: hdr, fields: fields}
 			if e := hdr.check(row, fields, src.strictWidth()); e != nil {
 				j.reject(*e)
-			} else if e := b.add(row, record{hdr: hdr, fields: fields}); e != nil {
+			} else if e := rec.checkText(row); e != nil {
 				j.reject(*e)
+			} else if k := keyDigest(b.key(rec)); j.seen[k] != 0 {
+				col, first := b.keyColumn(), j.seen[k]
+				j.reject(server.ImportRowError{Row: row, Column: col, Code: CodeDuplicateKey,
+					Message: fmt.Sprintf("与第%d行重复，同一文件中每个%s只能出现一次，已保留第%d行 (repeats row %d: a %s may appear once in a file; row %d was kept).",
+						first, fieldNames[col], first, first, col, first)})
+			} else if e := b.add(row, rec); e != nil {
+				j.reject(*e)
+			} else {
+				j.seen[k] = row
 			}
 		}
-		if b.len() >= size {
+		// Rejected rows wait for their batch too: flush when either is full,
+		// so a file of bad rows does not pile them up in memory.
+		if b.len() >= size || len(j.pending) >= size {
 			if err := b.flush(ctx, j); err != nil {
 				return nil, err
 			}
@@ -171,22 +206,30 @@ type enterpriseBatch struct {
 	st   Store
 	rows []int
 	es   []*server.Enterprise
+	set  []server.ImportFields
 }
 
 func (b *enterpriseBatch) len() int { return len(b.es) }
 
+func (b *enterpriseBatch) key(rec record) string { return strings.ToUpper(rec.get("credit_code")) }
+func (b *enterpriseBatch) keyColumn() string     { return "credit_code" }
+
 func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
-	e, rerr := parseEnterprise(rec)
+	e, set, rerr := parseEnterprise(rec)
 	if rerr != nil {
 		rerr.Row = row
 		return rerr
 	}
-	b.rows, b.es = append(b.rows, row), append(b.es, e)
+	b.rows, b.es, b.set = append(b.rows, row), append(b.es, e), append(b.set, set)
 	return nil
 }
 
 func (b *enterpriseBatch) flush(ctx context.Context, j *job) error {
-	ins, upd, same, err := b.st.UpsertEnterprises(ctx, b.es)
+	set := b.set
+	if set == nil {
+		set = []server.ImportFields{} // an empty batch, not "every field"
+	}
+	ins, upd, same, err := b.st.UpsertEnterprises(ctx, b.es, set)
 	if err != nil {
 		return err
 	}
@@ -195,7 +238,7 @@ func (b *enterpriseBatch) flush(ctx context.Context, j *job) error {
 		j.rep.Updated += upd
 		j.rep.Unchanged += same
 	}
-	b.rows, b.es = b.rows[:0], b.es[:0]
+	b.rows, b.es, b.set = b.rows[:0], b.es[:0], b.set[:0]
 	return nil
 }
 
@@ -205,22 +248,30 @@ type inspectorBatch struct {
 	rows  []int
 	codes []string
 	ins   []*server.Inspector
+	set   []server.ImportFields
 }
 
 func (b *inspectorBatch) len() int { return len(b.ins) }
 
+func (b *inspectorBatch) key(rec record) string { return rec.get("certificate_number") }
+func (b *inspectorBatch) keyColumn() string     { return "certificate_number" }
+
 func (b *inspectorBatch) add(row int, rec record) *server.ImportRowError {
-	code, in, rerr := parseInspector(rec)
+	code, in, set, rerr := parseInspector(rec)
 	if rerr != nil {
 		rerr.Row = row
 		return rerr
 	}
-	b.rows, b.codes, b.ins = append(b.rows, row), append(b.codes, code), append(b.ins, in)
+	b.rows, b.codes, b.ins, b.set = append(b.rows, row), append(b.codes, code), append(b.ins, in), append(b.set, set)
 	return nil
 }
 
 func (b *inspectorBatch) flush(ctx context.Context, j *job) error {
-	ins, upd, same, rejected, err := b.st.UpsertInspectors(ctx, b.codes, b.ins)
+	set := b.set
+	if set == nil {
+		set = []server.ImportFields{}
+	}
+	ins, upd, same, rejected, err := b.st.UpsertInspectors(ctx, b.codes, b.ins, set)
 	if err != nil {
 		return err
 	}
@@ -233,6 +284,6 @@ func (b *inspectorBatch) flush(ctx context.Context, j *job) error {
 			j.reject(e)
 		}
 	}
-	b.rows, b.codes, b.ins = b.rows[:0], b.codes[:0], b.ins[:0]
+	b.rows, b.codes, b.ins, b.set = b.rows[:0], b.codes[:0], b.ins[:0], b.set[:0]
 	return nil
 }

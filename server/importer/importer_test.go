@@ -166,12 +166,12 @@ func TestImportEnterprises_Malformed(t *testing.T) {
 		body := csvOf(
 			"credit_code,name,category,district",
 			importtest.CreditCode(1)+",星空\"网吧,internet_cafe,黄浦区",     // 2: bare quote
-			importtest.CreditCode(2)+",\"多行\n名称\",internet_cafe,黄浦区", // 3-4: one record
+			importtest.CreditCode(2)+",\"多行\n名称\",internet_cafe,黄浦区", // 3-4: one record, but a name is one line
 			importtest.CreditCode(3)+",银河网咖,internet_cafe,黄浦区",       // 5
 		)
 		rep, err := f.svc.ImportEnterprises(as(root), strings.NewReader(body), server.ImportOptions{Format: server.ImportCSV})
-		checkReport(t, rep, err, counts{rows: 3, inserted: 2, rejected: 1})
-		checkErrors(t, rep, "2  malformed_row")
+		checkReport(t, rep, err, counts{rows: 3, inserted: 1, rejected: 2})
+		checkErrors(t, rep, "2  malformed_row", "3 name invalid_character")
 
 		// Invalid UTF-8 after the start of a UTF-8 file rejects only its row.
 		var buf bytes.Buffer
@@ -180,7 +180,7 @@ func TestImportEnterprises_Malformed(t *testing.T) {
 		}
 		buf.WriteString(importtest.CreditCode(5000) + ",\xff\xfe,internet_cafe,黄浦区,,,,,,,\n")
 		rep, err = f.svc.ImportEnterprises(as(root), &buf, server.ImportOptions{Format: server.ImportCSV})
-		checkReport(t, rep, err, counts{rows: 2001, inserted: 1998, updated: 2, rejected: 1}) // codes 2 and 3 came from the file above
+		checkReport(t, rep, err, counts{rows: 2001, inserted: 1999, updated: 1, rejected: 1}) // code 3 came from the file above
 		checkErrors(t, rep, "2002  invalid_encoding")
 	})
 }
@@ -302,11 +302,16 @@ func TestImportInspectors(t *testing.T) {
 			"6 department unknown_department",
 			"7 status invalid_status",
 			"8  wrong_column_count",
-			"9 certificate_number certificate_in_other_department",
+			"9 certificate_number duplicate_key", // C-0001 is row 2's
 			"10 name missing_field",
 		)
 		rep, err = f.svc.ImportInspectors(as(root), strings.NewReader(inspectorsCSV()), opt)
 		checkReport(t, rep, err, counts{rows: 9, unchanged: 2, rejected: 7})
+		// In a file of its own, the row is refused for what it is: C-0001 is culture's.
+		other := csvOf("部门代码,姓名,执法证号,执法证有效期起,执法证有效期止", "market,郑一,C-0001,2024-01-01,2028-12-31")
+		rep, err = f.svc.ImportInspectors(as(root), strings.NewReader(other), opt)
+		checkReport(t, rep, err, counts{rows: 1, rejected: 1})
+		checkErrors(t, rep, "2 certificate_number certificate_in_other_department")
 
 		t.Run("DepartmentAdmin", func(t *testing.T) {
 			admin := as(&server.User{ID: 2, Role: server.RoleDepartmentAdmin, DepartmentID: &f.culture.ID})

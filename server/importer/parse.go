@@ -25,6 +25,8 @@ const (
 	CodeInvalidDateRange   = "invalid_date_range"
 	CodeInvalidDomain      = "invalid_domain"
 	CodeInvalidRow         = "invalid_row"
+	CodeDuplicateKey       = "duplicate_key"
+	CodeInvalidCharacter   = "invalid_character"
 )
 
 func rowErr(column, code, format string, args ...any) *server.ImportRowError {
@@ -46,6 +48,8 @@ func text(rec record, name string, required bool, max int) (string, *server.Impo
 	switch {
 	case v == "" && required:
 		return "", rowErr(name, CodeMissingField, "%s不能为空 (%s is required).", fieldNames[name], name)
+	case required && isClearMarker(v):
+		return "", rowErr(name, CodeMissingField, "%s为必填项，不能清空 (%s is required and cannot be cleared).", fieldNames[name], name)
 	case len(v) > max:
 		return "", rowErr(name, CodeFieldTooLong, "%s过长，最多%d字节 (%s is longer than %d bytes).", fieldNames[name], max, name, max)
 	}
@@ -67,56 +71,110 @@ var categories = map[string]string{
 	"网吧":          server.CategoryInternetCafe,
 }
 
-// parseEnterprise turns a row into an enterprise, or says what is wrong
-// with it (the first problem found, with its column).
-func parseEnterprise(rec record) (*server.Enterprise, *server.ImportRowError) {
-	e := &server.Enterprise{}
-	var rerr *server.ImportRowError
+// optional reads an optional column. A blank cell, or a column the file
+// lacks, sets nothing (set is false: the stored value stays); a clear marker
+// sets the field to empty; any other value sets it.
+func optional(rec record, name string) (v string, set bool) {
+	v = rec.get(name)
+	switch {
+	case v == "":
+		return "", false
+	case isClearMarker(v):
+		return "", true
+	}
+	return v, true
+}
+
+// isClearMarker reports whether v is one of server.ImportClearMarkers.
+func isClearMarker(v string) bool {
+	for _, m := range server.ImportClearMarkers {
+		if strings.EqualFold(v, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// optionalText is optional for a text column of at most max bytes.
+func optionalText(rec record, name string, max int, flag server.ImportFields, set *server.ImportFields) (string, *server.ImportRowError) {
+	v, ok := optional(rec, name)
+	if !ok {
+		return "", nil
+	}
+	*set |= flag
+	if len(v) > max {
+		return "", rowErr(name, CodeFieldTooLong, "%s过长，最多%d字节 (%s is longer than %d bytes).", fieldNames[name], max, name, max)
+	}
+	return v, nil
+}
+
+// parseEnterprise turns a row into an enterprise and the optional fields it
+// sets, or says what is wrong with it (the first problem found, with its
+// column). Fields the row does not set hold their defaults, for a new record.
+func parseEnterprise(rec record) (e *server.Enterprise, set server.ImportFields, rerr *server.ImportRowError) {
+	e = &server.Enterprise{}
 	// Letters in credit codes are upper case; lower case is a typing slip.
 	if e.CreditCode, rerr = text(rec, "credit_code", true, 64); rerr != nil {
-		return nil, rerr
+		return nil, 0, rerr
 	}
 	e.CreditCode = strings.ToUpper(e.CreditCode)
 	if err := server.CheckCreditCode(e.CreditCode); err != nil {
-		return nil, rowErr("credit_code", CodeInvalidCreditCode, "%s", server.ErrorMessage(err))
+		return nil, 0, rowErr("credit_code", CodeInvalidCreditCode, "%s", server.ErrorMessage(err))
 	}
 	if e.Name, rerr = text(rec, "name", true, 200); rerr != nil {
-		return nil, rerr
+		return nil, 0, rerr
 	}
 	if e.Category, rerr = text(rec, "category", true, 64); rerr != nil {
-		return nil, rerr
+		return nil, 0, rerr
 	}
 	if c, ok := categories[e.Category]; ok {
 		e.Category = c
 	}
 	if e.District, rerr = text(rec, "district", true, 64); rerr != nil {
-		return nil, rerr
+		return nil, 0, rerr
 	}
-	if e.Address, rerr = text(rec, "address", false, 500); rerr != nil {
-		return nil, rerr
+	if e.Address, rerr = optionalText(rec, "address", 500, server.ImportAddress, &set); rerr != nil {
+		return nil, 0, rerr
 	}
-	if e.LegalRepresentative, rerr = text(rec, "legal_representative", false, 100); rerr != nil {
-		return nil, rerr
+	if e.LegalRepresentative, rerr = optionalText(rec, "legal_representative", 100, server.ImportLegalRepresentative, &set); rerr != nil {
+		return nil, 0, rerr
 	}
-	if e.LicenceNumber, rerr = text(rec, "licence_number", false, 100); rerr != nil {
-		return nil, rerr
+	if e.LicenceNumber, rerr = optionalText(rec, "licence_number", 100, server.ImportLicenceNumber, &set); rerr != nil {
+		return nil, 0, rerr
 	}
 	status := rec.get("status")
+	if isClearMarker(status) {
+		return nil, 0, rowErr("status", CodeInvalidStatus, "经营状态不能清空 (status cannot be cleared): %q", status)
+	} else if status != "" {
+		set |= server.ImportStatus
+	}
 	if s, ok := enterpriseStatuses[status]; ok {
 		e.Status = s
 	} else {
 		e.Status = server.EnterpriseStatus(strings.ToLower(status))
 	}
 	if !e.Status.Valid() {
-		return nil, rowErr("status", CodeInvalidStatus, "经营状态无效，须为active、suspended、deregistered、revoked或存续、停业、注销、吊销 (status must be active, suspended, deregistered or revoked): %q", status)
+		return nil, 0, rowErr("status", CodeInvalidStatus, "经营状态无效，须为active、suspended、deregistered、revoked或存续、停业、注销、吊销 (status must be active, suspended, deregistered or revoked): %q", status)
 	}
-	risk := rec.get("risk_class")
+	risk, ok := optional(rec, "risk_class")
+	if ok {
+		set |= server.ImportRiskClass
+	}
 	e.RiskClass = server.RiskClass(strings.TrimSuffix(strings.ToUpper(risk), "类"))
 	if !e.RiskClass.Valid() {
-		return nil, rowErr("risk_class", CodeInvalidRiskClass, "信用风险分类须为A、B、C、D或空 (risk class must be A, B, C, D or empty): %q", risk)
+		return nil, 0, rowErr("risk_class", CodeInvalidRiskClass, "信用风险分类须为A、B、C、D或空 (risk class must be A, B, C, D or empty): %q", risk)
 	}
 	lat, lon := rec.get("latitude"), rec.get("longitude")
+	switch clearLat, clearLon := isClearMarker(lat), isClearMarker(lon); {
+	case clearLat && (clearLon || lon == ""), clearLon && lat == "":
+		// Coordinates go together: clearing one clears both.
+		set |= server.ImportCoordinates
+		lat, lon = "", ""
+	case clearLat || clearLon:
+		return nil, 0, rowErr("latitude", CodeInvalidCoordinates, "经纬度须同时清空 (clear latitude and longitude together).")
+	}
 	if lat != "" || lon != "" {
+		set |= server.ImportCoordinates
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(lon, 64)
 		switch {
@@ -125,19 +183,19 @@ func parseEnterprise(rec record) (*server.Enterprise, *server.ImportRowError) {
 			if lon == "" {
 				col = "longitude"
 			}
-			return nil, rowErr(col, CodeInvalidCoordinates, "经纬度须同时提供 (latitude and longitude go together).")
+			return nil, 0, rowErr(col, CodeInvalidCoordinates, "经纬度须同时提供 (latitude and longitude go together).")
 		case err1 != nil || math.IsNaN(la) || la < -90 || la > 90:
-			return nil, rowErr("latitude", CodeInvalidCoordinates, "纬度须为-90到90之间的数 (latitude must be a number from -90 to 90): %q", lat)
+			return nil, 0, rowErr("latitude", CodeInvalidCoordinates, "纬度须为-90到90之间的数 (latitude must be a number from -90 to 90): %q", lat)
 		case err2 != nil || math.IsNaN(lo) || lo < -180 || lo > 180:
-			return nil, rowErr("longitude", CodeInvalidCoordinates, "经度须为-180到180之间的数 (longitude must be a number from -180 to 180): %q", lon)
+			return nil, 0, rowErr("longitude", CodeInvalidCoordinates, "经度须为-180到180之间的数 (longitude must be a number from -180 to 180): %q", lon)
 		}
 		e.Latitude, e.Longitude = &la, &lo
 	}
 	// The domain's rules have the last word; the checks above name the column.
 	if err := e.Validate(); err != nil {
-		return nil, rowErr("", CodeInvalidRow, "%s", server.ErrorMessage(err))
+		return nil, 0, rowErr("", CodeInvalidRow, "%s", server.ErrorMessage(err))
 	}
-	return e, nil
+	return e, set, nil
 }
 
 // inspectorStatuses maps the status words rosters use.
@@ -147,20 +205,21 @@ var inspectorStatuses = map[string]server.InspectorStatus{
 	"离职": server.InspectorLeft, "调离": server.InspectorLeft, "退休": server.InspectorLeft,
 }
 
-// parseInspector turns a row into an inspector and its department code, or
-// says what is wrong with it. The department is resolved by the store.
-func parseInspector(rec record) (string, *server.Inspector, *server.ImportRowError) {
-	in := &server.Inspector{}
-	dept, rerr := text(rec, "department", true, 32)
+// parseInspector turns a row into an inspector, its department code and
+// the optional fields it sets, or says what is wrong with it. The department
+// is resolved by the store.
+func parseInspector(rec record) (dept string, in *server.Inspector, set server.ImportFields, rerr *server.ImportRowError) {
+	in = &server.Inspector{}
+	dept, rerr = text(rec, "department", true, 32)
 	if rerr != nil {
-		return "", nil, rerr
+		return "", nil, 0, rerr
 	}
 	dept = strings.ToLower(dept) // department codes are lower case
 	if in.Name, rerr = text(rec, "name", true, 100); rerr != nil {
-		return "", nil, rerr
+		return "", nil, 0, rerr
 	}
 	if in.CertificateNumber, rerr = text(rec, "certificate_number", true, 64); rerr != nil {
-		return "", nil, rerr
+		return "", nil, 0, rerr
 	}
 	for _, d := range []struct {
 		col string
@@ -168,42 +227,54 @@ func parseInspector(rec record) (string, *server.Inspector, *server.ImportRowErr
 	}{{"certificate_valid_from", &in.CertificateValidFrom}, {"certificate_valid_until", &in.CertificateValidUntil}} {
 		v, rerr := text(rec, d.col, true, 64)
 		if rerr != nil {
-			return "", nil, rerr
+			return "", nil, 0, rerr
 		}
 		date, ok := parseDate(v)
 		if !ok {
-			return "", nil, rowErr(d.col, CodeInvalidDate, "%s日期无效，格式应为YYYY-MM-DD (%s is not a valid date; use YYYY-MM-DD): %q", fieldNames[d.col], d.col, v)
+			return "", nil, 0, rowErr(d.col, CodeInvalidDate, "%s日期无效，格式应为YYYY-MM-DD (%s is not a valid date; use YYYY-MM-DD): %q", fieldNames[d.col], d.col, v)
 		}
 		*d.to = date
 	}
 	if in.CertificateValidUntil.Before(in.CertificateValidFrom) {
-		return "", nil, rowErr("certificate_valid_until", CodeInvalidDateRange, "执法证有效期截止日早于起始日 (certificate expires before it starts): %s < %s", in.CertificateValidUntil, in.CertificateValidFrom)
+		return "", nil, 0, rowErr("certificate_valid_until", CodeInvalidDateRange, "执法证有效期截止日早于起始日 (certificate expires before it starts): %s < %s", in.CertificateValidUntil, in.CertificateValidFrom)
 	}
-	in.Domains = splitDomains(rec.get("domains"))
+	domains, ok := optional(rec, "domains")
+	if ok {
+		set |= server.ImportDomains
+	}
+	in.Domains = splitDomains(domains)
+	if len(in.Domains) > server.MaxInspectorDomains {
+		return "", nil, 0, rowErr("domains", CodeInvalidDomain, "执法领域最多%d项 (at most %d enforcement domains).", server.MaxInspectorDomains, server.MaxInspectorDomains)
+	}
 	for _, d := range in.Domains {
 		if len(d) > 64 {
-			return "", nil, rowErr("domains", CodeInvalidDomain, "执法领域过长，每项最多64字节 (each enforcement domain must be at most 64 bytes): %q", d)
+			return "", nil, 0, rowErr("domains", CodeInvalidDomain, "执法领域过长，每项最多64字节 (each enforcement domain must be at most 64 bytes): %q", d)
 		}
 	}
-	if in.Phone, rerr = text(rec, "phone", false, 32); rerr != nil {
-		return "", nil, rerr
+	if in.Phone, rerr = optionalText(rec, "phone", 32, server.ImportPhone, &set); rerr != nil {
+		return "", nil, 0, rerr
 	}
 	status := rec.get("status")
+	if isClearMarker(status) {
+		return "", nil, 0, rowErr("status", CodeInvalidStatus, "状态不能清空 (status cannot be cleared): %q", status)
+	} else if status != "" {
+		set |= server.ImportStatus
+	}
 	if s, ok := inspectorStatuses[status]; ok {
 		in.Status = s
 	} else {
 		in.Status = server.InspectorStatus(strings.ToLower(status))
 	}
 	if !in.Status.Valid() {
-		return "", nil, rowErr("status", CodeInvalidStatus, "状态须为active、on_leave、left或在岗、休假、离职 (status must be active, on_leave or left): %q", status)
+		return "", nil, 0, rowErr("status", CodeInvalidStatus, "状态须为active、on_leave、left或在岗、休假、离职 (status must be active, on_leave or left): %q", status)
 	}
 	// Validate needs a department id; the store sets the real one.
 	in.DepartmentID = 1
 	if err := in.Validate(); err != nil {
-		return "", nil, rowErr("", CodeInvalidRow, "%s", server.ErrorMessage(err))
+		return "", nil, 0, rowErr("", CodeInvalidRow, "%s", server.ErrorMessage(err))
 	}
 	in.DepartmentID = 0
-	return dept, in, nil
+	return dept, in, set, nil
 }
 
 // dateLayouts are the ways dates are written in rosters, ISO first.

@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -24,6 +24,7 @@ const (
 	CodeWrongColumnCount = "wrong_column_count"
 	CodeMalformedRow     = "malformed_row"
 	CodeInvalidEncoding  = "invalid_encoding"
+	CodeRowTooLarge      = "row_too_large"
 )
 
 // source yields a file's rows one at a time.
@@ -59,18 +60,47 @@ func fileError(err error) error {
 	return fmt.Errorf("read import file: %w", err)
 }
 
-// open starts reading r in the requested format, reporting progress as bytes are read.
+// open spools r to a temporary file, checks the file against the limits
+// (so a file that breaks one is refused before anything is written), and
+// starts reading it in the requested format, reporting progress as the CSV
+// file's rows are read, or as an XLSX file is received.
 func (s *Service) open(r io.Reader, opt server.ImportOptions) (source, error) {
-	if opt.Progress != nil {
-		r = &countingReader{r: r, progress: opt.Progress}
-	}
 	switch opt.Format {
 	case server.ImportCSV:
-		return newCSVSource(r)
+		enc, err := csvEncoding(opt.Encoding)
+		if err != nil {
+			return nil, err
+		}
+		return newCSVSource(r, s.TempDir, enc, opt.Progress)
 	case server.ImportXLSX:
+		if opt.Progress != nil {
+			r = &countingReader{r: r, progress: opt.Progress}
+		}
 		return newXLSXSource(r, s.TempDir)
 	}
 	return nil, server.Errorf(server.EUNSUPPORTED, "不支持的文件格式，须为CSV或XLSX (unsupported format %q: use csv or xlsx).", opt.Format)
+}
+
+// spool copies r to a new temporary file in dir and returns its path.
+func spool(r io.Reader, dir, pattern string) (path string, err error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+	}
+	tmp, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }
 
 // countingReader reports the bytes read so far after every read.
@@ -89,51 +119,74 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// csvSource reads CSV with encoding/csv: one record at a time, so memory does
-// not grow with the file.
-type csvSource struct{ r *csv.Reader }
-
-// sniffSize is how much of a CSV file is looked at to tell UTF-8 from GB18030.
-const sniffSize = 64 << 10
-
-func newCSVSource(r io.Reader) (*csvSource, error) {
-	br := bufio.NewReaderSize(r, sniffSize)
-	var in io.Reader = br
-	head, err := br.Peek(sniffSize)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, err
-	}
-	switch {
-	case bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")):
-		// Excel writes a byte order mark before UTF-8 CSV.
-		br.Discard(3)
-	case !validUTF8Prefix(head, err == io.EOF):
-		// Excel on Chinese Windows saves "CSV" in the ANSI code page, GBK,
-		// which GB18030 contains.
-		in = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
-	}
-	cr := csv.NewReader(in)
-	cr.FieldsPerRecord = -1 // the importer reports wrong widths per row
-	cr.ReuseRecord = true
-	return &csvSource{r: cr}, nil
+// csvSource reads CSV with encoding/csv from the spooled file: one record at
+// a time, so memory does not grow with the file. Fields are decoded from the
+// file's encoding one by one; a row that does not decode is rejected.
+type csvSource struct {
+	path string
+	f    *os.File
+	r    *csv.Reader
+	gb   *encoding.Decoder // GB18030; nil: UTF-8
+	out  []string
 }
 
-// validUTF8Prefix reports whether b is valid UTF-8, allowing a rune cut off
-// at the end when b is only the start of the input.
-func validUTF8Prefix(b []byte, whole bool) bool {
-	if !whole {
-		i := len(b)
-		for k := 0; k < utf8.UTFMax && i > 0; k++ {
-			i--
-			if utf8.RuneStart(b[i]) {
-				if !utf8.FullRune(b[i:]) {
-					b = b[:i]
-				}
-				break
-			}
-		}
+func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvSource, err error) {
+	path, err := spool(r, dir, "spotcheck-import-*.csv")
+	if err != nil {
+		return nil, err
 	}
-	return utf8.Valid(b)
+	s := &csvSource{path: path}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.f, err = os.Open(path); err != nil {
+		return nil, err
+	}
+	scan, err := scanCSV(bufio.NewReaderSize(s.f, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	var in io.Reader = s.f
+	if progress != nil {
+		in = &countingReader{r: in, progress: progress}
+	}
+	br := bufio.NewReaderSize(in, 64<<10)
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xEF\xBB\xBF")) {
+		// Excel writes a byte order mark before UTF-8 CSV.
+		br.Discard(3)
+		enc = server.ImportEncodingUTF8
+	}
+	if enc == server.ImportEncodingAuto {
+		enc = scan.encoding()
+	}
+	if enc == server.ImportEncodingGB18030 {
+		s.gb = simplifiedchinese.GB18030.NewDecoder() // contains GBK and GB2312
+	}
+	// GB18030 never uses the bytes of a comma, quote or line break inside a
+	// character, so records split the same before and after decoding.
+	s.r = csv.NewReader(br)
+	s.r.FieldsPerRecord = -1 // the importer reports wrong widths per row
+	s.r.ReuseRecord = true
+	return s, nil
+}
+
+// csvEncoding maps an encoding name (any case, as in a charset parameter)
+// to one of the server.ImportEncoding values.
+func csvEncoding(name string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "":
+		return server.ImportEncodingAuto, nil
+	case "utf-8", "utf8":
+		return server.ImportEncodingUTF8, nil
+	case "gb18030", "gbk", "gb2312", "cp936":
+		return server.ImportEncodingGB18030, nil
+	}
+	return "", server.Errorf(server.EUNSUPPORTED, "不支持的编码%q，须为UTF-8或GB18030 (unsupported encoding %q: use utf-8 or gb18030).", name, name)
 }
 
 func (s *csvSource) next() (int, []string, error) {
@@ -150,16 +203,33 @@ func (s *csvSource) next() (int, []string, error) {
 		return 0, nil, err
 	}
 	line, _ := s.r.FieldPos(0)
-	for _, f := range fields {
-		if !utf8.ValidString(f) {
-			return line, nil, &badRow{CodeInvalidEncoding, "该行含有无效的UTF-8字符 (the row is not valid UTF-8)."}
+	if s.gb == nil {
+		for _, f := range fields {
+			if !utf8.ValidString(f) {
+				return line, nil, &badRow{CodeInvalidEncoding, "该行含有无效的UTF-8字符 (the row is not valid UTF-8)."}
+			}
 		}
+		return line, fields, nil
 	}
-	return line, fields, nil
+	s.out = s.out[:0]
+	for _, f := range fields {
+		d, err := s.gb.String(f)
+		if err != nil || strings.ContainsRune(d, utf8.RuneError) {
+			return line, nil, &badRow{CodeInvalidEncoding, "该行含有无效的GB18030字符 (the row is not valid GB18030)."}
+		}
+		s.out = append(s.out, d)
+	}
+	return line, s.out, nil
 }
 
 func (s *csvSource) strictWidth() bool { return true }
-func (s *csvSource) close() error      { return nil }
+
+func (s *csvSource) close() error {
+	if s.f != nil {
+		s.f.Close()
+	}
+	return os.Remove(s.path)
+}
 
 // xlsxSource reads the first worksheet of an XLSX file with excelize's row
 // iterator. An XLSX file is a zip archive, which needs random access, so the
@@ -176,34 +246,22 @@ type xlsxSource struct {
 // ones it unzips to a temporary file and streams.
 const xlsxXMLInMemory = 4 << 20
 
-// xlsxUnzipLimit caps the unzipped size of a workbook, against zip bombs.
-const xlsxUnzipLimit = 4 << 30
-
 func newXLSXSource(r io.Reader, dir string) (src *xlsxSource, err error) {
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-	}
-	tmp, err := os.CreateTemp(dir, "spotcheck-import-*.xlsx")
+	path, err := spool(r, dir, "spotcheck-import-*.xlsx")
 	if err != nil {
 		return nil, err
 	}
-	s := &xlsxSource{path: tmp.Name()}
+	s := &xlsxSource{path: path}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	_, err = io.Copy(tmp, r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := scanXLSX(path); err != nil {
 		return nil, err
 	}
 	s.f, err = excelize.OpenFile(s.path, excelize.Options{
-		UnzipXMLSizeLimit: xlsxXMLInMemory, UnzipSizeLimit: xlsxUnzipLimit, TmpDir: dir,
+		UnzipXMLSizeLimit: xlsxXMLInMemory, UnzipSizeLimit: MaxXLSXUnzipped, TmpDir: dir,
 	})
 	if err != nil {
 		return nil, server.Errorf(server.EINVALID, "不是有效的XLSX文件 (not a valid XLSX file).")
@@ -230,6 +288,14 @@ func (s *xlsxSource) next() (int, []string, error) {
 	fields, err := s.rows.Columns(excelize.Options{RawCellValue: true})
 	if err != nil {
 		return s.row, nil, &badRow{CodeMalformedRow, fmt.Sprintf("无法读取该行 (cannot read the row): %v", err)}
+	}
+	// Cells may name shared strings, so a row can be larger than its XML.
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	if n > MaxRowBytes {
+		return s.row, nil, &badRow{CodeRowTooLarge, fmt.Sprintf("该行超过%d字节 (the row is over %d bytes).", MaxRowBytes, MaxRowBytes)}
 	}
 	return s.row, fields, nil
 }

@@ -98,7 +98,8 @@ func defuse(cell string) string {
 }
 
 // WriteGroupingXLSX writes rep as a workbook with one sheet per department,
-// named by department code. Cells are written as text, never as formulas.
+// named by department code. Cells are written as text, never as formulas,
+// and defused as in the CSV, for whoever saves the sheet as CSV.
 func WriteGroupingXLSX(w io.Writer, rep *server.GroupingReport) error {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -119,7 +120,7 @@ func WriteGroupingXLSX(w io.Writer, rep *server.GroupingReport) error {
 				if err != nil {
 					return err
 				}
-				if err := f.SetCellStr(name, cell, v); err != nil {
+				if err := f.SetCellStr(name, cell, defuse(v)); err != nil {
 					return err
 				}
 			}

@@ -335,17 +335,63 @@ func manifestField(what, s string, maxLen int) error {
 	case !utf8.ValidString(s) || strings.ContainsAny(s, "\t\n\r") || strings.TrimSpace(s) != s:
 		return server.Errorf(server.EINVALID, "%s不能含制表符、换行或首尾空白 (%s may not contain tabs or line breaks, or start or end with white space): %q", what, what, s)
 	}
+	return server.CheckLine(what, s, maxLen)
+}
+
+// manifestName is manifestField for a name: the manifest is published as
+// text that people open in spreadsheets, so it may not start like a formula.
+func manifestName(what, s string, maxLen int) error {
+	if err := manifestField(what, s, maxLen); err != nil {
+		return err
+	}
+	return server.CheckName(what, s, maxLen)
+}
+
+// Bounds of a campaign window: within these years and at most this long.
+const (
+	minWindowYear   = 2000
+	maxWindowYear   = 2100
+	maxWindowLength = 366 // days, first and last included
+)
+
+// checkWindow returns EINVALID unless the window lies within
+// minWindowYear..maxWindowYear and is at most maxWindowLength days long.
+func checkWindow(start, end server.Date) error {
+	switch {
+	case start.Year < minWindowYear || end.Year > maxWindowYear:
+		return server.Errorf(server.EINVALID, "检查期须在%d年至%d年之间 (the window must lie within %d-%d).", minWindowYear, maxWindowYear, minWindowYear, maxWindowYear)
+	case dateTime(end).Sub(dateTime(start)) >= maxWindowLength*24*time.Hour:
+		return server.Errorf(server.EINVALID, "检查期最长%d天 (the window may be at most %d days long).", maxWindowLength, maxWindowLength)
+	}
 	return nil
+}
+
+// checkWindowStart returns EINVALID if the window starts before today in
+// Asia/Shanghai: a campaign is planned ahead, never backdated.
+func checkWindowStart(start server.Date, now time.Time) error {
+	if today := server.DateOf(now.In(calendar.Shanghai())); start.Before(today) {
+		return server.Errorf(server.EINVALID, "检查期开始日不能早于今天%s (the window may not start before today, %s).", today, today)
+	}
+	return nil
+}
+
+func dateTime(d server.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
 }
 
 // validateDraft normalizes c (lead among the departments, sorted unique
 // lists, defaults) and returns EINVALID if it cannot be a campaign.
 func validateDraft(c *server.Campaign) error {
-	if err := manifestField("任务名称 (name)", c.Name, maxCampaignName); err != nil {
+	if err := manifestName("任务名称 (name)", c.Name, maxCampaignName); err != nil {
 		return err
 	}
-	if err := manifestField("企业类别 (category)", c.Category, 64); err != nil {
+	if err := manifestName("企业类别 (category)", c.Category, 64); err != nil {
 		return err
+	}
+	if !c.WindowStart.IsZero() && !c.WindowEnd.IsZero() && !c.WindowEnd.Before(c.WindowStart) {
+		if err := checkWindow(c.WindowStart, c.WindowEnd); err != nil {
+			return err
+		}
 	}
 	switch {
 	case c.WindowStart.IsZero() || c.WindowEnd.IsZero():
@@ -368,12 +414,12 @@ func validateDraft(c *server.Campaign) error {
 		return server.Errorf(server.EINVALID, "区县或检查事项过多 (too many districts or check items).")
 	}
 	for _, src := range c.RandomnessSources {
-		if err := manifestField("随机数来源 (randomness source)", src, maxRandomnessSource); err != nil {
+		if err := manifestName("随机数来源 (randomness source)", src, maxRandomnessSource); err != nil {
 			return err
 		}
 	}
 	for _, d := range c.Districts {
-		if err := manifestField("区县 (district)", d, 64); err != nil {
+		if err := manifestName("区县 (district)", d, 64); err != nil {
 			return err
 		}
 		if strings.Contains(d, ",") {
@@ -390,9 +436,12 @@ func validateDraft(c *server.Campaign) error {
 	return err
 }
 
+// errZeroRatio: a ratio of 0 would draw nothing; a campaign samples some.
+var errZeroRatio = errors.New("ratio must be greater than 0 and at most 1")
+
 // ratioMap returns the ratio of each stratum: the Default as the empty
 // stratum, each listed risk class as its own. EINVALID for a ratio that is
-// not an exact decimal in [0, 1] or a class other than A–D.
+// not an exact decimal in (0, 1] or a class other than A–D.
 func ratioMap(t server.RatioTable) (map[string]draw.Ratio, error) {
 	out := map[string]draw.Ratio{}
 	if t.Default == "" && len(t.ByClass) == 0 {
@@ -400,6 +449,9 @@ func ratioMap(t server.RatioTable) (map[string]draw.Ratio, error) {
 	}
 	if t.Default != "" {
 		r, err := draw.ParseRatio(t.Default)
+		if err == nil && r.Count(1) == 0 {
+			err = errZeroRatio
+		}
 		if err != nil {
 			return nil, server.Errorf(server.EINVALID, "抽查比例无效 (invalid ratio): %v", err)
 		}
@@ -410,6 +462,9 @@ func ratioMap(t server.RatioTable) (map[string]draw.Ratio, error) {
 			return nil, server.Errorf(server.EINVALID, "信用风险分类须为A、B、C或D (risk class must be A, B, C or D): %q", class)
 		}
 		r, err := draw.ParseRatio(v)
+		if err == nil && r.Count(1) == 0 {
+			err = errZeroRatio
+		}
 		if err != nil {
 			return nil, server.Errorf(server.EINVALID, "%s类抽查比例无效 (invalid ratio for class %s): %v", class, class, err)
 		}
@@ -517,6 +572,9 @@ func (s *CampaignService) CreateCampaign(ctx context.Context, c *server.Campaign
 		return err
 	}
 	return s.db.WithTx(ctx, func(tx *Tx) error {
+		if err := checkWindowStart(c.WindowStart, tx.Now); err != nil {
+			return err
+		}
 		if err := checkDraftRefs(tx, c); err != nil {
 			return err
 		}
@@ -577,6 +635,11 @@ func (s *CampaignService) UpdateCampaign(ctx context.Context, id int64, upd serv
 		applyCampaignUpdate(c, upd)
 		if err := validateDraft(c); err != nil {
 			return err
+		}
+		if upd.WindowStart != nil || upd.WindowEnd != nil {
+			if err := checkWindowStart(c.WindowStart, tx.Now); err != nil {
+				return err
+			}
 		}
 		if err := checkDraftRefs(tx, c); err != nil {
 			return err

@@ -70,7 +70,9 @@ func (s *CheckItemService) FindCheckItems(ctx context.Context, departmentID *int
 // validCheckItemCode reports whether code can appear in a manifest's
 // CODE@VERSION list: letters, digits, '.', '_' and '-' only.
 func validCheckItemCode(code string) bool {
-	if code == "" || len(code) > 64 {
+	// Codes reach the manifest, which people open in spreadsheets: no
+	// leading "-" that could start a formula.
+	if code == "" || len(code) > 64 || server.FormulaLeading(code) {
 		return false
 	}
 	for _, c := range code {
@@ -111,11 +113,17 @@ func (s *CheckItemService) CreateCheckItem(ctx context.Context, item *server.Che
 	case item.DepartmentID <= 0:
 		return server.Errorf(server.EINVALID, "须指定部门 (department required).")
 	case !validCheckItemCode(item.Code):
-		return server.Errorf(server.EINVALID, "事项编码须为1-64个字母、数字、点、下划线或连字符 (code must be 1-64 letters, digits, '.', '_' or '-').")
+		return server.Errorf(server.EINVALID, "事项编码须为1-64个字母、数字、点、下划线或连字符，不能以连字符开头 (code must be 1-64 letters, digits, '.', '_' or '-', not starting with '-').")
 	case strings.TrimSpace(item.Title) == "" || len(item.Title) > 200:
 		return server.Errorf(server.EINVALID, "事项名称须为1-200字节 (title must be 1-200 bytes).")
 	case len(item.LegalBasis) > 2000:
 		return server.Errorf(server.EINVALID, "检查依据过长 (legal basis longer than 2000 bytes).")
+	}
+	if err := server.CheckLine("事项名称 (title)", item.Title, 200); err != nil {
+		return err
+	}
+	if err := server.CheckText("检查依据 (legal basis)", item.LegalBasis, 2000); err != nil {
+		return err
 	}
 	return s.db.WithTx(ctx, func(tx *Tx) error {
 		var d departmentRow

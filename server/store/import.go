@@ -15,8 +15,10 @@ import (
 // Rows of a call are applied in order, as if one by one: a key seen for the
 // first time is inserted, a row equal to what is stored (or to an earlier row
 // of the same call) is unchanged, any other is an update, and the last row for
-// a key wins. Only rows whose final values differ from the stored ones are
-// written, so importing the same rows twice writes nothing the second time.
+// a key wins. A row changes only the optional fields its server.ImportFields
+// name (a nil set of fields: all of them); the others keep the stored values.
+// Only rows whose final values differ from the stored ones are written, so
+// importing the same rows twice writes nothing the second time.
 type ImportStore struct{ db *DB }
 
 // NewImportStore returns the import store on db.
@@ -34,10 +36,11 @@ const (
 // well under SQLite's 32766 and PostgreSQL's 65535 bind parameters.
 const importChunk = 1000
 
-// UpsertEnterprises inserts or updates es by credit code. Only platform admins
-// may (EFORBIDDEN otherwise); a call with no rows checks that and nothing else.
+// UpsertEnterprises inserts or updates es by credit code; set[i] names the
+// optional fields es[i] sets (nil set: every field). Only platform admins may
+// (EFORBIDDEN otherwise); a call with no rows checks that and nothing else.
 // Every enterprise must pass Validate (EINVALID otherwise, and nothing is written).
-func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterprise) (inserted, updated, unchanged int, err error) {
+func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, err error) {
 	if err := requireRole(ctx, server.RolePlatformAdmin); err != nil {
 		return 0, 0, 0, err
 	}
@@ -45,6 +48,9 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		if err := e.Validate(); err != nil {
 			return 0, 0, 0, fmt.Errorf("enterprise %d of the batch: %w", i, err)
 		}
+	}
+	if set != nil && len(set) != len(es) {
+		return 0, 0, 0, fmt.Errorf("upsert enterprises: %d field sets for %d enterprises", len(set), len(es))
 	}
 	if len(es) == 0 {
 		return 0, 0, 0, nil
@@ -69,7 +75,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		// want holds each key's values after the rows seen so far.
 		want := map[string]*enterpriseRow{}
 		var fresh []string // keys to insert, in first-seen order
-		for _, e := range es {
+		for i, e := range es {
 			r := enterpriseRowOf(e)
 			cur := want[r.CreditCode]
 			if cur == nil {
@@ -78,6 +84,9 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 					cur = &c
 					want[r.CreditCode] = cur
 				}
+			}
+			if cur != nil && set != nil {
+				keepEnterpriseFields(&r, cur, set[i])
 			}
 			switch {
 			case cur == nil:
@@ -127,6 +136,29 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 	return inserted, updated, unchanged, nil
 }
 
+// keepEnterpriseFields copies into r the optional fields set does not name
+// from cur, the record r updates.
+func keepEnterpriseFields(r, cur *enterpriseRow, set server.ImportFields) {
+	if !set.Has(server.ImportAddress) {
+		r.Address = cur.Address
+	}
+	if !set.Has(server.ImportLegalRepresentative) {
+		r.LegalRepresentative = cur.LegalRepresentative
+	}
+	if !set.Has(server.ImportLicenceNumber) {
+		r.LicenceNumber = cur.LicenceNumber
+	}
+	if !set.Has(server.ImportStatus) {
+		r.Status = cur.Status
+	}
+	if !set.Has(server.ImportRiskClass) {
+		r.RiskClass = cur.RiskClass
+	}
+	if !set.Has(server.ImportCoordinates) {
+		r.Latitude, r.Longitude = cur.Latitude, cur.Longitude
+	}
+}
+
 // sameEnterprise reports whether a and b hold the same directory data.
 func sameEnterprise(a, b *enterpriseRow) bool {
 	return a.CreditCode == b.CreditCode && a.Name == b.Name && a.Category == b.Category &&
@@ -144,7 +176,8 @@ func sameImportFloat(a, b *float64) bool {
 
 // UpsertInspectors inserts or updates ins by certificate number; deptCodes[i]
 // is the code of the department of ins[i], whose DepartmentID is ignored and
-// set from it. Platform admins may import into any department and department
+// set from it, and set[i] names the optional fields it sets (nil set: every
+// field). Platform admins may import into any department and department
 // admins into their own; any other role gets EFORBIDDEN, and a call with no
 // rows checks only that.
 //
@@ -153,7 +186,7 @@ func sameImportFloat(a, b *float64) bool {
 // certificate number belongs to an inspector of another department (an
 // import never moves an inspector). Each rejection's Row is the row's index
 // in ins; the caller maps it to its own numbering.
-func (s *ImportStore) UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error) {
+func (s *ImportStore) UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector, set []server.ImportFields) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error) {
 	if err := requireRole(ctx, server.RolePlatformAdmin, server.RoleDepartmentAdmin); err != nil {
 		return 0, 0, 0, nil, err
 	}
@@ -163,6 +196,9 @@ func (s *ImportStore) UpsertInspectors(ctx context.Context, deptCodes []string, 
 	}
 	if len(deptCodes) != len(ins) {
 		return 0, 0, 0, nil, fmt.Errorf("upsert inspectors: %d department codes for %d inspectors", len(deptCodes), len(ins))
+	}
+	if set != nil && len(set) != len(ins) {
+		return 0, 0, 0, nil, fmt.Errorf("upsert inspectors: %d field sets for %d inspectors", len(set), len(ins))
 	}
 	if len(ins) == 0 {
 		return 0, 0, 0, nil, nil
@@ -225,6 +261,9 @@ func (s *ImportStore) UpsertInspectors(ctx context.Context, deptCodes []string, 
 					want[r.CertificateNumber] = cur
 				}
 			}
+			if cur != nil && set != nil && cur.DepartmentID == r.DepartmentID {
+				keepInspectorFields(&r, cur, set[i])
+			}
 			switch {
 			case cur != nil && cur.DepartmentID != r.DepartmentID:
 				reject(i, "certificate_number", CodeOtherDepartment, "该执法证号已属于其他部门的执法人员，导入不会调动人员 (this certificate number belongs to an inspector of another department; an import never moves inspectors): %q", r.CertificateNumber)
@@ -271,6 +310,20 @@ func (s *ImportStore) UpsertInspectors(ctx context.Context, deptCodes []string, 
 		return 0, 0, 0, nil, err
 	}
 	return inserted, updated, unchanged, rejected, nil
+}
+
+// keepInspectorFields copies into r the optional fields set does not name
+// from cur, the record r updates.
+func keepInspectorFields(r, cur *inspectorRow, set server.ImportFields) {
+	if !set.Has(server.ImportDomains) {
+		r.Domains = cur.Domains
+	}
+	if !set.Has(server.ImportPhone) {
+		r.Phone = cur.Phone
+	}
+	if !set.Has(server.ImportStatus) {
+		r.Status = cur.Status
+	}
 }
 
 // sameInspector reports whether a and b hold the same roster data; domains

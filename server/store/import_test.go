@@ -47,7 +47,7 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 		for i := 1; i <= 5; i++ {
 			batch = append(batch, testEnterprise(i))
 		}
-		ins, upd, same, err := s.UpsertEnterprises(ctx, batch)
+		ins, upd, same, err := s.UpsertEnterprises(ctx, batch, nil)
 		if err != nil || ins != 5 || upd != 0 || same != 0 {
 			t.Fatalf("first: %d/%d/%d %v", ins, upd, same, err)
 		}
@@ -55,7 +55,7 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 		// The same rows again: nothing written, updated_at untouched.
 		later := storetest.Now.Add(time.Hour)
 		db.Now = func() time.Time { return later }
-		ins, upd, same, err = s.UpsertEnterprises(ctx, batch)
+		ins, upd, same, err = s.UpsertEnterprises(ctx, batch, nil)
 		if err != nil || ins != 0 || upd != 0 || same != 5 {
 			t.Fatalf("again: %d/%d/%d %v", ins, upd, same, err)
 		}
@@ -68,7 +68,7 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 		changed.Status = server.EnterpriseDeregistered
 		first, last := testEnterprise(9), testEnterprise(9)
 		first.Name, last.Name = "先", "后"
-		ins, upd, same, err = s.UpsertEnterprises(ctx, []*server.Enterprise{testEnterprise(1), changed, first, last})
+		ins, upd, same, err = s.UpsertEnterprises(ctx, []*server.Enterprise{testEnterprise(1), changed, first, last}, nil)
 		if err != nil || ins != 1 || upd != 2 || same != 1 {
 			t.Fatalf("mixed: %d/%d/%d %v", ins, upd, same, err)
 		}
@@ -85,7 +85,7 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 				{ID: 2, Role: server.RoleDepartmentAdmin, DepartmentID: &dept},
 				{ID: 3, Role: server.RoleLeadCoordinator, DepartmentID: &dept},
 			} {
-				if _, _, _, err := s.UpsertEnterprises(as(u), nil); server.ErrorCode(err) != server.EFORBIDDEN {
+				if _, _, _, err := s.UpsertEnterprises(as(u), nil, nil); server.ErrorCode(err) != server.EFORBIDDEN {
 					t.Errorf("%s: %v, want EFORBIDDEN", u.Role, err)
 				}
 			}
@@ -93,7 +93,7 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 		t.Run("ErrInvalid", func(t *testing.T) {
 			bad := testEnterprise(20)
 			bad.CreditCode = importtest.BadCreditCode(20)
-			if _, _, _, err := s.UpsertEnterprises(ctx, []*server.Enterprise{testEnterprise(21), bad}); server.ErrorCode(err) != server.EINVALID {
+			if _, _, _, err := s.UpsertEnterprises(ctx, []*server.Enterprise{testEnterprise(21), bad}, nil); server.ErrorCode(err) != server.EINVALID {
 				t.Fatalf("%v, want EINVALID", err)
 			}
 		})
@@ -103,10 +103,10 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 			for i := 1000; i < 3500; i++ {
 				big = append(big, testEnterprise(i))
 			}
-			if ins, _, _, err := s.UpsertEnterprises(ctx, big); err != nil || ins != 2500 {
+			if ins, _, _, err := s.UpsertEnterprises(ctx, big, nil); err != nil || ins != 2500 {
 				t.Fatalf("%d %v", ins, err)
 			}
-			if _, _, same, err := s.UpsertEnterprises(ctx, big); err != nil || same != 2500 {
+			if _, _, same, err := s.UpsertEnterprises(ctx, big, nil); err != nil || same != 2500 {
 				t.Fatalf("%d %v", same, err)
 			}
 		})
@@ -128,7 +128,7 @@ func TestImportStore_UpsertInspectors(t *testing.T) {
 
 		ins, upd, same, rej, err := s.UpsertInspectors(root,
 			[]string{"culture", "market", "nowhere", "culture"},
-			[]*server.Inspector{testInspector("C-1"), testInspector("M-1"), testInspector("X-1"), testInspector("C-2")})
+			[]*server.Inspector{testInspector("C-1"), testInspector("M-1"), testInspector("X-1"), testInspector("C-2")}, nil)
 		if err != nil || ins != 3 || upd != 0 || same != 0 || len(rej) != 1 {
 			t.Fatalf("first: %d/%d/%d %v %v", ins, upd, same, rej, err)
 		}
@@ -141,7 +141,7 @@ func TestImportStore_UpsertInspectors(t *testing.T) {
 		c2.Domains = []string{"文化市场"}
 		ins, upd, same, rej, err = s.UpsertInspectors(root,
 			[]string{"culture", "market", "market", "culture"},
-			[]*server.Inspector{testInspector("C-1"), testInspector("M-1"), testInspector("C-1"), c2})
+			[]*server.Inspector{testInspector("C-1"), testInspector("M-1"), testInspector("C-1"), c2}, nil)
 		if err != nil || ins != 0 || upd != 1 || same != 2 || len(rej) != 1 {
 			t.Fatalf("second: %d/%d/%d %v %v", ins, upd, same, rej, err)
 		}
@@ -156,7 +156,7 @@ func TestImportStore_UpsertInspectors(t *testing.T) {
 			admin := as(&server.User{ID: 5, Role: server.RoleDepartmentAdmin, DepartmentID: &culture.ID})
 			ins, _, same, rej, err := s.UpsertInspectors(admin,
 				[]string{"culture", "market", "culture"},
-				[]*server.Inspector{testInspector("C-1"), testInspector("M-9"), testInspector("C-3")})
+				[]*server.Inspector{testInspector("C-1"), testInspector("M-9"), testInspector("C-3")}, nil)
 			if err != nil || ins != 1 || same != 1 || len(rej) != 1 {
 				t.Fatalf("%d/%d %v %v", ins, same, rej, err)
 			}
@@ -166,7 +166,7 @@ func TestImportStore_UpsertInspectors(t *testing.T) {
 		})
 		t.Run("ErrForbidden", func(t *testing.T) {
 			coord := as(&server.User{ID: 6, Role: server.RoleLeadCoordinator, DepartmentID: &culture.ID})
-			if _, _, _, _, err := s.UpsertInspectors(coord, nil, nil); server.ErrorCode(err) != server.EFORBIDDEN {
+			if _, _, _, _, err := s.UpsertInspectors(coord, nil, nil, nil); server.ErrorCode(err) != server.EFORBIDDEN {
 				t.Fatalf("%v, want EFORBIDDEN", err)
 			}
 		})

@@ -39,6 +39,7 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 	var g globalFlags
 	g.register(fs, env)
 	format := fs.String("format", "", "csv or xlsx; default from the file extension")
+	encoding := fs.String("encoding", "", "a CSV file's encoding: utf-8 or gb18030 (also gbk); default: UTF-8, or GB18030 when the whole file is GB18030 and not UTF-8")
 	errorsPath := fs.String("errors", "", "write every rejected row to this CSV file")
 	progress := fs.Bool("progress", isTerminal(env.Stderr), "show a progress bar on stderr (default: when stderr is a terminal)")
 	// Flags may come before, between or after the two positional arguments.
@@ -107,7 +108,7 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 			errw.Write([]string{strconv.Itoa(e.Row), e.Column, e.Code, e.Message})
 		}
 	}
-	opt := server.ImportOptions{Format: ff}
+	opt := server.ImportOptions{Format: ff, Encoding: *encoding}
 	var bar *progressbar.ProgressBar
 	if *progress {
 		bar = progressbar.NewOptions64(fi.Size(),

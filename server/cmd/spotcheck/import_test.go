@@ -98,6 +98,21 @@ func TestImportCommand(t *testing.T) {
 			if code != 0 || !strings.Contains(stdout, "1 rejected") || !strings.Contains(stderr, "unknown_department") {
 				t.Fatalf("inspectors: exit %d: %s%s", code, stdout, stderr)
 			}
+
+			// --encoding names a CSV file's encoding: "星空" in GBK is not UTF-8.
+			gbk := filepath.Join(dir, "gbk.csv")
+			os.WriteFile(gbk, []byte("credit_code,name,category,district\n"+importtest.CreditCode(90001)+",\xd0\xc7\xbf\xd5,internet_cafe,x\n"), 0o600)
+			code, stdout, stderr = runImport(t, env, "enterprises", "--encoding", "utf-8", gbk)
+			if code != 0 || !strings.Contains(stdout, "1 rejected") || !strings.Contains(stderr, "invalid_encoding") {
+				t.Fatalf("GBK as UTF-8: exit %d: %s%s", code, stdout, stderr)
+			}
+			code, stdout, stderr = runImport(t, env, "enterprises", "--encoding", "gbk", gbk)
+			if code != 0 || !strings.Contains(stdout, "1 inserted") {
+				t.Fatalf("GBK: exit %d: %s%s", code, stdout, stderr)
+			}
+			if code, _, stderr := runImport(t, env, "enterprises", "--encoding", "big5", gbk); code != 1 || !strings.Contains(stderr, "unsupported encoding") {
+				t.Fatalf("unknown encoding: exit %d: %s", code, stderr)
+			}
 		})
 	}
 }

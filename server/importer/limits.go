@@ -1,0 +1,345 @@
+package importer
+
+import (
+	"archive/zip"
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spotcheck/spotcheck/server"
+)
+
+// Limits on an import file. The spooled file is checked against them before
+// anything is read into the database, so a file that breaks one is refused as
+// a whole (ETOOLARGE) and changes nothing; memory stays bounded whatever the
+// file holds.
+const (
+	// MaxImportRows is the most data rows a file may have; split larger files.
+	MaxImportRows = 1_000_000
+	// MaxCellBytes bounds one cell as written in the file (Excel's own limit
+	// is 32,767 characters, at most 3 bytes each in UTF-8, more when escaped
+	// in XML).
+	MaxCellBytes = 256 << 10
+	// MaxRowBytes bounds one CSV record, or one XLSX row's XML.
+	MaxRowBytes = 1 << 20
+	// MaxRowCells bounds the cells of one row. A row's cells may name shared
+	// strings, so this times MaxCellBytes bounds a row read from XLSX.
+	MaxRowCells = 256
+	// MaxXLSXUnzipped bounds a workbook's entries unzipped, together. The
+	// worksheets and the shared strings beyond xlsxXMLInMemory are unzipped
+	// to temporary files and streamed; every other entry is read into memory,
+	// so those together are bounded by maxXLSXOtherUnzipped.
+	MaxXLSXUnzipped      = 1 << 30
+	maxXLSXOtherUnzipped = 64 << 20
+	maxXLSXEntries       = 10_000
+	// maxXMLTag bounds one XML tag (element name and attributes).
+	maxXMLTag = 64 << 10
+)
+
+func tooLarge(format string, args ...any) error {
+	return server.Errorf(server.ETOOLARGE, format, args...)
+}
+
+// csvScan is what a pass over a CSV file learned about its encoding.
+type csvScan struct {
+	utf8Multi   int  // valid multi-byte UTF-8 sequences
+	utf8Invalid int  // bytes that are not UTF-8
+	gbInvalid   bool // some bytes are not GB18030
+}
+
+// encoding picks the file's encoding: UTF-8 unless the file is not UTF-8,
+// is GB18030 throughout, and looks more like GB18030 than like UTF-8 with a
+// few stray bytes (those rows are rejected, never decoded as GB18030).
+func (c *csvScan) encoding() string {
+	if c.utf8Invalid > 0 && !c.gbInvalid && c.utf8Invalid > c.utf8Multi {
+		return server.ImportEncodingGB18030
+	}
+	return server.ImportEncodingUTF8
+}
+
+// scanCSV reads a whole CSV file once: it checks the row, record and cell
+// limits, following quoting as encoding/csv does, and whether the bytes are
+// UTF-8 or GB18030.
+func scanCSV(r *bufio.Reader) (*csvScan, error) {
+	var (
+		sc                  csvScan
+		line, rows          = 1, 0
+		recBytes, cellBytes int
+		cells               = 1
+		recStart            = 1
+		inQuote, quoteSeen  bool
+		fieldStart          = true
+		pend                []byte // an incomplete UTF-8 sequence
+		gbState             int
+	)
+	endRecord := func() error {
+		if recBytes > 0 {
+			rows++
+			if rows > MaxImportRows+1 {
+				return tooLarge("文件超过%d行数据，请拆分后导入 (the file has more than %d data rows; split it).", MaxImportRows, MaxImportRows)
+			}
+		}
+		recBytes, cellBytes, cells, fieldStart, recStart = 0, 0, 1, true, line+1
+		return nil
+	}
+	for {
+		c, err := r.ReadByte()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		// Encodings.
+		if c < 0x80 && len(pend) == 0 {
+			// ASCII
+		} else {
+			pend = append(pend, c)
+			for len(pend) > 0 {
+				if !utf8.FullRune(pend) {
+					break
+				}
+				ru, size := utf8.DecodeRune(pend)
+				if ru == utf8.RuneError && size == 1 {
+					sc.utf8Invalid++
+				} else if size > 1 {
+					sc.utf8Multi++
+				}
+				pend = pend[size:]
+			}
+		}
+		switch gbState {
+		case 0:
+			if c == 0x80 || c == 0xFF {
+				sc.gbInvalid = true
+			} else if c > 0x80 {
+				gbState = 1
+			}
+		case 1:
+			switch {
+			case c >= 0x40 && c <= 0x7E || c >= 0x80 && c <= 0xFE:
+				gbState = 0
+			case c >= 0x30 && c <= 0x39:
+				gbState = 2
+			default:
+				sc.gbInvalid, gbState = true, 0
+			}
+		case 2:
+			if c >= 0x81 && c <= 0xFE {
+				gbState = 3
+			} else {
+				sc.gbInvalid, gbState = true, 0
+			}
+		case 3:
+			if c < 0x30 || c > 0x39 {
+				sc.gbInvalid = true
+			}
+			gbState = 0
+		}
+
+		// Records.
+		recBytes++
+		if c == '\n' {
+			line++
+		}
+		if inQuote {
+			if quoteSeen {
+				quoteSeen = false
+				if c == '"' {
+					cellBytes++
+					continue
+				}
+				inQuote = false // closed; c is read below as unquoted
+			} else if c == '"' {
+				quoteSeen = true
+				continue
+			} else {
+				cellBytes++
+				if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		switch {
+		case c == '"' && fieldStart:
+			inQuote, fieldStart = true, false
+		case c == ',':
+			cells, cellBytes, fieldStart = cells+1, 0, true
+		case c == '\n':
+			if err := endRecord(); err != nil {
+				return nil, err
+			}
+			continue
+		default:
+			cellBytes++
+			fieldStart = false
+		}
+		if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
+			return nil, err
+		}
+	}
+	if err := endRecord(); err != nil {
+		return nil, err
+	}
+	sc.utf8Invalid += len(pend)
+	if gbState != 0 {
+		sc.gbInvalid = true
+	}
+	return &sc, nil
+}
+
+// csvCheck returns ETOOLARGE if the record starting on line breaks a limit.
+func csvCheck(line, recBytes, cellBytes, cells int) error {
+	switch {
+	case cellBytes > MaxCellBytes:
+		return tooLarge("第%d行有单元格超过%d字节 (a cell of the record on line %d is over %d bytes).", line, MaxCellBytes, line, MaxCellBytes)
+	case recBytes > MaxRowBytes:
+		return tooLarge("第%d行超过%d字节 (the record on line %d is over %d bytes).", line, MaxRowBytes, line, MaxRowBytes)
+	case cells > MaxRowCells:
+		return tooLarge("第%d行超过%d列 (the record on line %d has more than %d cells).", line, MaxRowCells, line, MaxRowCells)
+	}
+	return nil
+}
+
+// streamedXLSXPart reports whether excelize unzips the entry to a temporary
+// file when it is large (worksheets and the shared strings) rather than
+// reading it into memory.
+func streamedXLSXPart(name string) bool {
+	n := strings.ToLower(strings.ReplaceAll(name, "\\", "/"))
+	return n == "xl/sharedstrings.xml" || strings.HasPrefix(n, "xl/worksheets/sheet")
+}
+
+// scanXLSX checks a workbook against the limits before excelize opens it:
+// the entries' unzipped sizes (archive/zip refuses an entry that unzips to
+// more than its header says), and in the worksheets and shared strings the
+// rows, cells and text, by a streaming pass over their XML.
+func scanXLSX(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return server.Errorf(server.EINVALID, "不是有效的XLSX文件 (not a valid XLSX file).")
+	}
+	defer zr.Close()
+	if len(zr.File) > maxXLSXEntries {
+		return tooLarge("XLSX文件的部件过多 (the XLSX file has more than %d parts).", maxXLSXEntries)
+	}
+	var total, other uint64
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if !streamedXLSXPart(f.Name) {
+			other += f.UncompressedSize64
+		}
+		if total > MaxXLSXUnzipped || other > maxXLSXOtherUnzipped {
+			return tooLarge("XLSX文件解压后过大 (the XLSX file is too large once unzipped).")
+		}
+	}
+	for _, f := range zr.File {
+		if !streamedXLSXPart(f.Name) {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return server.Errorf(server.EINVALID, "不是有效的XLSX文件 (not a valid XLSX file).")
+		}
+		err = scanXML(bufio.NewReaderSize(rc, 64<<10), !strings.EqualFold(f.Name, "xl/sharedStrings.xml"))
+		rc.Close()
+		if err != nil {
+			var se *server.Error
+			if errors.As(err, &se) {
+				return err
+			}
+			return server.Errorf(server.EINVALID, "不是有效的XLSX文件 (not a valid XLSX file).")
+		}
+	}
+	return nil
+}
+
+// scanXML reads the XML of a worksheet (sheet) or of the shared strings,
+// without building it: no text run may be over MaxCellBytes, no tag over
+// maxXMLTag, no shared string or row over MaxRowBytes, no row over
+// MaxRowCells cells, and no sheet over MaxImportRows+1 rows.
+func scanXML(r *bufio.Reader, sheet bool) error {
+	var (
+		inTag             bool
+		tag               []byte // the start of the current tag, for its name
+		last              byte   // the tag's last byte
+		tagLen, textLen   int
+		rows, cells       int
+		elemBytes         int // bytes since the current row or shared string began
+		inElem            bool
+		elemName, cellTag = "si", "r" // rich-text runs count as the shared string's cells
+	)
+	if sheet {
+		elemName, cellTag = "row", "c"
+	}
+	for {
+		c, err := r.ReadByte()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if inElem {
+			elemBytes++
+			if elemBytes > MaxRowBytes {
+				return tooLarge("XLSX中有一行或一个字符串超过%d字节 (a row or string of the XLSX file is over %d bytes).", MaxRowBytes, MaxRowBytes)
+			}
+		}
+		switch {
+		case c == '<':
+			inTag, tag, tagLen, textLen, last = true, tag[:0], 0, 0, 0
+		case c == '>' && inTag:
+			inTag = false
+			name, closing := xmlName(tag)
+			switch {
+			case name == elemName && !closing:
+				inElem, elemBytes, cells = true, 0, 0
+				rows++
+				if sheet && rows > MaxImportRows+1 {
+					return tooLarge("文件超过%d行数据，请拆分后导入 (the file has more than %d data rows; split it).", MaxImportRows, MaxImportRows)
+				}
+				if last == '/' {
+					inElem = false // an empty element
+				}
+			case name == elemName:
+				inElem = false
+			case name == cellTag && !closing && inElem:
+				cells++
+				if cells > MaxRowCells {
+					return tooLarge("XLSX中有一行超过%d个单元格 (a row of the XLSX file has more than %d cells).", MaxRowCells, MaxRowCells)
+				}
+			}
+		case inTag:
+			tagLen++
+			if tagLen > maxXMLTag {
+				return tooLarge("XLSX文件含有过长的XML标记 (the XLSX file has an XML tag over %d bytes).", maxXMLTag)
+			}
+			if len(tag) < 64 {
+				tag = append(tag, c)
+			}
+			last = c
+		default:
+			textLen++
+			if textLen > MaxCellBytes {
+				return tooLarge("XLSX中有单元格超过%d字节 (a cell of the XLSX file is over %d bytes).", MaxCellBytes, MaxCellBytes)
+			}
+		}
+	}
+}
+
+// xmlName returns the local name of the element a tag opens or closes.
+func xmlName(tag []byte) (name string, closing bool) {
+	if len(tag) > 0 && tag[0] == '/' {
+		closing, tag = true, tag[1:]
+	}
+	end := 0
+	for end < len(tag) && tag[end] != ' ' && tag[end] != '/' && tag[end] != '\t' && tag[end] != '\n' && tag[end] != '\r' {
+		end++
+	}
+	n := string(tag[:end])
+	if i := strings.LastIndexByte(n, ':'); i >= 0 {
+		n = n[i+1:]
+	}
+	return n, closing
+}
