@@ -38,8 +38,11 @@ type Config struct {
 	Now func() time.Time
 	// Progress, if set, is called as a sync moves bytes and items.
 	Progress func(Progress)
-	// MaxAttempts is how often one request is tried on transient errors
-	// (network, 5xx, 429) before Sync gives up with ErrOffline; default 4.
+	// RetryFor is how long one request keeps being tried on transient errors
+	// (network, 5xx, 429), with backoff, before Sync gives up with
+	// ErrOffline; default 30 s, so a server restart is ridden out rather than
+	// reported as offline. MaxAttempts, if set, also caps the tries.
+	RetryFor    time.Duration
 	MaxAttempts int
 	// BackoffBase is the first backoff delay, doubled per attempt up to
 	// BackoffMax; defaults 500 ms and 30 s.
@@ -56,7 +59,8 @@ type Config struct {
 
 // Progress reports a sync's work so far. Byte counts are wire bytes of this
 // Sync call; item counts are attachments uploaded, mutations acknowledged and
-// changes pulled.
+// changes pulled. The Session fields add up every Sync since Open, so a
+// Watch session has running totals.
 type Progress struct {
 	Phase         string // "upload", "push", "pull", "done"
 	BytesUp       int64
@@ -66,6 +70,9 @@ type Progress struct {
 	ItemsUpTotal  int // attachments to upload + mutations queued at the start
 	ItemsDown     int // changes applied
 	CurrentObject string
+
+	SessionBytesUp, SessionBytesDown int64
+	SessionItemsUp, SessionItemsDown int
 }
 
 // Client is a field device's local store and its sync engine.
@@ -100,8 +107,8 @@ func Open(dir string, cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 4
+	if cfg.RetryFor <= 0 {
+		cfg.RetryFor = 30 * time.Second
 	}
 	if cfg.BackoffBase <= 0 {
 		cfg.BackoffBase = 500 * time.Millisecond

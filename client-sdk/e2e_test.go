@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -589,4 +591,248 @@ func TestE2EExportAfterRevocation(t *testing.T) {
 // ctxAs acts as a harness user, for reading the server's state directly.
 func ctxAs(h *apptest.Harness, username string) context.Context {
 	return server.NewContextWithUser(context.Background(), h.Users[username])
+}
+
+// The joint record's field rules as the SDK applies them before anything is
+// queued, and as the server answers them after sync: another department's
+// section, an incomplete section, no certificates, another device's
+// attachment hash, and a visit dated outside the campaign window (accepted,
+// and flagged on the record on every device).
+func TestE2EJointFieldRules(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 2, TargetsPerTeam: 2,
+			Items: map[string][]string{h.DeptA.Code: {"licence", "minors"}, h.DeptB.Code: {"prices"}}})
+		p := is.Packets[0]
+		cultureUser, marketUser := is.MembersOf(p.ID, h.DeptA)[0], is.MembersOf(p.ID, h.DeptB)[0]
+		// The culture device's clock is two weeks behind the window.
+		early := func() time.Time { return h.Now().AddDate(0, 0, -14) }
+		c, err := Open(t.TempDir(), Config{ServerURL: h.URL, Now: early, Logger: testLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Enrol(ctx, h.URL, cultureUser, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		m := enrolledE2E(t, h, marketUser)
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		queued := func(cl *Client) int { st, _ := cl.Status(); return st.Outbox }
+
+		// Another department's item: refused on the device, nothing queued.
+		if _, err := c.Answer(ctx, p.ID, AnswerInput{Department: h.DeptB.Code, ItemCode: "prices", Result: ResultCompliant}); !errors.Is(err, ErrForbidden) {
+			t.Fatalf("a culture inspector answering the market section: %v", err)
+		}
+		// Another device's attachment: the market device holds a photo; the
+		// culture device names its hash.
+		dir := t.TempDir()
+		shot := writePNG(t, dir, 120)
+		ref, err := m.AttachPhoto(shot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Answer(ctx, p.ID, AnswerInput{ItemCode: "licence", Result: ResultNonCompliant, Photos: []string{ref.SHA256}}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("an answer naming another device's attachment: %v", err)
+		}
+		if n := queued(c); n != 0 {
+			t.Fatalf("%d changes queued after refused answers", n)
+		}
+		// Unanswered items and missing certificates: no seal.
+		if _, err := c.Answer(ctx, p.ID, AnswerInput{ItemCode: "licence", Result: ResultCompliant}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SealSection(ctx, p.ID); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("seal with minors unanswered: %v", err)
+		}
+		// The same photo taken again on the culture device: the bytes are
+		// the device's own, so it may use them; the server asks this device
+		// to upload them (its "missing" answers for its own uploads only) and
+		// stores them once.
+		if _, err := c.Answer(ctx, p.ID, AnswerInput{ItemCode: "minors", Result: ResultNonCompliant, Note: "见照片", Photos: []string{shot}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SealSection(ctx, p.ID); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("seal without certificates: %v", err)
+		}
+		me, _ := c.Me()
+		var mine Certificate
+		for _, tm := range p.Content.Team {
+			if tm.InspectorID == *me.InspectorID {
+				mine = Certificate{InspectorID: tm.InspectorID, CertificateNumber: tm.CertificateNumber}
+			}
+		}
+		if err := c.RecordCertificates(ctx, p.ID, []Certificate{mine}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SealSection(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Sync(ctx); err != nil { // the market device uploads nothing: no change refers to its photo
+			t.Fatal(err)
+		}
+		if err := c.Sync(ctx); err != nil {
+			rs, _ := c.Rejections()
+			t.Fatalf("sync: %v %+v", err, rs)
+		}
+		if st, _ := c.Status(); st.PendingUploads != 0 || st.Outbox != 0 {
+			t.Fatalf("after sync: %+v", st)
+		}
+		var blobs int64
+		if err := h.App.DB.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.Raw("SELECT COUNT(*) FROM blob_uploads WHERE sha256 = ?", ref.SHA256).Scan(&blobs).Error
+		}); err != nil || blobs != 1 {
+			t.Fatalf("uploads of the photo: %d, %v", blobs, err)
+		}
+		// Dated outside the window: accepted, flagged for the reviewer, and
+		// the flag reaches the other department's device.
+		if err := m.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, cl := range []*Client{c, m} {
+			jr, err := cl.JointRecord(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(jr.Flags, func(f RecordFlag) bool { return f.Code == FlagDeviceTimeOutsideWindow && f.Department == h.DeptA.Code }) {
+				t.Fatalf("the record of a seal dated two weeks early: flags %+v", jr.Flags)
+			}
+		}
+	})
+}
+
+// failingFirst fails the first n requests as a restarting server does
+// (connection refused), then passes them on.
+type failingFirst struct{ n atomic.Int64 }
+
+func (f *failingFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.n.Add(-1) >= 0 {
+		return nil, errors.New("connect: connection refused")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A server restart is ridden out: requests are retried for RetryFor (30 s
+// by default), not a fixed count, so a sync during a restart succeeds
+// instead of reporting the device offline; with a short RetryFor it is
+// reported.
+func TestE2ERestartIsNotOffline(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		username, _ := issuePackets(t, h)
+		down := &failingFirst{}
+		c, err := Open(t.TempDir(), Config{ServerURL: h.URL, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+			HTTPClient: &http.Client{Transport: down}, Logger: testLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		down.n.Store(8) // more than the four tries that used to be all
+		if err := c.Sync(ctx); err != nil {
+			t.Fatalf("sync through a restart: %v", err)
+		}
+		short, err := Open(t.TempDir(), Config{ServerURL: h.URL, BackoffBase: 20 * time.Millisecond, BackoffMax: 20 * time.Millisecond,
+			RetryFor: 50 * time.Millisecond, HTTPClient: &http.Client{Transport: down}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { short.Close() })
+		down.n.Store(1 << 30)
+		if err := short.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); !errors.Is(err, ErrOffline) {
+			t.Fatalf("a server that stays down: %v, want ErrOffline", err)
+		}
+	})
+}
+
+// The server moves to a new address: the app points the device there, the
+// session and the outbox are kept, and syncing goes on.
+func TestE2ESetServerURL(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		username, packetID := issuePackets(t, h)
+		c := enrolledE2E(t, h, username)
+		if _, err := c.Answer(ctx, packetID, AnswerInput{ItemCode: "licence", Result: ResultCompliant}); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"", "ftp://x", "http://", "http://h/?q=1", "not a url"} {
+			if err := c.SetServerURL(ctx, bad); !errors.Is(err, ErrInvalid) {
+				t.Errorf("SetServerURL(%q): %v, want ErrInvalid", bad, err)
+			}
+		}
+		moved := strings.Replace(h.URL, "127.0.0.1", "localhost", 1)
+		if moved == h.URL {
+			t.Fatalf("the harness URL %s is not on 127.0.0.1", h.URL)
+		}
+		if err := c.SetServerURL(ctx, moved+"/"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := c.Status()
+		if st.ServerURL != moved || st.Outbox != 0 || !st.Enrolled {
+			t.Fatalf("after moving: %+v", st)
+		}
+	})
+}
+
+// Watch tells the app as things happen: a refused change (with its reason,
+// once), and "all synced" when nothing is left to send.
+func TestE2EWatchEvents(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		username, packetID := issuePackets(t, h)
+		events := make(chan Event, 64)
+		c, err := Open(t.TempDir(), Config{ServerURL: h.URL, Logger: testLogger(), OnEvent: func(ev Event) { events <- ev }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Enrol(ctx, h.URL, username, apptest.Password, "tablet"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ev := <-events; ev.Kind != EventSynced {
+			t.Fatalf("first event %s", ev)
+		}
+		// An answer on an item version the server never issued, then a good one.
+		c.db.Exec(`UPDATE packets SET content = json_set(content, '$.sections[0].items[0].version', 99) WHERE id = ?`, packetID)
+		p, _ := c.Packet(ctx, packetID)
+		bad := p.Content.Sections[0]
+		if _, err := c.Answer(ctx, packetID, AnswerInput{Department: bad.Department, ItemCode: bad.Items[0].Code, Result: ResultCompliant, Note: "bad version"}); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Watch(ctx, time.Hour) }()
+		var rejected, synced bool
+		for !rejected || !synced {
+			select {
+			case ev := <-events:
+				switch ev.Kind {
+				case EventRejected:
+					if rejected || len(ev.Rejections) != 1 || ev.Rejections[0].Mutation.Answer.Note != "bad version" || ev.Rejections[0].Message == "" {
+						t.Fatalf("rejection event %+v", ev)
+					}
+					rejected = true
+				case EventSynced:
+					synced = rejected // "all synced" after the rejection was told
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("events: rejected %v, synced %v", rejected, synced)
+			}
+		}
+		cancel()
+		<-done
+		p, _ = c.Packet(context.Background(), packetID)
+		if a := p.Answers[0]; a.Rejected == nil || a.Rejected.Answer.Note != "bad version" {
+			t.Fatalf("the device does not mark the refused answer: %+v", a)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"gorm.io/gorm"
@@ -290,4 +291,28 @@ func (c *Client) PublicKey() (ed25519.PublicKey, error) {
 		return nil, err
 	}
 	return ed25519.PublicKey(d.PublicKey), nil
+}
+
+// SetServerURL moves the device to serverURL: the same server reached at a
+// new address (a new domain, a proxy in front). The session, the outbox and
+// the pull cursor are kept, so nothing is sent again; resumable uploads
+// started at the old address start again at the new one, and the token is
+// sent to the new address only from now on.
+func (c *Client) SetServerURL(ctx context.Context, serverURL string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	u, err := url.Parse(strings.TrimRight(serverURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return invalid("the server URL must be http(s)://HOST[:PORT][/PATH], got %q", serverURL)
+	}
+	if _, err := c.device(c.db); err != nil {
+		return err
+	}
+	return c.tx(func(tx *gorm.DB) error {
+		if err := tx.Exec(`UPDATE device SET server_url = ? WHERE id = 1`, u.String()).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE attachments SET upload_url = '' WHERE upload_url != ''`).Error
+	})
 }

@@ -52,7 +52,9 @@ func (c *Client) sync(ctx context.Context) error {
 		return err
 	}
 	c.progMu.Lock()
-	c.prog = Progress{Phase: "upload", ItemsUpTotal: queued}
+	c.prog = Progress{Phase: "upload", ItemsUpTotal: queued,
+		SessionBytesUp: c.prog.SessionBytesUp, SessionBytesDown: c.prog.SessionBytesDown,
+		SessionItemsUp: c.prog.SessionItemsUp, SessionItemsDown: c.prog.SessionItemsDown}
 	c.progMu.Unlock()
 
 	rejected := 0

@@ -336,17 +336,24 @@ func (c *Client) markRevoked() {
 // (or the server's Retry-After) in between.
 func (c *Client) retry(ctx context.Context, fn func() error) error {
 	var err error
-	for attempt := 0; attempt < c.cfg.MaxAttempts; attempt++ {
+	deadline := time.Now().Add(c.cfg.RetryFor)
+	for attempt := 0; ; attempt++ {
 		if err = fn(); err == nil || !isTransient(err) {
 			return err
 		}
-		if attempt == c.cfg.MaxAttempts-1 {
+		if c.cfg.MaxAttempts > 0 && attempt >= c.cfg.MaxAttempts-1 {
 			break
 		}
 		wait := c.backoff(attempt)
 		var ae *APIError
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = min(ae.RetryAfter, c.cfg.BackoffMax)
+		}
+		// Retrying stops once the next try would start after RetryFor: a
+		// server restarting for a few seconds is ridden out, a link that
+		// is down is reported.
+		if time.Now().Add(wait).After(deadline) {
+			break
 		}
 		c.log.Debug("retrying after a transient error", "err", err, "wait", wait)
 		if err := sleep(ctx, wait); err != nil {
@@ -404,6 +411,8 @@ func (c *Client) addBytes(up, down int64) {
 	c.progMu.Lock()
 	c.prog.BytesUp += up
 	c.prog.BytesDown += down
+	c.prog.SessionBytesUp += up
+	c.prog.SessionBytesDown += down
 	p := c.prog
 	c.progMu.Unlock()
 	if c.cfg.Progress != nil {
@@ -413,7 +422,10 @@ func (c *Client) addBytes(up, down int64) {
 
 func (c *Client) updateProgress(fn func(p *Progress)) {
 	c.progMu.Lock()
+	up, down := c.prog.ItemsUp, c.prog.ItemsDown
 	fn(&c.prog)
+	c.prog.SessionItemsUp += c.prog.ItemsUp - up
+	c.prog.SessionItemsDown += c.prog.ItemsDown - down
 	p := c.prog
 	c.progMu.Unlock()
 	if c.cfg.Progress != nil {

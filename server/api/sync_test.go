@@ -14,6 +14,7 @@ import (
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -649,6 +650,164 @@ func TestSync_Attachments(t *testing.T) {
 		}
 		if r := get(d.Token, attachment([]byte("nothing")).SHA256); r.Status != http.StatusNotFound {
 			t.Fatalf("unknown read: %d", r.Status)
+		}
+	})
+}
+
+// TestSync_AttachmentsByHash: knowing a hash grants nothing. A device may
+// refer only to an attachment it uploaded or one a packet of its team
+// already references; "missing" answers for the caller alone, so it tells
+// nobody whether a stranger's file exists; identical bytes uploaded again
+// are stored once.
+func TestSync_AttachmentsByHash(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := newSyncCampaign(t, h, 4, h.DeptA, h.DeptB)
+		p := f.packetOf(t, "insp-a1")[0]
+		var stranger, mate string
+		for _, q := range f.Packets {
+			if !slices.Contains(f.Team[q.ID], "insp-a1") {
+				stranger = f.Team[q.ID][0]
+			}
+		}
+		for _, u := range f.Team[p.ID] {
+			if u != "insp-a1" {
+				mate = u
+			}
+		}
+		owner := newFieldDevice(t, h, "insp-a1")
+		spare := newFieldDevice(t, h, "insp-a1") // the same inspector's second device
+		teammate := newFieldDevice(t, h, mate)
+		other := newFieldDevice(t, h, stranger)
+		culture := h.DeptA.Code
+
+		content := pngBytes("attachment-by-hash", 4000)
+		ref := owner.upload(t, content)
+		for _, d := range []*fieldDevice{spare, teammate, other} {
+			if got := d.missing(t, ref.SHA256); !slices.Equal(got, []string{ref.SHA256}) {
+				t.Fatalf("%s (device %d): missing %v before any packet refers to it, want it missing", d.Username, d.ID, got)
+			}
+		}
+		if got := owner.missing(t, ref.SHA256); len(got) != 0 {
+			t.Fatalf("the uploader's missing query: %v", got)
+		}
+		// Referring to it before uploading it: deferred, exactly as for a
+		// hash nobody has, and nothing applied.
+		withPhoto := func(dept string) syncproto.AnswerMutation {
+			a := answerOf(f, dept, syncproto.ResultNonCompliant, 0)
+			a.Note, a.Photos = "见照片", []syncproto.AttachmentRef{ref}
+			return a
+		}
+		unknown := attachment(pngBytes("nobody has this", 4000))
+		for _, d := range []*fieldDevice{spare, other} {
+			before := serverCountsAPI(t, h)
+			a := withPhoto(deptOf(h, d.Username))
+			target := p.ID
+			if d == other {
+				target = f.packetOf(t, stranger)[0].ID
+			}
+			r := d.push(t, d.answer(target, a))
+			if len(r.Results) != 1 || r.Results[0].Status != syncproto.StatusDeferred {
+				t.Fatalf("%s refers to another device's hash: %+v", d.Username, r.Results)
+			}
+			a.Photos = []syncproto.AttachmentRef{unknown}
+			d.seq--
+			r2 := d.push(t, d.answer(target, a))
+			if r2.Results[0].Status != r.Results[0].Status {
+				t.Fatalf("an unknown hash is answered %+v, a stranger's %+v: the answers tell them apart", r2.Results, r.Results)
+			}
+			if after := serverCountsAPI(t, h); after != before {
+				t.Fatalf("a deferred reference changed the server: %v → %v", before, after)
+			}
+			d.seq-- // the deferred mutation is sent again later
+		}
+		// The uploader refers to it: applied; then the packet's team may.
+		if r := owner.push(t, owner.answer(p.ID, withPhoto(culture))); r.Results[0].Status != syncproto.StatusApplied {
+			t.Fatalf("the uploader's reference: %+v", r.Results)
+		}
+		if got := teammate.missing(t, ref.SHA256); len(got) != 0 {
+			t.Fatalf("the teammate's missing query after the packet refers to it: %v", got)
+		}
+		if r := teammate.push(t, teammate.answer(p.ID, withPhoto(deptOf(h, mate)))); r.Results[0].Status != syncproto.StatusApplied {
+			t.Fatalf("a teammate's reference to the packet's attachment: %+v", r.Results)
+		}
+		// A stranger still may not, and cannot read it.
+		if got := other.missing(t, ref.SHA256); !slices.Equal(got, []string{ref.SHA256}) {
+			t.Fatalf("the stranger's missing query: %v", got)
+		}
+		h.MustDo(t, "GET", syncproto.PathAttachments+"/"+ref.SHA256, other.Token, nil, http.StatusNotFound, nil)
+		// Uploading the same bytes is allowed, stored once, and then the
+		// stranger's device may refer to them.
+		var blobs int64
+		count := func() int64 {
+			h.App.DB.WithTx(t.Context(), func(tx *store.Tx) error { return tx.Raw("SELECT COUNT(*) FROM blobs").Scan(&blobs).Error })
+			return blobs
+		}
+		n := count()
+		other.upload(t, content)
+		if count() != n {
+			t.Fatalf("identical bytes stored twice: %d blobs, then %d", n, blobs)
+		}
+		if got := other.missing(t, ref.SHA256); len(got) != 0 {
+			t.Fatalf("the stranger's missing query after its own upload: %v", got)
+		}
+		a := withPhoto(deptOf(h, stranger))
+		if r := other.push(t, other.answer(f.packetOf(t, stranger)[0].ID, a)); r.Results[0].Status != syncproto.StatusApplied {
+			t.Fatalf("the stranger's reference after uploading the bytes itself: %+v", r.Results)
+		}
+	})
+}
+
+// serverCountsAPI counts what a push may write.
+func serverCountsAPI(t *testing.T, h *apptest.Harness) [3]int64 {
+	t.Helper()
+	var out [3]int64
+	err := h.App.DB.WithTx(t.Context(), func(tx *store.Tx) error {
+		for i, q := range []string{"SELECT COUNT(*) FROM answers", "SELECT COUNT(*) FROM mutations", "SELECT COUNT(*) FROM attachment_refs"} {
+			if err := tx.Raw(q).Scan(&out[i]).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSync_OutOfWindowFlagged: device time is data, never trusted. A
+// section sealed by a clock two weeks before the campaign window, and a
+// close captured after it, are accepted and flagged for the reviewer; work
+// inside the window is not flagged.
+func TestSync_OutOfWindowFlagged(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := teamOfFour(t, h)
+		p := f.Packets[0]
+		a, b := newFieldDevice(t, h, "insp-a1"), newFieldDevice(t, h, "insp-b1")
+		culture, market := a.section(p, h.DeptA.Code, 1, syncproto.ResultCompliant), b.section(p, h.DeptB.Code, 1, syncproto.ResultCompliant)
+		culture.SealedAt = h.Now()
+		market.SealedAt = h.Now().AddDate(0, 0, -14)
+		mc, mm := a.seal(t, culture, a.Key), b.seal(t, market, b.Key)
+		late := a.notLocatable(p.ID, ref(mc), ref(mm))
+		late.ClosedAt = h.Now().AddDate(0, 0, 30)
+		for _, r := range []*syncproto.PushResponse{a.push(t, mc, a.sealClose(t, late, a.Key)), b.push(t, mm)} {
+			for _, x := range r.Results {
+				if x.Status != syncproto.StatusApplied {
+					t.Fatalf("out-of-window work refused: %+v", r.Results)
+				}
+			}
+		}
+		jr := jointRecord(t, h, "coord-a", p.ID)
+		var got []string
+		for _, fl := range jr.Flags {
+			got = append(got, fl.Code+":"+fl.Department)
+			if fl.Message == "" {
+				t.Errorf("flag %s without a message", fl.Code)
+			}
+		}
+		want := []string{syncproto.FlagDeviceTimeOutsideWindow + ":" + h.DeptB.Code, syncproto.FlagDeviceTimeOutsideWindow + ":"}
+		if !slices.Equal(got, want) || jr.Complete {
+			t.Fatalf("flags %v, want %v", got, want)
 		}
 	})
 }
