@@ -407,7 +407,10 @@ func (s *Server) streamPublic(c echo.Context, contentType string, write func(con
 	if err != nil {
 		return err
 	}
-	w := &lazyWriter{c: c, contentType: contentType}
+	w := &lazyWriter{c: c, contentType: contentType, rc: http.NewResponseController(c.Response()), timeout: s.PublicWriteTimeout}
+	// The deadline each write sets must not outlive the response: the
+	// connection may carry a long poll next.
+	defer w.rc.SetWriteDeadline(time.Time{})
 	err = write(c.Request().Context(), id, w)
 	if err != nil && w.started {
 		s.Logger.WarnContext(c.Request().Context(), "public record cut short", "route", c.Path(), "err", err)
@@ -422,11 +425,15 @@ func (s *Server) streamPublic(c echo.Context, contentType string, write func(con
 	return nil
 }
 
-// lazyWriter writes the status and headers on the first Write.
+// lazyWriter writes the status and headers on the first Write. Each Write
+// must reach the client within timeout (when positive), so a reader that
+// stops reading frees the handler instead of holding it for ever.
 type lazyWriter struct {
 	c           echo.Context
 	contentType string
 	started     bool
+	rc          *http.ResponseController
+	timeout     time.Duration
 }
 
 func (w *lazyWriter) start() {
@@ -439,6 +446,11 @@ func (w *lazyWriter) start() {
 func (w *lazyWriter) Write(p []byte) (int, error) {
 	if !w.started {
 		w.start()
+	}
+	if w.timeout > 0 {
+		// Not every ResponseWriter supports deadlines (httptest's does not);
+		// then the write is unbounded, as before.
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
 	return w.c.Response().Write(p)
 }

@@ -35,9 +35,10 @@ type PublicCampaign struct {
 	Seed           string
 }
 
-// publicChunk is how many population rows one keyset query reads, so a slow
-// reader never holds a connection (SQLite has only one) for long.
-const publicChunk = 20000
+// publicChunk is how many population or selection rows one keyset query
+// reads. The rows are read before any is written, so a slow reader never
+// holds a connection (SQLite has only one) while it reads.
+var publicChunk = 20000
 
 // FindPublicCampaigns lists committed (and later) campaigns, newest first.
 func (s *PublicRecordService) FindPublicCampaigns(ctx context.Context) ([]PublicCampaign, error) {
@@ -251,35 +252,34 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 }
 
 // eachInitialSelection calls fn with each first-draw selection in ascending
-// (ticket, credit code). PostgreSQL streams the sorted rows (byte order made
-// explicit); SQLite, with its one connection, reads them all first so a slow
-// reader does not hold it.
+// (ticket, credit code), reading in keyset chunks of publicChunk rows (byte
+// order made explicit on PostgreSQL), so no pooled connection is held while
+// fn writes to a reader that may be slow or gone.
 func (s *PublicRecordService) eachInitialSelection(ctx context.Context, id int64, fn func(draw.RecordItem)) error {
-	g := s.db.gorm.WithContext(ctx)
-	if s.db.dialect != Postgres {
+	order := "ticket, credit_code"
+	after := "(ticket, credit_code) > (?, ?)"
+	if s.db.dialect == Postgres {
+		order = `ticket COLLATE "C", credit_code COLLATE "C"`
+		after = `(ticket COLLATE "C", credit_code COLLATE "C") > (?, ?)`
+	}
+	var last *selectionRow
+	for {
 		var rows []selectionRow
-		if err := g.Where("campaign_id = ? AND kind = 'initial'", id).Order("ticket, credit_code").Find(&rows).Error; err != nil {
+		q := s.db.gorm.WithContext(ctx).Select("credit_code, stratum, ticket").Where("campaign_id = ? AND kind = 'initial'", id)
+		if last != nil {
+			q = q.Where(after, last.Ticket, last.CreditCode)
+		}
+		if err := q.Order(order).Limit(publicChunk).Find(&rows).Error; err != nil {
 			return err
 		}
-		for _, r := range rows {
-			fn(draw.RecordItem{CreditCode: r.CreditCode, Stratum: r.Stratum, Ticket: r.Ticket})
+		for i := range rows {
+			fn(draw.RecordItem{CreditCode: rows[i].CreditCode, Stratum: rows[i].Stratum, Ticket: rows[i].Ticket})
 		}
-		return nil
-	}
-	rows, err := g.Raw(`SELECT credit_code, stratum, ticket FROM draw_selections WHERE campaign_id = ? AND kind = 'initial'
-ORDER BY ticket COLLATE "C", credit_code COLLATE "C"`, id).Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var it draw.RecordItem
-		if err := rows.Scan(&it.CreditCode, &it.Stratum, &it.Ticket); err != nil {
-			return err
+		if len(rows) < publicChunk {
+			return nil
 		}
-		fn(it)
+		last = &rows[len(rows)-1]
 	}
-	return rows.Err()
 }
 
 // writeJSONStringBody writes s escaped for the inside of a JSON string. s is
