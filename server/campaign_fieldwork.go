@@ -10,6 +10,20 @@ import (
 type ConfirmationStatus struct {
 	ConfirmDeadline *time.Time // nil before the draw
 	Confirmations   []*Confirmation
+	// Reopenings are the confirmations a later replacement withdrew, oldest first.
+	Reopenings []*ConfirmationReopening
+}
+
+// ConfirmationReopening records a confirmation withdrawn because a target was
+// replaced after it: the department confirms the changed targets again.
+type ConfirmationReopening struct {
+	DepartmentID   int64
+	ConfirmedBy    int64
+	ConfirmedAt    time.Time
+	ReplacementSeq int
+	ReopenedBy     int64
+	ReopenedAt     time.Time
+	Reason         string
 }
 
 // GroupingReport is the grouping report (分组名单): per department, its

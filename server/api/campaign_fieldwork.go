@@ -95,6 +95,20 @@ type Confirmation struct {
 type ConfirmationList struct {
 	ConfirmDeadline *time.Time     `json:"confirm_deadline"`
 	Items           []Confirmation `json:"items"`
+	// Reopenings are confirmations withdrawn by a later replacement, oldest first.
+	Reopenings []ConfirmationReopening `json:"reopenings"`
+}
+
+// ConfirmationReopening is a confirmation a replacement after it withdrew.
+type ConfirmationReopening struct {
+	DepartmentID   int64     `json:"department_id"`
+	DepartmentCode string    `json:"department_code"`
+	ConfirmedBy    int64     `json:"confirmed_by"`
+	ConfirmedAt    time.Time `json:"confirmed_at"`
+	ReplacementSeq int       `json:"replacement_seq"`
+	ReopenedBy     int64     `json:"reopened_by"`
+	ReopenedAt     time.Time `json:"reopened_at"`
+	Reason         string    `json:"reason"`
 }
 
 func toConfirmation(cf *server.Confirmation, depts map[int64]*server.Department) Confirmation {
@@ -152,6 +166,16 @@ func (s *Server) handleCampaignConfirmations(c echo.Context) error {
 	out := ConfirmationList{ConfirmDeadline: st.ConfirmDeadline, Items: make([]Confirmation, len(st.Confirmations))}
 	for i, cf := range st.Confirmations {
 		out.Items[i] = toConfirmation(cf, depts)
+	}
+	out.Reopenings = make([]ConfirmationReopening, len(st.Reopenings))
+	for i, r := range st.Reopenings {
+		out.Reopenings[i] = ConfirmationReopening{
+			DepartmentID: r.DepartmentID, ConfirmedBy: r.ConfirmedBy, ConfirmedAt: r.ConfirmedAt,
+			ReplacementSeq: r.ReplacementSeq, ReopenedBy: r.ReopenedBy, ReopenedAt: r.ReopenedAt, Reason: r.Reason,
+		}
+		if d := depts[r.DepartmentID]; d != nil {
+			out.Reopenings[i].DepartmentCode = d.Code
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -118,7 +118,17 @@ func TestCampaignFieldwork_EndToEnd(t *testing.T) {
 		if rp.Seq != 1 || rp.ReplacedCode != gone || rp.ReplacementCode == "" || slices.ContainsFunc(sels.Items, func(s api.Selection) bool { return s.CreditCode == rp.ReplacementCode }) {
 			t.Fatalf("replacement %+v", rp)
 		}
+		// A confirmed the old targets: the replacement re-opened its confirmation.
+		h.MustDo(t, "GET", base+"/confirmations", tok["coord-a"], nil, http.StatusOK, &conf)
+		if len(conf.Reopenings) != 1 || conf.Reopenings[0].DepartmentCode != "culture" || conf.Reopenings[0].ReplacementSeq != 1 ||
+			conf.Reopenings[0].ReopenedBy != h.Users["admin-b"].ID || conf.Items[0].ConfirmedAt != nil {
+			t.Fatalf("confirmations after the replacement: %+v", conf)
+		}
 		h.MustDo(t, "POST", base+"/confirm", tok["admin-b"], nil, http.StatusOK, nil)
+		if r := h.Do(t, "POST", base+"/teams", tok["coord-a"], nil); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "culture") {
+			t.Fatalf("teams before A confirmed again: %d %s", r.Status, r.Body)
+		}
+		h.MustDo(t, "POST", base+"/confirm", tok["admin-a"], nil, http.StatusOK, nil)
 		h.MustDo(t, "GET", base+"/confirmations", tok["coord-a"], nil, http.StatusOK, &conf)
 		for _, c := range conf.Items {
 			if c.ConfirmedAt == nil || c.Overdue {
