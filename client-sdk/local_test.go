@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,8 +37,16 @@ func TestSchemaAppliedOnceAndOutboxSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != 1 {
-		t.Fatalf("%d schema versions recorded, want 1", n)
+	files, err := fs.Glob(schemaFS, "schema/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) {
+		t.Fatalf("%d schema versions recorded, want %d", n, len(files))
+	}
+	// Columns nothing writes are gone (0002).
+	if n := count(t, c, `SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name IN ('attempts', 'last_error')`); n != 0 {
+		t.Fatalf("outbox still has %d never-written columns", n)
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	EINTERNAL      = syncproto.CodeInternal
 	EDEVICEREVOKED = syncproto.CodeDeviceRevoked
 	ETOKENREUSED   = syncproto.CodeTokenReused
+	ETOOEARLY      = syncproto.CodeTooEarly
 )
 
 // Error is an application error whose Message is safe to show a client.

@@ -15,6 +15,7 @@ const (
 	CodeInternal        = "internal"         // anything else; details are logged, never sent
 	CodeDeviceRevoked   = "device_revoked"   // the device was revoked by an administrator
 	CodeTokenReused     = "token_reused"     // a spent refresh token was presented; its family is revoked
+	CodeTooEarly        = "too_early"        // what it depends on is not known yet (a draw before its randomness is public)
 )
 
 // Error is the body of every error response.

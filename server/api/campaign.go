@@ -162,6 +162,7 @@ type Campaign struct {
 	TargetsPerTeam          int               `json:"targets_per_team"`
 	CheckItemIDs            []int64           `json:"check_item_ids"`
 	RandomnessSources       []string          `json:"randomness_sources"`
+	SourcesAvailableAt      *time.Time        `json:"sources_available_at"`
 	CreatedBy               int64             `json:"created_by"`
 	CreatedAt               time.Time         `json:"created_at"`
 	UpdatedAt               time.Time         `json:"updated_at"`
@@ -188,7 +189,8 @@ func toCampaign(c *server.Campaign) Campaign {
 		DepartmentIDs: c.DepartmentIDs, WindowStart: c.WindowStart, WindowEnd: c.WindowEnd, Category: c.Category,
 		Districts: nonNil(c.Districts), Ratio: c.Ratio, ExclusionMonths: c.ExclusionMonths,
 		InspectorsPerDepartment: c.InspectorsPerDepartment, TargetsPerTeam: c.TargetsPerTeam,
-		CheckItemIDs: c.CheckItemIDs, RandomnessSources: nonNil(c.RandomnessSources), CreatedBy: c.CreatedBy,
+		CheckItemIDs: c.CheckItemIDs, RandomnessSources: nonNil(c.RandomnessSources),
+		SourcesAvailableAt: c.SourcesAvailableAt, CreatedBy: c.CreatedBy,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CommittedAt: c.CommittedAt, ManifestDigest: c.ManifestDigest,
 		PopulationSize: c.PopulationSize, RandomnessValues: nonNil(c.RandomnessValues), Seed: c.Seed,
 		DrawnAt: c.DrawnAt, ConfirmDeadline: c.ConfirmDeadline, TeamsDrawnAt: c.TeamsDrawnAt,
@@ -199,7 +201,9 @@ func toCampaign(c *server.Campaign) Campaign {
 // CreateCampaignRequest is the body of "POST /v1/campaigns". Ratios are
 // exact decimal strings ("0.15"); dates "YYYY-MM-DD". LeadDepartmentID
 // defaults to a coordinator's own department, InspectorsPerDepartment to 2
-// and TargetsPerTeam to 1.
+// and TargetsPerTeam to 1. SourcesAvailableAt (RFC 3339) is the earliest
+// time the named randomness sources can be known: required, after the
+// commit; the draw is refused before it.
 type CreateCampaignRequest struct {
 	Name                    string            `json:"name"`
 	LeadDepartmentID        int64             `json:"lead_department_id"`
@@ -214,6 +218,7 @@ type CreateCampaignRequest struct {
 	TargetsPerTeam          int               `json:"targets_per_team"`
 	CheckItemIDs            []int64           `json:"check_item_ids"`
 	RandomnessSources       []string          `json:"randomness_sources"`
+	SourcesAvailableAt      *time.Time        `json:"sources_available_at"`
 }
 
 // UpdateCampaignRequest is the body of "PATCH /v1/campaigns/:id"; an absent
@@ -231,6 +236,7 @@ type UpdateCampaignRequest struct {
 	TargetsPerTeam          *int               `json:"targets_per_team"`
 	CheckItemIDs            *[]int64           `json:"check_item_ids"`
 	RandomnessSources       *[]string          `json:"randomness_sources"`
+	SourcesAvailableAt      *time.Time         `json:"sources_available_at"`
 }
 
 // DrawRequest is the body of "POST /v1/campaigns/:id/draw": the public
@@ -282,6 +288,7 @@ func (s *Server) handleCampaignCreate(c echo.Context) error {
 		WindowStart: req.WindowStart, WindowEnd: req.WindowEnd, Category: req.Category, Districts: req.Districts,
 		Ratio: req.Ratio, ExclusionMonths: req.ExclusionMonths, InspectorsPerDepartment: req.InspectorsPerDepartment,
 		TargetsPerTeam: req.TargetsPerTeam, CheckItemIDs: req.CheckItemIDs, RandomnessSources: req.RandomnessSources,
+		SourcesAvailableAt: req.SourcesAvailableAt,
 	}
 	if err := s.Campaigns.CreateCampaign(c.Request().Context(), cp); err != nil {
 		return err
@@ -317,6 +324,7 @@ func (s *Server) handleCampaignUpdate(c echo.Context) error {
 		Category: req.Category, Districts: req.Districts, Ratio: req.Ratio, ExclusionMonths: req.ExclusionMonths,
 		InspectorsPerDepartment: req.InspectorsPerDepartment, TargetsPerTeam: req.TargetsPerTeam,
 		CheckItemIDs: req.CheckItemIDs, RandomnessSources: req.RandomnessSources,
+		SourcesAvailableAt: req.SourcesAvailableAt,
 	})
 	if err != nil {
 		return err

@@ -29,15 +29,43 @@ func (s *Server) campaignFieldworkRoutes(g *echo.Group) {
 	g.GET("/campaigns/:id/grouping-report", s.handleGroupingReport, allow(staffOnly))
 	g.POST("/campaigns/:id/grouping-report/filing", s.handleGroupingFile, allow(adminOnly))
 	g.GET("/campaigns/:id/grouping-report/filings", s.handleGroupingFilings, allow(staffOnly))
+	g.GET("/campaigns/:id/recusal-openings", s.handleRecusalOpenings, allow(coordinators))
 }
 
-// fieldwork returns the campaign service's steps 4–7 extension.
-func (s *Server) fieldwork() (server.CampaignFieldworkService, error) {
-	fw, ok := s.Campaigns.(server.CampaignFieldworkService)
-	if !ok {
-		return nil, server.Errorf(server.EUNAVAILABLE, "尚未实现 (not implemented yet).")
+// RecusalOpenings is the body of "GET /v1/campaigns/:id/recusal-openings":
+// what an auditor passes to "spotcheck verify draw --recusals FILE".
+type RecusalOpenings struct {
+	CampaignID int64            `json:"campaign_id"`
+	Openings   []RecusalOpening `json:"openings"`
+}
+
+// RecusalOpening opens one recusal commitment (the JSON of draw.RecusalOpening).
+type RecusalOpening struct {
+	Certificate string `json:"certificate"`
+	CreditCode  string `json:"credit_code"`
+	Salt        string `json:"salt"`
+	Late        bool   `json:"late"`
+}
+
+// handleRecusalOpenings handles "GET /v1/campaigns/:id/recusal-openings": the
+// recusal pairs and salts behind the public commitments, for platform admins
+// and the lead coordinator acting as auditors.
+func (s *Server) handleRecusalOpenings(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
 	}
-	return fw, nil
+	fw := s.Campaigns
+	os, err := fw.FindRecusalOpenings(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := RecusalOpenings{CampaignID: id, Openings: make([]RecusalOpening, len(os))}
+	for i, o := range os {
+		out.Openings[i] = RecusalOpening{Certificate: o.Certificate, CreditCode: o.CreditCode, Salt: o.Salt, Late: o.Late}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, out)
 }
 
 // departmentsByID returns every department by id, to name departments in responses.
@@ -130,10 +158,7 @@ func (s *Server) handleCampaignConfirm(c echo.Context) error {
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return err
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	cf, err := fw.ConfirmTargetsFor(c.Request().Context(), id, req.DepartmentID)
 	if err != nil {
 		return err
@@ -151,10 +176,7 @@ func (s *Server) handleCampaignConfirmations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	st, err := fw.FindConfirmationStatus(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -389,10 +411,7 @@ func (s *Server) handlePacketView(c echo.Context) error {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		return server.Errorf(server.ENOTFOUND, "检查包不存在 (packet not found).")
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	p, err := fw.FindPacketByID(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -425,10 +444,7 @@ func (s *Server) handleGroupingReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	rep, err := fw.FindGroupingReport(c.Request().Context(), id, dept)
 	if err != nil {
 		return err
@@ -496,10 +512,7 @@ func (s *Server) handleGroupingFile(c echo.Context) error {
 	if dept == nil {
 		dept = u.DepartmentID
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	ctx := c.Request().Context()
 	rep, err := fw.FindGroupingReport(ctx, id, dept)
 	if err != nil {

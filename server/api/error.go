@@ -29,6 +29,7 @@ var statuses = map[string]int{
 	server.EINTERNAL:      http.StatusInternalServerError,
 	server.EDEVICEREVOKED: http.StatusForbidden,
 	server.ETOKENREUSED:   http.StatusUnauthorized,
+	server.ETOOEARLY:      http.StatusConflict,
 }
 
 // codeFor returns the application code for an HTTP status Echo produced itself

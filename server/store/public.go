@@ -3,12 +3,14 @@ package store
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/draw"
@@ -155,20 +157,40 @@ WHERE tr.campaign_id = ? ORDER BY tr.seq`, id).Scan(&reps).Error
 			Replacement: draw.RecordItem{CreditCode: rp.ReplacementCode, Stratum: rp.Stratum, Ticket: rp.Ticket},
 		})
 	}
+	// Recusals declared after commit: with a v1 manifest (committed before
+	// commitments) in the clear as that manifest has them, else only their
+	// salted commitments.
+	v1 := strings.HasPrefix(*r.ManifestHead, draw.ManifestFormatV1+"\n")
 	lateRecusals := []draw.Recusal{}
-	var lr []struct{ CertificateNumber, CreditCode string }
-	if err := g.Raw("SELECT certificate_number, credit_code FROM late_recusals WHERE campaign_id = ?", id).Scan(&lr).Error; err != nil {
-		return err
-	}
-	for _, x := range lr {
-		lateRecusals = append(lateRecusals, draw.Recusal{Certificate: x.CertificateNumber, CreditCode: x.CreditCode})
-	}
-	slices.SortFunc(lateRecusals, func(a, b draw.Recusal) int {
-		if c := strings.Compare(a.Certificate, b.Certificate); c != 0 {
-			return c
+	lateCommitments := []string{}
+	if v1 {
+		var lr []struct{ CertificateNumber, CreditCode string }
+		if err := g.Raw("SELECT certificate_number, credit_code FROM late_recusals WHERE campaign_id = ?", id).Scan(&lr).Error; err != nil {
+			return err
 		}
-		return strings.Compare(a.CreditCode, b.CreditCode)
-	})
+		for _, x := range lr {
+			lateRecusals = append(lateRecusals, draw.Recusal{Certificate: x.CertificateNumber, CreditCode: x.CreditCode})
+		}
+		slices.SortFunc(lateRecusals, func(a, b draw.Recusal) int {
+			if c := strings.Compare(a.Certificate, b.Certificate); c != 0 {
+				return c
+			}
+			return strings.Compare(a.CreditCode, b.CreditCode)
+		})
+	} else {
+		var lr []recusalOpeningRow
+		if err := g.Where("campaign_id = ? AND late", id).Find(&lr).Error; err != nil {
+			return err
+		}
+		for _, o := range lr {
+			var salt [32]byte
+			if _, err := hex.Decode(salt[:], []byte(o.Salt)); err != nil {
+				return fmt.Errorf("campaign %d recusal salt: %w", id, err)
+			}
+			lateCommitments = append(lateCommitments, draw.RecusalCommitment(salt, o.CertificateNumber, o.CreditCode).String())
+		}
+		slices.Sort(lateCommitments)
+	}
 	// Certificate numbers only: the public record never reads names or phones.
 	teams := []draw.RecordTeam{}
 	var members []struct {
@@ -227,6 +249,19 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 	}
 	bw.WriteString(`",`)
 	field("manifest_digest", *r.ManifestDigest, false)
+	at := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(draw.SourcesTimeLayout)
+	}
+	if r.SourcesAvailableAt != nil { // not for campaigns committed before the time was kept
+		field("committed_at", at(r.CommittedAt), false)
+		field("sources_available_at", at(r.SourcesAvailableAt), false)
+		if r.DrawnAt != nil {
+			field("drawn_at", at(r.DrawnAt), false)
+		}
+	}
 	field("randomness", randomness, false)
 	field("seed", seed, false)
 	bw.WriteString(`"selection":[`)
@@ -244,7 +279,11 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 	}
 	bw.WriteString("],")
 	field("replacements", replacements, false)
-	field("late_recusals", lateRecusals, false)
+	if v1 {
+		field("late_recusals", lateRecusals, false)
+	} else if len(lateCommitments) > 0 {
+		field("late_recusal_commitments", lateCommitments, false)
+	}
 	field("teams", teams, false)
 	field("matches", matches, true)
 	bw.WriteString("}\n")
