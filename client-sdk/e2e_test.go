@@ -266,8 +266,8 @@ type flakyTransport struct {
 	// events, when set, receives (at most one pending value) after each
 	// request, failed or not: the device's state changes only around them.
 	events chan struct{}
-	down atomic.Bool
-	sent atomic.Int64
+	down   atomic.Bool
+	sent   atomic.Int64
 }
 
 func (f *flakyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
