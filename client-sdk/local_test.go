@@ -38,9 +38,16 @@ func TestSchemaAppliedOnceAndOutboxSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	files, _ := fs.Glob(schemaFS, "schema/*.sql")
-	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) || n < 2 {
+	files, err := fs.Glob(schemaFS, "schema/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, c, `SELECT COUNT(*) FROM schema_migrations`); n != len(files) {
 		t.Fatalf("%d schema versions recorded, want %d", n, len(files))
+	}
+	// Columns nothing writes are gone (0003).
+	if n := count(t, c, `SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name IN ('attempts', 'last_error')`); n != 0 {
+		t.Fatalf("outbox still has %d never-written columns", n)
 	}
 }
 

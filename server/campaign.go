@@ -66,9 +66,13 @@ type Campaign struct {
 	// RandomnessSources names the future public values the seed will take,
 	// e.g. "中国福利彩票双色球第2026140期开奖号码（2026-12-01 21:15开奖）".
 	RandomnessSources []string
-	CreatedBy         int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// SourcesAvailableAt is the earliest time the named sources can be known
+	// (e.g. the lottery's drawing time). It must be after the commit, and the
+	// server refuses a draw before it (ETOOEARLY).
+	SourcesAvailableAt *time.Time
+	CreatedBy          int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 
 	CommittedAt      *time.Time
 	ManifestDigest   string
@@ -94,6 +98,7 @@ type CampaignUpdate struct {
 	TargetsPerTeam          *int
 	CheckItemIDs            *[]int64
 	RandomnessSources       *[]string
+	SourcesAvailableAt      *time.Time
 }
 
 // Selection is a drawn target.
@@ -194,11 +199,15 @@ type CheckItemService interface {
 	RetireCheckItem(ctx context.Context, id int64) (*CheckItem, error)
 }
 
-// CampaignService runs campaigns through the workflow in DESIGN.md steps 1–7.
+// CampaignService runs campaigns through the workflow (README.md, "Campaigns
+// and the public draw"; the draw itself: docs/draw-spec.md), draft to packets.
 // Lead coordinators of the lead department create, commit and draw; admins of
 // participating departments confirm, replace and file; platform admins may do
 // everything. Staff of departments not taking part see nothing (ENOTFOUND).
 type CampaignService interface {
+	// Steps 4–7 beyond the methods below: confirmations for a named
+	// department, single packets, grouping reports, recusal openings.
+	CampaignFieldworkService
 	FindCampaignByID(ctx context.Context, id int64) (*Campaign, error)
 	FindCampaigns(ctx context.Context, filter CampaignFilter) ([]*Campaign, int, error)
 	CreateCampaign(ctx context.Context, c *Campaign) error

@@ -10,6 +10,31 @@ import (
 type ConfirmationStatus struct {
 	ConfirmDeadline *time.Time // nil before the draw
 	Confirmations   []*Confirmation
+	// Reopenings are the confirmations a later replacement withdrew, oldest first.
+	Reopenings []*ConfirmationReopening
+}
+
+// RecusalOpening opens one salted recusal commitment: the inspector's
+// certificate, the enterprise's credit code and the 64-hex-digit salt. Late
+// marks a recusal declared after commit (committed in the public record
+// rather than the manifest).
+type RecusalOpening struct {
+	Certificate string
+	CreditCode  string
+	Salt        string
+	Late        bool
+}
+
+// ConfirmationReopening records a confirmation withdrawn because a target was
+// replaced after it: the department confirms the changed targets again.
+type ConfirmationReopening struct {
+	DepartmentID   int64
+	ConfirmedBy    int64
+	ConfirmedAt    time.Time
+	ReplacementSeq int
+	ReopenedBy     int64
+	ReopenedAt     time.Time
+	Reason         string
 }
 
 // GroupingReport is the grouping report (分组名单): per department, its
@@ -51,6 +76,11 @@ type GroupingTarget struct {
 // beyond CampaignService: confirmations on behalf of a named department (for
 // platform admins, who belong to none), single packets, and grouping reports.
 type CampaignFieldworkService interface {
+	// FindRecusalOpenings returns the openings of a campaign's recusal
+	// commitments (the pairs and salts the public record hides), for an
+	// auditor: platform admins and the lead department's coordinators;
+	// ENOTFOUND for anyone else.
+	FindRecusalOpenings(ctx context.Context, id int64) ([]*RecusalOpening, error)
 	// FindConfirmationStatus lists every participating department's
 	// confirmation and the deadline.
 	FindConfirmationStatus(ctx context.Context, id int64) (*ConfirmationStatus, error)

@@ -28,6 +28,7 @@ const (
 	ENOSPACE       = syncproto.CodeInsufficientSpace
 	// EPASSWORDCHANGE: the account must change its one-time password first.
 	EPASSWORDCHANGE = syncproto.CodePasswordChangeRequired
+	ETOOEARLY       = syncproto.CodeTooEarly
 )
 
 // Error is an application error whose Message is safe to show a client.

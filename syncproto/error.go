@@ -24,6 +24,7 @@ const (
 	// CodePasswordChangeRequired: the account signed in with a one-time
 	// password; only /v1/me and the change-password route answer until it is changed.
 	CodePasswordChangeRequired = "password_change_required"
+	CodeTooEarly               = "too_early" // what it depends on is not known yet (a draw before its randomness is public)
 )
 
 // Error is the body of every error response.

@@ -180,8 +180,9 @@ func TestSeededPlansReplay(t *testing.T) {
 	_ = Seeded(1, func(r *rand.Rand, i int) Faults { return Faults{} })
 }
 
-// At 1 Mbit/s, 256 KiB takes about 2.1 s. A loose lower bound only: this
-// checks the throttle works, not how fast the machine is.
+// At 1 Mbit/s, 256 KiB takes about 2.1 s. Only a lower bound, which the
+// throttle guarantees however loaded the machine is: this checks the
+// throttle works, not how fast the machine is.
 func TestThrottle(t *testing.T) {
 	noLeak(t)
 	s, recv := sink(t)
@@ -198,7 +199,7 @@ func TestThrottle(t *testing.T) {
 	if r.n != int64(len(payload)) {
 		t.Fatalf("got %d bytes", r.n)
 	}
-	if took < 1500*time.Millisecond || took > 8*time.Second {
+	if took < 1500*time.Millisecond {
 		t.Fatalf("256 KiB at 1 Mbit/s took %v, want about 2.1s", took)
 	}
 	t.Logf("256 KiB at 1 Mbit/s: %v", took)
@@ -250,8 +251,10 @@ func TestLatency(t *testing.T) {
 		}
 	}
 
-	// Pipelined: 4 MiB echoed through 150 ms RTT in well under a second
-	// of delay per chunk.
+	// Pipelined: 4 MiB echoed through 150 ms RTT. In chunks of at most
+	// 16 KiB (chunkFor, unthrottled), serialised latency would cost at
+	// least 256 × 75 ms ≈ 19 s each way, 38 s in all; the generous bound
+	// tells that from pipelining without measuring the machine.
 	payload := randomBytes(t, 4<<20)
 	start := time.Now()
 	go func() { c.Write(payload); c.CloseWrite() }()
@@ -259,7 +262,7 @@ func TestLatency(t *testing.T) {
 	if err != nil || !bytes.Equal(got, payload) {
 		t.Fatalf("echo: %d bytes, err %v", len(got), err)
 	}
-	if took := time.Since(start); took > 5*time.Second {
+	if took := time.Since(start); took > 30*time.Second {
 		t.Fatalf("4 MiB through 150 ms RTT took %v: latency is serialising chunks", took)
 	}
 }
@@ -271,7 +274,7 @@ func TestCutAfterDuration(t *testing.T) {
 	c := dial(t, p)
 	start := time.Now()
 	var err error
-	for err == nil && time.Since(start) < 3*time.Second {
+	for err == nil && time.Since(start) < time.Minute { // a bound for failure only
 		err = roundTrip(c)
 	}
 	if err == nil {

@@ -131,6 +131,7 @@ func policies() map[string]policy {
 		"GET /v1/campaigns/:id/grouping-report":         {roles: staff, object: (*walk).drawnCampaign},
 		"POST /v1/campaigns/:id/grouping-report/filing": {roles: admins, object: (*walk).drawnCampaign},
 		"GET /v1/campaigns/:id/grouping-report/filings": {roles: staff, object: (*walk).drawnCampaign},
+		"GET /v1/campaigns/:id/recusal-openings":        {roles: coordinators, object: (*walk).drawnCampaign},
 
 		// Field sync: device-bound inspectors only. The walk sends no protocol
 		// header, so an allowed call ends in 426 from the check that follows
@@ -268,7 +269,7 @@ func (w *walk) newCampaign(t *testing.T, d string, commit bool) *server.Campaign
 		Name: fmt.Sprintf("走查任务%d", w.n.Add(1)), LeadDepartmentID: dept.ID, DepartmentIDs: []int64{dept.ID},
 		WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
 		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.15"},
-		RandomnessSources: []string{"走查用随机数"},
+		RandomnessSources: []string{"走查用随机数"}, SourcesAvailableAt: w.h.SourcesAvailableAt(),
 	}
 	if err := w.h.App.Campaigns.CreateCampaign(root, c); err != nil {
 		t.Fatal(err)

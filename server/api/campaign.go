@@ -163,6 +163,7 @@ type Campaign struct {
 	TargetsPerTeam          int               `json:"targets_per_team"`
 	CheckItemIDs            []int64           `json:"check_item_ids"`
 	RandomnessSources       []string          `json:"randomness_sources"`
+	SourcesAvailableAt      *time.Time        `json:"sources_available_at"`
 	CreatedBy               int64             `json:"created_by"`
 	CreatedAt               time.Time         `json:"created_at"`
 	UpdatedAt               time.Time         `json:"updated_at"`
@@ -189,7 +190,8 @@ func toCampaign(c *server.Campaign) Campaign {
 		DepartmentIDs: c.DepartmentIDs, WindowStart: c.WindowStart, WindowEnd: c.WindowEnd, Category: c.Category,
 		Districts: nonNil(c.Districts), Ratio: c.Ratio, ExclusionMonths: c.ExclusionMonths,
 		InspectorsPerDepartment: c.InspectorsPerDepartment, TargetsPerTeam: c.TargetsPerTeam,
-		CheckItemIDs: c.CheckItemIDs, RandomnessSources: nonNil(c.RandomnessSources), CreatedBy: c.CreatedBy,
+		CheckItemIDs: c.CheckItemIDs, RandomnessSources: nonNil(c.RandomnessSources),
+		SourcesAvailableAt: c.SourcesAvailableAt, CreatedBy: c.CreatedBy,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CommittedAt: c.CommittedAt, ManifestDigest: c.ManifestDigest,
 		PopulationSize: c.PopulationSize, RandomnessValues: nonNil(c.RandomnessValues), Seed: c.Seed,
 		DrawnAt: c.DrawnAt, ConfirmDeadline: c.ConfirmDeadline, TeamsDrawnAt: c.TeamsDrawnAt,
@@ -200,7 +202,9 @@ func toCampaign(c *server.Campaign) Campaign {
 // CreateCampaignRequest is the body of "POST /v1/campaigns". Ratios are
 // exact decimal strings ("0.15"); dates "YYYY-MM-DD". LeadDepartmentID
 // defaults to a coordinator's own department, InspectorsPerDepartment to 2
-// and TargetsPerTeam to 1.
+// and TargetsPerTeam to 1. SourcesAvailableAt (RFC 3339) is the earliest
+// time the named randomness sources can be known: required, after the
+// commit; the draw is refused before it.
 type CreateCampaignRequest struct {
 	Name                    string            `json:"name"`
 	LeadDepartmentID        int64             `json:"lead_department_id"`
@@ -215,6 +219,7 @@ type CreateCampaignRequest struct {
 	TargetsPerTeam          int               `json:"targets_per_team"`
 	CheckItemIDs            []int64           `json:"check_item_ids"`
 	RandomnessSources       []string          `json:"randomness_sources"`
+	SourcesAvailableAt      *time.Time        `json:"sources_available_at"`
 }
 
 // UpdateCampaignRequest is the body of "PATCH /v1/campaigns/:id"; an absent
@@ -232,6 +237,7 @@ type UpdateCampaignRequest struct {
 	TargetsPerTeam          *int               `json:"targets_per_team"`
 	CheckItemIDs            *[]int64           `json:"check_item_ids"`
 	RandomnessSources       *[]string          `json:"randomness_sources"`
+	SourcesAvailableAt      *time.Time         `json:"sources_available_at"`
 }
 
 // DrawRequest is the body of "POST /v1/campaigns/:id/draw": the public
@@ -283,6 +289,7 @@ func (s *Server) handleCampaignCreate(c echo.Context) error {
 		WindowStart: req.WindowStart, WindowEnd: req.WindowEnd, Category: req.Category, Districts: req.Districts,
 		Ratio: req.Ratio, ExclusionMonths: req.ExclusionMonths, InspectorsPerDepartment: req.InspectorsPerDepartment,
 		TargetsPerTeam: req.TargetsPerTeam, CheckItemIDs: req.CheckItemIDs, RandomnessSources: req.RandomnessSources,
+		SourcesAvailableAt: req.SourcesAvailableAt,
 	}
 	if err := s.Campaigns.CreateCampaign(c.Request().Context(), cp); err != nil {
 		return err
@@ -318,6 +325,7 @@ func (s *Server) handleCampaignUpdate(c echo.Context) error {
 		Category: req.Category, Districts: req.Districts, Ratio: req.Ratio, ExclusionMonths: req.ExclusionMonths,
 		InspectorsPerDepartment: req.InspectorsPerDepartment, TargetsPerTeam: req.TargetsPerTeam,
 		CheckItemIDs: req.CheckItemIDs, RandomnessSources: req.RandomnessSources,
+		SourcesAvailableAt: req.SourcesAvailableAt,
 	})
 	if err != nil {
 		return err
@@ -414,10 +422,13 @@ func (s *Server) streamPublic(c echo.Context, contentType, name string, write fu
 	if err != nil {
 		return err
 	}
-	w := &lazyWriter{c: c, contentType: contentType}
+	w := &lazyWriter{c: c, contentType: contentType, rc: http.NewResponseController(c.Response()), timeout: s.PublicWriteTimeout}
 	if name != "" {
 		w.disposition = fmt.Sprintf(`inline; filename="campaign-%d-%s"`, id, name)
 	}
+	// The deadline each write sets must not outlive the response: the
+	// connection may carry a long poll next.
+	defer w.rc.SetWriteDeadline(time.Time{})
 	err = write(c.Request().Context(), id, w)
 	if err != nil && w.started {
 		s.Logger.WarnContext(c.Request().Context(), "public record cut short", "route", c.Path(), "err", err)
@@ -432,12 +443,16 @@ func (s *Server) streamPublic(c echo.Context, contentType, name string, write fu
 	return nil
 }
 
-// lazyWriter writes the status and headers on the first Write.
+// lazyWriter writes the status and headers on the first Write. Each Write
+// must reach the client within timeout (when positive), so a reader that
+// stops reading frees the handler instead of holding it for ever.
 type lazyWriter struct {
 	c           echo.Context
 	contentType string
 	disposition string // Content-Disposition, if any
 	started     bool
+	rc          *http.ResponseController
+	timeout     time.Duration
 }
 
 func (w *lazyWriter) start() {
@@ -453,6 +468,11 @@ func (w *lazyWriter) start() {
 func (w *lazyWriter) Write(p []byte) (int, error) {
 	if !w.started {
 		w.start()
+	}
+	if w.timeout > 0 {
+		// Not every ResponseWriter supports deadlines (httptest's does not);
+		// then the write is unbounded, as before.
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
 	return w.c.Response().Write(p)
 }

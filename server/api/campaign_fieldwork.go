@@ -30,15 +30,43 @@ func (s *Server) campaignFieldworkRoutes(g *echo.Group) {
 	g.GET("/campaigns/:id/grouping-report", s.handleGroupingReport, allow(staffOnly))
 	g.POST("/campaigns/:id/grouping-report/filing", s.handleGroupingFile, allow(adminOnly))
 	g.GET("/campaigns/:id/grouping-report/filings", s.handleGroupingFilings, allow(staffOnly))
+	g.GET("/campaigns/:id/recusal-openings", s.handleRecusalOpenings, allow(coordinators))
 }
 
-// fieldwork returns the campaign service's steps 4–7 extension.
-func (s *Server) fieldwork() (server.CampaignFieldworkService, error) {
-	fw, ok := s.Campaigns.(server.CampaignFieldworkService)
-	if !ok {
-		return nil, server.Errorf(server.EUNAVAILABLE, "尚未实现 (not implemented yet).")
+// RecusalOpenings is the body of "GET /v1/campaigns/:id/recusal-openings":
+// what an auditor passes to "spotcheck verify draw --recusals FILE".
+type RecusalOpenings struct {
+	CampaignID int64            `json:"campaign_id"`
+	Openings   []RecusalOpening `json:"openings"`
+}
+
+// RecusalOpening opens one recusal commitment (the JSON of draw.RecusalOpening).
+type RecusalOpening struct {
+	Certificate string `json:"certificate"`
+	CreditCode  string `json:"credit_code"`
+	Salt        string `json:"salt"`
+	Late        bool   `json:"late"`
+}
+
+// handleRecusalOpenings handles "GET /v1/campaigns/:id/recusal-openings": the
+// recusal pairs and salts behind the public commitments, for platform admins
+// and the lead coordinator acting as auditors.
+func (s *Server) handleRecusalOpenings(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
 	}
-	return fw, nil
+	fw := s.Campaigns
+	os, err := fw.FindRecusalOpenings(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := RecusalOpenings{CampaignID: id, Openings: make([]RecusalOpening, len(os))}
+	for i, o := range os {
+		out.Openings[i] = RecusalOpening{Certificate: o.Certificate, CreditCode: o.CreditCode, Salt: o.Salt, Late: o.Late}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, out)
 }
 
 // departmentsByID returns every department by id, to name departments in responses.
@@ -96,6 +124,20 @@ type Confirmation struct {
 type ConfirmationList struct {
 	ConfirmDeadline *time.Time     `json:"confirm_deadline"`
 	Items           []Confirmation `json:"items"`
+	// Reopenings are confirmations withdrawn by a later replacement, oldest first.
+	Reopenings []ConfirmationReopening `json:"reopenings"`
+}
+
+// ConfirmationReopening is a confirmation a replacement after it withdrew.
+type ConfirmationReopening struct {
+	DepartmentID   int64     `json:"department_id"`
+	DepartmentCode string    `json:"department_code"`
+	ConfirmedBy    int64     `json:"confirmed_by"`
+	ConfirmedAt    time.Time `json:"confirmed_at"`
+	ReplacementSeq int       `json:"replacement_seq"`
+	ReopenedBy     int64     `json:"reopened_by"`
+	ReopenedAt     time.Time `json:"reopened_at"`
+	Reason         string    `json:"reason"`
 }
 
 func toConfirmation(cf *server.Confirmation, depts map[int64]*server.Department) Confirmation {
@@ -117,10 +159,7 @@ func (s *Server) handleCampaignConfirm(c echo.Context) error {
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return err
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	cf, err := fw.ConfirmTargetsFor(c.Request().Context(), id, req.DepartmentID)
 	if err != nil {
 		return err
@@ -138,10 +177,7 @@ func (s *Server) handleCampaignConfirmations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	st, err := fw.FindConfirmationStatus(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -153,6 +189,16 @@ func (s *Server) handleCampaignConfirmations(c echo.Context) error {
 	out := ConfirmationList{ConfirmDeadline: st.ConfirmDeadline, Items: make([]Confirmation, len(st.Confirmations))}
 	for i, cf := range st.Confirmations {
 		out.Items[i] = toConfirmation(cf, depts)
+	}
+	out.Reopenings = make([]ConfirmationReopening, len(st.Reopenings))
+	for i, r := range st.Reopenings {
+		out.Reopenings[i] = ConfirmationReopening{
+			DepartmentID: r.DepartmentID, ConfirmedBy: r.ConfirmedBy, ConfirmedAt: r.ConfirmedAt,
+			ReplacementSeq: r.ReplacementSeq, ReopenedBy: r.ReopenedBy, ReopenedAt: r.ReopenedAt, Reason: r.Reason,
+		}
+		if d := depts[r.DepartmentID]; d != nil {
+			out.Reopenings[i].DepartmentCode = d.Code
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -366,10 +412,7 @@ func (s *Server) handlePacketView(c echo.Context) error {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		return server.Errorf(server.ENOTFOUND, "检查包不存在 (packet not found).")
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	p, err := fw.FindPacketByID(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -417,10 +460,7 @@ func (s *Server) handleGroupingReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	rep, err := fw.FindGroupingReport(c.Request().Context(), id, dept)
 	if err != nil {
 		return err
@@ -488,10 +528,7 @@ func (s *Server) handleGroupingFile(c echo.Context) error {
 	if dept == nil {
 		dept = u.DepartmentID
 	}
-	fw, err := s.fieldwork()
-	if err != nil {
-		return err
-	}
+	fw := s.Campaigns
 	ctx := c.Request().Context()
 	rep, err := fw.FindGroupingReport(ctx, id, dept)
 	if err != nil {

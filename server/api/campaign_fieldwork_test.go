@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -91,10 +92,12 @@ func TestCampaignFieldwork_EndToEnd(t *testing.T) {
 			WindowStart: server.Date{Year: 2026, Month: 11, Day: 9}, WindowEnd: server.Date{Year: 2026, Month: 11, Day: 16},
 			Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.15"},
 			InspectorsPerDepartment: 2, TargetsPerTeam: 5, CheckItemIDs: items,
-			RandomnessSources: []string{"中国福利彩票双色球第2026130期开奖号码", "深证成指2026-11-03收盘点位"},
+			RandomnessSources:  []string{"中国福利彩票双色球第2026130期开奖号码", "深证成指2026-11-03收盘点位"},
+			SourcesAvailableAt: h.SourcesAvailableAt(),
 		}, http.StatusCreated, &camp)
 		base := fmt.Sprintf("/v1/campaigns/%d", camp.ID)
 		h.MustDo(t, "POST", base+"/commit", tok["coord-a"], nil, http.StatusOK, nil)
+		h.Advance(time.Second) // the sources are public
 		h.MustDo(t, "POST", base+"/draw", tok["coord-a"], api.DrawRequest{Randomness: []string{"03 08 15 21 27 33 + 09", "11234.56"}}, http.StatusOK, nil)
 		var sels api.List[api.Selection]
 		h.MustDo(t, "GET", base+"/selections", tok["coord-a"], nil, http.StatusOK, &sels)
@@ -118,7 +121,17 @@ func TestCampaignFieldwork_EndToEnd(t *testing.T) {
 		if rp.Seq != 1 || rp.ReplacedCode != gone || rp.ReplacementCode == "" || slices.ContainsFunc(sels.Items, func(s api.Selection) bool { return s.CreditCode == rp.ReplacementCode }) {
 			t.Fatalf("replacement %+v", rp)
 		}
+		// A confirmed the old targets: the replacement re-opened its confirmation.
+		h.MustDo(t, "GET", base+"/confirmations", tok["coord-a"], nil, http.StatusOK, &conf)
+		if len(conf.Reopenings) != 1 || conf.Reopenings[0].DepartmentCode != "culture" || conf.Reopenings[0].ReplacementSeq != 1 ||
+			conf.Reopenings[0].ReopenedBy != h.Users["admin-b"].ID || conf.Items[0].ConfirmedAt != nil {
+			t.Fatalf("confirmations after the replacement: %+v", conf)
+		}
 		h.MustDo(t, "POST", base+"/confirm", tok["admin-b"], nil, http.StatusOK, nil)
+		if r := h.Do(t, "POST", base+"/teams", tok["coord-a"], nil); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "culture") {
+			t.Fatalf("teams before A confirmed again: %d %s", r.Status, r.Body)
+		}
+		h.MustDo(t, "POST", base+"/confirm", tok["admin-a"], nil, http.StatusOK, nil)
 		h.MustDo(t, "GET", base+"/confirmations", tok["coord-a"], nil, http.StatusOK, &conf)
 		for _, c := range conf.Items {
 			if c.ConfirmedAt == nil || c.Overdue {
@@ -278,9 +291,29 @@ func TestCampaignFieldwork_EndToEnd(t *testing.T) {
 		if err := draw.Verify(&rec); err != nil {
 			t.Fatalf("verify: %v", err)
 		}
-		if len(rec.Replacements) != 1 || len(rec.LateRecusals) != 1 || len(rec.Teams) != 2 || len(rec.Matches) != 9 {
-			t.Fatalf("record: %d replacements, %d late recusals, %d teams, %d matches",
-				len(rec.Replacements), len(rec.LateRecusals), len(rec.Teams), len(rec.Matches))
+		if len(rec.Replacements) != 1 || len(rec.LateRecusalCommitments) != 1 || len(rec.Teams) != 2 || len(rec.Matches) != 9 {
+			t.Fatalf("record: %d replacements, %d late recusal commitments, %d teams, %d matches",
+				len(rec.Replacements), len(rec.LateRecusalCommitments), len(rec.Teams), len(rec.Matches))
+		}
+		// The recusal is public as a commitment only; the times are public.
+		if len(rec.LateRecusals) != 0 || bytes.Contains(pub, []byte(`"late_recusals"`)) {
+			t.Fatalf("the public record names recusal pairs: %+v", rec.LateRecusals)
+		}
+		if rec.CommittedAt == "" || rec.SourcesAvailableAt == "" || rec.DrawnAt == "" || rec.CommittedAt >= rec.SourcesAvailableAt || rec.DrawnAt < rec.SourcesAvailableAt {
+			t.Fatalf("record times: committed %q, sources %q, drawn %q", rec.CommittedAt, rec.SourcesAvailableAt, rec.DrawnAt)
+		}
+		// An auditor (the lead coordinator) opens the commitments; others may not.
+		h.MustDo(t, "GET", base+"/recusal-openings", tok["admin-a"], nil, http.StatusForbidden, nil)
+		h.MustDo(t, "GET", base+"/recusal-openings", tok["coord-b"], nil, http.StatusNotFound, nil)
+		var op api.RecusalOpenings
+		h.MustDo(t, "GET", base+"/recusal-openings", tok["coord-a"], nil, http.StatusOK, &op)
+		if len(op.Openings) != 1 || !op.Openings[0].Late || op.Openings[0].CreditCode != recused ||
+			op.Openings[0].Certificate != h.Inspectors["insp-a1"].CertificateNumber {
+			t.Fatalf("openings %+v", op)
+		}
+		openings := []draw.RecusalOpening{{Certificate: op.Openings[0].Certificate, CreditCode: op.Openings[0].CreditCode, Salt: op.Openings[0].Salt, Late: true}}
+		if v, err := draw.VerifyOpenings(&rec, openings); err != nil || !v.RecusalsKnown {
+			t.Fatalf("verify with the openings: %+v %v", v, err)
 		}
 		rec.Selection[4].CreditCode = rp.ReplacementCode
 		var dis *draw.Disagreement

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -14,6 +15,7 @@ import (
 func (w *walk) drawnCampaign(t *testing.T, d string) string {
 	c := w.newCampaign(t, d, true)
 	root := server.NewContextWithUser(context.Background(), w.h.Users["root"])
+	w.h.Advance(time.Second) // the sources are public
 	if _, err := w.h.App.Campaigns.Draw(root, c.ID, []string{"走查"}); err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +33,7 @@ func (w *walk) packet(t *testing.T, d string) string {
 		WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
 		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "1"},
 		InspectorsPerDepartment: 1, TargetsPerTeam: 1, RandomnessSources: []string{"走查用随机数"},
+		SourcesAvailableAt: w.h.SourcesAvailableAt(),
 	}
 	if err := w.h.App.Campaigns.CreateCampaign(root, c); err != nil {
 		t.Fatal(err)
@@ -42,6 +45,7 @@ func (w *walk) packet(t *testing.T, d string) string {
 	if _, err := svc.CommitCampaign(root, c.ID); err != nil {
 		t.Fatal(err)
 	}
+	w.h.Advance(time.Second)
 	if _, err := svc.Draw(root, c.ID, []string{"走查"}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
@@ -54,8 +55,9 @@ func draftBody(h *apptest.Harness, name string) map[string]any {
 		"name": name, "department_ids": []int64{h.DeptB.ID},
 		"window_start": "2026-12-01", "window_end": "2026-12-06",
 		"category": server.CategoryInternetCafe, "districts": []string{"思明区"},
-		"ratio":              map[string]any{"default": "0.15"},
-		"randomness_sources": []string{"中国福利彩票双色球第2026140期开奖号码（2026-12-01 21:15开奖）", "深证成指2026-12-01收盘点数"},
+		"ratio":                map[string]any{"default": "0.15"},
+		"randomness_sources":   []string{"中国福利彩票双色球第2026140期开奖号码（2026-12-01 21:15开奖）", "深证成指2026-12-01收盘点数"},
+		"sources_available_at": h.SourcesAvailableAt(),
 	}
 }
 
@@ -179,9 +181,19 @@ func TestCampaign_DraftCommitDraw(t *testing.T) {
 		if len(m.Population) != 40 || len(m.Inspectors) != 4 || m.Lead != "culture" {
 			t.Fatalf("manifest: %d population, %d inspectors, lead %q", len(m.Population), len(m.Inspectors), m.Lead)
 		}
+		if !bytes.HasPrefix(mr.Body, []byte("spotcheck-manifest/v2\n")) || !bytes.Contains(mr.Body, []byte("\nsources_available_at\t2026-11-02T09:30:01Z\n")) {
+			t.Fatalf("manifest head:\n%.400s", mr.Body)
+		}
 		if !bytes.Contains(mr.Body, []byte("department\tculture\tWH-01@2\n")) || !bytes.Contains(mr.Body, []byte("department\tmarket\tSC-01@1\n")) {
 			t.Fatalf("manifest check items:\n%s", mr.Body)
 		}
+
+		// The sources cannot be known yet: the draw waits for them.
+		r = h.Do(t, "POST", path+"/draw", coordA, api.DrawRequest{Randomness: []string{"03 07 12 19 25 31+09", "10523.61"}})
+		if r.Status != http.StatusConflict || r.Error().Code != "too_early" || !strings.Contains(r.Error().Message, "此前不能抽取") {
+			t.Fatalf("draw before sources_available_at: %d %s", r.Status, r.Body)
+		}
+		h.Advance(time.Second) // the sources are public
 
 		// Draw: one value per named source, once.
 		h.MustDo(t, "POST", path+"/draw", coordA, api.DrawRequest{Randomness: []string{"03 07 12 19 25 31+09"}}, http.StatusBadRequest, nil)
@@ -256,6 +268,7 @@ func TestCampaign_StrataAndExclusions(t *testing.T) {
 			var c api.Campaign
 			h.MustDo(t, "POST", "/v1/campaigns", coordA, body, http.StatusCreated, &c)
 			h.MustDo(t, "POST", fmt.Sprintf("/v1/campaigns/%d/commit", c.ID), coordA, nil, http.StatusOK, &c)
+			h.Advance(time.Second) // the sources are public
 			h.MustDo(t, "POST", fmt.Sprintf("/v1/campaigns/%d/draw", c.ID), coordA, api.DrawRequest{Randomness: []string{"1", "2"}}, http.StatusOK, &c)
 			return c
 		}

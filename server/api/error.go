@@ -33,6 +33,7 @@ var statuses = map[string]int{
 	server.EREFUSED:        http.StatusUnprocessableEntity,
 	server.EQUOTA:          http.StatusTooManyRequests,
 	server.ENOSPACE:        http.StatusInsufficientStorage,
+	server.ETOOEARLY:       http.StatusConflict,
 }
 
 // codeFor returns the application code for an HTTP status Echo produced itself

@@ -59,6 +59,10 @@ type Server struct {
 	// MaxPullWait caps how long a pull waits for changes (a long poll, see
 	// handlePull); New sets DefaultMaxPullWait. Set it before serving.
 	MaxPullWait time.Duration
+	// PublicWriteTimeout bounds each write of a streamed public manifest or
+	// record to an unauthenticated reader (see streamPublic); New sets
+	// DefaultPublicWriteTimeout.
+	PublicWriteTimeout time.Duration
 
 	// The settings below are read while serving; set them before Serve.
 
@@ -111,6 +115,11 @@ type Server struct {
 // the SDK's 60 s request timeout.
 const DefaultMaxPullWait = 25 * time.Second
 
+// DefaultPublicWriteTimeout is how long one 64 KiB write of a public record
+// may take: about 17 kbit/s; a reader slower than that, or one that stopped
+// reading, is cut off.
+const DefaultPublicWriteTimeout = 30 * time.Second
+
 // Limits on request bodies. Imports stream larger files on their own routes.
 const (
 	DefaultBodyLimit = 1 << 20   // 1 MiB for ordinary JSON
@@ -149,7 +158,8 @@ func New(svc Services, db Pinger, logger *slog.Logger) *Server {
 	}
 	s := &Server{Services: svc, DB: db, Logger: logger, MaxPullWait: DefaultMaxPullWait,
 		MaxConns: DefaultMaxConns, BodyGrace: DefaultBodyGrace, MinBodyRate: DefaultMinBodyRate, WriteIdle: DefaultWriteIdle,
-		echo: echo.New(), registry: prometheus.NewRegistry(), draining: make(chan struct{})}
+		PublicWriteTimeout: DefaultPublicWriteTimeout,
+		echo:               echo.New(), registry: prometheus.NewRegistry(), draining: make(chan struct{})}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.Pre(s.distrustForwarded)

@@ -72,10 +72,11 @@ func waitingPulls(t *testing.T, h *apptest.Harness) int {
 	return 0
 }
 
-// untilWaiting returns once n pulls wait on the server.
+// untilWaiting returns once n pulls wait on the server, checking the
+// metrics every 10 ms; the deadline only bounds a failure.
 func untilWaiting(t *testing.T, h *apptest.Harness, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); waitingPulls(t, h) != n; {
+	for deadline := time.Now().Add(time.Minute); waitingPulls(t, h) != n; {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d pulls waiting, want %d", waitingPulls(t, h), n)
 		}
@@ -121,38 +122,44 @@ func TestSync_LongPoll(t *testing.T) {
 		a1, mate, stranger := newFieldDevice(t, h, "insp-a1"), newFieldDevice(t, h, mateName), newFieldDevice(t, h, otherName)
 		_, head := a1.pullAll(t, 0)
 
-		// Nothing new and no wait: at once, as before long polls.
+		// Nothing new and no wait: at once, as before long polls. Bounds on
+		// time below only tell "at once" from a wait of 20 s or more (the
+		// server holds pulls up to 25 s), with a wide margin; nothing asserts
+		// how fast the server is.
+		const atOnce = 10 * time.Second
 		start := time.Now()
 		old := fmt.Sprintf(`{"device_id":%d,"cursor":%q,"limit":100}`, a1.ID, head.Cursor)
 		r := h.Send(t, a1.request(t, "POST", syncproto.PathPull, []byte(old)))
-		if r.Status != http.StatusOK || time.Since(start) > time.Second {
+		if r.Status != http.StatusOK || time.Since(start) > atOnce {
 			t.Fatalf("plain pull: %d after %s: %s", r.Status, time.Since(start), r.Body)
 		}
 
-		// A teammate's answer ends the wait with the change.
-		pending := startPull(t, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: head.Cursor, WaitSeconds: 20})
+		// A teammate's answer ends the wait with the change: the server holds
+		// the pull for its 25 s (MaxPullWait), so an answer within atOnce was
+		// woken by the push.
+		pending := startPull(t, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: head.Cursor, WaitSeconds: syncproto.MaxPullWaitSeconds})
 		untilWaiting(t, h, 1)
-		time.Sleep(100 * time.Millisecond)
 		pushed := time.Now()
 		mate.push(t, mate.answer(p.ID, answerOf(f, deptOf(h, mateName), syncproto.ResultCompliant, 0)))
-		got := result(t, pending, 5*time.Second)
+		got := result(t, pending, atOnce)
 		if len(got.resp.Changes) != 1 || got.resp.Changes[0].Kind != syncproto.ChangeAnswer || got.resp.Changes[0].PacketID != p.ID {
 			t.Fatalf("woken pull: %s", got.body)
-		}
-		if lag := time.Since(pushed); lag > 2*time.Second || got.took < 100*time.Millisecond {
-			t.Fatalf("the pull answered %s after the push, %s after it began", lag, got.took)
 		}
 		t.Logf("woken %s after the push", time.Since(pushed).Round(time.Millisecond))
 		untilWaiting(t, h, 0)
 
-		// Another team's change does not concern insp-a1: the pull waits its
-		// whole wait and answers empty.
+		// Another team's change does not concern insp-a1: the pull is still
+		// waiting once that change has committed, and answers empty when its
+		// wait is over.
 		cursor := got.resp.Cursor
 		pending = startPull(t, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: cursor, WaitSeconds: 2})
 		untilWaiting(t, h, 1)
 		stranger.push(t, stranger.answer(other, answerOf(f, deptOf(h, otherName), syncproto.ResultNotApplicable, 0)))
-		got = result(t, pending, 6*time.Second)
-		if len(got.resp.Changes) != 0 || got.resp.More || got.resp.Reset || got.took < 1900*time.Millisecond {
+		if n := waitingPulls(t, h); n != 1 {
+			t.Fatalf("%d pulls waiting after another team's change, want 1", n)
+		}
+		got = result(t, pending, time.Minute)
+		if len(got.resp.Changes) != 0 || got.resp.More || got.resp.Reset {
 			t.Fatalf("pull after another team's change: %s after %s", got.body, got.took)
 		}
 
@@ -160,7 +167,7 @@ func TestSync_LongPoll(t *testing.T) {
 		start = time.Now()
 		r = a1.post(t, syncproto.PathPull, syncproto.PullRequest{DeviceID: a1.ID, Cursor: head.Cursor, WaitSeconds: 20})
 		var resp syncproto.PullResponse
-		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &resp) != nil || len(resp.Changes) == 0 || time.Since(start) > time.Second {
+		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &resp) != nil || len(resp.Changes) == 0 || time.Since(start) > atOnce {
 			t.Fatalf("waiting pull behind the head: %d after %s: %s", r.Status, time.Since(start), r.Body)
 		}
 
@@ -196,19 +203,18 @@ func TestSync_LongPollShutdown(t *testing.T) {
 		newSyncCampaign(t, h, 4, h.DeptA, h.DeptB)
 		a1 := newFieldDevice(t, h, "insp-a1")
 		_, head := a1.pullAll(t, 0)
-		pending := startPull(t, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: head.Cursor, WaitSeconds: 25})
+		pending := startPull(t, a1, syncproto.PullRequest{DeviceID: a1.ID, Cursor: head.Cursor, WaitSeconds: syncproto.MaxPullWaitSeconds})
 		untilWaiting(t, h, 1)
 
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// The server would hold the pull 25 s: a shutdown that waited for it
+		// would hit this deadline (a generous bound, not a measure of speed).
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		start := time.Now()
 		if err := h.App.API.Shutdown(ctx); err != nil {
-			t.Fatalf("shutdown: %v", err)
+			t.Fatalf("shutdown with a pull waiting: %v", err)
 		}
-		if took := time.Since(start); took > 2*time.Second {
-			t.Fatalf("shutdown took %s with a pull waiting", took)
-		}
-		got := result(t, pending, time.Second)
+		got := result(t, pending, 20*time.Second)
 		if len(got.resp.Changes) != 0 || got.resp.Cursor != head.Cursor {
 			t.Fatalf("the waiting pull answered %s", got.body)
 		}

@@ -3,7 +3,7 @@
 // library, so the server, the verifier and anyone re-checking a draw share
 // one definition.
 //
-// sc-sha256-v1 (normative text: DESIGN.md):
+// sc-sha256-v1 (normative text: docs/draw-spec.md):
 //
 //	seed   = SHA-256("spotcheck/draw/v1" ‖ 0x00 ‖ manifest digest (32 bytes) ‖ for each value: 0x00 ‖ UTF-8(value))
 //	ticket = SHA-256(seed ‖ UTF-8(stratum) ‖ 0x00 ‖ UTF-8(id)), a 256-bit big-endian integer

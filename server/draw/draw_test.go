@@ -12,7 +12,7 @@ import (
 	"github.com/spotcheck/spotcheck/server/draw"
 )
 
-// reference re-implements sc-sha256-v1 from the DESIGN.md text alone, without
+// reference re-implements sc-sha256-v1 from docs/draw-spec.md alone, without
 // calling the package: byte slices, big.Int tickets, a full sort, and k from
 // integer arithmetic on the decimal string.
 type refItem struct {

@@ -2,16 +2,36 @@ package draw
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// ManifestFormat is the first line of every manifest.
-const ManifestFormat = "spotcheck-manifest/v1"
+// The first line of every manifest names its format. A v1 manifest lists
+// recusals in the clear (recusal CERTIFICATE CREDIT-CODE), which publishes
+// conflicts of interest of identifiable officers; servers commit v2 only and
+// read v1 to re-verify campaigns committed before it.
+const (
+	ManifestFormatV1 = "spotcheck-manifest/v1"
+	ManifestFormatV2 = "spotcheck-manifest/v2"
+	// ManifestFormat is the format servers commit.
+	ManifestFormat = ManifestFormatV2
+)
+
+// Manifest versions, as in Manifest.Version.
+const (
+	ManifestV1 = 1
+	ManifestV2 = 2
+)
+
+// SourcesTimeLayout is how sources_available_at is written: RFC 3339 in UTC,
+// to the second, e.g. 2026-12-01T13:30:00Z.
+const SourcesTimeLayout = "2006-01-02T15:04:05Z"
 
 // Manifest is what a campaign freezes at commit: everything the draw depends
 // on except the public randomness, which does not exist yet. Its canonical
@@ -21,7 +41,7 @@ const ManifestFormat = "spotcheck-manifest/v1"
 // The encoding is UTF-8 text, one record per line, fields separated by TAB,
 // every line ended by LF, in this order (lists sorted as stated):
 //
-//	spotcheck-manifest/v1
+//	spotcheck-manifest/v2
 //	algorithm	sc-sha256-v1
 //	campaign	ID
 //	name	NAME
@@ -36,13 +56,20 @@ const ManifestFormat = "spotcheck-manifest/v1"
 //	team	inspectors_per_department	N
 //	team	targets_per_team	N
 //	randomness	N	DESCRIPTION                     the named future sources, N = 1, 2, …
+//	sources_available_at	YYYY-MM-DDTHH:MM:SSZ        the earliest time the sources can be known (UTC)
 //	inspector	DEPARTMENT-CODE	CERTIFICATE             eligible roster, by department then certificate
-//	recusal	CERTIFICATE	CREDIT-CODE                   by certificate then code
+//	recusal_commitment	HEX64                         RecusalCommitment of each recusal, ascending
 //	exclusion	CREDIT-CODE	REASON                      by code
 //	population	CREDIT-CODE	STRATUM                     by code
 //
-// No field may contain TAB or LF. A stratum may be empty (one ratio for all).
+// A v1 manifest starts with spotcheck-manifest/v1, has no sources_available_at
+// line, and has "recusal	CERTIFICATE	CREDIT-CODE" lines (by certificate then
+// code) where v2 has recusal_commitment lines. No field may contain TAB or LF.
+// A stratum may be empty (one ratio for all). docs/draw-spec.md is the
+// normative description.
 type Manifest struct {
+	// Version is ManifestV2 for what servers commit; 0 reads as ManifestV1.
+	Version                 int
 	CampaignID              int64
 	Name                    string
 	WindowStart             string
@@ -57,8 +84,10 @@ type Manifest struct {
 	InspectorsPerDepartment int
 	TargetsPerTeam          int
 	Randomness              []string // descriptions of the named future sources
+	SourcesAvailableAt      string   // v2: SourcesTimeLayout
 	Inspectors              []RosterEntry
-	Recusals                []Recusal
+	Recusals                []Recusal // v1 only: the pairs in the clear
+	RecusalCommitments      []Hash    // v2 only: ascending
 	Exclusions              []Exclusion
 	Population              []PopulationEntry
 }
@@ -95,6 +124,7 @@ func (m *Manifest) Normalize() {
 		return cmp2(a.Department, b.Department, a.Certificate, b.Certificate)
 	})
 	slices.SortFunc(m.Recusals, func(a, b Recusal) int { return cmp2(a.Certificate, b.Certificate, a.CreditCode, b.CreditCode) })
+	slices.SortFunc(m.RecusalCommitments, func(a, b Hash) int { return bytes.Compare(a[:], b[:]) })
 	slices.SortFunc(m.Exclusions, func(a, b Exclusion) int { return strings.Compare(a.CreditCode, b.CreditCode) })
 	slices.SortFunc(m.Population, func(a, b PopulationEntry) int { return strings.Compare(a.CreditCode, b.CreditCode) })
 }
@@ -104,6 +134,24 @@ func cmp2(a1, b1, a2, b2 string) int {
 		return c
 	}
 	return strings.Compare(a2, b2)
+}
+
+// version returns the manifest's version, 0 read as ManifestV1.
+func (m *Manifest) version() int {
+	if m.Version == 0 {
+		return ManifestV1
+	}
+	return m.Version
+}
+
+// ParseSourcesTime reads a sources_available_at value; it must be in its
+// one canonical form (SourcesTimeLayout).
+func ParseSourcesTime(s string) (time.Time, error) {
+	t, err := time.Parse(SourcesTimeLayout, s)
+	if err != nil || t.Format(SourcesTimeLayout) != s {
+		return time.Time{}, fmt.Errorf("sources_available_at %q is not a UTC time like 2026-12-01T13:30:00Z", s)
+	}
+	return t, nil
 }
 
 // Strata returns the population's strata with their sizes.
@@ -167,6 +215,26 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("roster not sorted or has a duplicate at %q", r.Certificate)
 		}
 	}
+	switch m.version() {
+	case ManifestV1:
+		if m.SourcesAvailableAt != "" || len(m.RecusalCommitments) > 0 {
+			return fmt.Errorf("a v1 manifest has no sources_available_at and no recusal commitments")
+		}
+	case ManifestV2:
+		if len(m.Recusals) > 0 {
+			return fmt.Errorf("a v2 manifest carries recusal commitments, never the pairs")
+		}
+		if _, err := ParseSourcesTime(m.SourcesAvailableAt); err != nil {
+			return err
+		}
+		for i := 1; i < len(m.RecusalCommitments); i++ {
+			if bytes.Compare(m.RecusalCommitments[i-1][:], m.RecusalCommitments[i][:]) >= 0 {
+				return fmt.Errorf("recusal commitments not sorted or with a duplicate at %s", m.RecusalCommitments[i])
+			}
+		}
+	default:
+		return fmt.Errorf("unknown manifest version %d", m.Version)
+	}
 	for _, r := range m.Recusals {
 		if err := check("recusal", r.Certificate, r.CreditCode); err != nil {
 			return err
@@ -187,7 +255,11 @@ func (m *Manifest) Encode(w io.Writer) error {
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	line := func(fields ...string) { bw.WriteString(strings.Join(fields, "\t")); bw.WriteByte('\n') }
-	line(ManifestFormat)
+	if m.version() == ManifestV1 {
+		line(ManifestFormatV1)
+	} else {
+		line(ManifestFormatV2)
+	}
 	line("algorithm", AlgorithmID)
 	line("campaign", strconv.FormatInt(m.CampaignID, 10))
 	line("name", m.Name)
@@ -213,11 +285,17 @@ func (m *Manifest) Encode(w io.Writer) error {
 	for i, r := range m.Randomness {
 		line("randomness", strconv.Itoa(i+1), r)
 	}
+	if m.version() == ManifestV2 {
+		line("sources_available_at", m.SourcesAvailableAt)
+	}
 	for _, r := range m.Inspectors {
 		line("inspector", r.Department, r.Certificate)
 	}
 	for _, r := range m.Recusals {
 		line("recusal", r.Certificate, r.CreditCode)
+	}
+	for _, c := range m.RecusalCommitments {
+		line("recusal_commitment", c.String())
 	}
 	for _, e := range m.Exclusions {
 		line("exclusion", e.CreditCode, e.Reason)
@@ -249,8 +327,13 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest must end with a line break")
 	}
 	lines = lines[:len(lines)-1]
-	if lines[0] != ManifestFormat {
-		return nil, fmt.Errorf("not a %s manifest", ManifestFormat)
+	switch lines[0] {
+	case ManifestFormatV1:
+		m.Version = ManifestV1
+	case ManifestFormatV2:
+		m.Version = ManifestV2
+	default:
+		return nil, fmt.Errorf("not a %s (or %s) manifest", ManifestFormatV2, ManifestFormatV1)
 	}
 	for n, text := range lines[1:] {
 		f := strings.Split(text, "\t")
@@ -260,7 +343,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		arity := map[string]int{
 			"algorithm": 2, "campaign": 2, "name": 2, "window": 3, "lead": 2, "department": 3, "filter": 3,
 			"exclusion_months": 2, "ratio": 3, "team": 3, "randomness": 3, "inspector": 3, "recusal": 3,
-			"exclusion": 3, "population": 3,
+			"exclusion": 3, "population": 3, "sources_available_at": 2, "recusal_commitment": 2,
 		}
 		if want, ok := arity[f[0]]; !ok || len(f) != want {
 			return nil, bad("unknown record %q or wrong number of fields", f[0])
@@ -322,6 +405,13 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			m.Inspectors = append(m.Inspectors, RosterEntry{Department: f[1], Certificate: f[2]})
 		case "recusal":
 			m.Recusals = append(m.Recusals, Recusal{Certificate: f[1], CreditCode: f[2]})
+		case "sources_available_at":
+			m.SourcesAvailableAt = f[1]
+		case "recusal_commitment":
+			var c Hash
+			if c, err = ParseHash(f[1]); err == nil {
+				m.RecusalCommitments = append(m.RecusalCommitments, c)
+			}
 		case "exclusion":
 			m.Exclusions = append(m.Exclusions, Exclusion{CreditCode: f[1], Reason: f[2]})
 		case "population":

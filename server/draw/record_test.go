@@ -36,7 +36,9 @@ func testManifest() *draw.Manifest {
 }
 
 // computeRecord builds a record the way the server does, from the pure functions.
-func computeRecord(t *testing.T, m *draw.Manifest, values []string, replace []string) *draw.Record {
+// extra are recusals applied at the team draw besides the manifest's
+// (a v2 manifest's, which it holds as commitments only).
+func computeRecord(t *testing.T, m *draw.Manifest, values []string, replace []string, extra ...draw.Recusal) *draw.Record {
 	var buf strings.Builder
 	if err := m.Encode(&buf); err != nil {
 		t.Fatal(err)
@@ -75,7 +77,7 @@ func computeRecord(t *testing.T, m *draw.Manifest, values []string, replace []st
 			targets = append(targets, draw.Target{CreditCode: it.ID, Stratum: it.Stratum})
 		}
 	}
-	td, err := draw.DrawTeams(seed, m.Inspectors, []string{"culture", "market"}, m.InspectorsPerDepartment, m.TargetsPerTeam, targets, m.Recusals)
+	td, err := draw.DrawTeams(seed, m.Inspectors, []string{"culture", "market"}, m.InspectorsPerDepartment, m.TargetsPerTeam, targets, append(slices.Clone(m.Recusals), extra...))
 	if err != nil {
 		t.Fatal(err)
 	}

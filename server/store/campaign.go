@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -39,8 +40,6 @@ func NewCampaignService(db *DB, cal *calendar.Calendar) *CampaignService {
 	return &CampaignService{db: db, calendar: cal}
 }
 
-var errNotImplemented = server.Errorf(server.EUNAVAILABLE, "尚未实现 (not implemented yet).")
-
 // campaignRow mirrors the campaigns table. Dates are "YYYY-MM-DD" text and
 // lists JSON, the same on both dialects.
 type campaignRow struct {
@@ -58,6 +57,7 @@ type campaignRow struct {
 	InspectorsPerDepartment int
 	TargetsPerTeam          int
 	RandomnessSources       string
+	SourcesAvailableAt      *time.Time
 	CreatedBy               int64
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
@@ -132,6 +132,10 @@ func (r *campaignRow) domain(depts, items []int64) (*server.Campaign, error) {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, CommittedAt: r.CommittedAt, DrawnAt: r.DrawnAt,
 		ConfirmDeadline: r.ConfirmDeadline, TeamsDrawnAt: r.TeamsDrawnAt, PacketsIssuedAt: r.PacketsIssuedAt,
 	}
+	if r.SourcesAvailableAt != nil {
+		t := r.SourcesAvailableAt.UTC()
+		c.SourcesAvailableAt = &t
+	}
 	if err := json.Unmarshal([]byte(r.Districts), &c.Districts); err != nil {
 		return nil, fmt.Errorf("campaign %d districts: %w", r.ID, err)
 	}
@@ -179,6 +183,7 @@ func (r *campaignRow) setDraft(c *server.Campaign) {
 	r.Districts, r.RatioDefault, r.RatioByClass = mustJSON(c.Districts), c.Ratio.Default, mustJSON(byClass)
 	r.ExclusionMonths, r.InspectorsPerDepartment, r.TargetsPerTeam = c.ExclusionMonths, c.InspectorsPerDepartment, c.TargetsPerTeam
 	r.RandomnessSources = mustJSON(c.RandomnessSources)
+	r.SourcesAvailableAt = c.SourcesAvailableAt
 }
 
 // campaignColumns are the campaigns columns read for a Campaign: everything
@@ -186,7 +191,7 @@ func (r *campaignRow) setDraft(c *server.Campaign) {
 var campaignColumns = []string{
 	"id", "name", "status", "lead_department_id", "window_start", "window_end", "category", "districts",
 	"ratio_default", "ratio_by_class", "exclusion_months", "inspectors_per_department", "targets_per_team",
-	"randomness_sources", "created_by", "created_at", "updated_at", "committed_at", "committed_by",
+	"randomness_sources", "sources_available_at", "created_by", "created_at", "updated_at", "committed_at", "committed_by",
 	"manifest_digest", "population_size", "randomness_values", "seed", "drawn_at", "drawn_by",
 	"confirm_deadline", "teams_drawn_at", "packets_issued_at",
 }
@@ -418,6 +423,9 @@ func validateDraft(c *server.Campaign) error {
 			return err
 		}
 	}
+	if err := validateSourcesAvailableAt(c); err != nil {
+		return err
+	}
 	for _, d := range c.Districts {
 		if err := manifestName("区县 (district)", d, 64); err != nil {
 			return err
@@ -438,6 +446,22 @@ func validateDraft(c *server.Campaign) error {
 
 // errZeroRatio: a ratio of 0 would draw nothing; a campaign samples some.
 var errZeroRatio = errors.New("ratio must be greater than 0 and at most 1")
+// validateSourcesAvailableAt requires the earliest time the randomness
+// sources can be known, kept to the second in UTC, and no later than the end
+// of the window (Asia/Shanghai): targets drawn after the window are no use.
+// That it comes after the commit is checked at the commit.
+func validateSourcesAvailableAt(c *server.Campaign) error {
+	if c.SourcesAvailableAt == nil || c.SourcesAvailableAt.IsZero() {
+		return server.Errorf(server.EINVALID, "须指定公开随机数最早可知时间 (sources_available_at required: the earliest time the named randomness sources can be known).")
+	}
+	t := c.SourcesAvailableAt.UTC().Truncate(time.Second)
+	end := time.Date(c.WindowEnd.Year, c.WindowEnd.Month, c.WindowEnd.Day, 0, 0, 0, 0, calendar.Shanghai()).AddDate(0, 0, 1)
+	if !t.Before(end) {
+		return server.Errorf(server.EINVALID, "公开随机数最早可知时间须在检查期结束之前 (sources_available_at must be before the window ends).")
+	}
+	c.SourcesAvailableAt = &t
+	return nil
+}
 
 // ratioMap returns the ratio of each stratum: the Default as the empty
 // stratum, each listed risk class as its own. EINVALID for a ratio that is
@@ -601,7 +625,7 @@ func draftColumns(extra ...string) []string {
 	return append([]string{
 		"name", "lead_department_id", "window_start", "window_end", "category", "districts", "ratio_default",
 		"ratio_by_class", "exclusion_months", "inspectors_per_department", "targets_per_team",
-		"randomness_sources", "updated_at",
+		"randomness_sources", "sources_available_at", "updated_at",
 	}, extra...)
 }
 
@@ -694,6 +718,10 @@ func applyCampaignUpdate(c *server.Campaign, upd server.CampaignUpdate) {
 	}
 	if upd.RandomnessSources != nil {
 		c.RandomnessSources = slices.Clone(*upd.RandomnessSources)
+	}
+	if upd.SourcesAvailableAt != nil {
+		t := *upd.SourcesAvailableAt
+		c.SourcesAvailableAt = &t
 	}
 }
 
@@ -816,6 +844,10 @@ func (s *CampaignService) CommitCampaign(ctx context.Context, id int64) (*server
 		if err := checkDraftRefs(tx, c); err != nil {
 			return err
 		}
+		if !c.SourcesAvailableAt.After(tx.Now) {
+			return server.Errorf(server.EINVALID, "公开随机数最早可知时间（%s）须晚于提交时间：提交时随机数必须尚不可知 (sources_available_at %s must be after the commit: the randomness must be unknown when the manifest is frozen).",
+				c.SourcesAvailableAt.Format(draw.SourcesTimeLayout), c.SourcesAvailableAt.Format(draw.SourcesTimeLayout))
+		}
 		m, err := buildManifestHead(tx, c)
 		if err != nil {
 			return err
@@ -862,6 +894,7 @@ func buildManifestHead(tx *Tx, c *server.Campaign) (*draw.Manifest, error) {
 		codes[d.ID] = d.Code
 	}
 	m := &draw.Manifest{
+		Version: draw.ManifestV2, SourcesAvailableAt: c.SourcesAvailableAt.UTC().Format(draw.SourcesTimeLayout),
 		CampaignID: c.ID, Name: c.Name, WindowStart: c.WindowStart.String(), WindowEnd: c.WindowEnd.String(),
 		Lead: codes[c.LeadDepartmentID], Category: c.Category, Districts: slices.Clone(c.Districts),
 		Status: string(server.EnterpriseActive), ExclusionMonths: c.ExclusionMonths, Ratios: ratios,
@@ -927,12 +960,53 @@ WHERE d.withdrawn_at IS NULL AND d.status = ? AND d.inspector_id IN ?`, c.ID, st
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			m.Recusals = append(m.Recusals, draw.Recusal{Certificate: r.CertificateNumber, CreditCode: r.CreditCode})
+		pairs := make([]draw.Recusal, len(rows))
+		for i, r := range rows {
+			pairs[i] = draw.Recusal{Certificate: r.CertificateNumber, CreditCode: r.CreditCode}
+		}
+		if m.RecusalCommitments, err = commitRecusals(tx, c.ID, pairs, false); err != nil {
+			return nil, err
 		}
 	}
 	m.Normalize()
 	return m, nil
+}
+
+// commitRecusals stores each recusal pair with a fresh random salt (its
+// opening, for auditors) and returns the salted commitments, which are all
+// the public sees of it.
+func commitRecusals(tx *Tx, campaignID int64, pairs []draw.Recusal, late bool) ([]draw.Hash, error) {
+	out := make([]draw.Hash, len(pairs))
+	for i, p := range pairs {
+		var salt [32]byte
+		rand.Read(salt[:]) // never fails (crypto/rand)
+		err := tx.Exec("INSERT INTO recusal_openings (campaign_id, certificate_number, credit_code, salt, late) VALUES (?, ?, ?, ?, ?)",
+			campaignID, p.Certificate, p.CreditCode, hex.EncodeToString(salt[:]), late).Error
+		if err != nil {
+			return nil, fmt.Errorf("insert recusal opening: %w", err)
+		}
+		out[i] = draw.RecusalCommitment(salt, p.Certificate, p.CreditCode)
+	}
+	return out, nil
+}
+
+// recusalOpeningRow mirrors recusal_openings.
+type recusalOpeningRow struct {
+	CampaignID        int64
+	CertificateNumber string
+	CreditCode        string
+	Salt              string
+	Late              bool
+}
+
+func (recusalOpeningRow) TableName() string { return "recusal_openings" }
+
+// findRecusalOpenings returns a campaign's recusal openings, the manifest's
+// first, each kind by certificate then credit code.
+func findRecusalOpenings(tx *Tx, campaignID int64) ([]recusalOpeningRow, error) {
+	var rows []recusalOpeningRow
+	err := tx.Where("campaign_id = ?", campaignID).Order("late, certificate_number, credit_code").Find(&rows).Error
+	return rows, err
 }
 
 // populationDigest returns the SHA-256 (hex) of head followed by the
@@ -1107,6 +1181,11 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 		}
 		if err := checkRandomness(randomness, len(sources)); err != nil {
 			return err
+		}
+		// Campaigns committed before manifests carried the time have none.
+		if r.SourcesAvailableAt != nil && tx.Now.Before(*r.SourcesAvailableAt) {
+			at := r.SourcesAvailableAt.UTC().Format(draw.SourcesTimeLayout)
+			return server.Errorf(server.ETOOEARLY, "公开随机数最早于%s可知，此前不能抽取 (the named randomness sources cannot be known before %s; the draw is refused until then).", at, at)
 		}
 		deadline, err := s.calendar.AddWorkingDays(tx.Now.In(calendar.Shanghai()), 1)
 		var missing *calendar.ErrYearNotCovered

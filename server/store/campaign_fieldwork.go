@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/calendar"
 	"github.com/spotcheck/spotcheck/server/draw"
 )
 
@@ -217,6 +218,17 @@ func (s *CampaignService) FindConfirmationStatus(ctx context.Context, id int64) 
 			}
 			out.Confirmations = append(out.Confirmations, cf)
 		}
+		var reopened []reopeningRow
+		if err := tx.Where("campaign_id = ?", id).Order("id").Find(&reopened).Error; err != nil {
+			return err
+		}
+		out.Reopenings = make([]*server.ConfirmationReopening, len(reopened))
+		for i, r := range reopened {
+			out.Reopenings[i] = &server.ConfirmationReopening{
+				DepartmentID: r.DepartmentID, ConfirmedBy: r.ConfirmedBy, ConfirmedAt: r.ConfirmedAt,
+				ReplacementSeq: r.ReplacementSeq, ReopenedBy: r.ReopenedBy, ReopenedAt: r.ReopenedAt, Reason: r.Reason,
+			}
+		}
 		return nil
 	})
 	return out, err
@@ -332,7 +344,10 @@ func validReplacementReason(reason string) error {
 // next ticket of its stratum (draw.Next over the frozen population, skipping
 // every enterprise ever selected), as an append-only, reasoned event. Admins
 // of participating departments, the lead coordinator and platform admins may
-// replace while the campaign is drawn; it resets nothing else.
+// replace while the campaign is drawn, that is until the teams are drawn:
+// after that a replacement is ECONFLICT, since the teams, matches and
+// packets were made for the old targets (a new draw means a new campaign). A
+// replacement after confirmations re-opens them (reopenConfirmations).
 func (s *CampaignService) ReplaceTarget(ctx context.Context, id int64, creditCode, reason string) (*server.Replacement, error) {
 	if err := requireRole(ctx, server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleLeadCoordinator); err != nil {
 		return nil, err
@@ -352,6 +367,10 @@ func (s *CampaignService) ReplaceTarget(ctx context.Context, id int64, creditCod
 		}
 		if actor.Role != server.RolePlatformAdmin && !c.isLead(actor) && !c.isParticipatingAdmin(actor) {
 			return server.Errorf(server.EFORBIDDEN, "只有参加部门的管理员或牵头部门协调人可以替补 (only a participating department's admin or the lead coordinator may replace a target).")
+		}
+		switch server.CampaignStatus(c.Status) {
+		case server.CampaignTeamed, server.CampaignIssued:
+			return server.Errorf(server.ECONFLICT, "已分组，不能再替补：分组、匹配和检查包都按现有检查对象生成 (teams are drawn: targets can no longer be replaced, since the teams, matches and packets were made for them).")
 		}
 		if err := c.requireStatus("替补", "replacing a target", server.CampaignDrawn); err != nil {
 			return err
@@ -401,11 +420,69 @@ func (s *CampaignService) ReplaceTarget(ctx context.Context, id int64, creditCod
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, object{"替补记录", "replacement"})
 		}
+		if err := s.reopenConfirmations(tx, actor, c, &r); err != nil {
+			return err
+		}
 		out = r.domain()
 		return nil
 	})
 	return out, err
 }
+
+// reopenConfirmations withdraws every confirmation given before replacement
+// r: each department confirmed a list of targets that has now changed. Each
+// withdrawn confirmation is recorded (whose it was, who re-opened it by which
+// replacement, when and why), and the deadline moves to one working day
+// after the replacement if that is later, so the department can confirm
+// again; teams wait for it.
+func (s *CampaignService) reopenConfirmations(tx *Tx, actor *server.User, c *fieldworkCampaign, r *replacementRow) error {
+	var confirmed []confirmationRow
+	if err := tx.Where("campaign_id = ?", c.ID).Order("department_id").Find(&confirmed).Error; err != nil {
+		return err
+	}
+	if len(confirmed) == 0 {
+		return nil
+	}
+	for _, cf := range confirmed {
+		ro := reopeningRow{
+			CampaignID: c.ID, DepartmentID: cf.DepartmentID, ConfirmedBy: cf.ConfirmedBy, ConfirmedAt: cf.ConfirmedAt,
+			ReplacementSeq: r.Seq, ReopenedBy: actor.ID, ReopenedAt: tx.Now,
+			Reason: fmt.Sprintf("替补第%d号：%s由%s替补 (replacement %d: %s replaced by %s): %s",
+				r.Seq, r.ReplacedCode, r.ReplacementCode, r.Seq, r.ReplacedCode, r.ReplacementCode, r.Reason),
+		}
+		if err := tx.Create(&ro).Error; err != nil {
+			return translate(err, object{"确认撤回记录", "confirmation reopening"})
+		}
+	}
+	if err := tx.Where("campaign_id = ?", c.ID).Delete(&confirmationRow{}).Error; err != nil {
+		return err
+	}
+	deadline, err := s.calendar.AddWorkingDays(tx.Now.In(calendar.Shanghai()), 1)
+	if err != nil {
+		return server.Errorf(server.EINVALID, "无法计算确认期限 (cannot compute the confirmation deadline): %v", err)
+	}
+	if c.ConfirmDeadline == nil || deadline.After(*c.ConfirmDeadline) {
+		return tx.Model(&campaignRow{}).Where("id = ?", c.ID).Updates(map[string]any{
+			"confirm_deadline": deadline.UTC(), "updated_at": tx.Now,
+		}).Error
+	}
+	return nil
+}
+
+// reopeningRow mirrors the confirmation_reopenings table.
+type reopeningRow struct {
+	ID             int64
+	CampaignID     int64
+	DepartmentID   int64
+	ConfirmedBy    int64
+	ConfirmedAt    time.Time
+	ReplacementSeq int
+	ReopenedBy     int64
+	ReopenedAt     time.Time
+	Reason         string
+}
+
+func (reopeningRow) TableName() string { return "confirmation_reopenings" }
 
 // FindReplacements lists a campaign's replacements in order.
 func (s *CampaignService) FindReplacements(ctx context.Context, id int64) ([]*server.Replacement, error) {

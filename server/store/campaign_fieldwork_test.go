@@ -212,6 +212,32 @@ func TestCampaignService_Fieldwork(t *testing.T) {
 			if err != nil || len(rs) != 1 {
 				t.Fatalf("replacements %v %v", rs, err)
 			}
+
+			// A had confirmed the targets before the replacement: its
+			// confirmation is re-opened, with a record, and teams wait for it.
+			st, err := svc.FindConfirmationStatus(as(f.coordA), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range st.Confirmations {
+				if c.ConfirmedAt != nil {
+					t.Fatalf("department %d still confirmed after the replacement: %+v", c.DepartmentID, c)
+				}
+			}
+			if len(st.Reopenings) != 1 {
+				t.Fatalf("reopenings %+v", st.Reopenings)
+			}
+			ro := st.Reopenings[0]
+			if ro.DepartmentID != f.deptA.ID || ro.ConfirmedBy != f.adminA.ID || ro.ReopenedBy != f.adminB.ID ||
+				ro.ReplacementSeq != 1 || !ro.ReopenedAt.Equal(storetest.Now) || !strings.Contains(ro.Reason, "已注销") ||
+				!strings.Contains(ro.Reason, gone) {
+				t.Fatalf("reopening %+v", ro)
+			}
+			_, err = svc.DrawTeams(as(f.coordA), id)
+			wantErrorCode(t, err, server.ECONFLICT)
+			if !strings.Contains(server.ErrorMessage(err), f.deptA.Code) {
+				t.Fatalf("message does not name %s: %v", f.deptA.Code, err)
+			}
 		})
 
 		// insp-a1 declares a conflict with a current target after the commit.
@@ -228,6 +254,9 @@ func TestCampaignService_Fieldwork(t *testing.T) {
 		var teams []*server.Team
 		t.Run("DrawTeams", func(t *testing.T) {
 			if _, err := svc.ConfirmTargetsFor(as(f.root), id, &f.deptB.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.ConfirmTargets(as(f.adminA), id); err != nil {
 				t.Fatal(err)
 			}
 			_, err := svc.DrawTeams(as(f.adminA), id)
@@ -251,6 +280,9 @@ func TestCampaignService_Fieldwork(t *testing.T) {
 			wantErrorCode(t, err, server.ECONFLICT)
 			_, err = svc.ReplaceTarget(as(f.adminA), id, teams[0].Targets[0], "too late")
 			wantErrorCode(t, err, server.ECONFLICT)
+			if !strings.Contains(server.ErrorMessage(err), "已分组") {
+				t.Fatalf("replacement after teams: %v", err)
+			}
 		})
 
 		t.Run("TeamPhones", func(t *testing.T) {

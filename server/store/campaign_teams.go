@@ -80,7 +80,21 @@ func (s *CampaignService) DrawTeams(ctx context.Context, id int64) ([]*server.Te
 		if err != nil {
 			return err
 		}
-		late, err := lateRecusals(tx, m, id)
+		// The manifest's recusals: in the clear in a v1 manifest, else their
+		// openings, kept at commit.
+		known := slices.Clone(m.Recusals)
+		if m.Version != draw.ManifestV1 {
+			openings, err := findRecusalOpenings(tx, id)
+			if err != nil {
+				return err
+			}
+			for _, o := range openings {
+				if !o.Late {
+					known = append(known, draw.Recusal{Certificate: o.CertificateNumber, CreditCode: o.CreditCode})
+				}
+			}
+		}
+		late, err := lateRecusals(tx, m, known, id)
 		if err != nil {
 			return err
 		}
@@ -88,6 +102,12 @@ func (s *CampaignService) DrawTeams(ctx context.Context, id int64) ([]*server.Te
 			if err := tx.Exec("INSERT INTO late_recusals (campaign_id, certificate_number, credit_code) VALUES (?, ?, ?)",
 				id, r.Certificate, r.CreditCode).Error; err != nil {
 				return fmt.Errorf("insert late recusal: %w", err)
+			}
+		}
+		if m.Version != draw.ManifestV1 {
+			// Published as commitments only, like the manifest's.
+			if _, err := commitRecusals(tx, id, late, true); err != nil {
+				return err
 			}
 		}
 
@@ -100,7 +120,7 @@ func (s *CampaignService) DrawTeams(ctx context.Context, id int64) ([]*server.Te
 			codes[i] = d.Code
 		}
 		td, err := draw.DrawTeams(seed, m.Inspectors, codes, m.InspectorsPerDepartment, m.TargetsPerTeam, drawTargets,
-			append(slices.Clone(m.Recusals), late...))
+			append(known, late...))
 		if err != nil {
 			return server.Errorf(server.ECONFLICT, "无法分组 (teams cannot be drawn): %v", err)
 		}
@@ -162,8 +182,8 @@ func requireAllConfirmed(tx *Tx, c *fieldworkCampaign) error {
 
 // lateRecusals returns the approved, standing conflict declarations between inspectors
 // of the committed roster and the current targets that the manifest does not
-// already hold, by certificate then credit code.
-func lateRecusals(tx *Tx, m *draw.Manifest, campaignID int64) ([]draw.Recusal, error) {
+// already hold (known), by certificate then credit code.
+func lateRecusals(tx *Tx, m *draw.Manifest, known []draw.Recusal, campaignID int64) ([]draw.Recusal, error) {
 	var rows []draw.Recusal
 	err := tx.Raw(`SELECT i.certificate_number AS certificate, e.credit_code AS credit_code
 		FROM conflict_declarations cd
@@ -180,14 +200,14 @@ func lateRecusals(tx *Tx, m *draw.Manifest, campaignID int64) ([]draw.Recusal, e
 	for _, r := range m.Inspectors {
 		roster[r.Certificate] = true
 	}
-	known := make(map[draw.Recusal]bool, len(m.Recusals))
-	for _, r := range m.Recusals {
-		known[r] = true
+	seen := make(map[draw.Recusal]bool, len(known))
+	for _, r := range known {
+		seen[r] = true
 	}
 	out := rows[:0]
 	for _, r := range rows {
-		if roster[r.Certificate] && !known[r] {
-			known[r] = true
+		if roster[r.Certificate] && !seen[r] {
+			seen[r] = true
 			out = append(out, r)
 		}
 	}
@@ -291,4 +311,35 @@ func findTeams(tx *Tx, actor *server.User, c *fieldworkCampaign) ([]*server.Team
 	}
 	slices.SortFunc(out, func(a, b *server.Team) int { return a.Number - b.Number })
 	return out, nil
+}
+
+// FindRecusalOpenings returns the openings of the campaign's recusal
+// commitments to platform admins and the lead department's coordinators,
+// the manifest's first; ENOTFOUND for anyone else, as for a campaign they
+// cannot see.
+func (s *CampaignService) FindRecusalOpenings(ctx context.Context, id int64) ([]*server.RecusalOpening, error) {
+	actor := server.UserFromContext(ctx)
+	if actor == nil {
+		return nil, requireUser(ctx)
+	}
+	var out []*server.RecusalOpening
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		c, err := loadCampaignForStaff(tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if actor.Role != server.RolePlatformAdmin && !c.isLead(actor) {
+			return notFound(objCampaign)
+		}
+		rows, err := findRecusalOpenings(tx, id)
+		if err != nil {
+			return err
+		}
+		out = make([]*server.RecusalOpening, len(rows))
+		for i, r := range rows {
+			out[i] = &server.RecusalOpening{Certificate: r.CertificateNumber, CreditCode: r.CreditCode, Salt: r.Salt, Late: r.Late}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -64,6 +64,9 @@ func BenchmarkDraw(b *testing.B) {
 		Name: "bench", LeadDepartmentID: dept.ID, WindowStart: server.Date{Year: 2026, Month: 12, Day: 1},
 		WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6}, Category: "bench",
 		Ratio: server.RatioTable{Default: "0.15"}, RandomnessSources: []string{"bench source"},
+		// Known an hour before the store clock: the benchmark writes the
+		// committed state itself and draws at once.
+		SourcesAvailableAt: func() *time.Time { t := storetest.Now.Add(-time.Hour); return &t }(),
 	}
 	if err := campaigns.CreateCampaign(as(root), c); err != nil {
 		b.Fatal(err)

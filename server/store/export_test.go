@@ -27,3 +27,12 @@ func CountStatements(db *DB) *atomic.Int64 {
 	}
 	return n
 }
+
+// SetPublicChunk sets how many rows one keyset query of the public record
+// reads, for tests that cross chunk boundaries with few rows; it returns a
+// function that restores the old value.
+func SetPublicChunk(n int) (restore func()) {
+	old := publicChunk
+	publicChunk = n
+	return func() { publicChunk = old }
+}

@@ -3,12 +3,14 @@ package store
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/draw"
@@ -35,9 +37,10 @@ type PublicCampaign struct {
 	Seed           string
 }
 
-// publicChunk is how many population rows one keyset query reads, so a slow
-// reader never holds a connection (SQLite has only one) for long.
-const publicChunk = 20000
+// publicChunk is how many population or selection rows one keyset query
+// reads. The rows are read before any is written, so a slow reader never
+// holds a connection (SQLite has only one) while it reads.
+var publicChunk = 20000
 
 // FindPublicCampaigns lists committed (and later) campaigns, newest first.
 func (s *PublicRecordService) FindPublicCampaigns(ctx context.Context) ([]PublicCampaign, error) {
@@ -154,20 +157,40 @@ WHERE tr.campaign_id = ? ORDER BY tr.seq`, id).Scan(&reps).Error
 			Replacement: draw.RecordItem{CreditCode: rp.ReplacementCode, Stratum: rp.Stratum, Ticket: rp.Ticket},
 		})
 	}
+	// Recusals declared after commit: with a v1 manifest (committed before
+	// commitments) in the clear as that manifest has them, else only their
+	// salted commitments.
+	v1 := strings.HasPrefix(*r.ManifestHead, draw.ManifestFormatV1+"\n")
 	lateRecusals := []draw.Recusal{}
-	var lr []struct{ CertificateNumber, CreditCode string }
-	if err := g.Raw("SELECT certificate_number, credit_code FROM late_recusals WHERE campaign_id = ?", id).Scan(&lr).Error; err != nil {
-		return err
-	}
-	for _, x := range lr {
-		lateRecusals = append(lateRecusals, draw.Recusal{Certificate: x.CertificateNumber, CreditCode: x.CreditCode})
-	}
-	slices.SortFunc(lateRecusals, func(a, b draw.Recusal) int {
-		if c := strings.Compare(a.Certificate, b.Certificate); c != 0 {
-			return c
+	lateCommitments := []string{}
+	if v1 {
+		var lr []struct{ CertificateNumber, CreditCode string }
+		if err := g.Raw("SELECT certificate_number, credit_code FROM late_recusals WHERE campaign_id = ?", id).Scan(&lr).Error; err != nil {
+			return err
 		}
-		return strings.Compare(a.CreditCode, b.CreditCode)
-	})
+		for _, x := range lr {
+			lateRecusals = append(lateRecusals, draw.Recusal{Certificate: x.CertificateNumber, CreditCode: x.CreditCode})
+		}
+		slices.SortFunc(lateRecusals, func(a, b draw.Recusal) int {
+			if c := strings.Compare(a.Certificate, b.Certificate); c != 0 {
+				return c
+			}
+			return strings.Compare(a.CreditCode, b.CreditCode)
+		})
+	} else {
+		var lr []recusalOpeningRow
+		if err := g.Where("campaign_id = ? AND late", id).Find(&lr).Error; err != nil {
+			return err
+		}
+		for _, o := range lr {
+			var salt [32]byte
+			if _, err := hex.Decode(salt[:], []byte(o.Salt)); err != nil {
+				return fmt.Errorf("campaign %d recusal salt: %w", id, err)
+			}
+			lateCommitments = append(lateCommitments, draw.RecusalCommitment(salt, o.CertificateNumber, o.CreditCode).String())
+		}
+		slices.Sort(lateCommitments)
+	}
 	// Certificate numbers only: the public record never reads names or phones.
 	teams := []draw.RecordTeam{}
 	var members []struct {
@@ -226,6 +249,19 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 	}
 	bw.WriteString(`",`)
 	field("manifest_digest", *r.ManifestDigest, false)
+	at := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(draw.SourcesTimeLayout)
+	}
+	if r.SourcesAvailableAt != nil { // not for campaigns committed before the time was kept
+		field("committed_at", at(r.CommittedAt), false)
+		field("sources_available_at", at(r.SourcesAvailableAt), false)
+		if r.DrawnAt != nil {
+			field("drawn_at", at(r.DrawnAt), false)
+		}
+	}
 	field("randomness", randomness, false)
 	field("seed", seed, false)
 	bw.WriteString(`"selection":[`)
@@ -243,7 +279,11 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 	}
 	bw.WriteString("],")
 	field("replacements", replacements, false)
-	field("late_recusals", lateRecusals, false)
+	if v1 {
+		field("late_recusals", lateRecusals, false)
+	} else if len(lateCommitments) > 0 {
+		field("late_recusal_commitments", lateCommitments, false)
+	}
 	field("teams", teams, false)
 	field("matches", matches, true)
 	bw.WriteString("}\n")
@@ -251,35 +291,34 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 }
 
 // eachInitialSelection calls fn with each first-draw selection in ascending
-// (ticket, credit code). PostgreSQL streams the sorted rows (byte order made
-// explicit); SQLite, with its one connection, reads them all first so a slow
-// reader does not hold it.
+// (ticket, credit code), reading in keyset chunks of publicChunk rows (byte
+// order made explicit on PostgreSQL), so no pooled connection is held while
+// fn writes to a reader that may be slow or gone.
 func (s *PublicRecordService) eachInitialSelection(ctx context.Context, id int64, fn func(draw.RecordItem)) error {
-	g := s.db.gorm.WithContext(ctx)
-	if s.db.dialect != Postgres {
+	order := "ticket, credit_code"
+	after := "(ticket, credit_code) > (?, ?)"
+	if s.db.dialect == Postgres {
+		order = `ticket COLLATE "C", credit_code COLLATE "C"`
+		after = `(ticket COLLATE "C", credit_code COLLATE "C") > (?, ?)`
+	}
+	var last *selectionRow
+	for {
 		var rows []selectionRow
-		if err := g.Where("campaign_id = ? AND kind = 'initial'", id).Order("ticket, credit_code").Find(&rows).Error; err != nil {
+		q := s.db.gorm.WithContext(ctx).Select("credit_code, stratum, ticket").Where("campaign_id = ? AND kind = 'initial'", id)
+		if last != nil {
+			q = q.Where(after, last.Ticket, last.CreditCode)
+		}
+		if err := q.Order(order).Limit(publicChunk).Find(&rows).Error; err != nil {
 			return err
 		}
-		for _, r := range rows {
-			fn(draw.RecordItem{CreditCode: r.CreditCode, Stratum: r.Stratum, Ticket: r.Ticket})
+		for i := range rows {
+			fn(draw.RecordItem{CreditCode: rows[i].CreditCode, Stratum: rows[i].Stratum, Ticket: rows[i].Ticket})
 		}
-		return nil
-	}
-	rows, err := g.Raw(`SELECT credit_code, stratum, ticket FROM draw_selections WHERE campaign_id = ? AND kind = 'initial'
-ORDER BY ticket COLLATE "C", credit_code COLLATE "C"`, id).Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var it draw.RecordItem
-		if err := rows.Scan(&it.CreditCode, &it.Stratum, &it.Ticket); err != nil {
-			return err
+		if len(rows) < publicChunk {
+			return nil
 		}
-		fn(it)
+		last = &rows[len(rows)-1]
 	}
-	return rows.Err()
 }
 
 // writeJSONStringBody writes s escaped for the inside of a JSON string. s is

@@ -83,6 +83,14 @@ func New(t testing.TB, db *store.DB) *Harness {
 // Advance moves the server clock forward.
 func (h *Harness) Advance(d time.Duration) { h.clock.Add(int64(d)) }
 
+// SourcesAvailableAt is a campaign's sources_available_at for tests: the
+// next whole second of the server clock, so a commit now comes before it and
+// a draw after Advance(time.Second) does not.
+func (h *Harness) SourcesAvailableAt() *time.Time {
+	t := h.Now().Add(time.Second).Truncate(time.Second)
+	return &t
+}
+
 // Now returns the server's time.
 func (h *Harness) Now() time.Time { return time.Unix(0, h.clock.Load()).UTC() }
 

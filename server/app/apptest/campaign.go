@@ -108,6 +108,7 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: spec.Ratio},
 		InspectorsPerDepartment: spec.InspectorsPerDepartment, TargetsPerTeam: spec.TargetsPerTeam,
 		CheckItemIDs: itemIDs, RandomnessSources: []string{"中国福利彩票双色球开奖号码"},
+		SourcesAvailableAt: h.SourcesAvailableAt(),
 	}
 	svc := h.App.Campaigns
 	if err := svc.CreateCampaign(root, c); err != nil {
@@ -116,6 +117,7 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 	if _, err := svc.CommitCampaign(root, c.ID); err != nil {
 		t.Fatal(err)
 	}
+	h.Advance(time.Second) // the sources are public
 	if _, err := svc.Draw(root, c.ID, []string{"02 11 17 24 28 31 + 05"}); err != nil {
 		t.Fatal(err)
 	}

@@ -38,11 +38,22 @@ func loadDemoCampaign(ctx context.Context, a *app.App, d *demo.Dataset, users ma
 		InspectorsPerDepartment: 2, TargetsPerTeam: 20, CheckItemIDs: items,
 		RandomnessSources: []string{"演示：指定的公开随机数 (demo: a named public value)"},
 	}
+	// A real campaign is committed before its randomness can be known and
+	// drawn after; the demo, loaded before the server serves, drafts and
+	// commits it two minutes back with its source known one minute back, so
+	// that it can be drawn now.
+	now := a.DB.Now()
+	sources := now.Add(-time.Minute).Truncate(time.Second)
+	c.SourcesAvailableAt = &sources
+	clock := a.DB.Now
+	a.DB.Now = func() time.Time { return clock().Add(-2 * time.Minute) }
 	coord := as("coordinator")
-	if err := a.Campaigns.CreateCampaign(coord, c); err != nil {
-		return nil, err
+	err := a.Campaigns.CreateCampaign(coord, c)
+	if err == nil {
+		_, err = a.Campaigns.CommitCampaign(coord, c.ID)
 	}
-	if _, err := a.Campaigns.CommitCampaign(coord, c.ID); err != nil {
+	a.DB.Now = clock
+	if err != nil {
 		return nil, err
 	}
 	if _, err := a.Campaigns.Draw(coord, c.ID, demo.CampaignRandomness); err != nil {

@@ -45,11 +45,14 @@ const verifyUsage = `usage:
       one name per line in published order. Prints the selected names in
       selection order.
 
-  spotcheck verify draw FILE|URL|-
+  spotcheck verify draw FILE|URL|- [--recusals OPENINGS.json]
       Re-computes a published draw record (JSON, as served at
       /public/campaigns/ID/record) and says whether its seed, selection,
       replacements, teams and matches agree; exit 1 naming the first
-      disagreement. "-" reads the record from stdin.
+      disagreement. "-" reads the record from stdin. Recusals are public as
+      salted commitments only: without --recusals the matching is checked as
+      far as that allows; an auditor passes the openings (GET
+      /v1/campaigns/ID/recusal-openings) to check it in full.
 
 Run 'spotcheck verify sample|rfc3797|draw -h' for a command's flags.
 `
@@ -539,6 +542,7 @@ func verifyDraw(ctx context.Context, env *Env, args []string) error {
 	}
 	timeout := fs.Duration("timeout", 2*time.Minute, "time limit for fetching a URL")
 	maxSize := fs.Int64("max-size", 1<<30, "largest record accepted, in bytes")
+	recusalsFile := fs.String("recusals", "", "an auditor's recusal openings (JSON from /v1/campaigns/ID/recusal-openings): check the matching against the opened pairs")
 	pos, err := verifyFlags(fs, args)
 	if err != nil {
 		return err
@@ -560,8 +564,14 @@ func verifyDraw(ctx context.Context, env *Env, args []string) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s is not a draw record: data after the JSON object", pos[0])
 	}
-	if rec.Format != draw.RecordFormat {
-		return fmt.Errorf("%s: record format %q is not %s", pos[0], rec.Format, draw.RecordFormat)
+	if rec.Format != draw.RecordFormatV2 && rec.Format != draw.RecordFormatV1 {
+		return fmt.Errorf("%s: record format %q is not %s or %s", pos[0], rec.Format, draw.RecordFormatV2, draw.RecordFormatV1)
+	}
+	var openings []draw.RecusalOpening
+	if *recusalsFile != "" {
+		if openings, err = readOpenings(*recusalsFile, rec.CampaignID); err != nil {
+			return err
+		}
 	}
 	m, err := draw.ParseManifest([]byte(rec.Manifest))
 	if err != nil {
@@ -573,6 +583,13 @@ func verifyDraw(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(out, "campaign:        %d\n", rec.CampaignID)
 	fmt.Fprintf(out, "algorithm:       %s\n", rec.Algorithm)
 	fmt.Fprintf(out, "manifest digest: %s\n", rec.ManifestDigest)
+	if rec.CommittedAt != "" {
+		fmt.Fprintf(out, "committed at:    %s\n", rec.CommittedAt)
+		fmt.Fprintf(out, "sources known:   %s (the earliest time, as the manifest states)\n", rec.SourcesAvailableAt)
+		if rec.DrawnAt != "" {
+			fmt.Fprintf(out, "drawn at:        %s\n", rec.DrawnAt)
+		}
+	}
 	fmt.Fprintf(out, "seed:            %s\n", rec.Seed)
 	fmt.Fprintf(out, "population:      %d enterprises in %d strata, %d inspectors\n", len(m.Population), len(m.Strata()), len(m.Inspectors))
 	fmt.Fprintf(out, "result:          %d selected, %d replaced, %d teams, %d matches\n",
@@ -580,13 +597,15 @@ func verifyDraw(ctx context.Context, env *Env, args []string) error {
 
 	// The record's own header fields first: the engine checks the rest.
 	var d *draw.Disagreement
+	var v *draw.Verification
 	switch {
 	case rec.Algorithm != draw.AlgorithmID:
 		d = &draw.Disagreement{Where: "algorithm", Recorded: rec.Algorithm, Computed: draw.AlgorithmID + " (the manifest's)"}
 	case rec.CampaignID != m.CampaignID:
 		d = &draw.Disagreement{Where: "campaign_id", Recorded: strconv.FormatInt(rec.CampaignID, 10), Computed: strconv.FormatInt(m.CampaignID, 10) + " (the manifest's)"}
 	default:
-		err := draw.Verify(&rec)
+		var err error
+		v, err = draw.VerifyOpenings(&rec, openings)
 		if err != nil && !errors.As(err, &d) {
 			return fmt.Errorf("%s cannot be re-computed: %w", pos[0], err)
 		}
@@ -599,8 +618,43 @@ func verifyDraw(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(out, "DISAGREES at %s: the record says %s, re-computation gives %s\n", d.Where, recorded, d.Computed)
 		return fmt.Errorf("%w at %s", errDisagrees, d.Where)
 	}
+	switch {
+	case len(rec.Matches) == 0:
+	case v.RecusalsKnown && openings != nil:
+		fmt.Fprintf(out, "recusals:        %d openings match the commitments; the matching was re-computed with them\n", len(openings))
+	case v.RecusalsKnown:
+		fmt.Fprintln(out, "recusals:        in the clear (a v1 manifest); the matching was re-computed with them")
+	default:
+		fmt.Fprintf(out, "recusals:        %d salted commitments, not opened: %d matches differ from the rule without recusals (at most one per commitment);\n"+
+			"                 an auditor checks them with --recusals (see docs/verify.md)\n", v.Commitments, v.Deviations)
+	}
 	fmt.Fprintln(out, "agrees")
 	return nil
+}
+
+// readOpenings reads an auditor's recusal openings: the JSON of
+// GET /v1/campaigns/ID/recusal-openings, for the record's campaign.
+func readOpenings(path string, campaignID int64) ([]draw.RecusalOpening, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		CampaignID int64                 `json:"campaign_id"`
+		Openings   []draw.RecusalOpening `json:"openings"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s is not a recusal openings file: %w", path, err)
+	}
+	if f.CampaignID != campaignID {
+		return nil, fmt.Errorf("%s opens the recusals of campaign %d, the record is of campaign %d", path, f.CampaignID, campaignID)
+	}
+	if f.Openings == nil {
+		f.Openings = []draw.RecusalOpening{}
+	}
+	return f.Openings, nil
 }
 
 // readRecord reads FILE, URL or stdin ("-"), at most maxSize bytes.

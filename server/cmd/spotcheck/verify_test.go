@@ -103,7 +103,7 @@ func TestVerifyRFC3797_BadInput(t *testing.T) {
 }
 
 // The reference below implements the ticket sampling of sc-sha256-v1 from
-// the DESIGN.md text alone, without the draw package: ticket =
+// docs/draw-spec.md alone, without the draw package: ticket =
 // SHA-256(seed ‖ UTF-8(stratum) ‖ 0x00 ‖ UTF-8(id)) as a big-endian integer,
 // k = ceil(r × N) per stratum by integer arithmetic on the decimal string,
 // the k lowest (ticket, id), all printed in ascending (ticket, id).
