@@ -446,6 +446,7 @@ func validateDraft(c *server.Campaign) error {
 
 // errZeroRatio: a ratio of 0 would draw nothing; a campaign samples some.
 var errZeroRatio = errors.New("ratio must be greater than 0 and at most 1")
+
 // validateSourcesAvailableAt requires the earliest time the randomness
 // sources can be known, kept to the second in UTC, and no later than the end
 // of the window (Asia/Shanghai): targets drawn after the window are no use.
