@@ -11,7 +11,6 @@ import (
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
-	"github.com/spotcheck/spotcheck/server/draw"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -303,13 +302,11 @@ func TestDeclarationReview(t *testing.T) {
 			var c api.Campaign
 			h.MustDo(t, "POST", "/v1/campaigns", coordA, body, http.StatusCreated, &c)
 			h.MustDo(t, "POST", fmt.Sprintf("/v1/campaigns/%d/commit", c.ID), coordA, nil, http.StatusOK, &c)
-			mr := h.MustDo(t, "GET", fmt.Sprintf("/public/campaigns/%d/manifest", c.ID), "", nil, http.StatusOK, nil)
-			m, err := draw.ParseManifest(mr.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The manifest commits to the pairs; the auditor's openings name them.
+			var openings api.RecusalOpenings
+			h.MustDo(t, "GET", fmt.Sprintf("/v1/campaigns/%d/recusal-openings", c.ID), coordA, nil, http.StatusOK, &openings)
 			got := map[string]bool{}
-			for _, r := range m.Recusals {
+			for _, r := range openings.Openings {
 				got[r.Certificate+" "+r.CreditCode] = true
 			}
 			want := map[string]bool{

@@ -104,6 +104,16 @@ type guardedWriter struct {
 	rc   *http.ResponseController
 	idle time.Duration
 	body *rateBody // nil once drained, or when there is none to drain
+	// own is set while the handler keeps its own write deadline (a public
+	// stream's, shorter than idle); then extend leaves the deadline alone.
+	own bool
+}
+
+// SetWriteDeadline is what http.ResponseController calls first: a handler
+// that sets its own deadline keeps it (the zero time hands it back).
+func (w *guardedWriter) SetWriteDeadline(t time.Time) error {
+	w.own = !t.IsZero()
+	return w.rc.SetWriteDeadline(t)
 }
 
 func (w *guardedWriter) drain() {
@@ -128,7 +138,7 @@ func (w *guardedWriter) Write(p []byte) (int, error) {
 }
 
 func (w *guardedWriter) extend() {
-	if w.idle > 0 {
+	if w.idle > 0 && !w.own {
 		_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 	}
 }

@@ -414,21 +414,25 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	dataDir := filepath.Join(t.TempDir(), "spotcheck-data")
 	srv := startServer(t, serverBin, "127.0.0.1:0", dataDir, dsn)
 
-	// The server names the teams; the README says inspector01 is on one.
-	if !regexp.MustCompile(`(?m)^  team \d+ \(\d+ packets\): .*\binspector01\b`).MatchString(srv.stdout.String()) {
-		t.Fatalf("the demo start does not put inspector01 on a team:\n%s", srv.stdout.String())
-	}
 
-	// The culture inspector's team: inspector01 and a market inspector.
-	teamOf := regexp.MustCompile(`(?m)^  team \d+ \(\d+ packets\): (.*\binspector01\b.*)$`).FindStringSubmatch(srv.stdout.String())
-	var marketUser string
+	// The server names the teams (the draw depends on the public record,
+	// so they differ from start to start); the README takes a culture
+	// inspector (inspector01 … inspector20) and a market inspector of one.
+	teamOf := regexp.MustCompile(`(?m)^  team \d+ \(\d+ packets\): (.*)$`).FindStringSubmatch(srv.stdout.String())
+	if teamOf == nil {
+		t.Fatalf("the demo start names no team:\n%s", srv.stdout.String())
+	}
+	var cultureUser, marketUser string
 	for _, u := range strings.Split(teamOf[1], ", ") {
-		if n, err := fmt.Sscanf(u, "inspector%d", new(int)); n == 1 && err == nil && u > "inspector20" {
+		switch {
+		case u <= "inspector20" && cultureUser == "":
+			cultureUser = u
+		case u > "inspector20" && marketUser == "":
 			marketUser = u
 		}
 	}
-	if marketUser == "" {
-		t.Fatalf("inspector01's team has no market inspector: %s", teamOf[1])
+	if cultureUser == "" || marketUser == "" {
+		t.Fatalf("the first team lacks a culture or a market inspector: %s", teamOf[1])
 	}
 
 	work := t.TempDir()
@@ -440,12 +444,12 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	f.fails(2, "", []string{`unknown command "bogus"`, "usage: spotcheck-field"}, "bogus")
 	f.fails(2, "", []string{"-bogus", "usage: spotcheck-field sync"}, "sync", "--bogus")
 	f.fails(2, "", []string{"want PACKET", "usage: spotcheck-field show PACKET"}, "show")
-	f.fails(2, "", []string{"--server and --username are required"}, "login", "--username", "inspector01")
+	f.fails(2, "", []string{"--server and --username are required"}, "login", "--username", cultureUser)
 	wrong := &fieldDevice{t: t, bin: fieldBin, dir: t.TempDir()}
 	wrong.fails(1, "not-the-password\n", []string{"用户名或密码错误", "wrong username or password", "请核对用户名和密码"},
-		"login", "--server", srv.URL, "--username", "inspector01")
+		"login", "--server", srv.URL, "--username", cultureUser)
 
-	// echo spotcheck-demo | ./spotcheck-field --dir culture-tablet login --server URL --username inspector01
+	// echo spotcheck-demo | ./spotcheck-field --dir culture-tablet login --server URL --username CULTURE
 	login := func(d *fieldDevice, username string) string {
 		r := d.run(demoPassword+"\n", "login", "--server", srv.URL, "--username", username)
 		if r.code != 0 {
@@ -457,7 +461,7 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 		}
 		return m[2]
 	}
-	cultureName, marketName := login(f, "inspector01"), login(mk, marketUser)
+	cultureName, marketName := login(f, cultureUser), login(mk, marketUser)
 
 	for _, d := range []*fieldDevice{f, mk} {
 		if out := d.ok("sync"); !strings.Contains(out, "outbox 0, pending uploads 0, rejections 0, conflicts 0") {
@@ -466,7 +470,7 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	}
 	var open []string
 	for _, p := range parsePackets(t, f.ok("packets")) {
-		if p.state == "culture" { // the SECTION column: inspector01 answers the culture section
+		if p.state == "culture" { // the SECTION column: the culture inspector answers the culture section
 			open = append(open, p.id)
 		}
 	}
