@@ -414,7 +414,6 @@ func walkthrough(t *testing.T, serverBin, fieldBin, dialect, dsn string) {
 	dataDir := filepath.Join(t.TempDir(), "spotcheck-data")
 	srv := startServer(t, serverBin, "127.0.0.1:0", dataDir, dsn)
 
-
 	// The server names the teams (the draw depends on the public record,
 	// so they differ from start to start); the README takes a culture
 	// inspector (inspector01 … inspector20) and a market inspector of one.
