@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -15,14 +16,20 @@ import (
 )
 
 // AttachPhoto copies a JPEG or PNG photo into the device's store.
-func (c *Client) AttachPhoto(path string) (*syncproto.AttachmentRef, error) {
-	return c.AttachFile(path, "")
+func (c *Client) AttachPhoto(ctx context.Context, path string) (*syncproto.AttachmentRef, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.AttachFile(context.Background(), path, "")
 }
 
 // AttachFile copies a file into dir/attachments/<sha256> (synced to disk)
 // and returns its ref. contentType "" is sniffed; only image/png and
 // image/jpeg are accepted.
-func (c *Client) AttachFile(path, contentType string) (*syncproto.AttachmentRef, error) {
+func (c *Client) AttachFile(ctx context.Context, path, contentType string) (*syncproto.AttachmentRef, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ref, _, err := inspectFile(path, contentType)
 	if err != nil {
 		return nil, err

@@ -95,7 +95,7 @@ func TestE2EEnrolRefreshRevoke(t *testing.T) {
 		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {
 			t.Fatalf("sync after revocation: %v, want ErrRevoked", err)
 		}
-		if st, _ := c.Status(); !st.Revoked {
+		if st, _ := c.Status(context.Background()); !st.Revoked {
 			t.Fatal("status does not show the revocation")
 		}
 	})
@@ -237,16 +237,16 @@ func TestE2EFieldDay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st, _ := c.Status(); st.Outbox == 0 || st.PendingUploads != 3 {
+		if st, _ := c.Status(context.Background()); st.Outbox == 0 || st.PendingUploads != 3 {
 			t.Fatalf("before sync: %+v", st)
 		}
 
 		// Back in the vehicle.
 		if err := c.Sync(ctx); err != nil {
-			rs, _ := c.Rejections()
+			rs, _ := c.Rejections(context.Background())
 			t.Fatalf("sync: %v (rejections %+v)", err, rs)
 		}
-		st, _ := c.Status()
+		st, _ := c.Status(context.Background())
 		if st.Outbox != 0 || st.PendingUploads != 0 || st.Rejections != 0 {
 			t.Fatalf("after sync: %+v", st)
 		}
@@ -361,7 +361,7 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 			select {
 			case <-link.events:
 			case <-bound.C:
-				st, _ := c.Status()
+				st, _ := c.Status(context.Background())
 				t.Fatalf("%s: %+v", what, st)
 			}
 		}
@@ -370,18 +370,18 @@ func TestE2EWatchReconnectsAndRejectionsAreVisible(t *testing.T) {
 		}
 		go func() { done <- c.Watch(ctx, time.Hour) }()
 		next("Watch did not try the link while it was down")
-		if st, _ := c.Status(); st.Outbox != 3 {
+		if st, _ := c.Status(context.Background()); st.Outbox != 3 {
 			t.Fatalf("outbox %d while offline, want 3", st.Outbox)
 		}
 		link.down.Store(false) // the vehicle is back in coverage
 		// The outbox changes only around the device's requests; Watch keeps
 		// a pull open once it is empty, so there is always a next request.
-		for st, _ := c.Status(); st.Outbox != 0; st, _ = c.Status() {
+		for st, _ := c.Status(context.Background()); st.Outbox != 0; st, _ = c.Status(context.Background()) {
 			next("Watch did not sync after the link came back")
 		}
 		cancel()
 		<-done
-		rs, _ := c.Rejections()
+		rs, _ := c.Rejections(context.Background())
 		if len(rs) != 1 || rs[0].Mutation.Answer == nil || rs[0].Mutation.Answer.Note != "bad version" || rs[0].Message == "" {
 			t.Fatalf("rejections: %+v", rs)
 		}
@@ -451,7 +451,7 @@ func TestE2ELostResponses(t *testing.T) {
 				}
 			}
 		}
-		me, _ := c.Me()
+		me, _ := c.Me(context.Background())
 		for _, m := range p.Content.Team {
 			if m.InspectorID == *me.InspectorID {
 				if err := c.RecordCertificates(ctx, packetID, []syncproto.CertificateShown{{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber}}, nil); err != nil {
@@ -477,8 +477,8 @@ func TestE2ELostResponses(t *testing.T) {
 				t.Fatalf("sync %d: %v", i, err)
 			}
 		}
-		st, _ := c.Status()
-		rs, _ := c.Rejections()
+		st, _ := c.Status(context.Background())
+		rs, _ := c.Rejections(context.Background())
 		if st.Outbox != 0 || st.PendingUploads != 0 || len(rs) != 0 {
 			t.Fatalf("after sync: %+v, rejections %+v", st, rs)
 		}
@@ -521,7 +521,7 @@ func TestE2EReenrolReseals(t *testing.T) {
 			t.Fatal("re-enrolment after revocation kept the revoked device")
 		}
 		if err := c.Sync(ctx); err != nil {
-			rs, _ := c.Rejections()
+			rs, _ := c.Rejections(context.Background())
 			t.Fatalf("sync after re-enrolment: %v (rejections %+v)", err, rs)
 		}
 		root := ctxAs(h, "root")
@@ -552,10 +552,10 @@ func TestE2EReenrolReseals(t *testing.T) {
 func TestE2EExportAfterRevocation(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		c, username, _, seal := revokedWithWork(t, h, 91)
-		before, _ := c.Status()
+		before, _ := c.Status(context.Background())
 
 		var buf bytes.Buffer
-		m, err := c.Export(&buf)
+		m, err := c.Export(context.Background(), &buf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -603,7 +603,7 @@ func TestE2EExportAfterRevocation(t *testing.T) {
 				t.Fatalf("attachment %s not whole in the export", sha)
 			}
 		}
-		if after, _ := c.Status(); after.Outbox != before.Outbox {
+		if after, _ := c.Status(context.Background()); after.Outbox != before.Outbox {
 			t.Fatal("export changed the outbox")
 		}
 	})
@@ -640,7 +640,7 @@ func TestE2EJointFieldRules(t *testing.T) {
 		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		queued := func(cl *Client) int { st, _ := cl.Status(); return st.Outbox }
+		queued := func(cl *Client) int { st, _ := cl.Status(context.Background()); return st.Outbox }
 
 		// Another department's item: refused on the device, nothing queued.
 		if _, err := c.Answer(ctx, p.ID, AnswerInput{Department: h.DeptB.Code, ItemCode: "prices", Result: ResultCompliant}); !errors.Is(err, ErrForbidden) {
@@ -650,7 +650,7 @@ func TestE2EJointFieldRules(t *testing.T) {
 		// culture device names its hash.
 		dir := t.TempDir()
 		shot := writePNG(t, dir, 120)
-		ref, err := m.AttachPhoto(shot)
+		ref, err := m.AttachPhoto(context.Background(), shot)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -677,7 +677,7 @@ func TestE2EJointFieldRules(t *testing.T) {
 		if _, err := c.SealSection(ctx, p.ID); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("seal without certificates: %v", err)
 		}
-		me, _ := c.Me()
+		me, _ := c.Me(context.Background())
 		var mine Certificate
 		for _, tm := range p.Content.Team {
 			if tm.InspectorID == *me.InspectorID {
@@ -694,10 +694,10 @@ func TestE2EJointFieldRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := c.Sync(ctx); err != nil {
-			rs, _ := c.Rejections()
+			rs, _ := c.Rejections(context.Background())
 			t.Fatalf("sync: %v %+v", err, rs)
 		}
-		if st, _ := c.Status(); st.PendingUploads != 0 || st.Outbox != 0 {
+		if st, _ := c.Status(context.Background()); st.PendingUploads != 0 || st.Outbox != 0 {
 			t.Fatalf("after sync: %+v", st)
 		}
 		var blobs int64
@@ -794,7 +794,7 @@ func TestE2ESetServerURL(t *testing.T) {
 		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		st, _ := c.Status()
+		st, _ := c.Status(context.Background())
 		if st.ServerURL != moved || st.Outbox != 0 || !st.Enrolled {
 			t.Fatalf("after moving: %+v", st)
 		}

@@ -263,7 +263,10 @@ func reseal(m *syncproto.Mutation, deviceID int64, priv ed25519.PrivateKey, rese
 }
 
 // Me is the signed-in user as the server last described them.
-func (c *Client) Me() (*syncproto.Me, error) {
+func (c *Client) Me(ctx context.Context) (*syncproto.Me, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	d, err := c.device(c.db)
 	if err != nil {
 		return nil, err
@@ -285,7 +288,10 @@ func (c *Client) DeviceID() int64 {
 }
 
 // PublicKey is the device's Ed25519 public key.
-func (c *Client) PublicKey() (ed25519.PublicKey, error) {
+func (c *Client) PublicKey(ctx context.Context) (ed25519.PublicKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	d, err := c.device(c.db)
 	if err != nil {
 		return nil, err

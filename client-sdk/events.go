@@ -88,7 +88,7 @@ func (c *Client) reportSync(ctx context.Context, before map[string]int, syncErr 
 	}
 	if after, err := c.conflictMarks(); err == nil && before != nil {
 		var fresh []Conflict
-		all, err := c.Conflicts()
+		all, err := c.Conflicts(context.Background())
 		if err == nil {
 			for _, cf := range all {
 				k := cf.PacketID + "/" + cf.Department + "/" + cf.ItemCode
@@ -103,7 +103,7 @@ func (c *Client) reportSync(ctx context.Context, before map[string]int, syncErr 
 	}
 	switch {
 	case syncErr == nil || errors.Is(syncErr, ErrRejected):
-		st, err := c.Status()
+		st, err := c.Status(context.Background())
 		if err != nil {
 			return
 		}

@@ -3,6 +3,7 @@ package sdk
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -44,7 +45,10 @@ type ExportManifest struct {
 // (attachments/SHA256), with manifest.json first. It is the way out for data
 // that cannot be synced: a revoked device, another account to enrol, a
 // server gone. It reads a consistent snapshot and changes nothing.
-func (c *Client) Export(w io.Writer) (*ExportManifest, error) {
+func (c *Client) Export(ctx context.Context, w io.Writer) (*ExportManifest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	zw := gzip.NewWriter(w)
 	tw := tar.NewWriter(zw)
 	var m ExportManifest

@@ -149,7 +149,7 @@ func loadPacket(db *gorm.DB, id string) (*packetRow, *PacketContent, error) {
 
 // me returns the signed-in inspector's member entry in the packet's team.
 func (c *Client) me(content *PacketContent) (*PacketMember, error) {
-	u, err := c.Me()
+	u, err := c.Me(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -563,7 +563,7 @@ func (c *Client) resolveFiles(entries []string, store bool) ([]syncproto.Attachm
 		var ref *syncproto.AttachmentRef
 		var err error
 		if store {
-			ref, err = c.AttachFile(e, "")
+			ref, err = c.AttachFile(context.Background(), e, "")
 		} else {
 			ref, _, err = inspectFile(e, "")
 		}

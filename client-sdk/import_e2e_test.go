@@ -143,7 +143,7 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 		c, username, packetID, seal := revokedWithWork(t, h, 93)
 		dev := c.DeviceID()
 		var buf bytes.Buffer
-		m, err := c.Export(&buf)
+		m, err := c.Export(context.Background(), &buf)
 		if err != nil {
 			t.Fatal(err)
 		}

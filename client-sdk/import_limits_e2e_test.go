@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -47,7 +48,7 @@ func TestE2EImportStoresOnlyReferencedAttachments(t *testing.T) {
 		c, _, _, _ := revokedWithWork(t, h, 97)
 		dev := c.DeviceID()
 		var buf bytes.Buffer
-		if _, err := c.Export(&buf); err != nil {
+		if _, err := c.Export(context.Background(), &buf); err != nil {
 			t.Fatal(err)
 		}
 		archive := buf.Bytes()

@@ -167,7 +167,7 @@ func TestSealSectionWithTheDeviceKey(t *testing.T) {
 	if err := seal.Validate(); err != nil {
 		t.Fatalf("SealMutation.Validate: %v", err)
 	}
-	pub, _ := c.PublicKey()
+	pub, _ := c.PublicKey(context.Background())
 	if !ed25519.Verify(pub, syncproto.SectionSealMessage(seal.Hash), seal.Signature) {
 		t.Fatal("the seal does not verify with the device's public key")
 	}
@@ -237,7 +237,7 @@ func TestCloseCoversSections(t *testing.T) {
 	if err := sc.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := c.PublicKey()
+	pub, _ := c.PublicKey(context.Background())
 	if !ed25519.Verify(pub, syncproto.CloseSealMessage(sc.Hash), sc.Signature) {
 		t.Fatal("the close does not verify with the device key")
 	}
@@ -394,7 +394,7 @@ func TestDeviceClockSkewDoesNotOrder(t *testing.T) {
 		t.Fatalf("shown answer %+v", p.Answers[0])
 	}
 	pullPacket(t, c, testPacket, "server-cursor-42")
-	st, _ := c.Status()
+	st, _ := c.Status(context.Background())
 	if st.Cursor != "server-cursor-42" || st.NextSeq != 6 || st.Outbox != 5 {
 		t.Fatalf("status %+v", st)
 	}
@@ -433,7 +433,7 @@ func TestPullKeepsPendingAnswersAndListsConflicts(t *testing.T) {
 	if a := p.Answers[0]; a.Note != "theirs" || a.Pending || len(a.Conflicts) != 1 {
 		t.Fatalf("after ack and pull: %+v", a)
 	}
-	cs, _ := c.Conflicts()
+	cs, _ := c.Conflicts(context.Background())
 	if len(cs) != 1 || cs[0].State.Conflicts[0].Answer.Note != "mine" {
 		t.Fatalf("conflicts %+v", cs)
 	}
@@ -472,11 +472,11 @@ func TestPushResults(t *testing.T) {
 	if err != nil || rej != 2 || def != 4 || acked != 3 {
 		t.Fatalf("rejected %d deferred %d acked %d: %v", rej, def, acked, err)
 	}
-	rs, _ := c.Rejections()
+	rs, _ := c.Rejections(context.Background())
 	if len(rs) != 2 || rs[0].Seq != 2 || rs[0].Message != "检查包已关闭" || rs[0].Mutation.Answer.ItemCode != "c2" || rs[1].Seq != 3 || rs[1].Code != "invalid" {
 		t.Fatalf("rejections %+v", rs)
 	}
-	st, _ := c.Status()
+	st, _ := c.Status(context.Background())
 	if st.Outbox != 1 || st.PendingUploads != 1 || st.Rejections != 2 {
 		t.Fatalf("status %+v", st)
 	}

@@ -634,7 +634,10 @@ type Status struct {
 }
 
 // Status reports the outbox, uploads, rejections, conflicts and the last sync.
-func (c *Client) Status() (*Status, error) {
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s := &Status{}
 	d, err := c.device(c.db)
 	switch {
@@ -690,7 +693,9 @@ type Rejection struct {
 }
 
 // Rejections lists the mutations the server rejected, oldest first.
-func (c *Client) Rejections() ([]Rejection, error) { return c.rejections(context.Background(), false) }
+func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
+	return c.rejections(ctx, false)
+}
 
 func (c *Client) rejections(ctx context.Context, onlyNew bool) ([]Rejection, error) {
 	var rows []struct {
@@ -731,7 +736,10 @@ type Conflict struct {
 }
 
 // Conflicts lists items whose pulled state keeps conflicting versions.
-func (c *Client) Conflicts() ([]Conflict, error) {
+func (c *Client) Conflicts(ctx context.Context) ([]Conflict, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var rows []answerRow
 	if err := c.db.Raw(`SELECT * FROM answers WHERE conflicts > 0 ORDER BY packet_id, department, item_code`).Scan(&rows).Error; err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func TestE2ERefusedAttachmentIsARejection(t *testing.T) {
 		if err := os.WriteFile(fake, html, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.AttachFile(fake, "image/png"); !errors.Is(err, ErrInvalid) {
+		if _, err := c.AttachFile(context.Background(), fake, "image/png"); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("attaching HTML as a PNG: %v, want ErrInvalid", err)
 		}
 
@@ -94,7 +94,7 @@ func TestE2ERefusedAttachmentIsARejection(t *testing.T) {
 		if !errors.Is(err, ErrRejected) {
 			t.Fatalf("sync: %v, want ErrRejected", err)
 		}
-		rej, err := c.Rejections()
+		rej, err := c.Rejections(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -221,7 +221,7 @@ func TestE2EWatchReceivesChangesWithinSeconds(t *testing.T) {
 		if err := c.RecordCertificates(context.Background(), p.ID, []syncproto.CertificateShown{{InspectorID: p.Content.Team[0].InspectorID, CertificateNumber: p.Content.Team[0].CertificateNumber}}, nil); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, link, "the local change is pushed", func() bool { st, _ := c.Status(); return st.Outbox == 0 })
+		eventually(t, link, "the local change is pushed", func() bool { st, _ := c.Status(context.Background()); return st.Outbox == 0 })
 		eventually(t, link, "Watch holds a pull open again", func() bool { return link.waiting.Load() == 1 })
 
 		// Stopping Watch does not wait for the open pull, which the server
@@ -279,7 +279,7 @@ func TestE2EWatchOldServer(t *testing.T) {
 	if err := c.RecordCertificates(context.Background(), p.ID, []syncproto.CertificateShown{{InspectorID: p.Content.Team[0].InspectorID, CertificateNumber: p.Content.Team[0].CertificateNumber}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, link, "the local change is pushed", func() bool { st, _ := c.Status(); return st.Outbox == 0 })
+	eventually(t, link, "the local change is pushed", func() bool { st, _ := c.Status(context.Background()); return st.Outbox == 0 })
 	for _, r := range link.requests(from) {
 		if r.wait {
 			t.Fatalf("a pull that waits sent after the server refused one")

@@ -330,7 +330,7 @@ func (f *fleet) sync(ctx context.Context, d *device, stage string) error {
 		case err == nil:
 			return nil
 		case errors.Is(err, sdk.ErrRejected):
-			rs, _ := d.client.Rejections()
+			rs, _ := d.client.Rejections(context.Background())
 			return fmt.Errorf("%w: %+v", err, rs)
 		case !errors.Is(err, sdk.ErrOffline) || attempt == f.opt.SyncAttempts:
 			return fmt.Errorf("sync %d: %w", attempt, err)
@@ -527,7 +527,7 @@ func (f *fleet) verify(ctx context.Context) (lost, duplicated int) {
 	}
 	ids := map[int64]*device{}
 	for _, d := range f.devices {
-		st, err := d.client.Status()
+		st, err := d.client.Status(context.Background())
 		if err != nil {
 			f.tb.Fatal(err)
 		}

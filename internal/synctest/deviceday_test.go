@@ -187,7 +187,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 	res, err := bench.Measure(ctx, attachmentBytes+queued, func(ctx context.Context, _ devicedaybench.Env) error {
 		err := c.Sync(ctx)
 		if errors.Is(err, sdk.ErrRejected) {
-			rs, _ := c.Rejections()
+			rs, _ := c.Rejections(context.Background())
 			tb.Fatalf("the server rejected the day's work: %+v", rs)
 		}
 		return err

@@ -484,7 +484,7 @@ func TestFaultConcurrentEditsBothOrders(t *testing.T) {
 			}
 			states[order] = sb.String()
 			for _, dv := range []*device{a, b} {
-				cs, err := dv.c.Conflicts()
+				cs, err := dv.c.Conflicts(context.Background())
 				if err != nil {
 					t.Fatal(err)
 				}

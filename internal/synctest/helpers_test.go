@@ -558,7 +558,7 @@ func (d *device) verifyMeaning(got map[uint64]serverMutation) {
 }
 
 func (d *device) rejections() map[uint64]bool {
-	rs, err := d.c.Rejections()
+	rs, err := d.c.Rejections(context.Background())
 	if err != nil {
 		d.t.Fatal(err)
 	}

@@ -182,7 +182,7 @@ func TestFaultJointTeam(t *testing.T) {
 		for _, d := range devs {
 			d.verify()
 			checked.Add(1)
-			if rs, _ := d.c.Rejections(); len(rs) != 0 {
+			if rs, _ := d.c.Rejections(context.Background()); len(rs) != 0 {
 				lose(t, "device %d: %d rejections of the team's work: %+v", d.id, len(rs), rs)
 			}
 		}

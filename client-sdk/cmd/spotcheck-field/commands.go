@@ -119,7 +119,7 @@ func cmdLogin(e *env, o *options, args []string) error {
 	if err := c.Enrol(ctx, o.server, o.username, password, o.deviceName); err != nil {
 		return err
 	}
-	me, _ := c.Me()
+	me, _ := c.Me(context.Background())
 	fmt.Fprintf(e.stdout, "signed in as %s (%s) on device %d; data in %s\n", me.Username, me.DisplayName, c.DeviceID(), e.dir)
 	return nil
 }
@@ -215,7 +215,7 @@ func cmdSync(e *env, o *options, args []string) error {
 		err = c.Sync(ctx)
 		finish()
 	}
-	st, serr := c.Status()
+	st, serr := c.Status(context.Background())
 	if serr == nil {
 		fmt.Fprintf(e.stdout, "outbox %d, pending uploads %d, rejections %d, conflicts %d\n", st.Outbox, st.PendingUploads, st.Rejections, st.Conflicts)
 	}
@@ -433,7 +433,7 @@ func cmdAttach(e *env, o *options, args []string) error {
 	if _, err := c.Packet(context.Background(), args[0]); err != nil {
 		return err
 	}
-	ref, err := c.AttachPhoto(args[1])
+	ref, err := c.AttachPhoto(context.Background(),args[1])
 	if err != nil {
 		return err
 	}
@@ -581,7 +581,7 @@ func cmdExport(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := c.Export(f)
+	m, err := c.Export(context.Background(),f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -602,7 +602,7 @@ func cmdStatus(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.Status()
+	st, err := c.Status(context.Background())
 	if err != nil {
 		return err
 	}
@@ -642,7 +642,7 @@ func cmdRejections(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	rs, err := c.Rejections()
+	rs, err := c.Rejections(context.Background())
 	if err != nil {
 		return err
 	}
@@ -682,7 +682,7 @@ func cmdConflicts(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := c.Conflicts()
+	cs, err := c.Conflicts(context.Background())
 	if err != nil {
 		return err
 	}
