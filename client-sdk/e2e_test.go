@@ -622,9 +622,12 @@ func ctxAs(h *apptest.Harness, username string) context.Context {
 func TestE2EJointFieldRules(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		ctx := context.Background()
-		is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 2, TargetsPerTeam: 2,
+		is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 2, TargetsPerTeam: 1,
 			Items: map[string][]string{h.DeptA.Code: {"licence", "minors"}, h.DeptB.Code: {"prices"}}})
-		p := is.Packets[0]
+		p, q := is.Packets[0], is.Packets[1]
+		if p.TeamNumber == q.TeamNumber {
+			t.Fatal("the two packets went to one team")
+		}
 		cultureUser, marketUser := is.MembersOf(p.ID, h.DeptA)[0], is.MembersOf(p.ID, h.DeptB)[0]
 		// The culture device's clock is two weeks behind the window.
 		early := func() time.Time { return h.Now().AddDate(0, 0, -14) }
@@ -690,21 +693,38 @@ func TestE2EJointFieldRules(t *testing.T) {
 		if _, err := c.SealSection(ctx, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Sync(ctx); err != nil { // the market device uploads nothing: no change refers to its photo
+		if err := m.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.Sync(ctx); err != nil {
-			rs, _ := c.Rejections(context.Background())
+			rs, _ := c.Rejections(ctx)
 			t.Fatalf("sync: %v %+v", err, rs)
 		}
-		if st, _ := c.Status(context.Background()); st.PendingUploads != 0 || st.Outbox != 0 {
+		if st, _ := c.Status(ctx); st.PendingUploads != 0 || st.Outbox != 0 {
 			t.Fatalf("after sync: %+v", st)
 		}
-		var blobs int64
+		// An inspector of another team took the same picture: the server
+		// holds the bytes, but "missing" answers for this device's own
+		// uploads, so it uploads them too; they are stored once.
+		s := enrolledE2E(t, h, is.MembersOf(q.ID, h.DeptB)[0])
+		copyOf := filepath.Join(t.TempDir(), "same.png")
+		if b, err := os.ReadFile(shot); err != nil || os.WriteFile(copyOf, b, 0o600) != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Answer(ctx, q.ID, AnswerInput{ItemCode: "prices", Result: ResultNonCompliant, Note: "同样的照片", Photos: []string{copyOf}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var uploads, blobs int64
 		if err := h.App.DB.WithTx(ctx, func(tx *store.Tx) error {
-			return tx.Raw("SELECT COUNT(*) FROM blob_uploads WHERE sha256 = ?", ref.SHA256).Scan(&blobs).Error
-		}); err != nil || blobs != 1 {
-			t.Fatalf("uploads of the photo: %d, %v", blobs, err)
+			if err := tx.Raw("SELECT COUNT(*) FROM blob_uploads WHERE sha256 = ?", ref.SHA256).Scan(&uploads).Error; err != nil {
+				return err
+			}
+			return tx.Raw("SELECT COUNT(*) FROM blobs WHERE sha256 = ?", ref.SHA256).Scan(&blobs).Error
+		}); err != nil || uploads != 2 || blobs != 1 {
+			t.Fatalf("the photo: uploaded from %d devices, stored %d times (%v); want 2 and 1", uploads, blobs, err)
 		}
 		// Dated outside the window: accepted, flagged for the reviewer, and
 		// the flag reaches the other department's device.

@@ -18,6 +18,11 @@ func ControlChar(s string, multiline bool) bool {
 
 // controlField finds a string in v holding a control character other than
 // tab, line feed and carriage return and returns the JSON name of its field.
+// ControlField finds a string anywhere in v (a decoded request) holding a
+// control character other than tab, line feed and carriage return, and
+// returns the JSON name of its field. Bytes ([]byte, raw JSON) are not text.
+func ControlField(v any) (string, bool) { return controlField(reflect.ValueOf(v), "") }
+
 func controlField(v reflect.Value, field string) (string, bool) {
 	switch v.Kind() {
 	case reflect.String:

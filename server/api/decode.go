@@ -7,13 +7,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // validator is a request that can check itself.
@@ -35,7 +34,11 @@ func decodeJSON(c echo.Context, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return server.Errorf(server.EINVALID, "请求体只能包含一个JSON值 (body must hold exactly one JSON value).")
 	}
-	if field, ok := controlString(reflect.ValueOf(v), ""); ok {
+	// No request field may carry a control character other than tab and
+	// line breaks: PostgreSQL refuses NUL, and the rest only corrupt
+	// exports. Single-line fields refuse tabs and line breaks too, in their
+	// own Validate.
+	if field, ok := syncproto.ControlField(v); ok {
 		return server.Errorf(server.EINVALID, "字段%q含有控制字符（如NUL） (field %q contains a control character such as NUL).", field, field)
 	}
 	if val, ok := v.(validator); ok {
@@ -48,62 +51,6 @@ func decodeJSON(c echo.Context, v any) error {
 		}
 	}
 	return nil
-}
-
-// controlString finds a string in v holding a control character other than
-// tab, line feed and carriage return, and returns the JSON name of its
-// field. No request field may carry one: PostgreSQL refuses NUL, and the rest
-// only corrupt exports. Single-line fields refuse tabs and line breaks too,
-// in their own Validate.
-func controlString(v reflect.Value, field string) (string, bool) {
-	switch v.Kind() {
-	case reflect.String:
-		return field, server.ControlChar(v.String(), true)
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return "", false
-		}
-		return controlString(v.Elem(), field)
-	case reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name := f.Name
-			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == "-" {
-				continue
-			} else if tag != "" {
-				name = tag
-			}
-			if f.Anonymous {
-				name = field
-			}
-			if got, ok := controlString(v.Field(i), name); ok {
-				return got, true
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-			return "", false // []byte is base64 in JSON: binary, not text
-		}
-		for i := range v.Len() {
-			if got, ok := controlString(v.Index(i), field); ok {
-				return got, true
-			}
-		}
-	case reflect.Map:
-		for it := v.MapRange(); it.Next(); {
-			if got, ok := controlString(it.Key(), field); ok {
-				return got, true
-			}
-			if got, ok := controlString(it.Value(), field); ok {
-				return got, true
-			}
-		}
-	}
-	return "", false
 }
 
 // rejectControlURL answers EINVALID to a request whose path or query holds
