@@ -433,7 +433,7 @@ func cmdAttach(e *env, o *options, args []string) error {
 	if _, err := c.Packet(context.Background(), args[0]); err != nil {
 		return err
 	}
-	ref, err := c.AttachPhoto(context.Background(),args[1])
+	ref, err := c.AttachPhoto(context.Background(), args[1])
 	if err != nil {
 		return err
 	}
@@ -581,7 +581,7 @@ func cmdExport(e *env, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := c.Export(context.Background(),f)
+	m, err := c.Export(context.Background(), f)
 	if err == nil {
 		err = f.Sync()
 	}
