@@ -720,6 +720,12 @@ func TestSync_AttachmentsByHash(t *testing.T) {
 			}
 			d.seq-- // the deferred mutation is sent again later
 		}
+		// A reference that misstates the file's size is refused.
+		wrong := withPhoto(culture)
+		wrong.Photos = []syncproto.AttachmentRef{{SHA256: ref.SHA256, Size: ref.Size + 1, ContentType: ref.ContentType}}
+		if r := owner.push(t, owner.answer(p.ID, wrong)); r.Results[0].Status != syncproto.StatusRejected || r.Results[0].Code != syncproto.CodeInvalid {
+			t.Fatalf("a reference with the wrong size: %+v", r.Results)
+		}
 		// The uploader refers to it: applied; then the packet's team may.
 		if r := owner.push(t, owner.answer(p.ID, withPhoto(culture))); r.Results[0].Status != syncproto.StatusApplied {
 			t.Fatalf("the uploader's reference: %+v", r.Results)

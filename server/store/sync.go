@@ -405,6 +405,9 @@ func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error
 		// alone grants nothing and tells nothing.
 		return nil, server.Errorf(server.ENOTFOUND, "附件尚未由本设备上传：%s (attachment not uploaded from this device yet: %s).", unusable[0], unusable[0]), nil
 	}
+	if rej, err := mismatchedRefs(p.tx, refs); rej != nil || err != nil {
+		return rej, nil, err
+	}
 	switch m.Kind {
 	case syncproto.KindAnswer:
 		err = p.applyAnswer(m)
@@ -507,4 +510,34 @@ func (s *SyncService) MissingBlobs(ctx context.Context, hashes []string) ([]stri
 		return err
 	})
 	return out, err
+}
+
+// mismatchedRefs rejects a reference whose size or content type is not the
+// stored blob's: a record must describe its attachments as they are.
+func mismatchedRefs(tx *Tx, refs []syncproto.AttachmentRef) (*server.Error, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	hashes := make([]string, 0, len(refs))
+	for _, r := range refs {
+		hashes = append(hashes, r.SHA256)
+	}
+	stored := map[string]blobRow{}
+	for batch := range slices.Chunk(hashes, 500) {
+		var rows []blobRow
+		if err := tx.Where("sha256 IN ?", batch).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			stored[r.SHA256] = r
+		}
+	}
+	for _, r := range refs {
+		b, ok := stored[r.SHA256]
+		if ok && (b.Size != r.Size || b.ContentType != r.ContentType) {
+			return server.Errorf(server.EINVALID, "附件%s的大小或类型与已上传的文件不符（%d字节，%s） (attachment %s is %d bytes of %s, not %d bytes of %s as the record says).",
+				r.SHA256, b.Size, b.ContentType, r.SHA256, b.Size, b.ContentType, r.Size, r.ContentType), nil
+		}
+	}
+	return nil, nil
 }
