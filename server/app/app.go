@@ -29,8 +29,8 @@ type Config struct {
 	// DBMaxConns caps PostgreSQL connections (0: store.DefaultMaxConns);
 	// SQLite always uses one.
 	DBMaxConns int
-	// CalendarFile, if set, is a holiday calendar (server/calendar format)
-	// whose years extend or replace the shipped ones.
+	// CalendarFile, if set, is a holiday calendar (calendar.Parse format)
+	// whose years extend or replace those of calendar.China (lunar-go's).
 	CalendarFile string
 	// UploadLimits are the quotas on devices' unfinished uploads; nil means
 	// server.DefaultUploadLimits.

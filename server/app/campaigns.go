@@ -18,8 +18,9 @@ func wireCampaigns(a *App) {
 	a.Public = publicRecords{store.NewPublicRecordService(a.DB)}
 }
 
-// loadCalendar returns the shipped working-day calendar, with the years of
-// the file at path (if any) added or replacing the shipped ones.
+// loadCalendar returns the working-day calendar of lunar-go's holiday data
+// (calendar.China), with the years of the file at path (if any) added or
+// replacing whole the years lunar-go has.
 func loadCalendar(path string) (*calendar.Calendar, error) {
 	cal := calendar.China()
 	if path == "" {

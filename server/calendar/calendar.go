@@ -1,20 +1,22 @@
-// Package calendar counts working days on a Chinese public-holiday calendar
-// loaded from a file: holidays and make-up working days (调休) change every
-// year, so they are data, never code.
+// Package calendar counts working days on the Chinese public-holiday
+// calendar. Holidays and make-up working days (调休) change every year, so
+// they are data, never code: the State Council's notices come from the Go
+// module github.com/6tail/lunar-go (updating that one dependency brings the
+// next year), and an operator's file (Parse) adds a year it lacks or replaces
+// one it has.
 package calendar
 
 import (
 	"bufio"
-	_ "embed"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
-)
 
-//go:embed data/cn.txt
-var chinaData string
+	"github.com/6tail/lunar-go/HolidayUtil"
+)
 
 // Calendar knows which days are working days in the years it covers.
 type Calendar struct {
@@ -23,16 +25,64 @@ type Calendar struct {
 	workdays map[string]string // weekend date → name
 }
 
-// China returns the calendar shipped with spotcheck (data/cn.txt).
-func China() *Calendar {
-	c, err := Parse(strings.NewReader(chinaData))
-	if err != nil {
-		panic(fmt.Sprintf("calendar: shipped data: %v", err))
+// China returns the calendar of the State Council's holiday notices as
+// github.com/6tail/lunar-go carries them (HolidayUtil): every year whose
+// notice it holds, from 2002 on. A calendar is never modified after it is
+// built, so all callers share one.
+func China() *Calendar { return china() }
+
+var china = sync.OnceValue(func() *Calendar {
+	c := &Calendar{years: map[int]bool{}, holidays: map[string]string{}, workdays: map[string]string{}}
+	type entry struct {
+		day  string
+		name string
+		work bool
+	}
+	var entries []entry
+	// Each notice covers one year: its entries name a festival of that year
+	// (the target), though a make-up day may fall in the December before. The
+	// data start on 2001-12-29 (the first notice is for 2002) and run without
+	// a gap to the latest notice, so stop at the first year with no entry.
+	for y := 2001; ; y++ {
+		l := HolidayUtil.GetHolidaysByYear(y)
+		if l.Len() == 0 {
+			break
+		}
+		for e := l.Front(); e != nil; e = e.Next() {
+			h := e.Value.(*HolidayUtil.Holiday)
+			c.years[yearOf(h.GetTarget())] = true
+			entries = append(entries, entry{h.GetDay(), h.GetName(), h.IsWork()})
+		}
+	}
+	for _, e := range entries {
+		if !c.years[yearOf(e.day)] {
+			continue // 2001-12-29/30, make-up days of the 2002 notice: 2001 has none of its own
+		}
+		if e.work {
+			// A few entries mark a Monday to Friday as a working day
+			// (2012-05-02, 2012-10-08): it is one anyway, and Parse
+			// refuses such lines, so the calendar holds only weekend ones.
+			if d, err := time.Parse(time.DateOnly, e.day); err == nil && d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
+				continue
+			}
+			c.workdays[e.day] = e.name + "调休"
+		} else {
+			c.holidays[e.day] = e.name
+		}
 	}
 	return c
-}
+})
 
-// Parse reads a calendar file (see data/cn.txt for the format).
+// Parse reads an operator's calendar file, one entry a line ("#" starts a
+// comment line):
+//
+//	year YYYY                          the following entries cover this whole year
+//	YYYY-MM-DD[..YYYY-MM-DD] holiday NAME   days off (weekends inside are off anyway)
+//	YYYY-MM-DD workday NAME            a weekend day that is a working day
+//
+// Every other Monday to Friday of a declared year is a working day, every
+// other Saturday and Sunday is not. A year with no "year" line is refused,
+// never guessed (testdata/cn-2024-2026.txt is an example).
 func Parse(r io.Reader) (*Calendar, error) {
 	c := &Calendar{years: map[int]bool{}, holidays: map[string]string{}, workdays: map[string]string{}}
 	sc := bufio.NewScanner(r)
@@ -94,7 +144,8 @@ func Parse(r io.Reader) (*Calendar, error) {
 
 // With returns a calendar of c's years and other's; a year both cover is
 // taken whole from other. An operator adds next year's notice (or corrects
-// one) in a file of their own without waiting for a new release.
+// one) in a file of their own without waiting for a new release; c and other
+// are left as they were.
 func (c *Calendar) With(other *Calendar) *Calendar {
 	out := &Calendar{years: map[int]bool{}, holidays: map[string]string{}, workdays: map[string]string{}}
 	for _, src := range []*Calendar{c, other} {

@@ -1151,6 +1151,22 @@ func (s *selectionSource) Values() ([]any, error) {
 	return s.row, nil
 }
 
+// confirmDeadline is the end of the first working day after now in
+// Asia/Shanghai: the departments' deadline to confirm their targets, set by
+// the draw and moved by a replacement. A year the calendar lacks is not the
+// request's fault: it is EUNAVAILABLE with the year named, and once the
+// operator adds that year's notice (--calendar) the same request goes through.
+func (s *CampaignService) confirmDeadline(now time.Time) (time.Time, error) {
+	deadline, err := s.calendar.AddWorkingDays(now.In(calendar.Shanghai()), 1)
+	var missing *calendar.ErrYearNotCovered
+	if errors.As(err, &missing) {
+		return time.Time{}, server.Errorf(server.EUNAVAILABLE, "工作日日历缺少%d年的数据，暂时无法计算确认期限；请管理员用--calendar补充当年节假日安排后重试 (the working-day calendar has no data for %d, so the confirmation deadline cannot be computed; the operator must add that year's holidays with --calendar, then retry).", missing.Year, missing.Year)
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("confirmation deadline: %w", err)
+	}
+	return deadline, nil
+}
+
 // Draw takes the public randomness values, derives the seed and draws the
 // targets from the frozen population: one streaming pass through a
 // per-stratum heap, then batched inserts. There are no re-rolls: a second
@@ -1188,14 +1204,9 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 			at := r.SourcesAvailableAt.UTC().Format(draw.SourcesTimeLayout)
 			return server.Errorf(server.ETOOEARLY, "公开随机数最早于%s可知，此前不能抽取 (the named randomness sources cannot be known before %s; the draw is refused until then).", at, at)
 		}
-		deadline, err := s.calendar.AddWorkingDays(tx.Now.In(calendar.Shanghai()), 1)
-		var missing *calendar.ErrYearNotCovered
-		if errors.As(err, &missing) {
-			// Not the request's fault: the operator has to add that year's
-			// holiday notice (--calendar), then the same draw goes through.
-			return server.Errorf(server.EUNAVAILABLE, "工作日日历缺少%d年的数据，暂时无法计算确认期限；请管理员用--calendar补充当年节假日安排后重试 (the working-day calendar has no data for %d, so the confirmation deadline cannot be computed; the operator must add that year's holidays with --calendar, then retry).", missing.Year, missing.Year)
-		} else if err != nil {
-			return fmt.Errorf("confirmation deadline: %w", err)
+		deadline, err := s.confirmDeadline(tx.Now)
+		if err != nil {
+			return err
 		}
 		var head string
 		if err := tx.Model(&campaignRow{}).Where("id = ?", id).Pluck("manifest_head", &head).Error; err != nil {

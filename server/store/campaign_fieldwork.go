@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/spotcheck/spotcheck/server"
-	"github.com/spotcheck/spotcheck/server/calendar"
 	"github.com/spotcheck/spotcheck/server/draw"
 )
 
@@ -457,9 +456,9 @@ func (s *CampaignService) reopenConfirmations(tx *Tx, actor *server.User, c *fie
 	if err := tx.Where("campaign_id = ?", c.ID).Delete(&confirmationRow{}).Error; err != nil {
 		return err
 	}
-	deadline, err := s.calendar.AddWorkingDays(tx.Now.In(calendar.Shanghai()), 1)
+	deadline, err := s.confirmDeadline(tx.Now)
 	if err != nil {
-		return server.Errorf(server.EINVALID, "无法计算确认期限 (cannot compute the confirmation deadline): %v", err)
+		return err
 	}
 	if c.ConfirmDeadline == nil || deadline.After(*c.ConfirmDeadline) {
 		return tx.Model(&campaignRow{}).Where("id = ?", c.ID).Updates(map[string]any{

@@ -39,7 +39,7 @@ func (g *globalFlags) register(fs *flag.FlagSet, env *Env) {
 		}
 	}
 	fs.IntVar(&g.cfg.DBMaxConns, "db-max-conns", conns, "PostgreSQL connections at most; default 10 (env SPOTCHECK_DB_MAX_CONNS)")
-	fs.StringVar(&g.cfg.CalendarFile, "calendar", env.Getenv("SPOTCHECK_CALENDAR"), "holiday calendar file whose years extend or replace the shipped ones (env SPOTCHECK_CALENDAR)")
+	fs.StringVar(&g.cfg.CalendarFile, "calendar", env.Getenv("SPOTCHECK_CALENDAR"), "holiday calendar file whose years extend or replace the built-in ones from github.com/6tail/lunar-go (env SPOTCHECK_CALENDAR)")
 	level := slog.LevelInfo
 	if v := env.Getenv("SPOTCHECK_LOG_LEVEL"); v != "" {
 		if err := level.UnmarshalText([]byte(v)); err != nil {

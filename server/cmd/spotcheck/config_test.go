@@ -33,12 +33,13 @@ func TestConfig_DBMaxConns(t *testing.T) {
 	}
 }
 
-// --calendar adds the operator's years to the shipped calendar; a broken file
-// stops the command with the file and line named.
+// --calendar adds the operator's years to the built-in calendar and replaces
+// whole a year it has; a broken file stops the command with the file and line
+// named.
 func TestConfig_Calendar(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "cal.txt")
-	if err := os.WriteFile(good, []byte("year 2027\n2027-01-01 holiday 元旦\n"), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte("year 2027\n2027-01-01 holiday 元旦\nyear 2031\n2031-01-01 holiday 元旦\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.txt")
@@ -54,11 +55,21 @@ func TestConfig_Calendar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if got := a.Calendar.Years(); !slices.Contains(got, 2027) || !slices.Contains(got, 2026) {
-		t.Errorf("calendar years %v, want the shipped ones and 2027", got)
+	if got := a.Calendar.Years(); !slices.Contains(got, 2027) || !slices.Contains(got, 2026) || !slices.Contains(got, 2031) {
+		t.Errorf("calendar years %v, want the built-in ones, 2027 and 2031", got)
 	}
-	if ok, err := a.Calendar.IsWorkingDay(time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)); err != nil || ok {
-		t.Errorf("2027-01-01: working day %v, %v", ok, err)
+	for _, tt := range []struct {
+		day  time.Time
+		want bool
+	}{
+		{time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC), false}, // the file's holiday
+		{time.Date(2027, 2, 8, 12, 0, 0, 0, time.UTC), true},  // a Monday lunar-go has off (春节): the file's 2027 replaced it
+		{time.Date(2031, 1, 1, 12, 0, 0, 0, time.UTC), false}, // the year the file adds
+		{time.Date(2031, 1, 2, 12, 0, 0, 0, time.UTC), true},
+	} {
+		if ok, err := a.Calendar.IsWorkingDay(tt.day); err != nil || ok != tt.want {
+			t.Errorf("%s: working day %v, %v; want %v", tt.day.Format(time.DateOnly), ok, err, tt.want)
+		}
 	}
 }
 

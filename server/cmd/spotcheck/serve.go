@@ -159,14 +159,15 @@ func cmdMigrate(ctx context.Context, env *Env, args []string) error {
 
 // warnCalendar says which years the working-day calendar covers and, from
 // November on, warns when it lacks next year: deadlines that run into it
-// (confirmations, entry, publication) cannot be computed until the State
+// (confirmations, entry, publication) cannot be computed until a spotcheck
+// built on a newer github.com/6tail/lunar-go is deployed or the State
 // Council's notice is added with --calendar.
 func warnCalendar(log *slog.Logger, a *app.App) {
 	years := a.Calendar.Years()
 	log.Info("working-day calendar", slog.Any("years", years))
 	now := a.DB.Now().In(calendar.Shanghai())
 	if next := now.Year() + 1; now.Month() >= time.November && !slices.Contains(years, next) {
-		log.Warn("the working-day calendar has no data for next year: add the holiday notice with --calendar FILE (SPOTCHECK_CALENDAR)",
+		log.Warn("the working-day calendar has no data for next year: update spotcheck (its holidays come from github.com/6tail/lunar-go) or add the State Council's notice with --calendar FILE (SPOTCHECK_CALENDAR)",
 			slog.Int("year", next))
 	}
 }
