@@ -96,7 +96,9 @@ func (s *Service) recorded(ctx context.Context, directory string, rep, out *serv
 	if !ok || (err != nil && rep.Inserted+rep.Updated == 0) {
 		return out, err
 	}
-	if aerr := a.AuditImport(ctx, directory, rep, err == nil); aerr != nil {
+	// A client gone mid-file cancels ctx, but the batches it wrote stay
+	// written, so they are recorded all the same.
+	if aerr := a.AuditImport(context.WithoutCancel(ctx), directory, rep, err == nil); aerr != nil {
 		return nil, errors.Join(err, fmt.Errorf("record the import: %w", aerr))
 	}
 	return out, err
