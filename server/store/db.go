@@ -1,6 +1,9 @@
 // Package store implements the server's services on GORM, over SQLite (the
 // embedded default) or PostgreSQL. Nothing above this package imports gorm:
 // errors leave it translated into *server.Error or wrapped.
+//
+// Every state change also appends an event to the audit chain, in the same
+// transaction, with one call: addAudit (audit.go, docs/audit.md).
 package store
 
 import (
