@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -100,6 +102,37 @@ func importArchive(t *testing.T, h *apptest.Harness, deviceID int64, token strin
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+token)
 	return h.Send(t, req)
+}
+
+// auditedImports returns the audit chain's device.import events of the
+// device, after checking the chain verifies and that every section sealed
+// by the device is recorded as its owner's.
+func auditedImports(t *testing.T, h *apptest.Harness, deviceID int64) []*server.AuditEvent {
+	t.Helper()
+	if r, err := h.App.DB.VerifyAudit(context.Background(), nil); err != nil || !r.OK() {
+		t.Fatalf("audit chain: %+v %v", r, err)
+	}
+	var out []*server.AuditEvent
+	sealed := 0
+	err := h.App.DB.WalkAudit(context.Background(), func(e *server.AuditEvent) error {
+		switch {
+		case e.Action == "device.import" && e.ObjectID == strconv.FormatInt(deviceID, 10):
+			out = append(out, e)
+		case e.Action == "record.section_sealed" && strings.Contains(e.Payload, fmt.Sprintf(`"device_id":%d,`, deviceID)):
+			sealed++
+			if e.ActorRole != string(server.RoleInspector) {
+				t.Errorf("a section sealed on the device recorded as %s's", e.ActorRole)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed != 1 {
+		t.Errorf("%d record.section_sealed events of the device, want 1", sealed)
+	}
+	return out
 }
 
 // serverCounts is what an import may write, for checking that a refused one wrote nothing.
@@ -222,6 +255,12 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 			after.Sections != before.Sections+1 || after.Closes != before.Closes+1 || after.VisitEvents != before.VisitEvents+1 {
 			t.Fatalf("after import %+v, before %+v", after, before)
 		}
+		// One audit event for the import, by the admin who made it; the
+		// section sealed through it is the owner's, as on the device.
+		imports := auditedImports(t, h, dev)
+		if len(imports) != 1 || *imports[0].ActorID != h.Users["admin-a"].ID || !strings.Contains(imports[0].Payload, `"applied":5`) {
+			t.Fatalf("device.import events after the import: %+v", imports)
+		}
 		// The server's sealed section verifies with the device's key, and its
 		// attachments are blobs uploaded by the device's owner.
 		pub, _ := base64.StdEncoding.DecodeString(m.PublicKey)
@@ -273,6 +312,9 @@ func TestE2EImportExportAfterRevocation(t *testing.T) {
 		}
 		if again := countServer(t, h, dev); again != after {
 			t.Fatalf("the second import wrote: %+v, after the first %+v", again, after)
+		}
+		if imports := auditedImports(t, h, dev); len(imports) != 2 || !strings.Contains(imports[1].Payload, `"duplicate":5`) {
+			t.Fatalf("device.import events after the second import: %+v", imports)
 		}
 		// The device itself stays revoked.
 		if err := c.Sync(ctx); !errors.Is(err, ErrRevoked) {

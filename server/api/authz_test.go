@@ -133,6 +133,9 @@ func policies() map[string]policy {
 		"GET /v1/campaigns/:id/grouping-report/filings": {roles: staff, object: (*walk).drawnCampaign},
 		"GET /v1/campaigns/:id/recusal-openings":        {roles: coordinators, object: (*walk).drawnCampaign},
 
+		"GET /v1/audit/head":   {roles: platform},
+		"GET /v1/audit/verify": {roles: platform},
+
 		// Field sync: device-bound inspectors only. The walk sends no protocol
 		// header, so an allowed call ends in 426 from the check that follows
 		// the role gate; sync_test.go covers the device and protocol checks.

@@ -48,6 +48,8 @@ type Services struct {
 	// Uploads keeps account of unfinished uploads for the quotas; nil
 	// turns the quotas off.
 	Uploads server.UploadService
+	// Audit reads the audit chain (api/audit.go).
+	Audit server.AuditService
 }
 
 // Server is the HTTP server.

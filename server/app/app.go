@@ -68,6 +68,7 @@ type App struct {
 	Blobs        *store.BlobService
 	UploadDir    string // resumable uploads in progress
 	Uploads      *store.UploadService
+	Audit        *store.AuditService
 
 	API *api.Server
 }
@@ -152,6 +153,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	a.Users.Throttle = a.Auth.Throttle
 	a.Departments = store.NewDepartmentService(db)
 	a.Devices = store.NewDeviceService(db)
+	a.Audit = store.NewAuditService(db)
 	wireDirectories(a)
 	wireImports(a)
 	wireCampaigns(a)
@@ -166,6 +168,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
 		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
 		Sync: a.Sync, Blobs: a.Blobs, UploadDir: a.UploadDir, Uploads: a.Uploads,
+		Audit: a.Audit,
 	}, db, logger.With("component", "api"))
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -56,7 +57,9 @@ func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server
 	if err := b.flush(ctx, nil); err != nil {
 		return nil, err
 	}
-	return s.run(ctx, r, opt, enterpriseColumns, b)
+	rep := newReport()
+	out, err := s.run(ctx, r, opt, enterpriseColumns, b, rep)
+	return s.recorded(ctx, "enterprise", rep, out, err)
 }
 
 // ImportInspectors upserts the inspectors in r by certificate number.
@@ -68,7 +71,37 @@ func (s *Service) ImportInspectors(ctx context.Context, r io.Reader, opt server.
 	if err := b.flush(ctx, nil); err != nil {
 		return nil, err
 	}
-	return s.run(ctx, r, opt, inspectorColumns, b)
+	rep := newReport()
+	out, err := s.run(ctx, r, opt, inspectorColumns, b, rep)
+	return s.recorded(ctx, "inspector", rep, out, err)
+}
+
+// Auditor is implemented by a Store that records each import once, when it
+// ends (store.ImportStore appends one audit event with the counts): an
+// import is many transactions, one per batch.
+type Auditor interface {
+	// AuditImport records an import into directory ("enterprise" or
+	// "inspector") with its counts; complete is false for one that stopped
+	// on an error after writing some batches.
+	AuditImport(ctx context.Context, directory string, rep *server.ImportReport, complete bool) error
+}
+
+func newReport() *server.ImportReport { return &server.ImportReport{Errors: []server.ImportRowError{}} }
+
+// recorded returns run's outcome once the store, if it is an Auditor, has
+// recorded the import: every import that ends well, and one that failed
+// after writing rows (whose batches stay written).
+func (s *Service) recorded(ctx context.Context, directory string, rep, out *server.ImportReport, err error) (*server.ImportReport, error) {
+	a, ok := s.Store.(Auditor)
+	if !ok || (err != nil && rep.Inserted+rep.Updated == 0) {
+		return out, err
+	}
+	// A client gone mid-file cancels ctx, but the batches it wrote stay
+	// written, so they are recorded all the same.
+	if aerr := a.AuditImport(context.WithoutCancel(ctx), directory, rep, err == nil); aerr != nil {
+		return nil, errors.Join(err, fmt.Errorf("record the import: %w", aerr))
+	}
+	return out, err
 }
 
 // batch collects parsed rows until they are flushed to the store.
@@ -123,7 +156,7 @@ func (j *job) endBatch() {
 }
 
 // run reads r row by row into b, flushing every BatchSize rows.
-func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch) (*server.ImportReport, error) {
+func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch, rep *server.ImportReport) (*server.ImportReport, error) {
 	size := s.BatchSize
 	if size <= 0 {
 		size = DefaultBatchSize
@@ -148,7 +181,7 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		return nil, err
 	}
 
-	j := &job{rep: &server.ImportReport{Errors: []server.ImportRowError{}}, onError: s.OnRowError, seen: map[[16]byte]int{}}
+	j := &job{rep: rep, onError: s.OnRowError, seen: map[[16]byte]int{}}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -616,6 +616,7 @@ func (s *CampaignService) CreateCampaign(ctx context.Context, c *server.Campaign
 		if err != nil {
 			return err
 		}
+		addAudit(tx, "campaign.create", "campaign", c.ID, auditData{"name": c.Name, "lead_department_id": c.LeadDepartmentID})
 		*c = *out
 		return nil
 	})
@@ -677,6 +678,7 @@ func (s *CampaignService) UpdateCampaign(ctx context.Context, id int64, upd serv
 		if err := writeDraftLinks(tx, c); err != nil {
 			return err
 		}
+		addAudit(tx, "campaign.update", "campaign", id, auditData{"fields": changedFields(upd)})
 		out, err = loadCampaign(tx, r)
 		return err
 	})
@@ -868,6 +870,7 @@ func (s *CampaignService) CommitCampaign(ctx context.Context, id int64) (*server
 		if err != nil {
 			return err
 		}
+		addAudit(tx, "campaign.commit", "campaign", id, auditData{"manifest_digest": digest, "population_size": size})
 		r, err = findVisibleCampaign(tx, actor, id, false)
 		if err != nil {
 			return err
@@ -1236,6 +1239,7 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 		if err != nil {
 			return err
 		}
+		addAudit(tx, "campaign.draw", "campaign", id, auditData{"randomness": randomness, "seed": seed.String(), "selected": len(selected)})
 		if r, err = findVisibleCampaign(tx, actor, id, false); err != nil {
 			return err
 		}

@@ -272,6 +272,8 @@ func (s *CampaignService) ConfirmTargetsFor(ctx context.Context, id int64, depar
 			r = rows[0]
 		} else if err := tx.Create(&r).Error; err != nil {
 			return translate(err, object{"确认记录", "confirmation"})
+		} else {
+			addAudit(tx, "campaign.confirm", "campaign", id, auditData{"department_id": dept})
 		}
 		by, at := r.ConfirmedBy, r.ConfirmedAt
 		out = &server.Confirmation{DepartmentID: dept, ConfirmedBy: &by, ConfirmedAt: &at}
@@ -422,6 +424,7 @@ func (s *CampaignService) ReplaceTarget(ctx context.Context, id int64, creditCod
 		if err := s.reopenConfirmations(tx, actor, c, &r); err != nil {
 			return err
 		}
+		addAudit(tx, "campaign.replace_target", "campaign", id, auditData{"seq": r.Seq, "replaced": creditCode, "replacement": next.ID, "reason": reason})
 		out = r.domain()
 		return nil
 	})

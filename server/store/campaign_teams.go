@@ -155,6 +155,7 @@ func (s *CampaignService) DrawTeams(ctx context.Context, id int64) ([]*server.Te
 			server.CampaignTeamed, tx.Now, tx.Now, id).Error; err != nil {
 			return err
 		}
+		addAudit(tx, "campaign.teams_drawn", "campaign", id, auditData{"teams": len(td.Teams), "targets": len(td.Matches), "late_recusals": len(late)})
 		c.Status = string(server.CampaignTeamed)
 		out, err = findTeams(tx, actor, c)
 		return err

@@ -153,6 +153,7 @@ func (s *CheckItemService) CreateCheckItem(ctx context.Context, item *server.Che
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, objCheckItem)
 		}
+		addAudit(tx, "check_item.create", "check_item", r.ID, auditData{"department_id": r.DepartmentID, "code": r.Code, "version": r.Version})
 		*item = *r.domain()
 		return nil
 	})
@@ -181,6 +182,7 @@ func (s *CheckItemService) RetireCheckItem(ctx context.Context, id int64) (*serv
 			if err := tx.First(&r, id).Error; err != nil {
 				return err
 			}
+			addAudit(tx, "check_item.retire", "check_item", id, auditData{"department_id": r.DepartmentID, "code": r.Code, "version": r.Version})
 		}
 		out = r.domain()
 		return nil

@@ -1,6 +1,9 @@
 // Package store implements the server's services on GORM, over SQLite (the
 // embedded default) or PostgreSQL. Nothing above this package imports gorm:
 // errors leave it translated into *server.Error or wrapped.
+//
+// Every state change also appends an event to the audit chain, in the same
+// transaction, with one call: addAudit (audit.go, docs/audit.md).
 package store
 
 import (
@@ -181,6 +184,9 @@ type Tx struct {
 	// the change feed is told.
 	syncChanges []syncChangeRow
 	syncChanged bool
+	// audits are the transaction's audit events, appended to the chain just
+	// before it commits (see addAudit).
+	audits []pendingAudit
 }
 
 // WithTx runs fn in a transaction: an error or panic rolls back, nil commits.
@@ -192,7 +198,7 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return tx.flushSyncChanges()
+		return tx.flush()
 	})
 	db.committed(tx, err)
 	return err
@@ -241,7 +247,7 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 		if err != nil {
 			return err
 		}
-		return tx.flushSyncChanges()
+		return tx.flush()
 	})
 	db.committed(tx, err)
 	return err

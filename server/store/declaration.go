@@ -168,6 +168,7 @@ func (s *DeclarationService) CreateDeclaration(ctx context.Context, d *server.De
 			}
 			return err
 		}
+		addAudit(tx, "declaration.create", "declaration", r.ID, auditData{"status": r.Status})
 		*d = *r.domain()
 		return nil
 	})
@@ -227,6 +228,7 @@ func (s *DeclarationService) ReviewDeclaration(ctx context.Context, id int64, to
 		if res.RowsAffected == 0 {
 			return server.Errorf(server.ECONFLICT, "该回避声明刚被他人处理 (the declaration was just reviewed or withdrawn by someone else).")
 		}
+		addAudit(tx, declarationReviewAction[to], "declaration", id, nil)
 		if err := tx.First(r, id).Error; err != nil {
 			return err
 		}
@@ -280,6 +282,7 @@ func (s *DeclarationService) WithdrawDeclaration(ctx context.Context, id int64, 
 			Updates(map[string]any{"withdrawn_at": tx.Now, "withdrawn_by": actor.ID, "withdraw_reason": reason}).Error; err != nil {
 			return err
 		}
+		addAudit(tx, "declaration.withdraw", "declaration", id, nil)
 		if err := tx.First(r, id).Error; err != nil {
 			return err
 		}

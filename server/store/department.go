@@ -83,6 +83,7 @@ func (s *DepartmentService) CreateDepartment(ctx context.Context, d *server.Depa
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, objDepartment)
 		}
+		addAudit(tx, "department.create", "department", r.ID, auditData{"code": r.Code, "name": r.Name})
 		*d = *r.domain()
 		return nil
 	})
@@ -110,6 +111,7 @@ func (s *DepartmentService) UpdateDepartment(ctx context.Context, id int64, upd 
 		if err := tx.Save(&r).Error; err != nil {
 			return translate(err, objDepartment)
 		}
+		addAudit(tx, "department.update", "department", id, auditData{"fields": changedFields(upd)})
 		out = r.domain()
 		return nil
 	})

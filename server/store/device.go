@@ -149,6 +149,7 @@ func (s *DeviceService) RegisterDevice(ctx context.Context, d *server.Device) er
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, objDevice)
 		}
+		addAudit(tx, "device.register", "device", r.ID, auditData{"user_id": r.UserID, "name": r.Name})
 		*d = *r.domain()
 		return nil
 	})
@@ -186,6 +187,7 @@ func (s *DeviceService) RevokeDevice(ctx context.Context, id int64, reason strin
 			if err := tx.Save(r).Error; err != nil {
 				return err
 			}
+			addAudit(tx, "device.revoke", "device", id, auditData{"user_id": r.UserID, "reason": reason})
 		}
 		if err := tx.Model(&refreshTokenRow{}).Where("device_id = ? AND revoked_at IS NULL", id).Update("revoked_at", tx.Now).Error; err != nil {
 			return err

@@ -114,6 +114,7 @@ func (s *EnterpriseService) CreateEnterprise(ctx context.Context, e *server.Ente
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, objEnterprise)
 		}
+		addAudit(tx, "enterprise.create", "enterprise", r.ID, auditData{"credit_code": r.CreditCode})
 		*e = *r.domain()
 		return nil
 	})
@@ -141,6 +142,7 @@ func (s *EnterpriseService) UpdateEnterprise(ctx context.Context, id int64, upd 
 		if err := saveDirectoryRow(tx, &r); err != nil {
 			return translate(err, objEnterprise)
 		}
+		addAudit(tx, "enterprise.update", "enterprise", id, auditData{"fields": changedFields(upd)})
 		out = r.domain()
 		return nil
 	})

@@ -36,3 +36,7 @@ func SetPublicChunk(n int) (restore func()) {
 	publicChunk = n
 	return func() { publicChunk = old }
 }
+
+// ExecRaw runs one statement outside any service, for tests that play an
+// intruder with write access to the database.
+func ExecRaw(db *DB, sql string, args ...any) error { return db.gorm.Exec(sql, args...).Error }

@@ -178,6 +178,7 @@ func (s *CampaignService) FileGroupingReportFor(ctx context.Context, id int64, d
 		if err := tx.Create(&r).Error; err != nil {
 			return translate(err, object{"报备记录", "filing"})
 		}
+		addAudit(tx, "campaign.grouping_filed", "campaign", id, auditData{"department_id": dept, "report_sha256": reportSHA256})
 		out = r.domain()
 		return nil
 	})

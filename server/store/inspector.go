@@ -181,6 +181,7 @@ func (s *InspectorService) CreateInspector(ctx context.Context, in *server.Inspe
 		if err != nil {
 			return err
 		}
+		addAudit(tx, "inspector.create", "inspector", r.ID, auditData{"department_id": r.DepartmentID})
 		*in = *out
 		return nil
 	})
@@ -213,6 +214,7 @@ func (s *InspectorService) UpdateInspector(ctx context.Context, id int64, upd se
 		if err := saveDirectoryRow(tx, &row); err != nil {
 			return translate(err, objInspector)
 		}
+		addAudit(tx, "inspector.update", "inspector", id, auditData{"fields": changedFields(upd)})
 		out, err = inspectorFor(actor, &row)
 		return err
 	})

@@ -79,6 +79,7 @@ func (s *CampaignService) IssuePackets(ctx context.Context, id int64) ([]*server
 				server.CampaignIssued, tx.Now, tx.Now, id).Error; err != nil {
 				return err
 			}
+			addAudit(tx, "campaign.packets_issued", "campaign", id, nil)
 		}
 		out, err = findPackets(tx, id)
 		return err

@@ -122,5 +122,8 @@ func (s *SyncService) ImportDeviceExport(ctx context.Context, deviceID int64, ex
 			break // deferred: an attachment vanished meanwhile; importing again goes on
 		}
 	}
+	if err := s.db.audit(context.WithoutCancel(ctx), "device.import", "device", deviceID, importedCounts(out)); err != nil {
+		return nil, err
+	}
 	return out, nil
 }

@@ -391,6 +391,7 @@ func (p *pusher) applySeal(m *syncproto.Mutation, pk *pushPacket) error {
 			return err
 		}
 	}
+	addAudit(p.tx, "record.section_sealed", "packet", m.PacketID, auditData{"department": s.Department, "version": s.Version, "hash": m.Seal.Hash, "device_id": p.device.ID})
 	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeSection, s.Department+"/"+strconv.Itoa(s.Version))
 }
 
@@ -424,6 +425,7 @@ func (p *pusher) applyClose(m *syncproto.Mutation, pk *pushPacket) error {
 	}).Error; err != nil {
 		return err
 	}
+	addAudit(p.tx, "record.closed", "packet", m.PacketID, auditData{"hash": m.SealClose.Hash, "outcome": r.Close.Outcome, "covers": r.Covers, "device_id": p.device.ID})
 	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeClose, m.SealClose.Hash)
 }
 

@@ -194,6 +194,7 @@ func (s *UserService) createUser(ctx context.Context, u *server.User, password s
 			// A concurrent creation of the same or a look-alike name.
 			return translate(err, objUser)
 		}
+		addAudit(tx, "user.create", "user", r.ID, auditData{"username": r.Username, "role": r.Role, "department_id": r.DepartmentID, "inspector_id": r.InspectorID, "one_time_password": oneTime})
 		*u = *r.domain()
 		return nil
 	})
@@ -223,6 +224,7 @@ func (s *UserService) DisableUser(ctx context.Context, id int64) error {
 			if err := tx.Model(&r).Updates(map[string]any{"disabled_at": tx.Now, "updated_at": tx.Now}).Error; err != nil {
 				return err
 			}
+			addAudit(tx, "user.disable", "user", id, nil)
 		}
 		return revokeUserSessions(tx, id, "")
 	})
@@ -290,6 +292,7 @@ func (s *UserService) ChangePassword(ctx context.Context, current, next string) 
 		if res.RowsAffected == 0 {
 			return server.Errorf(server.ECONFLICT, "密码刚被修改，请重新登录 (the password was just changed; sign in again).")
 		}
+		addAudit(tx, "user.password_change", "user", r.ID, nil)
 		// Whoever else held a session with the old password is signed out.
 		return revokeUserSessions(tx, r.ID, actor.SessionID)
 	})
@@ -345,6 +348,7 @@ func (s *UserService) resetPassword(ctx context.Context, r *userRow) (string, er
 		}).Error; err != nil {
 			return err
 		}
+		addAudit(tx, "user.password_reset", "user", r.ID, nil)
 		return revokeUserSessions(tx, r.ID, "")
 	})
 	if err != nil {

@@ -7,6 +7,7 @@
 //	spotcheck user add …                     create an account
 //	spotcheck keys list|rotate|retire KID    manage the token signing keys
 //	spotcheck verify sample|rfc3797|draw    re-compute a published draw, offline
+//	spotcheck audit verify|head              walk the audit chain, name the first broken link
 package main
 
 import (
