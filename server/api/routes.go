@@ -43,6 +43,7 @@ func (s *Server) routes() {
 	s.importRoutes(v1.Group("/imports", middleware.BodyLimit(sizeString(ImportBodyLimit))))
 	s.campaignRoutes(v1.Group("", body))
 	s.campaignFieldworkRoutes(v1.Group("", body))
+	s.resultRoutes(v1.Group("", body))
 	s.syncRoutes(v1) // field devices: sync, uploads, attachments; bodies limited per route
 
 	// Public: the record of every committed draw, for anyone to re-verify.

@@ -48,6 +48,8 @@ type Services struct {
 	// Uploads keeps account of unfinished uploads for the quotas; nil
 	// turns the quotas off.
 	Uploads server.UploadService
+	// Results: entry and review after the visit (api/result.go).
+	Results server.ResultService
 }
 
 // Server is the HTTP server.

@@ -391,6 +391,10 @@ func (p *pusher) applySeal(m *syncproto.Mutation, pk *pushPacket) error {
 			return err
 		}
 	}
+	// The department's result is drafted from its first sealed version.
+	if err := ensureResult(p.tx, m.PacketID, s.Department); err != nil {
+		return err
+	}
 	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeSection, s.Department+"/"+strconv.Itoa(s.Version))
 }
 
