@@ -1,0 +1,212 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// resultFixture is a joint campaign of departments A and B with one team
+// holding insp-a1, insp-a2, insp-b1 and insp-b2, over n packets: each test
+// case takes its own packet.
+type resultFixture struct {
+	h      *apptest.Harness
+	is     *apptest.Issued
+	dev    map[string]*fieldDevice
+	tokens map[string]string
+	next   int
+}
+
+func newResultFixture(t *testing.T, h *apptest.Harness, n int) *resultFixture {
+	t.Helper()
+	is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: n, TargetsPerTeam: n, InspectorsPerDepartment: 2})
+	if len(is.Teams) != 1 || len(is.Packets) != n {
+		t.Fatalf("want one team over %d packets, got %d teams, %d packets", n, len(is.Teams), len(is.Packets))
+	}
+	// An inspector of department A who is not on the team.
+	h.AddInspector(t, h.DeptA, "insp-a3")
+	f := &resultFixture{h: h, is: is, dev: map[string]*fieldDevice{}, tokens: map[string]string{}}
+	for _, u := range []string{"insp-a1", "insp-a2", "insp-b1"} {
+		f.dev[u] = newFieldDevice(t, h, u)
+	}
+	return f
+}
+
+func (f *resultFixture) token(t *testing.T, who string) string {
+	if f.tokens[who] == "" {
+		f.tokens[who] = f.h.Token(t, who)
+	}
+	return f.tokens[who]
+}
+
+// visitDay is the device time of the closes: 2026-11-02 10:00 in Shanghai.
+var visitDay = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+
+// packet takes the next packet and seals both sections on it: A's with
+// every item non-compliant (with a note), B's compliant. closes says how
+// the visit is closed: "one" covering both, "two" (two devices offline),
+// "b-only" covering only B's section, "none".
+func (f *resultFixture) packet(t *testing.T, closes string) *server.Packet {
+	t.Helper()
+	p := f.is.Packets[f.next]
+	f.next++
+	a, b := f.dev["insp-a1"], f.dev["insp-b1"]
+	recA := a.section(p, f.h.DeptA.Code, 1, syncproto.ResultNonCompliant)
+	for i := range recA.Answers {
+		recA.Answers[i].Note = "未在显著位置悬挂网络文化经营许可证"
+	}
+	sa, sb := a.seal(t, recA, a.Key), b.seal(t, b.section(p, f.h.DeptB.Code, 1, syncproto.ResultCompliant), b.Key)
+	for _, m := range []struct {
+		d *fieldDevice
+		m syncproto.Mutation
+	}{{a, sa}, {b, sb}} {
+		if r := m.d.push(t, m.m); r.Results[0].Status != syncproto.StatusApplied {
+			t.Fatalf("seal: %+v", r.Results)
+		}
+	}
+	closeBy := func(d *fieldDevice, covers ...syncproto.SectionRef) {
+		rec := d.notLocatable(p.ID, covers...)
+		rec.ClosedAt = visitDay
+		if r := d.push(t, d.sealClose(t, rec, d.Key)); r.Results[0].Status != syncproto.StatusApplied {
+			t.Fatalf("close: %+v", r.Results)
+		}
+	}
+	switch closes {
+	case "one":
+		closeBy(a, ref(sa), ref(sb))
+	case "two":
+		closeBy(a, ref(sa), ref(sb))
+		closeBy(b, ref(sa), ref(sb))
+	case "b-only":
+		closeBy(b, ref(sb))
+	}
+	return p
+}
+
+// resultOf returns department A's result on p, as root sees it.
+func (f *resultFixture) resultOf(t *testing.T, p *server.Packet) syncproto.Result {
+	t.Helper()
+	var list syncproto.ResultList
+	f.h.MustDo(t, "GET", "/v1/results?packet_id="+p.ID, f.token(t, "root"), nil, http.StatusOK, &list)
+	for _, r := range list.Results {
+		if r.Department == f.h.DeptA.Code {
+			return r
+		}
+	}
+	t.Fatalf("no result of department A on %s: %+v", p.ID, list.Results)
+	return syncproto.Result{}
+}
+
+// act sends one transition and returns the status and the result.
+func (f *resultFixture) act(t *testing.T, id int64, who, action string, body any) (int, syncproto.Result, string) {
+	t.Helper()
+	r := f.h.Do(t, "POST", fmt.Sprintf("/v1/results/%d/%s", id, action), f.token(t, who), body)
+	var out syncproto.Result
+	if r.Status == http.StatusOK {
+		if err := json.Unmarshal(r.Body, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r.Status, out, string(r.Body)
+}
+
+type resultStep struct {
+	who, action string
+	body        any
+	want        int
+}
+
+func entry(code string, forUser *server.Inspector) map[string]any {
+	b := map[string]any{"code": code, "summary": "现场未悬挂许可证，已拍照"}
+	if forUser != nil {
+		b["entered_for"] = forUser.ID
+	}
+	return b
+}
+
+// TestResultTransitions tries every allowed and every refused transition of
+// the result state machine through the HTTP API, with who may take each:
+// enterer = reviewer, reviewers of another department, coordinators and
+// platform admins are refused.
+func TestResultTransitions(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		a2 := h.Inspectors["insp-a2"]
+		enterA1 := resultStep{"insp-a1", "enter", entry(server.ResultCodePendingFollowUp, nil), 200}
+		enterForA2 := resultStep{"admin-a", "enter", entry(server.ResultCodePendingFollowUp, a2), 200}
+		ret := func(who string, want int) resultStep {
+			return resultStep{who, "return", map[string]string{"reason": "请补充整改期限"}, want}
+		}
+		approve := func(who string, want int) resultStep {
+			return resultStep{who, "approve", map[string]any{"resolutions": []any{}}, want}
+		}
+		cases := []struct {
+			name  string
+			steps []resultStep
+			state string
+		}{
+			// Allowed.
+			{"DraftEnterByInspectorOnTeam", []resultStep{enterA1}, syncproto.ResultEntered},
+			{"DraftEnterByAdminOnBehalf", []resultStep{enterForA2}, syncproto.ResultEntered},
+			{"EnteredReturnByAdmin", []resultStep{enterA1, ret("admin-a", 200)}, syncproto.ResultReturned},
+			{"EnteredReturnByTeammate", []resultStep{enterA1, ret("insp-a2", 200)}, syncproto.ResultReturned},
+			{"ReturnedEnterAgain", []resultStep{enterA1, ret("admin-a", 200), enterA1}, syncproto.ResultEntered},
+			{"EnteredApproveByAdmin", []resultStep{enterA1, approve("admin-a", 200)}, syncproto.ResultApproved},
+			{"EnteredApproveByTeammate", []resultStep{enterA1, approve("insp-a2", 200)}, syncproto.ResultApproved},
+			{"AdminEntryApprovedByInspector", []resultStep{enterForA2, approve("insp-a1", 200)}, syncproto.ResultApproved},
+			// Not in the machine.
+			{"ErrDraftReturn", []resultStep{ret("admin-a", 409)}, syncproto.ResultDraft},
+			{"ErrDraftApprove", []resultStep{approve("admin-a", 409)}, syncproto.ResultDraft},
+			{"ErrEnteredEnter", []resultStep{enterA1, {"insp-a1", "enter", entry(server.ResultCodeNoProblem, nil), 409}}, syncproto.ResultEntered},
+			{"ErrReturnedReturn", []resultStep{enterA1, ret("admin-a", 200), ret("admin-a", 409)}, syncproto.ResultReturned},
+			{"ErrReturnedApprove", []resultStep{enterA1, ret("admin-a", 200), approve("admin-a", 409)}, syncproto.ResultReturned},
+			{"ErrApprovedAnything", []resultStep{enterA1, approve("admin-a", 200),
+				{"insp-a1", "enter", entry(server.ResultCodeNoProblem, nil), 409}, ret("insp-a2", 409), approve("insp-a2", 409)}, syncproto.ResultApproved},
+			// Who may not.
+			{"ErrEntererReviews", []resultStep{enterA1, approve("insp-a1", 403), ret("insp-a1", 403)}, syncproto.ResultEntered},
+			{"ErrAdminEntererReviews", []resultStep{enterForA2, approve("admin-a", 403), ret("admin-a", 403)}, syncproto.ResultEntered},
+			{"ErrEnteredForReviews", []resultStep{enterForA2, approve("insp-a2", 403), ret("insp-a2", 403)}, syncproto.ResultEntered},
+			{"ErrOtherDepartmentReviewers", []resultStep{enterA1, approve("admin-b", 404), approve("insp-b1", 404), ret("insp-b1", 404)}, syncproto.ResultEntered},
+			{"ErrOffTeamInspector", []resultStep{{"insp-a3", "enter", entry(server.ResultCodeNoProblem, nil), 404}, enterA1, approve("insp-a3", 404)}, syncproto.ResultEntered},
+			{"ErrCoordinatorAndPlatform", []resultStep{{"coord-a", "enter", entry(server.ResultCodeNoProblem, nil), 403},
+				{"root", "enter", entry(server.ResultCodeNoProblem, a2), 403}, enterA1, approve("coord-a", 403), approve("root", 403), ret("root", 403)}, syncproto.ResultEntered},
+			{"ErrOtherDepartmentEnters", []resultStep{{"insp-b1", "enter", entry(server.ResultCodeNoProblem, nil), 404},
+				{"admin-b", "enter", entry(server.ResultCodeNoProblem, a2), 404}}, syncproto.ResultDraft},
+			{"ErrInspectorEntersForAnother", []resultStep{{"insp-a1", "enter", entry(server.ResultCodeNoProblem, a2), 403}}, syncproto.ResultDraft},
+			// Bad bodies.
+			{"ErrAdminEntersForNobody", []resultStep{{"admin-a", "enter", entry(server.ResultCodeNoProblem, nil), 400},
+				{"admin-a", "enter", entry(server.ResultCodeNoProblem, h.Inspectors["insp-a3"]), 400}}, syncproto.ResultDraft},
+			{"ErrUnknownCode", []resultStep{{"insp-a1", "enter", entry("no_such_code", nil), 400}}, syncproto.ResultDraft},
+			{"ErrReturnWithoutReason", []resultStep{enterA1, {"admin-a", "return", map[string]string{"reason": "  "}, 400}}, syncproto.ResultEntered},
+		}
+		f := newResultFixture(t, h, len(cases)+1)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				id := f.resultOf(t, f.packet(t, "one")).ID
+				for i, s := range tc.steps {
+					if got, _, body := f.act(t, id, s.who, s.action, s.body); got != s.want {
+						t.Fatalf("step %d: %s %s: status %d, want %d: %s", i, s.who, s.action, got, s.want, body)
+					}
+				}
+				var r syncproto.Result
+				h.MustDo(t, "GET", fmt.Sprintf("/v1/results/%d", id), f.token(t, "root"), nil, http.StatusOK, &r)
+				if r.State != tc.state {
+					t.Fatalf("state %s, want %s", r.State, tc.state)
+				}
+			})
+		}
+
+		t.Run("RecordsWhoEnteredForWhom", func(t *testing.T) {
+			id := f.resultOf(t, f.packet(t, "one")).ID
+			_, r, _ := f.act(t, id, "admin-a", "enter", entry(server.ResultCodePendingFollowUp, a2))
+			if r.EnteredBy == nil || *r.EnteredBy != h.Users["admin-a"].ID || r.EnteredFor == nil || *r.EnteredFor != a2.ID {
+				t.Fatalf("entered_by %v entered_for %v, want admin-a for insp-a2", r.EnteredBy, r.EnteredFor)
+			}
+		})
+	})
+}
