@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -208,5 +209,157 @@ func TestResultTransitions(t *testing.T) {
 				t.Fatalf("entered_by %v entered_for %v, want admin-a for insp-a2", r.EnteredBy, r.EnteredFor)
 			}
 		})
+	})
+}
+
+// TestResultDraft: the draft follows the sealed section (findings with
+// notes, the close's outcome, a suggested code) and is seen by the team's
+// inspectors of its own department only.
+func TestResultDraft(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := newResultFixture(t, h, 2)
+		p := f.packet(t, "one")
+		r := f.resultOf(t, p)
+		if r.State != syncproto.ResultDraft || r.SectionVersion != 1 || len(r.Findings) != len(p.Content.Sections[0].Items) {
+			t.Fatalf("draft: %+v", r)
+		}
+		if r.Findings[0].Note == "" || r.Findings[0].Title == "" || r.Outcomes[0] != syncproto.OutcomeNotLocatable ||
+			r.SuggestedCode != server.ResultCodeNotLocatable || r.FollowUp != syncproto.FollowUpNone {
+			t.Fatalf("draft content: %+v", r)
+		}
+		if r.VisitDate != "2026-11-02" || r.EntryDue == nil || r.EntryDue.Format(time.RFC3339) != "2026-11-05T23:59:59+08:00" {
+			t.Fatalf("visit %s, entry due %v; want 2026-11-02 and the end of 2026-11-05 in +08:00", r.VisitDate, r.EntryDue)
+		}
+		// B's draft: compliant, so no finding; B's own people see it, A's inspectors do not.
+		var list syncproto.ResultList
+		h.MustDo(t, "GET", "/v1/results?packet_id="+p.ID, f.token(t, "insp-b1"), nil, http.StatusOK, &list)
+		if len(list.Results) != 1 || list.Results[0].Department != h.DeptB.Code || len(list.Results[0].Findings) != 0 {
+			t.Fatalf("insp-b1 sees %+v", list.Results)
+		}
+		h.MustDo(t, "GET", "/v1/results?packet_id="+p.ID, f.token(t, "insp-a3"), nil, http.StatusOK, &list)
+		if len(list.Results) != 0 {
+			t.Fatalf("an inspector off the team sees %+v", list.Results)
+		}
+		// The field record stays as sealed: entry changes nothing in it.
+		var before, after syncproto.JointRecord
+		h.MustDo(t, "GET", "/v1/packets/"+p.ID+"/record", f.token(t, "root"), nil, http.StatusOK, &before)
+		if s, _, body := f.act(t, r.ID, "insp-a1", "enter", entry(server.ResultCodeNoProblem, nil)); s != 200 {
+			t.Fatal(body)
+		}
+		h.MustDo(t, "GET", "/v1/packets/"+p.ID+"/record", f.token(t, "root"), nil, http.StatusOK, &after)
+		b1, _ := json.Marshal(before)
+		b2, _ := json.Marshal(after)
+		if string(b1) != string(b2) {
+			t.Fatal("entry changed the joint record")
+		}
+	})
+}
+
+// TestResultResolutions: two closes, a section no close covers, or no
+// close must each be resolved with a reason before approval; the
+// resolutions are kept with the result.
+func TestResultResolutions(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := newResultFixture(t, h, 4)
+		for _, tc := range []struct {
+			closes string
+			flag   syncproto.ResultResolution
+		}{
+			{"two", syncproto.ResultResolution{Code: syncproto.FlagSeveralCloses, Reason: "两份结论内容一致，以先记录者为准"}},
+			{"b-only", syncproto.ResultResolution{Code: syncproto.FlagSectionNotCovered, Department: h.DeptA.Code, Reason: "已电话向法定代表人核实本部门检查情况"}},
+			{"none", syncproto.ResultResolution{Code: syncproto.FlagNoClose, Reason: "现场结论设备损坏，已另行书面记录"}},
+		} {
+			t.Run(tc.closes, func(t *testing.T) {
+				id := f.resultOf(t, f.packet(t, tc.closes)).ID
+				if s, _, body := f.act(t, id, "insp-a1", "enter", entry(server.ResultCodePendingFollowUp, nil)); s != 200 {
+					t.Fatal(body)
+				}
+				if s, _, body := f.act(t, id, "admin-a", "approve", map[string]any{}); s != http.StatusBadRequest {
+					t.Fatalf("approve without resolving %s: %d %s", tc.flag.Code, s, body)
+				}
+				noReason := tc.flag
+				noReason.Reason = ""
+				if s, _, body := f.act(t, id, "admin-a", "approve", map[string]any{"resolutions": []any{noReason}}); s != http.StatusBadRequest {
+					t.Fatalf("approve with an empty reason: %d %s", s, body)
+				}
+				s, r, body := f.act(t, id, "admin-a", "approve", map[string]any{"resolutions": []any{tc.flag}})
+				if s != 200 {
+					t.Fatalf("approve resolving %s: %d %s", tc.flag.Code, s, body)
+				}
+				if len(r.Resolutions) != 1 || r.Resolutions[0] != tc.flag || r.State != syncproto.ResultApproved {
+					t.Fatalf("resolutions %+v", r.Resolutions)
+				}
+			})
+		}
+	})
+}
+
+// TestResultCorrection: a correction (a new sealed version) is followed by
+// a draft; an entered result based on the older version is flagged and
+// cannot be approved until returned and entered again; an approved one is
+// flagged.
+func TestResultCorrection(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := newResultFixture(t, h, 2)
+		a := f.dev["insp-a1"]
+		correct := func(p *server.Packet, version int) {
+			rec := a.section(p, h.DeptA.Code, version, syncproto.ResultCompliant)
+			if r := a.push(t, a.seal(t, rec, a.Key)); r.Results[0].Status != syncproto.StatusApplied {
+				t.Fatalf("correction: %+v", r.Results)
+			}
+		}
+		hasFlag := func(r syncproto.Result, code string) bool {
+			return slices.ContainsFunc(r.Flags, func(f syncproto.RecordFlag) bool { return f.Code == code })
+		}
+
+		p := f.packet(t, "one")
+		id := f.resultOf(t, p).ID
+		if s, _, body := f.act(t, id, "insp-a1", "enter", entry(server.ResultCodePendingFollowUp, nil)); s != 200 {
+			t.Fatal(body)
+		}
+		correct(p, 2)
+		r := f.resultOf(t, p)
+		if r.SectionVersion != 1 || r.CurrentSectionVersion != 2 || !hasFlag(r, syncproto.FlagBasedOnOlderVersion) || len(r.Findings) == 0 {
+			t.Fatalf("entered from v1 after a v2: %+v", r)
+		}
+		resolve := map[string]any{"resolutions": []any{syncproto.ResultResolution{Code: syncproto.FlagSectionNotCovered, Department: h.DeptA.Code, Reason: "更正版本已经企业确认"}}}
+		if s, _, body := f.act(t, id, "admin-a", "approve", resolve); s != http.StatusConflict {
+			t.Fatalf("approve a result based on a replaced version: %d %s", s, body)
+		}
+		if s, _, body := f.act(t, id, "admin-a", "return", map[string]string{"reason": "现场记录已更正，请按第2版重新录入"}); s != 200 {
+			t.Fatal(body)
+		}
+		r = f.resultOf(t, p)
+		if r.SectionVersion != 2 || len(r.Findings) != 0 || r.SuggestedCode != server.ResultCodeNotLocatable || hasFlag(r, syncproto.FlagBasedOnOlderVersion) {
+			t.Fatalf("a returned result follows the correction: %+v", r)
+		}
+		if s, _, body := f.act(t, id, "insp-a1", "enter", entry(server.ResultCodeNotLocatable, nil)); s != 200 {
+			t.Fatal(body)
+		}
+		s, r, body := f.act(t, id, "admin-a", "approve", resolve)
+		if s != 200 || r.SectionVersion != 2 {
+			t.Fatalf("approve the re-entered result: %d %s", s, body)
+		}
+		correct(p, 3)
+		r = f.resultOf(t, p)
+		if r.State != syncproto.ResultApproved || r.SectionVersion != 2 || r.CurrentSectionVersion != 3 || !hasFlag(r, syncproto.FlagBasedOnOlderVersion) {
+			t.Fatalf("approved, then corrected: %+v", r)
+		}
+	})
+}
+
+// TestResultReturnReachesEnterer: the enterer reads the return's reason in
+// their own list.
+func TestResultReturnReachesEnterer(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := newResultFixture(t, h, 1)
+		id := f.resultOf(t, f.packet(t, "one")).ID
+		f.act(t, id, "insp-a1", "enter", entry(server.ResultCodePendingFollowUp, nil))
+		f.act(t, id, "insp-a2", "return", map[string]string{"reason": "请补充整改期限"})
+		var list syncproto.ResultList
+		h.MustDo(t, "GET", syncproto.PathResults, f.token(t, "insp-a1"), nil, http.StatusOK, &list)
+		if len(list.Results) != 1 || list.Results[0].State != syncproto.ResultReturned || list.Results[0].ReturnReason != "请补充整改期限" {
+			t.Fatalf("insp-a1's results: %+v", list.Results)
+		}
 	})
 }
