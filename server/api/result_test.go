@@ -363,3 +363,204 @@ func TestResultReturnReachesEnterer(t *testing.T) {
 		}
 	})
 }
+
+// setClock sets the server clock to t.
+func setClock(h *apptest.Harness, t time.Time) { h.Advance(t.Sub(h.Now())) }
+
+// setClock moves the clock forward to at; everyone signs in again.
+func (f *resultFixture) setClock(t *testing.T, at time.Time) {
+	if at.Before(f.h.Now()) {
+		t.Fatalf("the clock goes back to %s", at)
+	}
+	setClock(f.h, at)
+	f.tokens = map[string]string{}
+}
+
+// TestResultsOverdue counts deadlines on the working-day calendar across
+// National Day 2026 and its make-up working days (调休: Sunday 2026-09-20
+// and Saturday 2026-10-10 are working days, 10-01..10-07 are not), lists
+// them to the department admin and the lead coordinator, and follows the
+// campaign's setting.
+func TestResultsOverdue(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		sh := time.FixedZone("+08:00", 8*3600)
+		// The clock only goes forward from the campaign's start, before anyone signs in.
+		setClock(h, time.Date(2026, 9, 15, 9, 0, 0, 0, sh))
+		f := newResultFixture(t, h, 2)
+		// Packet 1: visited on Wednesday 2026-09-30, not entered.
+		visitDay = time.Date(2026, 9, 30, 10, 0, 0, 0, sh)
+		defer func() { visitDay = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC) }()
+		late := f.resultOf(t, f.packet(t, "one"))
+		// Packet 2: approved on Friday 2026-09-18.
+		visitDay = time.Date(2026, 9, 17, 10, 0, 0, 0, sh)
+		done := f.resultOf(t, f.packet(t, "one"))
+		f.setClock(t, time.Date(2026, 9, 18, 9, 0, 0, 0, sh))
+		if s, _, body := f.act(t, done.ID, "insp-a1", "enter", entry(server.ResultCodeNotLocatable, nil)); s != 200 {
+			t.Fatal(body)
+		}
+		s, approved, body := f.act(t, done.ID, "admin-a", "approve", map[string]any{})
+		if s != 200 {
+			t.Fatal(body)
+		}
+		// 3 working days after 09-30: 10-08, 10-09 and the make-up Saturday 10-10.
+		if got := f.resultOf(t, f.packet0(late)).EntryDue.Format(time.RFC3339); got != "2026-10-10T23:59:59+08:00" {
+			t.Fatalf("entry due %s, want the end of 2026-10-10", got)
+		}
+		// 20 working days after 09-18, with 09-20 worked and 09-25..27 and 10-01..07 off: 10-22.
+		if got := approved.PublicationDue.Format(time.RFC3339); got != "2026-10-22T23:59:59+08:00" {
+			t.Fatalf("publication due %s, want the end of 2026-10-22", got)
+		}
+
+		overdue := func(who string) server.OverdueResults {
+			var o server.OverdueResults
+			h.MustDo(t, "GET", "/v1/results/overdue", f.token(t, who), nil, http.StatusOK, &o)
+			return o
+		}
+		ids := func(os []server.OverdueResult) []int64 {
+			var out []int64
+			for _, o := range os {
+				if o.Result.Department == h.DeptA.Code {
+					out = append(out, o.Result.ID)
+				}
+			}
+			return out
+		}
+		f.setClock(t, time.Date(2026, 10, 10, 23, 59, 0, 0, sh))
+		if o := overdue("admin-a"); len(ids(o.EntryOverdue)) != 0 || len(o.PublicationOverdue) != 0 {
+			t.Fatalf("on the due day nothing is overdue: %+v", o)
+		}
+		f.setClock(t, time.Date(2026, 10, 11, 0, 0, 1, 0, sh))
+		for _, who := range []string{"admin-a", "coord-a", "root"} {
+			o := overdue(who)
+			if !slices.Equal(ids(o.EntryOverdue), []int64{late.ID}) || len(o.PublicationOverdue) != 0 {
+				t.Fatalf("%s after the entry due day: %+v", who, o)
+			}
+			if o.Now.Format(time.RFC3339) != "2026-10-11T00:00:01+08:00" || o.EntryOverdue[0].Due.Format(time.RFC3339) != "2026-10-10T23:59:59+08:00" {
+				t.Fatalf("times are not shown in +08:00: now %s, due %s", o.Now.Format(time.RFC3339), o.EntryOverdue[0].Due.Format(time.RFC3339))
+			}
+		}
+		// Department B's admin sees only B's drafts; inspectors see no overdue list.
+		for _, o := range overdue("admin-b").EntryOverdue {
+			if o.Result.Department != h.DeptB.Code {
+				t.Fatalf("admin-b sees %+v", o.Result)
+			}
+		}
+		if r := h.Do(t, "GET", "/v1/results/overdue", f.token(t, "insp-a1"), nil); r.Status != http.StatusForbidden {
+			t.Fatalf("an inspector reads the overdue list: %d", r.Status)
+		}
+		f.setClock(t, time.Date(2026, 10, 22, 23, 0, 0, 0, sh))
+		if o := overdue("coord-a"); len(o.PublicationOverdue) != 0 {
+			t.Fatalf("publication not overdue on its due day: %+v", o.PublicationOverdue)
+		}
+		f.setClock(t, time.Date(2026, 10, 23, 0, 0, 1, 0, sh))
+		if o := overdue("coord-a"); !slices.Equal(ids(o.PublicationOverdue), []int64{done.ID}) {
+			t.Fatalf("publication overdue after 10-22: %+v", o.PublicationOverdue)
+		}
+
+		// The campaign's setting: 1 working day for entry is due 10-08.
+		path := fmt.Sprintf("/v1/campaigns/%d/result-deadlines", f.is.Campaign.ID)
+		var d server.ResultDeadlines
+		h.MustDo(t, "GET", path, f.token(t, "admin-a"), nil, http.StatusOK, &d)
+		if d.EntryWorkingDays != 3 || d.PublicationWorkingDays != 20 {
+			t.Fatalf("defaults %+v", d)
+		}
+		h.MustDo(t, "PATCH", path, f.token(t, "coord-a"), map[string]int{"entry_working_days": 1}, http.StatusOK, &d)
+		if d.EntryWorkingDays != 1 || d.PublicationWorkingDays != 20 {
+			t.Fatalf("after PATCH %+v", d)
+		}
+		h.MustDo(t, "PATCH", path, f.token(t, "coord-a"), map[string]int{"entry_working_days": 0}, http.StatusBadRequest, nil)
+		h.MustDo(t, "PATCH", path, f.token(t, "coord-b"), map[string]int{"entry_working_days": 5}, http.StatusForbidden, nil)
+		if got := f.resultOf(t, f.packet0(late)).EntryDue.Format(time.DateOnly); got != "2026-10-08" {
+			t.Fatalf("entry due with 1 working day: %s", got)
+		}
+	})
+}
+
+// packet0 is the packet of a result.
+func (f *resultFixture) packet0(r syncproto.Result) *server.Packet {
+	for _, p := range f.is.Packets {
+		if p.ID == r.PacketID {
+			return p
+		}
+	}
+	return nil
+}
+
+// TestEnterpriseInspections: approved results, and only those, attach to
+// the enterprise's record with department, date, code and follow-up state.
+func TestEnterpriseInspections(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		f := newResultFixture(t, h, 1)
+		p := f.packet(t, "one")
+		r := f.resultOf(t, p)
+		path := fmt.Sprintf("/v1/enterprises/%d/inspections", p.EnterpriseID)
+		var rec struct {
+			Inspections []server.EnterpriseInspection `json:"inspections"`
+		}
+		h.MustDo(t, "GET", path, f.token(t, "admin-b"), nil, http.StatusOK, &rec)
+		if len(rec.Inspections) != 0 {
+			t.Fatalf("drafts in the record: %+v", rec.Inspections)
+		}
+		f.act(t, r.ID, "insp-a1", "enter", entry(server.ResultCodeNotLocatable, nil))
+		if s, _, body := f.act(t, r.ID, "insp-a2", "approve", map[string]any{}); s != 200 {
+			t.Fatal(body)
+		}
+		h.MustDo(t, "GET", path, f.token(t, "admin-b"), nil, http.StatusOK, &rec)
+		if len(rec.Inspections) != 1 {
+			t.Fatalf("record %+v", rec.Inspections)
+		}
+		got := rec.Inspections[0]
+		if got.ResultID != r.ID || got.Department != h.DeptA.Code || got.DepartmentName != h.DeptA.Name || got.VisitDate != "2026-11-02" ||
+			got.Code != server.ResultCodeNotLocatable || got.CodeTitle != "通过登记的住所（经营场所）无法联系" || got.FollowUp != "none" ||
+			got.CampaignID != f.is.Campaign.ID {
+			t.Fatalf("inspection %+v", got)
+		}
+		h.MustDo(t, "GET", "/v1/enterprises/999999/inspections", f.token(t, "admin-b"), nil, http.StatusNotFound, nil)
+	})
+}
+
+// TestResultCodes: the shipped catalogue; platform admins add codes and
+// edit titles; a code cannot be added twice.
+func TestResultCodes(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		root, insp := h.Token(t, "root"), h.Token(t, "insp-a1")
+		var cat struct {
+			Codes []server.ResultCode `json:"codes"`
+		}
+		h.MustDo(t, "GET", "/v1/result-codes", insp, nil, http.StatusOK, &cat)
+		want := []string{"未发现问题", "未按规定公示应当公示的信息", "公示信息隐瞒真实情况、弄虚作假", "通过登记的住所（经营场所）无法联系",
+			"发现问题已责令改正", "发现问题待后续处理", "不配合检查情节严重", "未发现开展本次抽查涉及的经营活动"}
+		var titles []string
+		for _, c := range cat.Codes {
+			titles = append(titles, c.Title)
+			if c.NotLocatable != (c.Code == server.ResultCodeNotLocatable) {
+				t.Errorf("%s not_locatable=%v", c.Code, c.NotLocatable)
+			}
+		}
+		if !slices.Equal(titles, want) {
+			t.Fatalf("catalogue %v", titles)
+		}
+		problems := map[string]bool{}
+		for _, c := range cat.Codes {
+			problems[c.Code] = c.ProblemsFound
+		}
+		if problems[server.ResultCodeNoProblem] || !problems[server.ResultCodePendingFollowUp] || !problems[server.ResultCodeNotDisclosed] {
+			t.Fatalf("problems_found %v", problems)
+		}
+		add := map[string]any{"code": "licence_expired", "title": "许可证过期仍经营", "problems_found": true}
+		h.MustDo(t, "POST", "/v1/result-codes", insp, add, http.StatusForbidden, nil)
+		var c server.ResultCode
+		h.MustDo(t, "POST", "/v1/result-codes", root, add, http.StatusCreated, &c)
+		if c.Position != 9 || !c.ProblemsFound {
+			t.Fatalf("added %+v", c)
+		}
+		h.MustDo(t, "POST", "/v1/result-codes", root, add, http.StatusConflict, nil)
+		h.MustDo(t, "POST", "/v1/result-codes", root, map[string]any{"code": "Bad Code", "title": "x"}, http.StatusBadRequest, nil)
+		h.MustDo(t, "PATCH", "/v1/result-codes/no_problem", root, map[string]string{"title": "未发现问题（正常）"}, http.StatusOK, &c)
+		if c.Code != "no_problem" || c.Title != "未发现问题（正常）" {
+			t.Fatalf("retitled %+v", c)
+		}
+		h.MustDo(t, "PATCH", "/v1/result-codes/no_such", root, map[string]string{"title": "x"}, http.StatusNotFound, nil)
+		h.MustDo(t, "PATCH", "/v1/result-codes/no_problem", root, map[string]string{"title": ""}, http.StatusBadRequest, nil)
+	})
+}
