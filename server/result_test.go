@@ -102,7 +102,7 @@ func TestCheckResolutions(t *testing.T) {
 		{Code: syncproto.FlagSeveralCloses},
 		{Code: syncproto.FlagSectionNotCovered, Department: "culture"},
 		{Code: syncproto.FlagSectionNotCovered, Department: "market"}, // another department's business
-		{Code: syncproto.FlagDeviceTimeOutsideWindow},                  // shown, not resolved
+		{Code: syncproto.FlagDeviceTimeOutsideWindow},                 // shown, not resolved
 	}}
 	both := []syncproto.ResultResolution{
 		{Code: syncproto.FlagSeveralCloses, Reason: "以先到现场设备记录为准"},
