@@ -156,7 +156,7 @@ func policies() map[string]policy {
 		"POST /v1/results/:id/enter":               {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{}},
 		"POST /v1/results/:id/return":              {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{"reason": "walk"}},
 		"POST /v1/results/:id/approve":             {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{}},
-		"GET /v1/enterprises/:id/inspections":      {roles: staff, object: (*walk).enterprise},
+		"GET /v1/enterprises/:id/inspections":      {roles: staff, object: (*walk).recordEnterprise},
 		"GET /v1/campaigns/:id/result-deadlines":   {roles: staff, object: (*walk).campaign},
 		"PATCH /v1/campaigns/:id/result-deadlines": {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
 	}

@@ -439,10 +439,17 @@ func TestResultsOverdue(t *testing.T) {
 				t.Fatalf("times are not shown in +08:00: now %s, due %s", o.Now.Format(time.RFC3339), o.EntryOverdue[0].Due.Format(time.RFC3339))
 			}
 		}
-		// Department B's admin sees only B's drafts; inspectors see no overdue list.
-		for _, o := range overdue("admin-b").EntryOverdue {
-			if o.Result.Department != h.DeptB.Code {
-				t.Fatalf("admin-b sees %+v", o.Result)
+		// Department B's admin, and B's coordinator (B does not lead this
+		// campaign), see only B's late drafts; inspectors see no overdue list.
+		for _, who := range []string{"admin-b", "coord-b"} {
+			o := overdue(who)
+			if len(o.EntryOverdue) == 0 {
+				t.Fatalf("%s sees no overdue B draft", who)
+			}
+			for _, o := range o.EntryOverdue {
+				if o.Result.Department != h.DeptB.Code {
+					t.Fatalf("%s sees %+v", who, o.Result)
+				}
 			}
 		}
 		if r := h.Do(t, "GET", "/v1/results/overdue", f.token(t, "insp-a1"), nil); r.Status != http.StatusForbidden {

@@ -4,12 +4,28 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
+
+// recordEnterprises holds, per harness, the one enterprise whose record the
+// walk reads: more enterprises would grow the population the walk's packet
+// campaigns draw from.
+var recordEnterprises sync.Map
+
+// recordEnterprise is an enterprise whose record of inspections the walk reads.
+func (w *walk) recordEnterprise(t *testing.T, d string) string {
+	if p, ok := recordEnterprises.Load(w.h); ok {
+		return p.(string)
+	}
+	p := w.enterprise(t, d)
+	recordEnterprises.Store(w.h, p)
+	return p
+}
 
 // resultCode is a shipped code of the catalogue (shared by every department).
 func (w *walk) resultCode(t *testing.T, d string) string {

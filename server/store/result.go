@@ -181,7 +181,7 @@ func resultScope(tx *Tx, actor *server.User) (*Tx, error) {
 	case actor.Role == server.RoleDepartmentAdmin:
 		q = q.Where("department_id = ?", *actor.DepartmentID)
 	case actor.Role == server.RoleLeadCoordinator:
-		q = q.Where("department_id = ? OR campaign_id IN (SELECT id FROM campaigns WHERE lead_department_id = ?)",
+		q = q.Where("(department_id = ? OR campaign_id IN (SELECT id FROM campaigns WHERE lead_department_id = ?))",
 			*actor.DepartmentID, *actor.DepartmentID)
 	case actor.Role == server.RoleInspector && actor.InspectorID != nil:
 		q = q.Where(`department_id = ? AND packet_id IN (SELECT p.id FROM packets p JOIN team_members tm
