@@ -50,6 +50,8 @@ type Services struct {
 	Uploads server.UploadService
 	// Audit reads the audit chain (api/audit.go).
 	Audit server.AuditService
+	// Results: entry and review after the visit (api/result.go).
+	Results server.ResultService
 }
 
 // Server is the HTTP server.

@@ -69,6 +69,7 @@ type App struct {
 	UploadDir    string // resumable uploads in progress
 	Uploads      *store.UploadService
 	Audit        *store.AuditService
+	Results      *store.ResultService
 
 	API *api.Server
 }
@@ -157,6 +158,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	wireDirectories(a)
 	wireImports(a)
 	wireCampaigns(a)
+	a.Results = store.NewResultService(db, a.Calendar)
 	if err := wireSync(a); err != nil {
 		return nil, err
 	}
@@ -168,7 +170,8 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
 		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
 		Sync: a.Sync, Blobs: a.Blobs, UploadDir: a.UploadDir, Uploads: a.Uploads,
-		Audit: a.Audit,
+		Audit:   a.Audit,
+		Results: a.Results,
 	}, db, logger.With("component", "api"))
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk

@@ -392,6 +392,10 @@ func (p *pusher) applySeal(m *syncproto.Mutation, pk *pushPacket) error {
 		}
 	}
 	addAudit(p.tx, "record.section_sealed", "packet", m.PacketID, auditData{"department": s.Department, "version": s.Version, "hash": m.Seal.Hash, "device_id": p.device.ID})
+	// The department's result is drafted from its first sealed version.
+	if err := ensureResult(p.tx, m.PacketID, s.Department); err != nil {
+		return err
+	}
 	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeSection, s.Department+"/"+strconv.Itoa(s.Version))
 }
 

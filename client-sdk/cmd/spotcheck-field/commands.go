@@ -102,6 +102,7 @@ var commands = []command{
 	{name: "status", help: "outbox, pending uploads, rejections, conflicts, last sync; new rejections in full", run: cmdStatus},
 	{name: "rejections", help: "changes the server rejected, with the reasons", run: cmdRejections},
 	{name: "conflicts", help: "items another inspector also answered offline", run: cmdConflicts},
+	{name: "results", help: "your results after the visit (entry and review), with a returned one's reason", run: cmdResults},
 	{name: "export", params: []string{"FILE"}, help: "write the unsynced changes, sealed records and their attachments to a new .tar.gz (for a device that cannot sync)", run: cmdExport},
 }
 

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/app"
+)
+
+func init() {
+	register("results", "results after the visit: results overdue [--campaign ID]", cmdResults)
+}
+
+func cmdResults(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "overdue" {
+		return cmdResultsOverdue(ctx, env, args[1:])
+	}
+	fmt.Fprintln(env.Stderr, "usage: spotcheck results overdue [--campaign ID]")
+	return usagef("want: results overdue")
+}
+
+// cmdResultsOverdue lists, with the operator's authority, the results past
+// their entry deadline (not approved within the campaign's working days of
+// the visit) and the approved results past their publication deadline.
+func cmdResultsOverdue(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("results overdue", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var g globalFlags
+	g.register(fs, env)
+	campaign := fs.Int64("campaign", 0, "only this campaign's results")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected arguments %q", pos)
+	case *campaign < 0:
+		return usagef("--campaign must be a positive campaign id")
+	}
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var id *int64
+	if *campaign > 0 {
+		id = campaign
+	}
+	o, err := a.Results.FindOverdue(app.SystemContext(ctx), id)
+	if err != nil {
+		return err
+	}
+	printOverdue(env.Stdout, o)
+	return nil
+}
+
+// printOverdue writes one tab-separated line per overdue result (times in
+// +08:00): kind, due, result id, campaign id, department, credit code,
+// enterprise, state.
+func printOverdue(w io.Writer, o *server.OverdueResults) {
+	fmt.Fprintf(w, "as of %s: %d entry overdue, %d publication overdue\n", o.Now.Format(time.RFC3339), len(o.EntryOverdue), len(o.PublicationOverdue))
+	line := func(kind string, r server.OverdueResult) {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", kind, r.Due.Format(time.RFC3339), r.Result.ID, r.Result.CampaignID,
+			r.Result.Department, r.Result.CreditCode, r.Result.EnterpriseName, r.Result.State)
+	}
+	for _, r := range o.EntryOverdue {
+		line("entry", r)
+	}
+	for _, r := range o.PublicationOverdue {
+		line("publication", r)
+	}
+	for _, r := range o.Uncounted {
+		fmt.Fprintf(w, "uncounted\t-\t%d\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.CampaignID, r.Department, r.CreditCode, r.EnterpriseName, r.DeadlineError)
+	}
+}
