@@ -15,7 +15,7 @@ import (
 // approved results and the export for the national publicity system
 // (mounted at /v1).
 func (s *Server) publicationRoutes(g *echo.Group) {
-	g.POST("/results/:id/reopen", s.handleResultReopen, allow(adminOnly))
+	g.POST("/results/:id/reopen", s.handleResultReopen, allow([]server.Role{server.RoleDepartmentAdmin}))
 	g.POST("/campaigns/:id/publication", s.handlePublish, allow(coordinators))
 	g.GET("/campaigns/:id/publication-export", s.handlePublicationExport, allow(coordinators))
 }

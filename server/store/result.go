@@ -520,10 +520,11 @@ func (s *ResultService) transition(ctx context.Context, id int64, action server.
 		}
 		addAudit(tx, "result."+string(action), "result", r.ID, auditData{
 			"campaign_id": r.CampaignID, "department_id": r.DepartmentID, "packet_id": r.PacketID, "from": r.State, "to": to})
-		if err := tx.Where("id = ?", r.ID).Take(r).Error; err != nil {
+		var fresh resultRow // a fresh row: Take leaves a column now NULL as it was in a reused one
+		if err := tx.Where("id = ?", r.ID).Take(&fresh).Error; err != nil {
 			return err
 		}
-		out, err = s.viewWith(tx, r, rc)
+		out, err = s.viewWith(tx, &fresh, rc)
 		return err
 	})
 	return out, err
