@@ -70,22 +70,26 @@ const (
 	ResultActionEnter   ResultAction = "enter"   // draft or returned → entered
 	ResultActionReturn  ResultAction = "return"  // entered → returned, with a reason
 	ResultActionApprove ResultAction = "approve" // entered → approved
+	// ResultActionReopen takes an approved result back for correction, with
+	// a reason (a department admin): re-entered and approved again, a result
+	// already published is re-published as a correction.
+	ResultActionReopen ResultAction = "reopen" // approved → returned
 )
 
 // ResultActions lists every action, for tests that try them all.
-var ResultActions = []ResultAction{ResultActionEnter, ResultActionReturn, ResultActionApprove}
+var ResultActions = []ResultAction{ResultActionEnter, ResultActionReturn, ResultActionApprove, ResultActionReopen}
 
 // ResultStates lists every state, for tests that try them all.
 var ResultStates = []string{syncproto.ResultDraft, syncproto.ResultEntered, syncproto.ResultReturned, syncproto.ResultApproved}
 
 // resultTransitions is the result state machine: from a state, the actions
-// allowed and where they lead. Nothing else is allowed; approved is final
-// here (publication and follow-up start from it).
+// allowed and where they lead. Nothing else is allowed; an approved result
+// changes only by being reopened for correction.
 var resultTransitions = map[string]map[ResultAction]string{
 	syncproto.ResultDraft:    {ResultActionEnter: syncproto.ResultEntered},
 	syncproto.ResultReturned: {ResultActionEnter: syncproto.ResultEntered},
 	syncproto.ResultEntered:  {ResultActionReturn: syncproto.ResultReturned, ResultActionApprove: syncproto.ResultApproved},
-	syncproto.ResultApproved: {},
+	syncproto.ResultApproved: {ResultActionReopen: syncproto.ResultReturned},
 }
 
 // NextResultState returns the state action leads to from state, or
@@ -96,14 +100,14 @@ func NextResultState(state string, action ResultAction) (string, error) {
 	}
 	return "", Errorf(ECONFLICT, "结果当前状态为%s，不能执行%s (a result in state %s cannot be %s).",
 		resultStateZH[state], resultActionZH[action], state, map[ResultAction]string{
-			ResultActionEnter: "entered", ResultActionReturn: "returned", ResultActionApprove: "approved"}[action])
+			ResultActionEnter: "entered", ResultActionReturn: "returned", ResultActionApprove: "approved", ResultActionReopen: "reopened"}[action])
 }
 
 var resultStateZH = map[string]string{
 	syncproto.ResultDraft: "待录入", syncproto.ResultEntered: "待复核", syncproto.ResultReturned: "已退回", syncproto.ResultApproved: "已复核通过",
 }
 
-var resultActionZH = map[ResultAction]string{ResultActionEnter: "录入", ResultActionReturn: "退回", ResultActionApprove: "复核通过"}
+var resultActionZH = map[ResultAction]string{ResultActionEnter: "录入", ResultActionReturn: "退回", ResultActionApprove: "复核通过", ResultActionReopen: "重新打开更正"}
 
 // ResultParty is what the rules need to know about who acts on a result.
 type ResultParty struct {
@@ -322,6 +326,12 @@ type ResultService interface {
 	// FindApproved lists a campaign's approved results, for publication.
 	FindApproved(ctx context.Context, campaignID int64) ([]syncproto.Result, error)
 	FindEnterpriseInspections(ctx context.Context, enterpriseID int64) ([]EnterpriseInspection, error)
+
+	// ReopenResult takes an approved result back for correction (its
+	// department's admin), with a reason: it is returned to the enterer.
+	ReopenResult(ctx context.Context, id int64, reason string) (*syncproto.Result, error)
+
+	PublicationService
 
 	FindResultDeadlines(ctx context.Context, campaignID int64) (*ResultDeadlines, error)
 	UpdateResultDeadlines(ctx context.Context, d ResultDeadlines) (*ResultDeadlines, error)

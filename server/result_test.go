@@ -17,6 +17,7 @@ func TestNextResultState(t *testing.T) {
 			server.ResultActionReturn:  syncproto.ResultReturned,
 			server.ResultActionApprove: syncproto.ResultApproved,
 		},
+		syncproto.ResultApproved: {server.ResultActionReopen: syncproto.ResultReturned},
 	}
 	for _, from := range append(server.ResultStates, "unknown") {
 		for _, a := range append(server.ResultActions, "publish") {

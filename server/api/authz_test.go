@@ -55,6 +55,8 @@ var (
 	adminsAndInspectors = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleInspector}
 	// deptStaff: a department's admin and inspectors (entry and review of its results).
 	deptStaff = []server.Role{server.RoleDepartmentAdmin, server.RoleInspector}
+	// deptAdmin: a department's admin alone (reopening its approved results).
+	deptAdmin = []server.Role{server.RoleDepartmentAdmin}
 )
 
 func policies() map[string]policy {
@@ -150,18 +152,23 @@ func policies() map[string]policy {
 		"GET /v1/attachments/:id":           {roles: all, object: (*walk).attachment},
 
 		// After the visit: entry and review by a department's own staff.
-		"GET /v1/result-codes":                     {roles: all},
-		"POST /v1/result-codes":                    {roles: platform, body: map[string]string{}},
-		"PATCH /v1/result-codes/:id":               {roles: platform, object: (*walk).resultCode, body: map[string]string{}},
-		"GET /v1/results":                          {roles: all},
-		"GET /v1/results/overdue":                  {roles: staff},
-		"GET /v1/results/:id":                      {roles: all, ownOnly: true, object: (*walk).result},
-		"POST /v1/results/:id/enter":               {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{}},
-		"POST /v1/results/:id/return":              {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{"reason": "walk"}},
-		"POST /v1/results/:id/approve":             {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{}},
-		"GET /v1/enterprises/:id/inspections":      {roles: staff, object: (*walk).recordEnterprise},
-		"GET /v1/campaigns/:id/result-deadlines":   {roles: staff, object: (*walk).campaign},
-		"PATCH /v1/campaigns/:id/result-deadlines": {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
+		"GET /v1/result-codes":                         {roles: all},
+		"POST /v1/result-codes":                        {roles: platform, body: map[string]string{}},
+		"PATCH /v1/result-codes/:id":                   {roles: platform, object: (*walk).resultCode, body: map[string]string{}},
+		"GET /v1/results":                              {roles: all},
+		"GET /v1/results/overdue":                      {roles: staff},
+		"GET /v1/results/:id":                          {roles: all, ownOnly: true, object: (*walk).result},
+		"POST /v1/results/:id/enter":                   {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{}},
+		"POST /v1/results/:id/return":                  {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{"reason": "walk"}},
+		"POST /v1/results/:id/approve":                 {roles: deptStaff, ownOnly: true, object: (*walk).result, body: map[string]string{}},
+		"GET /v1/enterprises/:id/inspections":          {roles: staff, object: (*walk).recordEnterprise},
+		"GET /v1/campaigns/:id/result-deadlines":       {roles: staff, object: (*walk).campaign},
+		"PATCH /v1/campaigns/:id/result-deadlines":     {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
+		"POST /v1/results/:id/reopen":                  {roles: deptAdmin, object: (*walk).result, body: map[string]string{"reason": "walk"}},
+		"POST /v1/campaigns/:id/publication":           {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
+		"GET /v1/campaigns/:id/publication-export":     {roles: coordinators, object: (*walk).campaign},
+		"GET /public/campaigns/:id/results":            {public: true, object: (*walk).publicCampaign},
+		"GET /public/enterprises/:credit_code/results": {public: true},
 	}
 }
 
@@ -172,6 +179,7 @@ var sharedObjects = map[string]bool{
 	"GET /v1/enterprises/:id": true, "PATCH /v1/enterprises/:id": true,
 	"GET /public/campaigns/:id/manifest": true, "GET /public/campaigns/:id/record": true,
 	"PATCH /v1/result-codes/:id": true, "GET /v1/enterprises/:id/inspections": true,
+	"GET /public/campaigns/:id/results": true,
 }
 
 // walk creates the objects the routes are tried on.

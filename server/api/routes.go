@@ -45,10 +45,12 @@ func (s *Server) routes() {
 	s.campaignFieldworkRoutes(v1.Group("", body))
 	s.auditRoutes(v1.Group("/audit"))
 	s.resultRoutes(v1.Group("", body))
+	s.publicationRoutes(v1.Group("", body))
 	s.syncRoutes(v1) // field devices: sync, uploads, attachments; bodies limited per route
 
 	// Public: the record of every committed draw, for anyone to re-verify.
 	s.publicRoutes(e)
+	s.publicResultRoutes(e)
 }
 
 // handleMetrics serves the metrics on the API's listener, only to a caller

@@ -43,6 +43,21 @@ type Record struct {
 	LateRecusalCommitments []string      `json:"late_recusal_commitments,omitempty"`
 	Teams                  []RecordTeam  `json:"teams"`
 	Matches                []RecordMatch `json:"matches"`
+	// Publications are the publications of the campaign's results, each
+	// with the audit chain's head just before its own event;
+	// AuditHeadAtPublication is the latest one's head. Absent before the
+	// first publication.
+	Publications           []RecordPublication `json:"publications,omitempty"`
+	AuditHeadAtPublication string              `json:"audit_head_at_publication,omitempty"`
+}
+
+// RecordPublication is one publication of a campaign's results.
+type RecordPublication struct {
+	PublishedAt string `json:"published_at"` // SourcesTimeLayout, UTC
+	AuditSeq    int64  `json:"audit_seq"`
+	AuditHead   string `json:"audit_head"`
+	Results     int    `json:"results"`
+	Corrections int    `json:"corrections"`
 }
 
 // RecordItem is a selected enterprise.

@@ -223,6 +223,13 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 	for _, m := range tt {
 		matches = append(matches, draw.RecordMatch{CreditCode: m.CreditCode, Team: m.TeamNo, Ticket: m.Ticket})
 	}
+	// The publications of the campaign's results, each with the audit
+	// chain's head just before it: anyone can later ask whether the chain
+	// still runs through that head.
+	var pubs []publicationRow
+	if err := g.Where("campaign_id = ?", id).Order("id").Find(&pubs).Error; err != nil {
+		return err
+	}
 	seed := ""
 	if r.Seed != nil {
 		seed = *r.Seed
@@ -285,7 +292,20 @@ JOIN departments d ON d.id = tm.department_id WHERE tm.campaign_id = ? ORDER BY 
 		field("late_recusal_commitments", lateCommitments, false)
 	}
 	field("teams", teams, false)
-	field("matches", matches, true)
+	if len(pubs) == 0 {
+		field("matches", matches, true)
+	} else {
+		field("matches", matches, false)
+		list := make([]draw.RecordPublication, len(pubs))
+		for i, p := range pubs {
+			list[i] = draw.RecordPublication{PublishedAt: p.PublishedAt.UTC().Format(draw.SourcesTimeLayout), AuditSeq: p.AuditSeq,
+				AuditHead: p.AuditHead, Results: p.Results, Corrections: p.Corrections}
+		}
+		field("publications", list, false)
+		// The head at the latest publication, named on its own for a reader
+		// who checks one value.
+		field("audit_head_at_publication", list[len(list)-1].AuditHead, true)
+	}
 	bw.WriteString("}\n")
 	return bw.Flush()
 }

@@ -518,10 +518,13 @@ func (s *ResultService) transition(ctx context.Context, id int64, action server.
 			ActorID: actor.ID, Reason: reason, CreatedAt: tx.Now}).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("id = ?", r.ID).Take(r).Error; err != nil {
+		addAudit(tx, "result."+string(action), "result", r.ID, auditData{
+			"campaign_id": r.CampaignID, "department_id": r.DepartmentID, "packet_id": r.PacketID, "from": r.State, "to": to})
+		var fresh resultRow // a fresh row: Take leaves a column now NULL as it was in a reused one
+		if err := tx.Where("id = ?", r.ID).Take(&fresh).Error; err != nil {
 			return err
 		}
-		out, err = s.viewWith(tx, r, rc)
+		out, err = s.viewWith(tx, &fresh, rc)
 		return err
 	})
 	return out, err
@@ -611,6 +614,23 @@ func (s *ResultService) ApproveResult(ctx context.Context, id int64, res []syncp
 			return nil, "", err
 		}
 		return map[string]any{"resolutions": string(rb), "reviewed_by": actor.ID, "reviewed_at": tx.Now, "approved_at": tx.Now}, "", nil
+	})
+}
+
+// ReopenResult takes an approved result back for correction: its
+// department's admin, with a reason; it is returned to the enterer, and
+// no longer counts as published (the new version is due for publication,
+// as a correction if the old one was published).
+func (s *ResultService) ReopenResult(ctx context.Context, id int64, reason string) (*syncproto.Result, error) {
+	return s.transition(ctx, id, server.ResultActionReopen, func(tx *Tx, actor *server.User, r *resultRow, rc *resultContext, v *syncproto.Result) (map[string]any, string, error) {
+		if actor.Role != server.RoleDepartmentAdmin || !actor.InDepartment(r.DepartmentID) {
+			return nil, "", server.Errorf(server.EFORBIDDEN, "只有本部门管理员可以重新打开已复核通过的结果 (only the department's admin may reopen an approved result).")
+		}
+		reason = strings.TrimSpace(reason)
+		if reason == "" || utf8.RuneCountInString(reason) > 1000 || !utf8.ValidString(reason) {
+			return nil, "", server.Errorf(server.EINVALID, "重新打开须说明理由（1-1000字） (reopening needs a reason of 1-1000 characters).")
+		}
+		return map[string]any{"return_reason": reason, "reviewed_by": actor.ID, "reviewed_at": tx.Now, "published_at": nil}, reason, nil
 	})
 }
 

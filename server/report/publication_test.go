@@ -1,0 +1,48 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"slices"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/report"
+)
+
+// TestPublication_Formats: the export's header and rows in CSV and XLSX
+// alike, a name a spreadsheet would read as a formula defused, and no
+// format but csv and xlsx.
+func TestPublication_Formats(t *testing.T) {
+	e := &server.PublicationExport{CampaignID: 1, InspectionType: "双随机抽查", Rows: []server.PublicResult{{
+		CreditCode: "91130202MA0000000X", EnterpriseName: `=HYPERLINK("http://evil.example","x")`, Authority: "市文化广电旅游局",
+		InspectionDate: "2026-11-02", ResultCode: server.ResultCodeNoProblem, ResultTitle: "未发现问题",
+	}}}
+	want := [][]string{report.PublicationHeader,
+		{"91130202MA0000000X", `'=HYPERLINK("http://evil.example","x")`, "双随机抽查", "市文化广电旅游局", "2026-11-02", "未发现问题"}}
+	var buf bytes.Buffer
+	if err := report.WritePublication(&buf, server.ExportCSV, e); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte("\ufeff")))).ReadAll()
+	if err != nil || !slices.EqualFunc(rows, want, slices.Equal) {
+		t.Fatalf("csv: %q %v", rows, err)
+	}
+	buf.Reset()
+	if err := report.WritePublication(&buf, server.ExportXLSX, e); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rows, err := f.GetRows(f.GetSheetName(0)); err != nil || !slices.EqualFunc(rows, want, slices.Equal) {
+		t.Fatalf("xlsx: %q %v", rows, err)
+	}
+	if err := report.WritePublication(&buf, "pdf", e); server.ErrorCode(err) != server.EINVALID {
+		t.Fatalf("pdf: %v", err)
+	}
+}
