@@ -295,7 +295,11 @@ type EnterpriseInspection struct {
 	CodeTitle      string     `json:"code_title"`
 	ApprovedAt     time.Time  `json:"approved_at"` // +08:00
 	PublishedAt    *time.Time `json:"published_at,omitempty"`
-	FollowUp       string     `json:"follow_up"`
+	FollowUp       string     `json:"follow_up"` // none, open or closed
+	// AbnormalOperationsCandidate: this result found the enterprise not
+	// locatable at its registered address, flagged for the abnormal
+	// operations list review.
+	AbnormalOperationsCandidate bool `json:"abnormal_operations_candidate"`
 }
 
 // ResultService runs entry and review. Implementations scope every call to

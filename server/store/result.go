@@ -374,6 +374,13 @@ func (s *ResultService) viewWith(tx *Tx, r *resultRow, rc *resultContext) (*sync
 	if r.State == syncproto.ResultReturned {
 		out.ReturnReason = r.ReturnReason
 	}
+	if r.State == syncproto.ResultApproved {
+		fu, err := followUpStateOf(tx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out.FollowUp = fu
+	}
 	current, findings, outcomes := rc.live()
 	out.CurrentSectionVersion = current
 	switch r.State {
@@ -610,6 +617,10 @@ func (s *ResultService) ApproveResult(ctx context.Context, id int64, res []syncp
 		if err != nil {
 			return nil, "", err
 		}
+		// Follow-up and the abnormal operations flag (followup.go), in the approval's transaction.
+		if err := openFollowUps(tx, s.calendar, r, v); err != nil {
+			return nil, "", err
+		}
 		return map[string]any{"resolutions": string(rb), "reviewed_by": actor.ID, "reviewed_at": tx.Now, "approved_at": tx.Now}, "", nil
 	})
 }
@@ -701,6 +712,9 @@ func (s *ResultService) FindEnterpriseInspections(ctx context.Context, enterpris
 				Department: rc.dept.Code, DepartmentName: rc.dept.Name, VisitDate: v.VisitDate, Code: v.Code, CodeTitle: v.CodeTitle,
 				ApprovedAt: *v.ApprovedAt, PublishedAt: v.PublishedAt, FollowUp: v.FollowUp,
 			})
+			if out[len(out)-1].AbnormalOperationsCandidate, err = abnormalFlagged(tx, r.ID); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
