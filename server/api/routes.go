@@ -45,7 +45,7 @@ func (s *Server) routes() {
 	s.campaignFieldworkRoutes(v1.Group("", body))
 	s.auditRoutes(v1.Group("/audit"))
 	s.resultRoutes(v1.Group("", body))
-	s.followUpRoutes(v1) // bodies limited per route
+	s.followUpRoutes(v1)
 	s.syncRoutes(v1) // field devices: sync, uploads, attachments; bodies limited per route
 
 	// Public: the record of every committed draw, for anyone to re-verify.
