@@ -55,6 +55,8 @@ var (
 	adminsAndInspectors = []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleInspector}
 	// deptStaff: a department's admin and inspectors (entry and review of its results).
 	deptStaff = []server.Role{server.RoleDepartmentAdmin, server.RoleInspector}
+	// deptAdmins: a department's admin (assigning and closing its follow-ups).
+	deptAdmins = []server.Role{server.RoleDepartmentAdmin}
 )
 
 func policies() map[string]policy {
@@ -162,6 +164,19 @@ func policies() map[string]policy {
 		"GET /v1/enterprises/:id/inspections":      {roles: staff, object: (*walk).recordEnterprise},
 		"GET /v1/campaigns/:id/result-deadlines":   {roles: staff, object: (*walk).campaign},
 		"PATCH /v1/campaigns/:id/result-deadlines": {roles: coordinators, object: (*walk).campaign, body: map[string]string{}},
+
+		// Follow-up: worked by the assignee (never the walk's inspector) and the department's admin.
+		"GET /v1/followups":                      {roles: all},
+		"GET /v1/followups/:id":                  {roles: all, ownOnly: true, object: (*walk).followUp},
+		"POST /v1/followups/:id/assign":          {roles: deptAdmins, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/start":           {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/actions":         {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/request-closure": {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/refuse":          {roles: deptAdmins, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/close":           {roles: deptAdmins, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/evidence":        {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: "not an image"},
+		"GET /v1/followups/:id/evidence":         {roles: all, ownOnly: true, object: (*walk).followUp},
+		"GET /v1/abnormal-operations/candidates": {roles: staff},
 	}
 }
 

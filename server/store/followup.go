@@ -484,13 +484,14 @@ func (s *FollowUpService) AddEvidence(ctx context.Context, id int64, sha string)
 // OpenEvidence returns evidence of task id to a caller who may see the task.
 func (s *FollowUpService) OpenEvidence(ctx context.Context, id int64, sha string) (*server.Blob, io.ReadSeekCloser, error) {
 	missing := server.Errorf(server.ENOTFOUND, "附件不存在 (attachment not found).")
-	if !syncproto.ValidSHA256(sha) {
-		return nil, nil, server.Errorf(server.EINVALID, "sha256格式无效 (sha256 is malformed).")
-	}
 	var b *server.Blob
 	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		// Visibility first: a caller who may not see the task learns nothing from the hash's check.
 		if _, err := loadVisibleFollowUp(tx, server.UserFromContext(ctx), id); err != nil {
 			return err
+		}
+		if !syncproto.ValidSHA256(sha) {
+			return server.Errorf(server.EINVALID, "sha256格式无效 (sha256 is malformed).")
 		}
 		var rows []blobRow
 		if err := tx.Raw(`SELECT b.* FROM blobs b JOIN followup_evidence e ON e.sha256 = b.sha256
