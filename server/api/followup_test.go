@@ -366,3 +366,48 @@ func TestFollowUpOpening(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowUpDueAcrossNationalDay: the campaign's follow-up deadline
+// (followup_working_days of its result deadlines) counts working days on
+// the calendar: approved on 2026-09-30, 3 working days skip National Day
+// (10-01..10-07) and land on the make-up Saturday 2026-10-10.
+func TestFollowUpDueAcrossNationalDay(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		sh := calendar.Shanghai()
+		// The clock only goes forward from the campaign's start, before anyone signs in.
+		setClock(h, time.Date(2026, 9, 15, 9, 0, 0, 0, sh))
+		f := newResultFixture(t, h, 1)
+		path := fmt.Sprintf("/v1/campaigns/%d/result-deadlines", f.is.Campaign.ID)
+		var d server.ResultDeadlines
+		h.MustDo(t, "GET", path, f.token(t, "admin-a"), nil, http.StatusOK, &d)
+		if d.FollowUpWorkingDays != server.DefaultFollowUpWorkingDays {
+			t.Fatalf("default follow-up deadline %+v", d)
+		}
+		h.MustDo(t, "PATCH", path, f.token(t, "coord-a"), map[string]int{"followup_working_days": 0}, http.StatusBadRequest, nil)
+		h.MustDo(t, "PATCH", path, f.token(t, "coord-a"), map[string]int{"followup_working_days": 3}, http.StatusOK, &d)
+		if d.FollowUpWorkingDays != 3 || d.EntryWorkingDays != 3 || d.PublicationWorkingDays != 20 {
+			t.Fatalf("after PATCH %+v", d)
+		}
+		id := f.resultOf(t, f.packet(t, "one")).ID // sealed while the devices' sessions last
+		f.setClock(t, time.Date(2026, 9, 30, 10, 0, 0, 0, sh))
+		if s, _, body := f.act(t, id, "insp-a1", "enter", entry(server.ResultCodePendingFollowUp, nil)); s != http.StatusOK {
+			t.Fatalf("enter: %d %s", s, body)
+		}
+		s, r, body := f.act(t, id, "admin-a", "approve", map[string]any{})
+		if s != http.StatusOK {
+			t.Fatalf("approve: %d %s", s, body)
+		}
+		fu := f.followUpsOf(t, "admin-a", r.ID)
+		if len(fu) != 1 || fu[0].DueAt == nil || fu[0].DueAt.Format(time.RFC3339) != "2026-10-10T23:59:59+08:00" {
+			t.Fatalf("due %+v, want the end of 2026-10-10 in +08:00", fu)
+		}
+		f.setClock(t, time.Date(2026, 10, 10, 23, 59, 0, 0, sh))
+		if fu := f.followUpsOf(t, "admin-a", r.ID); fu[0].Overdue {
+			t.Fatal("overdue on its due day")
+		}
+		f.setClock(t, time.Date(2026, 10, 11, 0, 0, 1, 0, sh))
+		if fu := f.followUpsOf(t, "admin-a", r.ID); !fu[0].Overdue {
+			t.Fatal("not overdue after its due day")
+		}
+	})
+}

@@ -744,7 +744,7 @@ func (s *ResultService) FindResultDeadlines(ctx context.Context, campaignID int6
 
 func readDeadlines(tx *Tx, campaignID int64) (*server.ResultDeadlines, error) {
 	var d server.ResultDeadlines
-	if err := tx.Raw("SELECT id AS campaign_id, entry_due_working_days AS entry_working_days, publication_due_working_days AS publication_working_days FROM campaigns WHERE id = ?",
+	if err := tx.Raw("SELECT id AS campaign_id, entry_due_working_days AS entry_working_days, publication_due_working_days AS publication_working_days, followup_due_working_days AS follow_up_working_days FROM campaigns WHERE id = ?",
 		campaignID).Scan(&d).Error; err != nil {
 		return nil, err
 	}
@@ -774,8 +774,8 @@ func (s *ResultService) UpdateResultDeadlines(ctx context.Context, d server.Resu
 		if err := d.Validate(); err != nil {
 			return err
 		}
-		if err := tx.Exec("UPDATE campaigns SET entry_due_working_days = ?, publication_due_working_days = ?, updated_at = ? WHERE id = ?",
-			d.EntryWorkingDays, d.PublicationWorkingDays, tx.Now, d.CampaignID).Error; err != nil {
+		if err := tx.Exec("UPDATE campaigns SET entry_due_working_days = ?, publication_due_working_days = ?, followup_due_working_days = ?, updated_at = ? WHERE id = ?",
+			d.EntryWorkingDays, d.PublicationWorkingDays, d.FollowUpWorkingDays, tx.Now, d.CampaignID).Error; err != nil {
 			return err
 		}
 		out, err = readDeadlines(tx, d.CampaignID)
