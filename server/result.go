@@ -230,11 +230,15 @@ type ResultDeadlines struct {
 	CampaignID             int64 `json:"campaign_id"`
 	EntryWorkingDays       int   `json:"entry_working_days"`
 	PublicationWorkingDays int   `json:"publication_working_days"`
+	// FollowUpWorkingDays: a follow-up task is due this many working days
+	// after the result's approval (DefaultFollowUpWorkingDays).
+	FollowUpWorkingDays int `json:"followup_working_days"`
 }
 
-// Validate checks both deadlines are 1-60 working days.
+// Validate checks every deadline is 1-60 working days.
 func (d *ResultDeadlines) Validate() error {
-	if d.EntryWorkingDays < 1 || d.EntryWorkingDays > 60 || d.PublicationWorkingDays < 1 || d.PublicationWorkingDays > 60 {
+	if d.EntryWorkingDays < 1 || d.EntryWorkingDays > 60 || d.PublicationWorkingDays < 1 || d.PublicationWorkingDays > 60 ||
+		d.FollowUpWorkingDays < 1 || d.FollowUpWorkingDays > 60 {
 		return Errorf(EINVALID, "期限须为1-60个工作日 (deadlines are 1-60 working days).")
 	}
 	return nil
@@ -299,7 +303,11 @@ type EnterpriseInspection struct {
 	CodeTitle      string     `json:"code_title"`
 	ApprovedAt     time.Time  `json:"approved_at"` // +08:00
 	PublishedAt    *time.Time `json:"published_at,omitempty"`
-	FollowUp       string     `json:"follow_up"`
+	FollowUp       string     `json:"follow_up"` // none, open or closed
+	// AbnormalOperationsCandidate: this result found the enterprise not
+	// locatable at its registered address, flagged for the abnormal
+	// operations list review.
+	AbnormalOperationsCandidate bool `json:"abnormal_operations_candidate"`
 }
 
 // ResultService runs entry and review. Implementations scope every call to

@@ -57,6 +57,8 @@ var (
 	deptStaff = []server.Role{server.RoleDepartmentAdmin, server.RoleInspector}
 	// deptAdmin: a department's admin alone (reopening its approved results).
 	deptAdmin = []server.Role{server.RoleDepartmentAdmin}
+	// deptAdmins: a department's admin (assigning and closing its follow-ups).
+	deptAdmins = []server.Role{server.RoleDepartmentAdmin}
 )
 
 func policies() map[string]policy {
@@ -169,6 +171,19 @@ func policies() map[string]policy {
 		"GET /v1/campaigns/:id/publication-export":     {roles: coordinators, object: (*walk).campaign},
 		"GET /public/campaigns/:id/results":            {public: true, object: (*walk).publicCampaign},
 		"GET /public/enterprises/:credit_code/results": {public: true},
+
+		// Follow-up: worked by the assignee (never the walk's inspector) and the department's admin.
+		"GET /v1/followups":                      {roles: all},
+		"GET /v1/followups/:id":                  {roles: all, ownOnly: true, object: (*walk).followUp},
+		"POST /v1/followups/:id/assign":          {roles: deptAdmins, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/start":           {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/actions":         {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/request-closure": {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/refuse":          {roles: deptAdmins, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/close":           {roles: deptAdmins, object: (*walk).followUp, body: map[string]string{}},
+		"POST /v1/followups/:id/evidence":        {roles: deptStaff, ownOnly: true, object: (*walk).followUp, body: "not an image"},
+		"GET /v1/followups/:id/evidence":         {roles: all, ownOnly: true, object: (*walk).followUp},
+		"GET /v1/abnormal-operations/candidates": {roles: staff},
 	}
 }
 

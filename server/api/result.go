@@ -236,6 +236,7 @@ func (s *Server) handleResultDeadlines(c echo.Context) error {
 type ResultDeadlinesUpdate struct {
 	EntryWorkingDays       *int `json:"entry_working_days"`
 	PublicationWorkingDays *int `json:"publication_working_days"`
+	FollowUpWorkingDays    *int `json:"followup_working_days"`
 }
 
 func (s *Server) handleResultDeadlinesUpdate(c echo.Context) error {
@@ -256,6 +257,9 @@ func (s *Server) handleResultDeadlinesUpdate(c echo.Context) error {
 	}
 	if req.PublicationWorkingDays != nil {
 		d.PublicationWorkingDays = *req.PublicationWorkingDays
+	}
+	if req.FollowUpWorkingDays != nil {
+		d.FollowUpWorkingDays = *req.FollowUpWorkingDays
 	}
 	d, err = s.Results.UpdateResultDeadlines(c.Request().Context(), *d)
 	if err != nil {

@@ -69,3 +69,71 @@ func (w *walk) result(t *testing.T, d string) string {
 	}
 	return fmt.Sprintf("/v1/results/%d", rs[0].ID)
 }
+
+// followUps holds, per harness and department, the follow-up task the walk
+// tries: no call of the walk changes it (every allowed one is refused for
+// its body or its state), so one serves every route.
+var followUps sync.Map
+
+// followUp is an open follow-up task of department d: the walk's result,
+// entered with a code that means problems by a team member of d and
+// approved by d's admin.
+func (w *walk) followUp(t *testing.T, d string) string {
+	type key struct {
+		h *apptest.Harness
+		d string
+	}
+	if p, ok := followUps.Load(key{w.h, d}); ok {
+		return p.(string)
+	}
+	root := server.NewContextWithUser(context.Background(), w.h.Users["root"])
+	var rid int64
+	fmt.Sscanf(w.result(t, d), "/v1/results/%d", &rid)
+	r, err := w.h.App.Results.FindResultByID(root, rid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.h.App.Campaigns.FindPacketByID(root, r.PacketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var member *server.User
+	for _, u := range w.h.Users {
+		for _, m := range p.Content.Team {
+			if u.InspectorID != nil && *u.InspectorID == m.InspectorID && m.Department == w.dept(d).Code {
+				member = u
+			}
+		}
+	}
+	if member == nil {
+		t.Fatal("no user of the team in department " + d)
+	}
+	if _, err := w.h.App.Results.EnterResult(server.NewContextWithUser(context.Background(), member), rid,
+		server.ResultEntry{Code: server.ResultCodePendingFollowUp}); err != nil {
+		t.Fatal(err)
+	}
+	entered, err := w.h.App.Results.FindResultByID(root, rid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := []syncproto.ResultResolution{}
+	for _, f := range server.ResolutionsRequired(entered) {
+		res = append(res, syncproto.ResultResolution{Code: f.Code, Department: f.Department, Reason: "走查"})
+	}
+	if _, err := w.h.App.Results.ApproveResult(server.NewContextWithUser(context.Background(), w.h.Users["admin-"+d]), rid, res); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := w.h.App.FollowUps.FindFollowUps(root, server.FollowUpFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.ResultID == rid {
+			path := fmt.Sprintf("/v1/followups/%d", f.ID)
+			followUps.Store(key{w.h, d}, path)
+			return path
+		}
+	}
+	t.Fatal("approval opened no follow-up")
+	return ""
+}

@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	s.auditRoutes(v1.Group("/audit"))
 	s.resultRoutes(v1.Group("", body))
 	s.publicationRoutes(v1.Group("", body))
+	s.followUpRoutes(v1)
 	s.syncRoutes(v1) // field devices: sync, uploads, attachments; bodies limited per route
 
 	// Public: the record of every committed draw, for anyone to re-verify.

@@ -52,6 +52,8 @@ type Services struct {
 	Audit server.AuditService
 	// Results: entry and review after the visit (api/result.go).
 	Results server.ResultService
+	// FollowUps: follow-up tasks after approval (api/followup.go).
+	FollowUps server.FollowUpService
 }
 
 // Server is the HTTP server.

@@ -70,6 +70,7 @@ type App struct {
 	Uploads      *store.UploadService
 	Audit        *store.AuditService
 	Results      *store.ResultService
+	FollowUps    *store.FollowUpService
 
 	API *api.Server
 }
@@ -162,6 +163,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	if err := wireSync(a); err != nil {
 		return nil, err
 	}
+	a.FollowUps = store.NewFollowUpService(db, a.Calendar, a.Blobs)
 	// The data lives in folders only the server's user may enter (folders
 	// made by an older version were 0755).
 	tighten(logger, 0o700, cfg.DataDir, cfg.KeysDir, a.UploadDir, filepath.Join(cfg.DataDir, "blobs"))
@@ -170,8 +172,9 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
 		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
 		Sync: a.Sync, Blobs: a.Blobs, UploadDir: a.UploadDir, Uploads: a.Uploads,
-		Audit:   a.Audit,
-		Results: a.Results,
+		Audit:     a.Audit,
+		Results:   a.Results,
+		FollowUps: a.FollowUps,
 	}, db, logger.With("component", "api"))
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk

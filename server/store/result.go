@@ -374,6 +374,13 @@ func (s *ResultService) viewWith(tx *Tx, r *resultRow, rc *resultContext) (*sync
 	if r.State == syncproto.ResultReturned {
 		out.ReturnReason = r.ReturnReason
 	}
+	if r.State == syncproto.ResultApproved {
+		fu, err := followUpStateOf(tx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out.FollowUp = fu
+	}
 	current, findings, outcomes := rc.live()
 	out.CurrentSectionVersion = current
 	switch r.State {
@@ -613,6 +620,10 @@ func (s *ResultService) ApproveResult(ctx context.Context, id int64, res []syncp
 		if err != nil {
 			return nil, "", err
 		}
+		// Follow-up and the abnormal operations flag (followup.go), in the approval's transaction.
+		if err := openFollowUps(tx, s.calendar, r, v); err != nil {
+			return nil, "", err
+		}
 		return map[string]any{"resolutions": string(rb), "reviewed_by": actor.ID, "reviewed_at": tx.Now, "approved_at": tx.Now}, "", nil
 	})
 }
@@ -721,6 +732,9 @@ func (s *ResultService) FindEnterpriseInspections(ctx context.Context, enterpris
 				Department: rc.dept.Code, DepartmentName: rc.dept.Name, VisitDate: v.VisitDate, Code: v.Code, CodeTitle: v.CodeTitle,
 				ApprovedAt: *v.ApprovedAt, PublishedAt: v.PublishedAt, FollowUp: v.FollowUp,
 			})
+			if out[len(out)-1].AbnormalOperationsCandidate, err = abnormalFlagged(tx, r.ID); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -750,7 +764,7 @@ func (s *ResultService) FindResultDeadlines(ctx context.Context, campaignID int6
 
 func readDeadlines(tx *Tx, campaignID int64) (*server.ResultDeadlines, error) {
 	var d server.ResultDeadlines
-	if err := tx.Raw("SELECT id AS campaign_id, entry_due_working_days AS entry_working_days, publication_due_working_days AS publication_working_days FROM campaigns WHERE id = ?",
+	if err := tx.Raw("SELECT id AS campaign_id, entry_due_working_days AS entry_working_days, publication_due_working_days AS publication_working_days, followup_due_working_days AS follow_up_working_days FROM campaigns WHERE id = ?",
 		campaignID).Scan(&d).Error; err != nil {
 		return nil, err
 	}
@@ -780,8 +794,8 @@ func (s *ResultService) UpdateResultDeadlines(ctx context.Context, d server.Resu
 		if err := d.Validate(); err != nil {
 			return err
 		}
-		if err := tx.Exec("UPDATE campaigns SET entry_due_working_days = ?, publication_due_working_days = ?, updated_at = ? WHERE id = ?",
-			d.EntryWorkingDays, d.PublicationWorkingDays, tx.Now, d.CampaignID).Error; err != nil {
+		if err := tx.Exec("UPDATE campaigns SET entry_due_working_days = ?, publication_due_working_days = ?, followup_due_working_days = ?, updated_at = ? WHERE id = ?",
+			d.EntryWorkingDays, d.PublicationWorkingDays, d.FollowUpWorkingDays, tx.Now, d.CampaignID).Error; err != nil {
 			return err
 		}
 		out, err = readDeadlines(tx, d.CampaignID)

@@ -1,0 +1,205 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// deptAdmins assign follow-ups and close them: a department's admin.
+var deptAdmins = []server.Role{server.RoleDepartmentAdmin}
+
+// followUpRoutes: follow-up tasks after approval and the abnormal
+// operations list candidates (mounted at /v1). Bodies are limited per
+// route: evidence is an image up to syncproto.MaxAttachmentBytes.
+func (s *Server) followUpRoutes(v1 *echo.Group) {
+	body := middleware.BodyLimit(sizeString(DefaultBodyLimit))
+	g := v1.Group("/followups")
+	g.GET("", s.handleFollowUps, allow(anyRole))
+	g.GET("/:id", s.handleFollowUpView, allow(anyRole))
+	g.POST("/:id/assign", s.handleFollowUpAssign, body, allow(deptAdmins))
+	g.POST("/:id/start", s.followUpAction(server.FollowUpActionStart), body, allow(deptStaff))
+	g.POST("/:id/actions", s.followUpAction(server.FollowUpActionNote), body, allow(deptStaff))
+	g.POST("/:id/request-closure", s.followUpAction(server.FollowUpActionRequestClosure), body, allow(deptStaff))
+	g.POST("/:id/refuse", s.followUpAction(server.FollowUpActionRefuse), body, allow(deptAdmins))
+	g.POST("/:id/close", s.followUpAction(server.FollowUpActionClose), body, allow(deptAdmins))
+	g.POST("/:id/evidence", s.handleFollowUpEvidence, allow(deptStaff),
+		middleware.BodyLimit(sizeString(int64(syncproto.MaxAttachmentBytes))), s.requireFreeDisk)
+	g.GET("/:id/evidence", s.handleFollowUpEvidenceGet, allow(anyRole))
+	v1.GET("/abnormal-operations/candidates", s.handleAbnormalCandidates, allow(staffOnly))
+}
+
+// handleFollowUps handles "GET /v1/followups?campaign_id=&state=&overdue=true".
+func (s *Server) handleFollowUps(c echo.Context) error {
+	var f server.FollowUpFilter
+	if v := c.QueryParam("campaign_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return server.Errorf(server.EINVALID, "campaign_id须为正整数 (campaign_id must be a positive integer).")
+		}
+		f.CampaignID = &id
+	}
+	if v := c.QueryParam("state"); v != "" {
+		f.State = &v
+	}
+	switch c.QueryParam("overdue") {
+	case "", "false":
+	case "true":
+		f.Overdue = true
+	default:
+		return server.Errorf(server.EINVALID, "overdue须为true或false (overdue must be true or false).")
+	}
+	out, err := s.FollowUps.FindFollowUps(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"followups": out})
+}
+
+func (s *Server) handleFollowUpView(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	f, err := s.FollowUps.FindFollowUpByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, f)
+}
+
+// FollowUpAssign is the body of "POST /v1/followups/:id/assign".
+type FollowUpAssign struct {
+	AssigneeID int64 `json:"assignee_id"`
+}
+
+func (s *Server) handleFollowUpAssign(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req FollowUpAssign
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	f, err := s.FollowUps.AssignFollowUp(c.Request().Context(), id, req.AssigneeID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, f)
+}
+
+// FollowUpEntry is the body of "POST /v1/followups/:id/{start,actions,
+// request-closure,refuse,close}": text (required for actions,
+// request-closure and refuse) and the SHA-256 of evidence uploaded to the
+// task with "POST /v1/followups/:id/evidence".
+type FollowUpEntry struct {
+	Text     string   `json:"text"`
+	Evidence []string `json:"evidence"`
+}
+
+func (s *Server) followUpAction(action server.FollowUpAction) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var req FollowUpEntry
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		f, err := s.FollowUps.ActOnFollowUp(c.Request().Context(), id, action, server.FollowUpEntry(req))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, f)
+	}
+}
+
+// handleFollowUpEvidence handles "POST /v1/followups/:id/evidence": the body
+// is one image (Content-Type image/jpeg or image/png), checked as field
+// attachments are, stored in the blob store and recorded as evidence of
+// the task. The answer names it by SHA-256, for the entries that cite it.
+func (s *Server) handleFollowUpEvidence(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.FollowUps.CanWork(ctx, id); err != nil {
+		return err
+	}
+	ct, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
+		return server.Errorf(server.EUNSUPPORTED, "证据须为JPEG或PNG图片 (Content-Type must be image/jpeg or image/png).")
+	}
+	tmp, err := os.CreateTemp(s.UploadDir, "evidence-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // moved into the blob store on success
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(c.Request().Body, syncproto.MaxAttachmentBytes+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge) || n > syncproto.MaxAttachmentBytes:
+		return server.Errorf(server.ETOOLARGE, "证据图片最大%d字节 (evidence is at most %d bytes).", syncproto.MaxAttachmentBytes, syncproto.MaxAttachmentBytes)
+	case err != nil:
+		return err
+	case n == 0:
+		return server.Errorf(server.EINVALID, "证据图片为空 (the image is empty).")
+	}
+	b := &server.Blob{SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: ct}
+	if err := s.Blobs.AddBlob(ctx, tmp.Name(), b); err != nil {
+		return err
+	}
+	if err := s.FollowUps.AddEvidence(ctx, id, b.SHA256); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"sha256": b.SHA256, "size": b.Size, "content_type": b.ContentType})
+}
+
+// handleFollowUpEvidenceGet handles "GET /v1/followups/:id/evidence?sha256=".
+func (s *Server) handleFollowUpEvidenceGet(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, f, err := s.FollowUps.OpenEvidence(c.Request().Context(), id, c.QueryParam("sha256"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, b.ContentType)
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("ETag", `"`+b.SHA256+`"`)
+	http.ServeContent(c.Response(), c.Request(), "", b.CreatedAt, f)
+	return nil
+}
+
+// handleAbnormalCandidates handles "GET /v1/abnormal-operations/candidates".
+func (s *Server) handleAbnormalCandidates(c echo.Context) error {
+	out, err := s.FollowUps.FindAbnormalCandidates(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"candidates": out})
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/app"
+)
+
+func init() {
+	register("followups", "follow-up tasks after approval: followups overdue [--campaign ID]", cmdFollowUps)
+}
+
+func cmdFollowUps(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "overdue" {
+		return cmdFollowUpsOverdue(ctx, env, args[1:])
+	}
+	fmt.Fprintln(env.Stderr, "usage: spotcheck followups overdue [--campaign ID]")
+	return usagef("want: followups overdue")
+}
+
+// cmdFollowUpsOverdue lists, with the operator's authority, the follow-up
+// tasks not closed by their due date.
+func cmdFollowUpsOverdue(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("followups overdue", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var g globalFlags
+	g.register(fs, env)
+	campaign := fs.Int64("campaign", 0, "only this campaign's tasks")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected arguments %q", pos)
+	case *campaign < 0:
+		return usagef("--campaign must be a positive campaign id")
+	}
+	log, err := g.logger(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, g.cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	f := server.FollowUpFilter{Overdue: true}
+	if *campaign > 0 {
+		f.CampaignID = campaign
+	}
+	list, err := a.FollowUps.FindFollowUps(app.SystemContext(ctx), f)
+	if err != nil {
+		return err
+	}
+	printFollowUpsOverdue(env.Stdout, list)
+	return nil
+}
+
+// printFollowUpsOverdue writes a count, then one tab-separated line per
+// task (due in +08:00): due, task id, result id, campaign id, department,
+// credit code, enterprise, state, assignee user id ("-" when unassigned).
+func printFollowUpsOverdue(w io.Writer, list []server.FollowUp) {
+	fmt.Fprintf(w, "%d follow-ups overdue\n", len(list))
+	for _, f := range list {
+		due, assignee := "-", "-"
+		if f.DueAt != nil {
+			due = f.DueAt.Format(time.RFC3339)
+		}
+		if f.AssigneeID != nil {
+			assignee = fmt.Sprint(*f.AssigneeID)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", due, f.ID, f.ResultID, f.CampaignID, f.Department,
+			f.CreditCode, f.EnterpriseName, f.State, assignee)
+	}
+}
