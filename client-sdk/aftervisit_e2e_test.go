@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/server/store"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -191,12 +193,108 @@ func TestE2EAfterTheVisit(t *testing.T) {
 			}
 		}
 
-		_ = problem
+		// The problems found open a follow-up for the culture department:
+		// assigned, worked with evidence, closed by a second person.
+		var tasks struct{ Followups []server.FollowUp }
+		h.MustDo(t, "GET", fmt.Sprintf("/v1/followups?campaign_id=%d", is.Campaign.ID), token("admin-a"), nil, http.StatusOK, &tasks)
+		if len(tasks.Followups) != 1 || tasks.Followups[0].ResultID != problem.ID || tasks.Followups[0].State != "open" {
+			t.Fatalf("follow-ups after approval: %+v", tasks.Followups)
+		}
+		task := tasks.Followups[0].ID
+		step := func(who, action string, body any) server.FollowUp {
+			t.Helper()
+			var f server.FollowUp
+			h.MustDo(t, "POST", fmt.Sprintf("/v1/followups/%d/%s", task, action), token(who), body, http.StatusOK, &f)
+			return f
+		}
+		step("admin-a", "assign", map[string]any{"assignee_id": h.Users["insp-a1"].ID})
+		step("insp-a1", "start", map[string]any{})
+		after, err := os.ReadFile(writePNG(t, files, 120))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/followups/%d/evidence", h.URL, task), strings.NewReader(string(after)))
+		req.Header.Set("Authorization", "Bearer "+token("insp-a1"))
+		req.Header.Set("Content-Type", "image/png")
+		up := h.Send(t, req)
+		var ev AttachmentRef
+		if up.Status != http.StatusCreated || json.Unmarshal(up.Body, &ev) != nil {
+			t.Fatalf("evidence: %d %s", up.Status, up.Body)
+		}
+		step("insp-a1", "request-closure", map[string]any{"text": "已整改，悬挂许可证", "evidence": []string{ev.SHA256}})
+		if r := h.Do(t, "POST", fmt.Sprintf("/v1/followups/%d/close", task), token("insp-a1"), map[string]any{"text": "自己关闭"}); r.Status != http.StatusForbidden {
+			t.Fatalf("the assignee closed their own task: %d %s", r.Status, r.Body)
+		}
+		if f := step("admin-a", "close", map[string]any{"text": "整改到位"}); f.State != "closed" {
+			t.Fatalf("closed: %+v", f)
+		}
 
-		// The audit chain of all of it verifies.
+		// The audit chain of all of it verifies; a tampered, a deleted and a
+		// swapped row are each found at their index.
 		r, err := h.App.DB.VerifyAudit(ctx, nil)
 		if err != nil || !r.OK() || r.Count < 20 {
 			t.Fatalf("audit chain: %+v %v", r, err)
 		}
+		tamperAudit(t, h)
 	})
+}
+
+// tamperAudit edits, deletes and swaps rows of the audit chain (with the
+// database's guards lifted, as an intruder with the database would) and
+// checks the walk names the first broken link each time, then puts them back.
+func tamperAudit(t *testing.T, h *apptest.Harness) {
+	t.Helper()
+	ctx := context.Background()
+	var events []*server.AuditEvent
+	if err := h.App.DB.WalkAudit(ctx, func(e *server.AuditEvent) error { events = append(events, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if err := h.App.DB.WithTx(ctx, func(tx *store.Tx) error { return tx.Exec(sql, args...).Error }); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if h.App.DB.Dialect() == store.Postgres {
+		exec("ALTER TABLE audit_events DISABLE TRIGGER USER")
+	} else {
+		exec("DROP TRIGGER audit_events_no_update")
+		exec("DROP TRIGGER audit_events_no_delete")
+	}
+	broken := func(index int64, problem string) {
+		t.Helper()
+		r, err := h.App.DB.VerifyAudit(ctx, nil)
+		if err != nil || r.OK() || r.Break.Index != index || r.Break.Problem != problem {
+			t.Fatalf("want a break at index %d (%s), got %+v %v", index, problem, r, err)
+		}
+	}
+	whole := func() {
+		t.Helper()
+		if r, err := h.App.DB.VerifyAudit(ctx, nil); err != nil || !r.OK() || r.Count != int64(len(events)) {
+			t.Fatalf("after putting it back: %+v %v", r, err)
+		}
+	}
+	e := events[9]
+	exec("UPDATE audit_events SET payload = ? WHERE seq = ?", `{"changed":true}`, e.Seq)
+	broken(9, server.AuditBrokenHash)
+	exec("UPDATE audit_events SET payload = ? WHERE seq = ?", e.Payload, e.Seq)
+	whole()
+
+	e = events[14]
+	exec("DELETE FROM audit_events WHERE seq = ?", e.Seq)
+	broken(14, server.AuditBrokenSeq)
+	exec(`INSERT INTO audit_events (seq, occurred_at, actor_id, actor_role, actor_department_id, action, object_type, object_id, payload, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.OccurredAt, e.ActorID, e.ActorRole, e.ActorDepartmentID, e.Action, e.ObjectType, e.ObjectID, e.Payload, e.PrevHash, e.Hash)
+	whole()
+
+	a, b, spare := events[4].Seq, events[5].Seq, int64(len(events)+100)
+	swap := func() {
+		exec("UPDATE audit_events SET seq = ? WHERE seq = ?", spare, a)
+		exec("UPDATE audit_events SET seq = ? WHERE seq = ?", a, b)
+		exec("UPDATE audit_events SET seq = ? WHERE seq = ?", b, spare)
+	}
+	swap()
+	broken(4, server.AuditBrokenPrev)
+	swap()
+	whole()
 }
