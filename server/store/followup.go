@@ -99,13 +99,25 @@ func openFollowUps(tx *Tx, cal *calendar.Calendar, r *resultRow, v *syncproto.Re
 		}
 	}
 	if reason != "" {
-		if err := tx.Exec(`INSERT INTO abnormal_operation_flags (result_id, enterprise_id, reason, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (result_id) DO NOTHING`, r.ID, r.EnterpriseID, reason, tx.Now).Error; err != nil {
-			return err
+		res := tx.Exec(`INSERT INTO abnormal_operation_flags (result_id, enterprise_id, reason, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (result_id) DO NOTHING`, r.ID, r.EnterpriseID, reason, tx.Now)
+		if res.Error != nil {
+			return res.Error
 		}
-		addAudit(tx, "enterprise.abnormal_flagged", "enterprise", r.EnterpriseID, auditData{"result_id": r.ID, "reason": reason})
+		if res.RowsAffected > 0 { // approved again after a reopen: flagged once
+			addAudit(tx, "enterprise.abnormal_flagged", "enterprise", r.EnterpriseID, auditData{"result_id": r.ID, "reason": reason})
+		}
 	}
 	if !code.ProblemsFound {
+		return nil
+	}
+	// A result approved again after a reopen (a correction) keeps the task
+	// its first approval opened: the follow-up goes on, it is not doubled.
+	var open int64
+	if err := tx.Model(&followUpRow{}).Where("result_id = ? AND department_id = ?", r.ID, r.DepartmentID).Count(&open).Error; err != nil {
+		return err
+	}
+	if open > 0 {
 		return nil
 	}
 	findings := v.Findings
