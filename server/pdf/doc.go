@@ -99,9 +99,9 @@ func printable(s string) string {
 const (
 	fontCJKName   = "cjk"
 	fontLatinName = "latin"
-	pageMargin = 15.0 // mm, each side
-	lineH      = 5.5  // mm, one line of body text
-	aliasPages = "{nb}"
+	pageMargin    = 15.0 // mm, each side
+	lineH         = 5.5  // mm, one line of body text
+	aliasPages    = "{nb}"
 )
 
 // doc is one document being written: fpdf with the CJK font, A4 pages, a
@@ -111,7 +111,7 @@ type doc struct {
 	header string // printed at the top of every page
 	// table is the header of the table being written, repeated at the
 	// top of a page the table breaks onto.
-	table *table
+	table  *table
 	widths map[widthKey]float64
 	pt     float64 // font size
 }
