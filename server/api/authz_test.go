@@ -134,6 +134,7 @@ func policies() map[string]policy {
 		"GET /v1/campaigns/:id/packets":                 {roles: staff, object: (*walk).drawnCampaign},
 		"GET /v1/packets/:id":                           {roles: all, ownOnly: true, object: (*walk).packet},
 		"GET /v1/packets/:id/record":                    {roles: all, ownOnly: true, object: (*walk).packetRecord},
+		"GET /v1/packets/:id/record.pdf":                {roles: all, ownOnly: true, object: (*walk).packetRecord},
 		"GET /v1/campaigns/:id/grouping-report":         {roles: staff, object: (*walk).drawnCampaign},
 		"POST /v1/campaigns/:id/grouping-report/filing": {roles: admins, object: (*walk).drawnCampaign},
 		"GET /v1/campaigns/:id/grouping-report/filings": {roles: staff, object: (*walk).drawnCampaign},

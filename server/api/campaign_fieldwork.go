@@ -27,6 +27,7 @@ func (s *Server) campaignFieldworkRoutes(g *echo.Group) {
 	g.GET("/campaigns/:id/packets", s.handleCampaignPackets, allow(staffOnly))
 	g.GET("/packets/:id", s.handlePacketView, allow(anyRole))
 	g.GET("/packets/:id/record", s.handlePacketRecord, allow(anyRole))
+	g.GET("/packets/:id/record.pdf", s.handlePacketRecordPDF, allow(anyRole))
 	g.GET("/campaigns/:id/grouping-report", s.handleGroupingReport, allow(staffOnly))
 	g.POST("/campaigns/:id/grouping-report/filing", s.handleGroupingFile, allow(adminOnly))
 	g.GET("/campaigns/:id/grouping-report/filings", s.handleGroupingFilings, allow(staffOnly))

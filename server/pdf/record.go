@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -304,7 +305,8 @@ func (r *Record) drawImage(d *doc, sha string, x, y, w, h float64) bool {
 		return false
 	}
 	tp := ""
-	switch img.ContentType {
+	// The bytes decide, not the type the device declared.
+	switch http.DetectContentType(img.Data) {
 	case "image/png":
 		tp = "PNG"
 	case "image/jpeg":
