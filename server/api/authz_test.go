@@ -132,6 +132,7 @@ func policies() map[string]policy {
 		"GET /v1/campaigns/:id/teams":                   {roles: staff, object: (*walk).drawnCampaign},
 		"POST /v1/campaigns/:id/packets":                {roles: coordinators, object: (*walk).drawnCampaign},
 		"GET /v1/campaigns/:id/packets":                 {roles: staff, object: (*walk).drawnCampaign},
+		"GET /v1/campaigns/:id/letters.pdf":             {roles: staff, object: (*walk).drawnCampaign},
 		"GET /v1/packets/:id":                           {roles: all, ownOnly: true, object: (*walk).packet},
 		"GET /v1/packets/:id/record":                    {roles: all, ownOnly: true, object: (*walk).packetRecord},
 		"GET /v1/packets/:id/record.pdf":                {roles: all, ownOnly: true, object: (*walk).packetRecord},

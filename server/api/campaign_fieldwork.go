@@ -30,6 +30,7 @@ func (s *Server) campaignFieldworkRoutes(g *echo.Group) {
 	g.GET("/packets/:id/record", s.handlePacketRecord, allow(anyRole))
 	g.GET("/packets/:id/record.pdf", s.handlePacketRecordPDF, allow(anyRole))
 	g.GET("/campaigns/:id/grouping-report", s.handleGroupingReport, allow(staffOnly))
+	g.GET("/campaigns/:id/letters.pdf", s.handleCampaignLetters, allow(staffOnly))
 	g.POST("/campaigns/:id/grouping-report/filing", s.handleGroupingFile, allow(adminOnly))
 	g.GET("/campaigns/:id/grouping-report/filings", s.handleGroupingFilings, allow(staffOnly))
 	g.GET("/campaigns/:id/recusal-openings", s.handleRecusalOpenings, allow(coordinators))

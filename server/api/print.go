@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -37,6 +38,36 @@ func (s *Server) handlePacketRecordPDF(c echo.Context) error {
 		return err
 	}
 	return sendPDF(c, "record-"+id+".pdf", buf.Bytes())
+}
+
+// handleCampaignLetters handles "GET /v1/campaigns/:id/letters.pdf": the
+// notification letters (告知书) of every target in one PDF, or with
+// ?target=CREDIT one target's; ?contact= sets the lead department's
+// contact line.
+func (s *Server) handleCampaignLetters(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	target := c.QueryParam("target")
+	contact := c.QueryParam("contact")
+	if len([]rune(contact)) > 200 {
+		return server.Errorf(server.EINVALID, "联系方式不得超过200字 (contact must be at most 200 characters).")
+	}
+	l, err := s.printSources().LoadLetters(c.Request().Context(), id, target)
+	if err != nil {
+		return err
+	}
+	l.Contact = contact
+	var buf bytes.Buffer
+	if err := pdf.WriteLetters(&buf, l); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("letters-%d.pdf", id)
+	if target != "" {
+		name = fmt.Sprintf("letter-%d-%s.pdf", id, target)
+	}
+	return sendPDF(c, name, buf.Bytes())
 }
 
 // sendPDF sends a document as an attachment, never cached: documents hold

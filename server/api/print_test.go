@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,5 +141,59 @@ func TestPacketRecordPDF(t *testing.T) {
 		// An inspector not on the team, and a malformed id: not found.
 		h.MustDo(t, "GET", "/v1/packets/"+p.ID+"/record.pdf", f.token(t, "insp-a3"), nil, http.StatusNotFound, nil)
 		h.MustDo(t, "GET", "/v1/packets/nope/record.pdf", f.token(t, "root"), nil, http.StatusNotFound, nil)
+	})
+}
+
+func TestCampaignLettersPDF(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 3, InspectorsPerDepartment: 2,
+			Items: map[string][]string{h.DeptA.Code: {"a-licence", "a-minors"}, h.DeptB.Code: {"b-price"}}})
+		base := fmt.Sprintf("/v1/campaigns/%d/letters.pdf", is.Campaign.ID)
+		tok := h.Token(t, "coord-a")
+		contact := "联系人：张科长 0592-5550123"
+		r := h.MustDo(t, "GET", base+"?contact="+url.QueryEscape(contact), tok, nil, http.StatusOK, nil)
+		if r.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
+		}
+		txt := pdfText(t, r.Body)
+		if n := strings.Count(txt, "“双随机、一公开”跨部门联合抽查告知书\n"); n < len(is.Packets) {
+			t.Errorf("%d letter titles for %d targets", n, len(is.Packets))
+		}
+		pdfHas(t, txt, is.Campaign.Name, h.DeptA.Name, h.DeptB.Name, is.Campaign.WindowStart.String(), is.Campaign.WindowEnd.String(),
+			contact, is.Campaign.ManifestDigest, fmt.Sprintf("/public/campaigns/%d/manifest", is.Campaign.ID), "请准备的材料")
+		for _, p := range is.Packets {
+			e := p.Content.Enterprise
+			pdfHas(t, txt, e.Name, e.CreditCode)
+			for _, s := range p.Content.Sections {
+				for _, it := range s.Items {
+					if it.LegalBasis == "" {
+						t.Fatalf("item %s has no legal basis to print", it.Code)
+					}
+					pdfHas(t, txt, it.Title, it.LegalBasis)
+				}
+			}
+			for _, m := range p.Content.Team {
+				pdfHas(t, txt, m.CertificateNumber)
+			}
+		}
+		flat := strings.Join(strings.Fields(txt), "")
+		for name, in := range h.Inspectors {
+			if in.Phone != "" && strings.Contains(flat, in.Phone) {
+				t.Errorf("the letters show inspector %s's phone", name)
+			}
+		}
+
+		// One target's letter.
+		p := is.Packets[1]
+		one := pdfText(t, h.MustDo(t, "GET", base+"?target="+p.CreditCode, tok, nil, http.StatusOK, nil).Body)
+		pdfHas(t, one, p.Content.Enterprise.Name, p.CreditCode, "联系人：____________")
+		for _, q := range is.Packets {
+			if q.CreditCode != p.CreditCode && strings.Contains(one, q.CreditCode) {
+				t.Errorf("the letter of %s shows %s", p.CreditCode, q.CreditCode)
+			}
+		}
+		h.MustDo(t, "GET", base+"?target=91350200000000000X", tok, nil, http.StatusNotFound, nil)
+		h.MustDo(t, "GET", base+"?contact="+strings.Repeat("电", 201), tok, nil, http.StatusBadRequest, nil)
+		h.MustDo(t, "GET", base, h.Token(t, "insp-a1"), nil, http.StatusForbidden, nil)
 	})
 }

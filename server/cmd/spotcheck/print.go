@@ -12,15 +12,18 @@ import (
 )
 
 func init() {
-	register("print", "printed documents as PDF: print record --packet ID --out FILE | print grouping --campaign ID --out FILE", cmdPrint)
+	register("print", "printed documents as PDF: print letter|record|grouping … --out FILE", cmdPrint)
 }
 
-const printUsage = "usage: spotcheck print record --packet ID --out FILE\n" +
+const printUsage = "usage: spotcheck print letter --campaign ID [--target CREDIT] [--contact TEXT] --out FILE\n" +
+	"       spotcheck print record --packet ID --out FILE\n" +
 	"       spotcheck print grouping --campaign ID [--department ID] --out FILE"
 
 func cmdPrint(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 {
 		switch args[0] {
+		case "letter":
+			return cmdPrintLetter(ctx, env, args[1:])
 		case "record":
 			return cmdPrintRecord(ctx, env, args[1:])
 		case "grouping":
@@ -28,7 +31,7 @@ func cmdPrint(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	fmt.Fprintln(env.Stderr, printUsage)
-	return usagef("want: print record|grouping")
+	return usagef("want: print letter|record|grouping")
 }
 
 // printCommand is what each print subcommand shares: the global flags,
@@ -130,5 +133,28 @@ func cmdPrintGrouping(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		return pdf.WriteGrouping(buf, rep)
+	})
+}
+
+// cmdPrintLetter writes the notification letters of a campaign's targets in
+// one PDF, or with --target one target's.
+func cmdPrintLetter(ctx context.Context, env *Env, args []string) error {
+	c := newPrintCommand(env, "letter")
+	campaign := c.fs.Int64("campaign", 0, "the campaign id")
+	target := c.fs.String("target", "", "only this target's letter (its unified social credit code)")
+	contact := c.fs.String("contact", "", "the lead department's contact line, e.g. \"联系人：张科长 0592-5550123\"; default: a line to fill in by hand")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *campaign <= 0 {
+		return usagef("--campaign ID is required")
+	}
+	return c.run(ctx, env, func(ctx context.Context, _ *app.App, src *pdf.Sources, buf *bytes.Buffer) error {
+		l, err := src.LoadLetters(ctx, *campaign, *target)
+		if err != nil {
+			return err
+		}
+		l.Contact = *contact
+		return pdf.WriteLetters(buf, l)
 	})
 }

@@ -96,7 +96,37 @@ func TestPrint_Command(t *testing.T) {
 				}
 			}
 
+			let := filepath.Join(dir, "letter.pdf")
+			if code, _, errOut := runCommand(t, env, nil, "print", "letter", "--campaign", fmt.Sprint(camps[0].ID), "--target", p.CreditCode, "--out", let); code != 0 {
+				t.Fatalf("print letter: exit %d: %s", code, errOut)
+			}
+			txt = pdfFileText(t, let)
+			for _, want := range []string{"跨部门联合抽查告知书", p.Content.Enterprise.Name, p.CreditCode, camps[0].ManifestDigest} {
+				if !strings.Contains(txt, strings.Join(strings.Fields(want), "")) {
+					t.Errorf("letter lacks %q", want)
+				}
+			}
+			for _, s := range p.Content.Sections {
+				for _, it := range s.Items {
+					if !strings.Contains(txt, strings.Join(strings.Fields(it.Title), "")) || !strings.Contains(txt, strings.Join(strings.Fields(it.LegalBasis), "")) {
+						t.Errorf("letter lacks item %q or its basis", it.Title)
+					}
+				}
+			}
+			all := filepath.Join(dir, "letters.pdf")
+			if code, _, errOut := runCommand(t, env, nil, "print", "letter", "--campaign", fmt.Sprint(camps[0].ID), "--out", all); code != 0 {
+				t.Fatalf("print letter (all): exit %d: %s", code, errOut)
+			}
+			txt = pdfFileText(t, all)
+			for _, q := range packets {
+				if !strings.Contains(txt, q.CreditCode) {
+					t.Errorf("the merged letters lack %s", q.CreditCode)
+				}
+			}
+
 			for _, args := range [][]string{
+				{"print", "letter", "--out", let},
+				{"print", "letter", "--campaign", fmt.Sprint(camps[0].ID), "--target", "nope", "--out", let},
 				{"print"}, {"print", "nonsense"},
 				{"print", "record", "--out", rec},
 				{"print", "record", "--packet", p.ID},
