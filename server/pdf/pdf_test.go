@@ -99,6 +99,16 @@ func sha(b []byte) string {
 // two departments, inspectors per department, nPhotos photos, a correction
 // and a refused close.
 func sampleRecord(t testing.TB, nItems, perDept, nPhotos int) *pdf.Record {
+	return sampleRecordWith(t, nItems, perDept, nPhotos, func(i int) pdf.Image {
+		img := testPNG(t, 320, 240, color.RGBA{uint8(40 * i), 90, 160, 255})
+		img.Data = append(img.Data, byte(i)) // distinct bytes, same picture
+		return img
+	})
+}
+
+// sampleRecordWith is sampleRecord with photo(i) the i-th photo (90 and 91
+// are the signatures).
+func sampleRecordWith(t testing.TB, nItems, perDept, nPhotos int, photo func(int) pdf.Image) *pdf.Record {
 	t.Helper()
 	c := &syncproto.PacketContent{
 		CampaignName: "2026年互联网上网服务营业场所跨部门联合抽查",
@@ -108,15 +118,14 @@ func sampleRecord(t testing.TB, nItems, perDept, nPhotos int) *pdf.Record {
 	}
 	images := map[string]pdf.Image{}
 	addImage := func(i int) syncproto.AttachmentRef {
-		img := testPNG(t, 320, 240, color.RGBA{uint8(40 * i), 90, 160, 255})
-		img.Data = append(img.Data, byte(i)) // distinct bytes, same picture
+		img := photo(i)
 		h := sha(img.Data)
 		images[h] = img
 		return syncproto.AttachmentRef{SHA256: h, Size: int64(len(img.Data)), ContentType: img.ContentType}
 	}
 	jr := &syncproto.JointRecord{PacketID: "7f3a9c0d1e2f30415263748596a7b8c9", Flags: []syncproto.RecordFlag{}}
 	id := int64(1)
-	photo := 0
+	nPhoto := 0
 	for di, dept := range []string{"CULTURE", "SAMR"} {
 		sec := syncproto.PacketSection{Department: dept}
 		rec := syncproto.SectionRecord{PacketID: jr.PacketID, Department: dept, Version: 1, DeviceID: int64(10 + di), SealedAt: time.Date(2026, 5, 12, 2, 30, 0, 0, time.UTC)}
@@ -134,9 +143,9 @@ func sampleRecord(t testing.TB, nItems, perDept, nPhotos int) *pdf.Record {
 			if i == 1 {
 				a.Result, a.Note = syncproto.ResultNonCompliant, "登记记录缺少3月份数据，已当场责令改正"
 			}
-			if photo < nPhotos && (i%2 == 0 || nItems*2-photo <= nPhotos) {
-				a.Photos = append(a.Photos, addImage(photo))
-				photo++
+			if nPhoto < nPhotos && (i%2 == 0 || nItems*2-nPhoto <= nPhotos) {
+				a.Photos = append(a.Photos, addImage(nPhoto))
+				nPhoto++
 			}
 			rec.Answers = append(rec.Answers, a)
 		}

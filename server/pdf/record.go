@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -304,19 +303,14 @@ func (r *Record) drawImage(d *doc, sha string, x, y, w, h float64) bool {
 	if !ok {
 		return false
 	}
-	tp := ""
 	// The bytes decide, not the type the device declared.
-	switch http.DetectContentType(img.Data) {
-	case "image/png":
-		tp = "PNG"
-	case "image/jpeg":
-		tp = "JPG"
-	default:
+	data, tp, ok := embeddable(img.Data)
+	if !ok {
 		return false
 	}
 	info := d.f.GetImageInfo(sha)
 	if info == nil {
-		info = d.f.RegisterImageOptionsReader(sha, fpdf.ImageOptions{ImageType: tp}, bytes.NewReader(img.Data))
+		info = d.f.RegisterImageOptionsReader(sha, fpdf.ImageOptions{ImageType: tp}, bytes.NewReader(data))
 		if d.f.Err() {
 			// A broken image must not spoil the document: print its hash.
 			d.f.ClearError()
