@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -150,4 +151,25 @@ func BenchmarkWriteLetters1000(b *testing.B) {
 		size = buf.Len()
 	}
 	b.ReportMetric(float64(size), "bytes/pdf")
+}
+
+// TestWriteLetters_Pages checks that each letter of a merged PDF numbers
+// its own pages: a target receives its letter alone.
+func TestWriteLetters_Pages(t *testing.T) {
+	var buf bytes.Buffer
+	if err := pdf.WriteLetters(&buf, letters(3)); err != nil {
+		t.Fatal(err)
+	}
+	txt := pdfText(t, buf.Bytes())
+	pages := strings.Count(txt, "\f")
+	if pages%3 != 0 || pages < 3 {
+		t.Fatalf("%d pages for 3 letters of the same length", pages)
+	}
+	per := pages / 3
+	if n := strings.Count(collapse(txt), collapse(fmt.Sprintf("第 1 页 共 %d 页", per))); n != 3 {
+		t.Fatalf("\"第 1 页 共 %d 页\" appears %d times; want once per letter", per, n)
+	}
+	if strings.Contains(collapse(txt), collapse(fmt.Sprintf("第 %d 页", per+1))) {
+		t.Fatal("page numbers run on across letters")
+	}
 }

@@ -101,7 +101,6 @@ const (
 	fontLatinName = "latin"
 	pageMargin    = 15.0 // mm, each side
 	lineH         = 5.5  // mm, one line of body text
-	aliasPages    = "{nb}"
 )
 
 // doc is one document being written: fpdf with the CJK font, A4 pages, a
@@ -113,7 +112,56 @@ type doc struct {
 	// top of a page the table breaks onto.
 	table  *table
 	widths map[widthKey]float64
+	starts []int   // the first page of each part
+	counts []int   // the pages of each part, from the first pass
 	pt     float64 // font size
+}
+
+// render writes a document in two passes: the first counts the pages of
+// each part (a part is a document of its own, such as one target's letter
+// in a merged PDF), the second prints "第 N 页 共 M 页" per part.
+func render(w io.Writer, title, header string, write func(d *doc)) error {
+	first := newDoc(title, header)
+	write(first)
+	if err := first.f.Error(); err != nil {
+		return fmt.Errorf("pdf: %w", err)
+	}
+	d := newDoc(title, header)
+	d.counts = first.partCounts()
+	write(d)
+	return d.write(w)
+}
+
+// part starts a new part on a new page; its pages are numbered from 1.
+func (d *doc) part() {
+	d.f.AddPage() // the footer of the page before still counts in its part
+	d.starts = append(d.starts, d.f.PageNo())
+}
+
+// partCounts returns how many pages each part has.
+func (d *doc) partCounts() []int {
+	counts := make([]int, len(d.starts))
+	for i, s := range d.starts {
+		next := d.f.PageNo() + 1
+		if i+1 < len(d.starts) {
+			next = d.starts[i+1]
+		}
+		counts[i] = next - s
+	}
+	return counts
+}
+
+// pageLabel is the page's "第 N 页 共 M 页" within its part.
+func (d *doc) pageLabel() string {
+	i := len(d.starts) - 1
+	if i < 0 {
+		return ""
+	}
+	total := 0
+	if i < len(d.counts) {
+		total = d.counts[i]
+	}
+	return fmt.Sprintf("第 %d 页 共 %d 页", d.f.PageNo()-d.starts[i]+1, total)
 }
 
 // newDoc returns an empty document with the header on every page.
@@ -125,7 +173,6 @@ func newDoc(title, header string) *doc {
 	f.AddUTF8FontFromBytes(fontLatinName, "", fontLatin)
 	f.SetTitle(title, true)
 	f.SetCreator("spotcheck", true)
-	f.AliasNbPages(aliasPages)
 	d := &doc{f: f, header: header}
 	f.SetHeaderFunc(func() {
 		defer d.size(d.pt) // the text that broke onto this page goes on in its size
@@ -144,15 +191,7 @@ func newDoc(title, header string) *doc {
 		d.size(8)
 		f.SetTextColor(110, 110, 110)
 		_, h := f.GetPageSize()
-		// The alias is replaced by the page count when the document is
-		// closed, in whichever font it was written: write it alone in the
-		// Latin font, which has the digits.
-		x := pageMargin + d.width()/2 - 4
-		d.text(x-20, h-pageMargin, 20, 4, fmt.Sprintf("第 %d 页 共", f.PageNo()), "R")
-		f.SetFont(fontLatinName, "", 8)
-		f.SetXY(x, h-pageMargin)
-		f.CellFormat(8, 4, aliasPages, "", 0, "C", false, 0, "")
-		d.text(x+8, h-pageMargin, 6, 4, "页", "L")
+		d.text(pageMargin, h-pageMargin, d.width(), 4, d.pageLabel(), "C")
 		f.SetTextColor(0, 0, 0)
 	})
 	return d

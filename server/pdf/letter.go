@@ -82,68 +82,68 @@ func (l *Letters) deptByCode(code string) string {
 // lead department's contact line and a verification line.
 func WriteLetters(w io.Writer, l *Letters) error {
 	c := l.Campaign
-	d := newDoc("联合抽查告知书", "“双随机、一公开”跨部门联合抽查告知书 / "+c.Name)
 	lead := l.deptByID(c.LeadDepartmentID)
 	var depts []string
 	for _, id := range c.DepartmentIDs {
 		depts = append(depts, l.deptByID(id))
 	}
-	for _, p := range l.Packets {
-		d.f.AddPage()
-		d.title("“双随机、一公开”跨部门联合抽查告知书")
-		e := p.Content.Enterprise
-		d.para(e.Name + "：")
-		d.field("统一社会信用代码", e.CreditCode)
-		d.field("地址", e.Address)
-		d.f.Ln(2)
-		d.para(fmt.Sprintf("根据“双随机、一公开”监管工作要求，%s牵头，会同%s开展“%s”。经随机抽取，你单位被确定为本次联合抽查对象。检查组将于%s至%s期间到你单位现场检查，请予以配合。",
-			lead, strings.Join(depts, "、"), c.Name, c.WindowStart, c.WindowEnd))
+	return render(w, "联合抽查告知书", "“双随机、一公开”跨部门联合抽查告知书 / "+c.Name, func(d *doc) {
+		for _, p := range l.Packets {
+			d.part()
+			d.title("“双随机、一公开”跨部门联合抽查告知书")
+			e := p.Content.Enterprise
+			d.para(e.Name + "：")
+			d.field("统一社会信用代码", e.CreditCode)
+			d.field("地址", e.Address)
+			d.f.Ln(2)
+			d.para(fmt.Sprintf("根据“双随机、一公开”监管工作要求，%s牵头，会同%s开展“%s”。经随机抽取，你单位被确定为本次联合抽查对象。检查组将于%s至%s期间到你单位现场检查，请予以配合。",
+				lead, strings.Join(depts, "、"), c.Name, c.WindowStart, c.WindowEnd))
 
-		d.heading("一、检查部门、事项及依据")
-		t := &table{cols: []string{"检查部门", "检查事项", "检查依据"}, widths: []float64{0.22, 0.43, 0.35}}
-		t.begin(d)
-		for _, s := range p.Content.Sections {
-			for _, it := range s.Items {
-				t.row(d, l.deptByCode(s.Department), it.Title, it.LegalBasis)
+			d.heading("一、检查部门、事项及依据")
+			t := &table{cols: []string{"检查部门", "检查事项", "检查依据"}, widths: []float64{0.22, 0.43, 0.35}}
+			t.begin(d)
+			for _, s := range p.Content.Sections {
+				for _, it := range s.Items {
+					t.row(d, l.deptByCode(s.Department), it.Title, it.LegalBasis)
+				}
 			}
-		}
-		t.end(d)
+			t.end(d)
 
-		d.heading("二、请准备的材料")
-		d.para("请在检查时提供与下列检查事项有关的证照、台账和记录：")
-		n := 0
-		for _, s := range p.Content.Sections {
-			for _, it := range s.Items {
-				n++
-				d.para(fmt.Sprintf("%d. %s", n, it.Title))
+			d.heading("二、请准备的材料")
+			d.para("请在检查时提供与下列检查事项有关的证照、台账和记录：")
+			n := 0
+			for _, s := range p.Content.Sections {
+				for _, it := range s.Items {
+					n++
+					d.para(fmt.Sprintf("%d. %s", n, it.Title))
+				}
 			}
-		}
 
-		d.heading("三、检查人员")
-		d.para("执法人员将主动出示执法证件，你单位可核对：")
-		team := &table{cols: []string{"部门", "执法人员", "执法证号"}, widths: []float64{0.35, 0.25, 0.4}}
-		team.begin(d)
-		for _, m := range p.Content.Team {
-			team.row(d, l.deptByCode(m.Department), m.Name, m.CertificateNumber)
-		}
-		team.end(d)
+			d.heading("三、检查人员")
+			d.para("执法人员将主动出示执法证件，你单位可核对：")
+			team := &table{cols: []string{"部门", "执法人员", "执法证号"}, widths: []float64{0.35, 0.25, 0.4}}
+			team.begin(d)
+			for _, m := range p.Content.Team {
+				team.row(d, l.deptByCode(m.Department), m.Name, m.CertificateNumber)
+			}
+			team.end(d)
 
-		d.heading("四、联系方式")
-		contact := l.Contact
-		if contact == "" {
-			contact = "联系人：____________  联系电话：____________"
-		}
-		d.field(lead, contact)
+			d.heading("四、联系方式")
+			contact := l.Contact
+			if contact == "" {
+				contact = "联系人：____________  联系电话：____________"
+			}
+			d.field(lead, contact)
 
-		d.heading("五、核验")
-		d.para("本次抽查的抽取方案已事先公开，任何人可据其重新计算抽查结果。")
-		d.field("抽取方案", l.ManifestURL)
-		d.field("方案摘要", "SHA-256 "+c.ManifestDigest)
-		d.f.Ln(6)
-		d.text(pageMargin, d.f.GetY(), d.width(), lineH, lead+"（盖章）", "R")
-		d.f.Ln(lineH)
-		d.text(pageMargin, d.f.GetY(), d.width(), lineH, "年    月    日", "R")
-		d.f.Ln(lineH)
-	}
-	return d.write(w)
+			d.heading("五、核验")
+			d.para("本次抽查的抽取方案已事先公开，任何人可据其重新计算抽查结果。")
+			d.field("抽取方案", l.ManifestURL)
+			d.field("方案摘要", "SHA-256 "+c.ManifestDigest)
+			d.f.Ln(6)
+			d.text(pageMargin, d.f.GetY(), d.width(), lineH, lead+"（盖章）", "R")
+			d.f.Ln(lineH)
+			d.text(pageMargin, d.f.GetY(), d.width(), lineH, "年    月    日", "R")
+			d.f.Ln(lineH)
+		}
+	})
 }

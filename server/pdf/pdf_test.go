@@ -184,9 +184,6 @@ func TestWriteRecord(t *testing.T) {
 	if err := pdf.WriteRecord(&buf, r); err != nil {
 		t.Fatal(err)
 	}
-	if p := os.Getenv("SPOTCHECK_PDF_OUT"); p != "" {
-		_ = os.WriteFile(p, buf.Bytes(), 0o644)
-	}
 	txt := pdfText(t, buf.Bytes())
 	mustContain(t, txt, "“双随机、一公开”跨部门联合检查记录表", "深圳市星河网络会所有限公司", "91440300MA5FUTK12X",
 		"负责人李某拒绝在记录表上签字，称需请示总公司", "拒绝签字", "第2项照片拍错对象，重新拍摄", "市市场监督管理局",

@@ -81,97 +81,97 @@ func printTime(t time.Time) string {
 // hashes, the correction history, the flags, and a verification line.
 func WriteRecord(w io.Writer, r *Record) error {
 	c, jr := r.Content, r.Joint
-	d := newDoc("联合检查记录表", "联合检查记录表（一企一表） / "+c.Enterprise.Name)
-	d.f.AddPage()
-	d.title("“双随机、一公开”跨部门联合检查记录表")
-	d.para(c.CampaignName)
-	d.field("检查期间", c.WindowStart+" 至 "+c.WindowEnd)
-	d.field("检查包", jr.PacketID)
+	return render(w, "联合检查记录表", "联合检查记录表（一企一表） / "+c.Enterprise.Name, func(d *doc) {
+		d.part()
+		d.title("“双随机、一公开”跨部门联合检查记录表")
+		d.para(c.CampaignName)
+		d.field("检查期间", c.WindowStart+" 至 "+c.WindowEnd)
+		d.field("检查包", jr.PacketID)
 
-	d.heading("一、被检查对象")
-	e := c.Enterprise
-	d.field("名称", e.Name)
-	d.field("统一社会信用代码", e.CreditCode)
-	d.field("地址", e.Address)
-	d.field("法定代表人", e.LegalRepresentative)
-	if e.LicenceNumber != "" {
-		d.field("许可证号", e.LicenceNumber)
-	}
-	if e.Category != "" || e.District != "" {
-		d.field("类别 / 区域", strings.Trim(e.Category+" / "+e.District, " /"))
-	}
+		d.heading("一、被检查对象")
+		e := c.Enterprise
+		d.field("名称", e.Name)
+		d.field("统一社会信用代码", e.CreditCode)
+		d.field("地址", e.Address)
+		d.field("法定代表人", e.LegalRepresentative)
+		if e.LicenceNumber != "" {
+			d.field("许可证号", e.LicenceNumber)
+		}
+		if e.Category != "" || e.District != "" {
+			d.field("类别 / 区域", strings.Trim(e.Category+" / "+e.District, " /"))
+		}
 
-	d.heading("二、检查组及出示执法证件")
-	shown := map[int64]bool{}
-	for _, js := range jr.Sections {
-		if js.Current != nil {
-			for _, cs := range js.Current.Section.Certificates {
-				shown[cs.InspectorID] = true
+		d.heading("二、检查组及出示执法证件")
+		shown := map[int64]bool{}
+		for _, js := range jr.Sections {
+			if js.Current != nil {
+				for _, cs := range js.Current.Section.Certificates {
+					shown[cs.InspectorID] = true
+				}
 			}
 		}
-	}
-	team := &table{cols: []string{"部门", "执法人员", "执法证号", "出示证件"}, widths: []float64{0.3, 0.2, 0.3, 0.2}}
-	team.begin(d)
-	for _, m := range c.Team {
-		team.row(d, r.dept(m.Department), m.Name, m.CertificateNumber, map[bool]string{true: "已出示", false: "未记录"}[shown[m.InspectorID]])
-	}
-	team.end(d)
+		team := &table{cols: []string{"部门", "执法人员", "执法证号", "出示证件"}, widths: []float64{0.3, 0.2, 0.3, 0.2}}
+		team.begin(d)
+		for _, m := range c.Team {
+			team.row(d, r.dept(m.Department), m.Name, m.CertificateNumber, map[bool]string{true: "已出示", false: "未记录"}[shown[m.InspectorID]])
+		}
+		team.end(d)
 
-	for i, js := range jr.Sections {
-		d.heading(fmt.Sprintf("%s、%s检查事项", chineseNumber(i+3), r.dept(js.Department)))
-		r.section(d, c, js)
-	}
+		for i, js := range jr.Sections {
+			d.heading(fmt.Sprintf("%s、%s检查事项", chineseNumber(i+3), r.dept(js.Department)))
+			r.section(d, c, js)
+		}
 
-	n := len(jr.Sections) + 3
-	d.heading(chineseNumber(n) + "、检查结论及签字")
-	if len(jr.Closes) == 0 {
-		d.para("尚无检查结论。")
-	}
-	for i := range jr.Closes {
-		r.close(d, c, &jr.Closes[i])
-	}
+		n := len(jr.Sections) + 3
+		d.heading(chineseNumber(n) + "、检查结论及签字")
+		if len(jr.Closes) == 0 {
+			d.para("尚无检查结论。")
+		}
+		for i := range jr.Closes {
+			r.close(d, c, &jr.Closes[i])
+		}
 
-	d.heading(chineseNumber(n+1) + "、更正记录")
-	corr := &table{cols: []string{"部门", "版本", "更正原因", "封存时间（设备）", "封存哈希"}, widths: []float64{0.16, 0.08, 0.3, 0.18, 0.28}}
-	any := false
-	for _, js := range jr.Sections {
-		for _, h := range js.History {
-			if h.Section.Version <= 1 {
-				continue
+		d.heading(chineseNumber(n+1) + "、更正记录")
+		corr := &table{cols: []string{"部门", "版本", "更正原因", "封存时间（设备）", "封存哈希"}, widths: []float64{0.16, 0.08, 0.3, 0.18, 0.28}}
+		any := false
+		for _, js := range jr.Sections {
+			for _, h := range js.History {
+				if h.Section.Version <= 1 {
+					continue
+				}
+				if !any {
+					corr.begin(d)
+					any = true
+				}
+				corr.row(d, r.dept(js.Department), fmt.Sprintf("第%d版（更正第%d版）", h.Section.Version, h.Section.Replaces),
+					h.Section.CorrectionReason, printTime(h.Section.SealedAt), h.Hash)
 			}
-			if !any {
-				corr.begin(d)
-				any = true
+		}
+		if any {
+			corr.end(d)
+		} else {
+			d.para("无。")
+		}
+
+		if len(jr.Flags) > 0 {
+			d.heading(chineseNumber(n+2) + "、需审核关注的事项")
+			for _, f := range jr.Flags {
+				d.para("· " + f.Message)
 			}
-			corr.row(d, r.dept(js.Department), fmt.Sprintf("第%d版（更正第%d版）", h.Section.Version, h.Section.Replaces),
-				h.Section.CorrectionReason, printTime(h.Section.SealedAt), h.Hash)
 		}
-	}
-	if any {
-		corr.end(d)
-	} else {
-		d.para("无。")
-	}
 
-	if len(jr.Flags) > 0 {
-		d.heading(chineseNumber(n+2) + "、需审核关注的事项")
-		for _, f := range jr.Flags {
-			d.para("· " + f.Message)
+		d.heading("核验")
+		d.para("本记录表由检查包的封存记录生成。持有者可凭以下哈希向服务器核对记录表是否与封存一致：")
+		for _, js := range jr.Sections {
+			if js.Current != nil {
+				d.field(r.dept(js.Department)+"部分", fmt.Sprintf("第%d版 %s", js.Current.Section.Version, js.Current.Hash))
+			}
 		}
-	}
-
-	d.heading("核验")
-	d.para("本记录表由检查包的封存记录生成。持有者可凭以下哈希向服务器核对记录表是否与封存一致：")
-	for _, js := range jr.Sections {
-		if js.Current != nil {
-			d.field(r.dept(js.Department)+"部分", fmt.Sprintf("第%d版 %s", js.Current.Section.Version, js.Current.Hash))
+		for _, cl := range jr.Closes {
+			d.field("检查结论", cl.Hash)
 		}
-	}
-	for _, cl := range jr.Closes {
-		d.field("检查结论", cl.Hash)
-	}
-	d.field("核验地址", r.VerifyURL)
-	return d.write(w)
+		d.field("核验地址", r.VerifyURL)
+	})
 }
 
 func (r *Record) dept(code string) string {
