@@ -45,26 +45,39 @@ func parseFont(b []byte) *sfnt.Font {
 // the Basic Multilingual Plane at all.
 const Missing = '\u3013'
 
-var glyphCache sync.Map // rune → fontLatinName, fontCJKName or ""
+// fontOfRune holds, for each character of the Basic Multilingual Plane,
+// the font that draws it: 0 neither, 1 Latin, 2 CJK. Built once, on first
+// use.
+var (
+	fontOfRune     [0x10000]uint8
+	fontOfRuneOnce sync.Once
+)
+
+func buildFontTable() {
+	var b sfnt.Buffer
+	for r := rune(0); r < 0x10000; r++ {
+		if i, err := glyphsLatin.GlyphIndex(&b, r); err == nil && i != 0 {
+			fontOfRune[r] = 1
+		} else if i, err := glyphsCJK.GlyphIndex(&b, r); err == nil && i != 0 {
+			fontOfRune[r] = 2
+		}
+	}
+}
 
 // fontOf returns the family of the embedded font that draws r: the Latin
 // font where it has the glyph, else the CJK font, "" for neither.
 func fontOf(r rune) string {
-	if r > 0xFFFF {
+	if r < 0 || r > 0xFFFF {
 		return ""
 	}
-	if v, ok := glyphCache.Load(r); ok {
-		return v.(string)
+	fontOfRuneOnce.Do(buildFontTable)
+	switch fontOfRune[r] {
+	case 1:
+		return fontLatinName
+	case 2:
+		return fontCJKName
 	}
-	fam := ""
-	var b sfnt.Buffer
-	if i, err := glyphsLatin.GlyphIndex(&b, r); err == nil && i != 0 {
-		fam = fontLatinName
-	} else if i, err := glyphsCJK.GlyphIndex(&b, r); err == nil && i != 0 {
-		fam = fontCJKName
-	}
-	glyphCache.Store(r, fam)
-	return fam
+	return ""
 }
 
 // hasGlyph reports whether one of the embedded fonts can draw r.
@@ -115,6 +128,8 @@ type doc struct {
 	starts []int   // the first page of each part
 	counts []int   // the pages of each part, from the first pass
 	pt     float64 // font size
+	fam    string  // the font family set in fpdf, "" for unknown
+	famPt  float64 // and its size
 }
 
 // render writes a document in two passes: the first counts the pages of
@@ -175,6 +190,9 @@ func newDoc(title, header string) *doc {
 	f.SetCreator("spotcheck", true)
 	d := &doc{f: f, header: header}
 	f.SetHeaderFunc(func() {
+		// fpdf sets the font back itself after the header and footer:
+		// what d.fam says is then unknown.
+		defer func() { d.fam = "" }()
 		defer d.size(d.pt) // the text that broke onto this page goes on in its size
 		d.size(8)
 		f.SetTextColor(110, 110, 110)
@@ -187,6 +205,7 @@ func newDoc(title, header string) *doc {
 		}
 	})
 	f.SetFooterFunc(func() {
+		defer func() { d.fam = "" }()
 		defer d.size(d.pt)
 		d.size(8)
 		f.SetTextColor(110, 110, 110)
@@ -240,7 +259,7 @@ func (d *doc) body() { d.size(10) }
 // size sets the font size of the text that follows.
 func (d *doc) size(pt float64) {
 	d.pt = pt
-	d.f.SetFont(fontCJKName, "", pt)
+	d.font(fontCJKName)
 }
 
 // text writes one line of s in a box of w×h mm at x, y, aligned L, C or R,
@@ -270,13 +289,20 @@ func (d *doc) text(x, y, w, h float64, s string, align string) {
 		for _, r := range rs[i:j] {
 			rw += d.runeWidth(r)
 		}
-		d.f.SetFont(fam, "", d.pt)
+		d.font(fam)
 		d.f.SetXY(x, y)
 		d.f.CellFormat(rw, h, run, "", 0, "L", false, 0, "")
 		x += rw
 		i = j
 	}
-	d.f.SetFont(fontCJKName, "", d.pt)
+}
+
+// font switches to the family at the current size, unless it is set.
+func (d *doc) font(fam string) {
+	if d.fam != fam || d.famPt != d.pt {
+		d.f.SetFont(fam, "", d.pt)
+		d.fam, d.famPt = fam, d.pt
+	}
 }
 
 // runFont is the font a character is written in; a space goes with the
@@ -358,7 +384,8 @@ func (t *table) end(d *doc) {
 func (t *table) writeHeader(d *doc) {
 	d.size(9)
 	d.f.SetFillColor(220, 226, 234)
-	t.writeCells(d, t.cols, true)
+	ls, h := t.layout(d, t.cols)
+	t.writeCells(d, ls, h, true)
 	d.body()
 }
 
@@ -366,11 +393,12 @@ func (t *table) writeHeader(d *doc) {
 // row does not fit on this one.
 func (t *table) row(d *doc, cells ...string) {
 	d.size(9)
-	if d.f.GetY()+t.height(d, cells) > d.bottom() {
+	ls, h := t.layout(d, cells)
+	if d.f.GetY()+h > d.bottom() {
 		d.f.AddPage() // the header func repeats the header
 		d.size(9)
 	}
-	t.writeCells(d, cells, false)
+	t.writeCells(d, ls, h, false)
 }
 
 const (
@@ -422,9 +450,8 @@ func (d *doc) runeWidth(r rune) float64 {
 	if d.widths == nil {
 		d.widths = map[widthKey]float64{}
 	}
-	d.f.SetFont(runFont(r), "", d.pt)
+	d.font(runFont(r))
 	w := d.f.GetStringWidth(string(r))
-	d.f.SetFont(fontCJKName, "", d.pt)
 	d.widths[k] = w
 	return w
 }
@@ -438,12 +465,15 @@ type widthKey struct {
 // full-width punctuation).
 func wide(r rune) bool { return r >= 0x2E80 }
 
-func (t *table) height(d *doc, cells []string) float64 {
+// layout wraps each cell and returns the lines and the row's height.
+func (t *table) layout(d *doc, cells []string) ([][]string, float64) {
 	n := 1
+	ls := make([][]string, len(cells))
 	for i, c := range cells {
-		n = max(n, len(t.lines(d, c, i)))
+		ls[i] = t.lines(d, c, i)
+		n = max(n, len(ls[i]))
 	}
-	return float64(n)*cellLineH + 1.6
+	return ls, float64(n)*cellLineH + 1.6
 }
 
 func (t *table) lines(d *doc, s string, col int) []string {
@@ -455,17 +485,16 @@ func (t *table) lines(d *doc, s string, col int) []string {
 	return out
 }
 
-func (t *table) writeCells(d *doc, cells []string, fill bool) {
-	h := t.height(d, cells)
+func (t *table) writeCells(d *doc, cells [][]string, h float64, fill bool) {
 	x, y := d.f.GetXY()
-	for i, c := range cells {
+	for i, ls := range cells {
 		w := t.widths[i] * d.width()
 		if fill {
 			d.f.Rect(x, y, w, h, "FD")
 		} else {
 			d.f.Rect(x, y, w, h, "D")
 		}
-		for j, l := range t.lines(d, c, i) {
+		for j, l := range ls {
 			d.text(x+cellPad, y+0.8+float64(j)*cellLineH, w-2*cellPad, cellLineH, l, "L")
 		}
 		x += w

@@ -29,6 +29,14 @@ type Record struct {
 	Images map[string]Image
 	// VerifyURL is where a holder of the PDF checks it against the server.
 	VerifyURL string
+
+	thumbs map[string]thumb // embeddable images, made once for both passes
+}
+
+type thumb struct {
+	data []byte
+	tp   string
+	ok   bool
 }
 
 // Labels of results, outcomes and signers as printed.
@@ -80,6 +88,9 @@ func printTime(t time.Time) string {
 // the close with its signatures and stamp or its note, the device and seal
 // hashes, the correction history, the flags, and a verification line.
 func WriteRecord(w io.Writer, r *Record) error {
+	rc := *r
+	r = &rc
+	r.thumbs = map[string]thumb{}
 	c, jr := r.Content, r.Joint
 	return render(w, "联合检查记录表", "联合检查记录表（一企一表） / "+c.Enterprise.Name, func(d *doc) {
 		d.part()
@@ -304,10 +315,15 @@ func (r *Record) drawImage(d *doc, sha string, x, y, w, h float64) bool {
 		return false
 	}
 	// The bytes decide, not the type the device declared.
-	data, tp, ok := embeddable(img.Data)
-	if !ok {
+	th, done := r.thumbs[sha]
+	if !done {
+		th.data, th.tp, th.ok = embeddable(img.Data)
+		r.thumbs[sha] = th
+	}
+	if !th.ok {
 		return false
 	}
+	data, tp := th.data, th.tp
 	info := d.f.GetImageInfo(sha)
 	if info == nil {
 		info = d.f.RegisterImageOptionsReader(sha, fpdf.ImageOptions{ImageType: tp}, bytes.NewReader(data))
