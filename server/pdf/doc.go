@@ -1,9 +1,10 @@
-// Package pdf writes the printed documents of a campaign — the joint
-// inspection record (一企一表) of a packet and the grouping report — as A4
-// PDFs in Simplified Chinese. It is built on go-pdf/fpdf and embeds an
-// openly licensed CJK TrueType font (Droid Sans Fallback, Apache 2.0; see
-// fonts/), subset into each PDF, so documents render the same on a bare
-// machine with no fonts installed.
+// Package pdf writes the printed documents of a campaign — the notification
+// letters (告知书), the joint inspection record (一企一表) of a packet and the
+// grouping report — as A4 PDFs in Simplified Chinese. It is built on
+// go-pdf/fpdf and embeds two openly licensed TrueType fonts, subset into each
+// PDF, so documents render the same on a bare machine with no fonts
+// installed: Droid Sans Fallback (Apache 2.0) for Chinese and DejaVu Sans
+// (Bitstream Vera licence) for Latin letters and digits; see fonts/.
 package pdf
 
 import (
