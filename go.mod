@@ -21,7 +21,11 @@ require (
 	gorm.io/gorm v1.31.2
 )
 
-require golang.org/x/time v0.16.0 // indirect
+require (
+	codeberg.org/go-pdf/fpdf v0.12.0 // indirect
+	golang.org/x/image v0.44.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

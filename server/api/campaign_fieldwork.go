@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/pdf"
 	"github.com/spotcheck/spotcheck/server/report"
 )
 
@@ -27,7 +28,9 @@ func (s *Server) campaignFieldworkRoutes(g *echo.Group) {
 	g.GET("/campaigns/:id/packets", s.handleCampaignPackets, allow(staffOnly))
 	g.GET("/packets/:id", s.handlePacketView, allow(anyRole))
 	g.GET("/packets/:id/record", s.handlePacketRecord, allow(anyRole))
+	g.GET("/packets/:id/record.pdf", s.handlePacketRecordPDF, allow(anyRole))
 	g.GET("/campaigns/:id/grouping-report", s.handleGroupingReport, allow(staffOnly))
+	g.GET("/campaigns/:id/letters.pdf", s.handleCampaignLetters, allow(staffOnly))
 	g.POST("/campaigns/:id/grouping-report/filing", s.handleGroupingFile, allow(adminOnly))
 	g.GET("/campaigns/:id/grouping-report/filings", s.handleGroupingFilings, allow(staffOnly))
 	g.GET("/campaigns/:id/recusal-openings", s.handleRecusalOpenings, allow(coordinators))
@@ -439,11 +442,12 @@ func (s *Server) handlePacketRecord(c echo.Context) error {
 const (
 	formatCSV  = "csv"
 	formatXLSX = "xlsx"
+	formatPDF  = "pdf"
 	mimeXLSX   = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
 
 // handleGroupingReport handles "GET /v1/campaigns/:id/grouping-report" with
-// ?format=csv|xlsx (default csv) and ?department_id=.
+// ?format=csv|xlsx|pdf (default csv) and ?department_id=.
 func (s *Server) handleGroupingReport(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -453,8 +457,8 @@ func (s *Server) handleGroupingReport(c echo.Context) error {
 	if format == "" {
 		format = formatCSV
 	}
-	if format != formatCSV && format != formatXLSX {
-		return server.Errorf(server.EINVALID, "format须为csv或xlsx (format must be csv or xlsx).")
+	if format != formatCSV && format != formatXLSX && format != formatPDF {
+		return server.Errorf(server.EINVALID, "format须为csv、xlsx或pdf (format must be csv, xlsx or pdf).")
 	}
 	dept, err := queryFilterID(c, "department_id")
 	if err != nil {
@@ -471,11 +475,15 @@ func (s *Server) handleGroupingReport(c echo.Context) error {
 		name += "-" + rep.Sections[0].DepartmentCode
 	}
 	ctype := "text/csv; charset=utf-8"
-	if format == formatCSV {
+	switch format {
+	case formatCSV:
 		err = report.WriteGroupingCSV(&buf, rep)
-	} else {
+	case formatXLSX:
 		err = report.WriteGroupingXLSX(&buf, rep)
 		ctype = mimeXLSX
+	case formatPDF:
+		err = pdf.WriteGrouping(&buf, rep)
+		ctype = mimePDF
 	}
 	if err != nil {
 		return err

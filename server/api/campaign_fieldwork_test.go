@@ -261,6 +261,32 @@ func TestCampaignFieldwork_EndToEnd(t *testing.T) {
 			t.Fatalf("admin-a workbook: %v", err)
 		}
 
+		// The PDF holds every row of the CSV, and a department's own PDF
+		// none of another department's people.
+		allRows, err := csv.NewReader(bytes.NewReader(all[3:])).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := h.MustDo(t, "GET", base+"/grouping-report?format=pdf", tok["coord-a"], nil, http.StatusOK, nil)
+		if r.Header.Get("Content-Type") != "application/pdf" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("grouping PDF headers %v", r.Header)
+		}
+		ptxt := pdfText(t, r.Body)
+		pdfHas(t, ptxt, "分组情况报告", camp.Name, h.DeptA.Name, h.DeptB.Name)
+		for _, row := range allRows[1:] {
+			pdfHas(t, ptxt, row[2], row[3])
+			for _, cell := range row[5:8] { // one person a line in the PDF
+				pdfHas(t, ptxt, strings.Split(cell, "、")...)
+			}
+		}
+		atxt := pdfText(t, report("admin-a", "?format=pdf", http.StatusOK))
+		for name, in := range people {
+			if in.DepartmentID == h.DeptB.ID && strings.Contains(strings.Join(strings.Fields(atxt), ""), in.Phone) {
+				t.Fatalf("admin-a's PDF shows department B's %s", name)
+			}
+		}
+		report("coord-a", "?format=doc", http.StatusBadRequest)
+
 		// Filing records the hash of the department's CSV.
 		var fl api.GroupingFiling
 		h.MustDo(t, "POST", base+"/grouping-report/filing", tok["admin-a"], nil, http.StatusCreated, &fl)

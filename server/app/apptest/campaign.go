@@ -87,7 +87,8 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 			codes = []string{fmt.Sprintf("%s-%02d", d.Code, n)}
 		}
 		for _, code := range codes {
-			it := &server.CheckItem{DepartmentID: d.ID, Code: code, Title: itemTitles[len(itemIDs)%len(itemTitles)]}
+			it := &server.CheckItem{DepartmentID: d.ID, Code: code, Title: itemTitles[len(itemIDs)%len(itemTitles)],
+				LegalBasis: "《互联网上网服务营业场所管理条例》"}
 			if err := h.App.CheckItems.CreateCheckItem(sys, it); err != nil {
 				t.Fatalf("check item %s/%s: %v", d.Code, code, err)
 			}
