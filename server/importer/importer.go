@@ -33,10 +33,19 @@ type Store interface {
 // DefaultBatchSize is how many rows go to the store in one transaction.
 const DefaultBatchSize = 1000
 
+// BatchSizer is implemented by a Store that writes larger batches faster
+// (store.ImportStore on PostgreSQL, where a batch is one COPY and one merge).
+type BatchSizer interface {
+	// ImportBatchSize returns the rows per call the store prefers; 0 for
+	// DefaultBatchSize.
+	ImportBatchSize() int
+}
+
 // Service implements server.ImportService on a Store.
 type Service struct {
 	Store Store
-	// BatchSize is the number of rows per transaction; DefaultBatchSize if 0.
+	// BatchSize is the number of rows per transaction; if 0, the Store's
+	// ImportBatchSize when it is a BatchSizer, else DefaultBatchSize.
 	BatchSize int
 	// TempDir holds XLSX uploads while they are read; the system default if "".
 	TempDir string
@@ -158,6 +167,9 @@ func (j *job) endBatch() {
 // run reads r row by row into b, flushing every BatchSize rows.
 func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch, rep *server.ImportReport) (*server.ImportReport, error) {
 	size := s.BatchSize
+	if bs, ok := s.Store.(BatchSizer); ok && size <= 0 {
+		size = bs.ImportBatchSize()
+	}
 	if size <= 0 {
 		size = DefaultBatchSize
 	}

@@ -55,6 +55,9 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 	if len(es) == 0 {
 		return 0, 0, 0, nil
 	}
+	if s.db.dialect == Postgres && distinctCreditCodes(es) {
+		return s.copyEnterprises(ctx, es, set)
+	}
 	err = s.db.WithTx(ctx, func(tx *Tx) error {
 		inserted, updated, unchanged = 0, 0, 0
 		keys := make([]string, 0, len(es))
