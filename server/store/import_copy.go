@@ -52,46 +52,56 @@ const createEnterpriseStaging = `CREATE TEMP TABLE import_enterprises (
 	fields INTEGER NOT NULL
 ) ON COMMIT DROP`
 
-// mergeEnterprises inserts the staged rows and updates the stored ones that
-// differ, in credit code order so concurrent imports lock rows in the same
-// order. A stored record keeps each optional field its row does not set: the
-// SELECT takes it from the record before the upsert compares. The result is
-// the number of rows inserted and updated; the others were unchanged.
-var mergeEnterprises = fmt.Sprintf(`WITH m AS (
-	INSERT INTO enterprises AS e (credit_code, name, category, district, address, legal_representative,
-		licence_number, status, risk_class, latitude, longitude, created_at, updated_at)
+// updateEnterprises updates the stored records that differ from their
+// staged rows, in credit code order so concurrent imports lock rows in the
+// same order; a record keeps each optional field its row does not set.
+// insertEnterprises then inserts the rows whose key is not stored. A row
+// inserted meanwhile by another transaction is a unique violation, as on the
+// SQLite path.
+var updateEnterprises = fmt.Sprintf(`UPDATE enterprises e SET name = s.name, category = s.category,
+	district = s.district, address = s.address, legal_representative = s.legal_representative,
+	licence_number = s.licence_number, status = s.status, risk_class = s.risk_class,
+	latitude = s.latitude, longitude = s.longitude, updated_at = $1::timestamptz
+FROM (
 	SELECT s.credit_code, s.name, s.category, s.district,
-		CASE WHEN o.id IS NULL OR s.fields & %d <> 0 THEN s.address ELSE o.address END,
-		CASE WHEN o.id IS NULL OR s.fields & %d <> 0 THEN s.legal_representative ELSE o.legal_representative END,
-		CASE WHEN o.id IS NULL OR s.fields & %d <> 0 THEN s.licence_number ELSE o.licence_number END,
-		CASE WHEN o.id IS NULL OR s.fields & %d <> 0 THEN s.status ELSE o.status END,
-		CASE WHEN o.id IS NULL OR s.fields & %d <> 0 THEN s.risk_class ELSE o.risk_class END,
-		CASE WHEN o.id IS NULL OR s.fields & %[6]d <> 0 THEN s.latitude ELSE o.latitude END,
-		CASE WHEN o.id IS NULL OR s.fields & %[6]d <> 0 THEN s.longitude ELSE o.longitude END,
-		$1::timestamptz, $1::timestamptz
-	FROM import_enterprises s LEFT JOIN enterprises o ON o.credit_code = s.credit_code
+		CASE WHEN s.fields & %d <> 0 THEN s.address ELSE o.address END AS address,
+		CASE WHEN s.fields & %d <> 0 THEN s.legal_representative ELSE o.legal_representative END AS legal_representative,
+		CASE WHEN s.fields & %d <> 0 THEN s.licence_number ELSE o.licence_number END AS licence_number,
+		CASE WHEN s.fields & %d <> 0 THEN s.status ELSE o.status END AS status,
+		CASE WHEN s.fields & %d <> 0 THEN s.risk_class ELSE o.risk_class END AS risk_class,
+		CASE WHEN s.fields & %[6]d <> 0 THEN s.latitude ELSE o.latitude END AS latitude,
+		CASE WHEN s.fields & %[6]d <> 0 THEN s.longitude ELSE o.longitude END AS longitude
+	FROM import_enterprises s JOIN enterprises o ON o.credit_code = s.credit_code
 	ORDER BY s.credit_code
-	ON CONFLICT (credit_code) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category,
-		district = EXCLUDED.district, address = EXCLUDED.address,
-		legal_representative = EXCLUDED.legal_representative, licence_number = EXCLUDED.licence_number,
-		status = EXCLUDED.status, risk_class = EXCLUDED.risk_class, latitude = EXCLUDED.latitude,
-		longitude = EXCLUDED.longitude, updated_at = EXCLUDED.updated_at
-	WHERE (e.name, e.category, e.district, e.address, e.legal_representative, e.licence_number,
-			e.status, e.risk_class, e.latitude, e.longitude)
-		IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.category, EXCLUDED.district, EXCLUDED.address,
-			EXCLUDED.legal_representative, EXCLUDED.licence_number, EXCLUDED.status, EXCLUDED.risk_class,
-			EXCLUDED.latitude, EXCLUDED.longitude)
-	RETURNING xmax = 0 AS fresh
-)
-SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM m`,
+) s
+WHERE e.credit_code = s.credit_code AND (e.name, e.category, e.district, e.address,
+		e.legal_representative, e.licence_number, e.status, e.risk_class, e.latitude, e.longitude)
+	IS DISTINCT FROM (s.name, s.category, s.district, s.address, s.legal_representative,
+		s.licence_number, s.status, s.risk_class, s.latitude, s.longitude)`,
 	server.ImportAddress, server.ImportLegalRepresentative, server.ImportLicenceNumber,
 	server.ImportStatus, server.ImportRiskClass, server.ImportCoordinates)
+
+const insertEnterprises = `INSERT INTO enterprises (credit_code, name, category, district, address,
+	legal_representative, licence_number, status, risk_class, latitude, longitude, created_at, updated_at)
+SELECT s.credit_code, s.name, s.category, s.district, s.address, s.legal_representative,
+	s.licence_number, s.status, s.risk_class, s.latitude, s.longitude, $1::timestamptz, $1::timestamptz
+FROM import_enterprises s
+WHERE NOT EXISTS (SELECT 1 FROM enterprises o WHERE o.credit_code = s.credit_code)
+ORDER BY s.credit_code`
+
+// pgImportSettings make the merge probe the credit code index once per
+// staged row: a hash or merge join would read the whole directory for
+// every batch, and the staging table has no statistics to tell.
+const pgImportSettings = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '64MB'`
 
 // copyEnterprises is UpsertEnterprises on PostgreSQL for es of distinct
 // credit codes, already validated.
 func (s *ImportStore) copyEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, err error) {
 	err = s.db.WithPgConn(ctx, func(tx *Tx, pg PgConn) error {
 		err := pg(func(c *pgx.Conn) error {
+			if _, err := c.Exec(ctx, pgImportSettings); err != nil {
+				return err
+			}
 			if _, err := c.Exec(ctx, createEnterpriseStaging); err != nil {
 				return err
 			}
@@ -99,11 +109,15 @@ func (s *ImportStore) copyEnterprises(ctx context.Context, es []*server.Enterpri
 			if _, err := c.CopyFrom(ctx, pgx.Identifier{"import_enterprises"}, enterpriseStagingColumns, src); err != nil {
 				return err
 			}
-			var ins, upd int64
-			if err := c.QueryRow(ctx, mergeEnterprises, tx.Now).Scan(&ins, &upd); err != nil {
+			tag, err := c.Exec(ctx, updateEnterprises, tx.Now)
+			if err != nil {
 				return err
 			}
-			inserted, updated = int(ins), int(upd)
+			updated = int(tag.RowsAffected())
+			if tag, err = c.Exec(ctx, insertEnterprises, tx.Now); err != nil {
+				return err
+			}
+			inserted = int(tag.RowsAffected())
 			unchanged = len(es) - inserted - updated
 			return nil
 		})
