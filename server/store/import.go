@@ -77,7 +77,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		}
 		for _, chunk := range importChunks(importKeys(keys)) {
 			if pg != nil {
-				break
+				break // found above
 			}
 			var rows []enterpriseRow
 			if err := tx.Where("credit_code IN ?", chunk).Find(&rows).Error; err != nil {
