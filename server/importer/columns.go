@@ -53,6 +53,7 @@ func normalizeHeader(s string) string {
 type header struct {
 	width int
 	index map[string]int
+	names []string // names[i]: the canonical name of column i, "" if not read
 }
 
 // mapHeader reads the header row. An unknown header is ignored (files often
@@ -66,7 +67,7 @@ func mapHeader(cells []string, cols []column) (*header, error) {
 			byName[normalizeHeader(a)] = c.name
 		}
 	}
-	h := &header{width: len(cells), index: map[string]int{}}
+	h := &header{width: len(cells), index: map[string]int{}, names: make([]string, len(cells))}
 	for i, cell := range cells {
 		name, ok := byName[normalizeHeader(cell)]
 		if !ok {
@@ -76,6 +77,7 @@ func mapHeader(cells []string, cols []column) (*header, error) {
 			return nil, server.Errorf(server.EINVALID, "表头第%d列与第%d列重复，都表示%s (header columns %d and %d both mean %s).", j+1, i+1, name, j+1, i+1, name)
 		}
 		h.index[name] = i
+		h.names[i] = name
 	}
 	var missing []string
 	for _, c := range cols {
@@ -148,10 +150,8 @@ func (r record) checkText(row int) *server.ImportRowError {
 
 // name returns the canonical name of the column at index i, if the importer reads it.
 func (h *header) name(i int) (string, bool) {
-	for name, j := range h.index {
-		if j == i {
-			return name, true
-		}
+	if i >= len(h.names) || h.names[i] == "" {
+		return "", false
 	}
-	return "", false
+	return h.names[i], true
 }

@@ -33,10 +33,19 @@ type Store interface {
 // DefaultBatchSize is how many rows go to the store in one transaction.
 const DefaultBatchSize = 1000
 
+// BatchSizer is implemented by a Store that writes larger batches faster
+// (store.ImportStore on PostgreSQL, where a batch is one COPY and one merge).
+type BatchSizer interface {
+	// ImportBatchSize returns the rows per call the store prefers; 0 for
+	// DefaultBatchSize.
+	ImportBatchSize() int
+}
+
 // Service implements server.ImportService on a Store.
 type Service struct {
 	Store Store
-	// BatchSize is the number of rows per transaction; DefaultBatchSize if 0.
+	// BatchSize is the number of rows per transaction; if 0, the Store's
+	// ImportBatchSize when it is a BatchSizer, else DefaultBatchSize.
 	BatchSize int
 	// TempDir holds XLSX uploads while they are read; the system default if "".
 	TempDir string
@@ -54,7 +63,7 @@ func New(st Store) *Service { return &Service{Store: st} }
 // platform admins may (EFORBIDDEN otherwise, before anything is read).
 func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server.ImportOptions) (*server.ImportReport, error) {
 	b := &enterpriseBatch{st: s.Store}
-	if err := b.flush(ctx, nil); err != nil {
+	if _, err := b.flush(ctx); err != nil {
 		return nil, err
 	}
 	rep := newReport()
@@ -68,7 +77,7 @@ func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server
 // EFORBIDDEN before anything is read.
 func (s *Service) ImportInspectors(ctx context.Context, r io.Reader, opt server.ImportOptions) (*server.ImportReport, error) {
 	b := &inspectorBatch{st: s.Store}
-	if err := b.flush(ctx, nil); err != nil {
+	if _, err := b.flush(ctx); err != nil {
 		return nil, err
 	}
 	rep := newReport()
@@ -114,9 +123,28 @@ type batch interface {
 	// joined the batch.
 	add(row int, rec record) *server.ImportRowError
 	len() int
-	// flush writes the batch, adds its counts to rep (nil: check rights only),
-	// reports store rejections to reject and empties the batch.
-	flush(ctx context.Context, j *job) error
+	// flush writes the batch (an empty one: checks rights only), empties it
+	// and returns its counts and the rows the store rejected, numbered as
+	// in the file.
+	flush(ctx context.Context) (flushed, error)
+	// spare returns an empty batch of the same kind on the same store.
+	spare() batch
+}
+
+// flushed is what writing one batch did.
+type flushed struct {
+	inserted, updated, unchanged int
+	rejected                     []server.ImportRowError
+}
+
+// inflight is a batch being written while the next one is read.
+type inflight struct {
+	done    chan struct{}
+	b       batch
+	pending []server.ImportRowError // rows of the batch rejected while reading
+	rows    int                     // data rows read into the batch
+	res     flushed
+	err     error
 }
 
 // job is one import in progress.
@@ -124,6 +152,7 @@ type job struct {
 	rep     *server.ImportReport
 	onError func(server.ImportRowError)
 	pending []server.ImportRowError // rejected rows of the current batch
+	rows    int                     // data rows of the current batch
 	// seen maps a digest of each key taken so far to its row: a key repeated
 	// in one file is an error, not a silent last-wins. A digest keeps the
 	// map small however long the keys (at most MaxImportRows entries).
@@ -138,10 +167,15 @@ func keyDigest(k string) [16]byte {
 
 func (j *job) reject(e server.ImportRowError) { j.pending = append(j.pending, e) }
 
-// endBatch records the batch's rejections in row order.
-func (j *job) endBatch() {
-	slices.SortStableFunc(j.pending, func(a, b server.ImportRowError) int { return cmp.Compare(a.Row, b.Row) })
-	for _, e := range j.pending {
+// endBatch records a written batch's counts and its rejections in row order.
+func (j *job) endBatch(f *inflight) {
+	j.rep.Rows += f.rows
+	j.rep.Inserted += f.res.inserted
+	j.rep.Updated += f.res.updated
+	j.rep.Unchanged += f.res.unchanged
+	pending := append(f.pending, f.res.rejected...)
+	slices.SortStableFunc(pending, func(a, b server.ImportRowError) int { return cmp.Compare(a.Row, b.Row) })
+	for _, e := range pending {
 		j.rep.Rejected++
 		if len(j.rep.Errors) < server.MaxImportErrors {
 			j.rep.Errors = append(j.rep.Errors, e)
@@ -152,12 +186,17 @@ func (j *job) endBatch() {
 			j.onError(e)
 		}
 	}
-	j.pending = j.pending[:0]
 }
 
-// run reads r row by row into b, flushing every BatchSize rows.
+// run reads r row by row into b, flushing every BatchSize rows. A batch is
+// written while the next is read, so the store and the parsing share the
+// time; at most two batches are in memory. Batches end in file order and
+// their rejections are reported in row order.
 func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch, rep *server.ImportReport) (*server.ImportReport, error) {
 	size := s.BatchSize
+	if bs, ok := s.Store.(BatchSizer); ok && size <= 0 {
+		size = bs.ImportBatchSize()
+	}
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
@@ -182,9 +221,60 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	}
 
 	j := &job{rep: rep, onError: s.OnRowError, seen: map[[16]byte]int{}}
+	spare := b.spare()
+	var cur *inflight
+	// wait ends the batch being written, if any.
+	wait := func() error {
+		if cur == nil {
+			return nil
+		}
+		f := cur
+		cur = nil
+		<-f.done
+		if f.err != nil {
+			return f.err
+		}
+		j.endBatch(f)
+		return nil
+	}
+	// flush starts writing b, once the batch before it is written, and
+	// reads on into the spare batch.
+	flush := func() error {
+		if err := wait(); err != nil {
+			return err
+		}
+		f := &inflight{done: make(chan struct{}), b: b, pending: j.pending, rows: j.rows}
+		j.pending, j.rows = nil, 0
+		go func() {
+			defer close(f.done)
+			f.res, f.err = f.b.flush(ctx)
+		}()
+		cur, b, spare = f, spare, b
+		return nil
+	}
+	if err := s.read(ctx, src, hdr, &b, j, size, flush); err != nil {
+		// A batch being written stays written: count it for the audit.
+		if werr := wait(); werr != nil && !errors.Is(werr, err) {
+			err = errors.Join(err, werr)
+		}
+		return nil, err
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if err := wait(); err != nil {
+		return nil, err
+	}
+	return j.rep, nil
+}
+
+// read reads the data rows of src into *b, calling flush (which swaps *b
+// for an empty batch) every size rows or rejections.
+func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, j *job, size int, flush func() error) error {
 	for {
+		b := *pb
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		row, fields, err := src.next()
 		if err == io.EOF {
@@ -193,15 +283,15 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		var bad *badRow
 		switch {
 		case asBadRow(err, &bad):
-			j.rep.Rows++
+			j.rows++
 			j.reject(server.ImportRowError{Row: row, Code: bad.code, Message: bad.msg})
 		case err != nil:
-			return nil, fileError(err)
+			return fileError(err)
 		case blank(fields):
 			// Spreadsheets leave rows of empty cells behind; they are not data.
 			continue
 		default:
-			j.rep.Rows++
+			j.rows++
 			rec := record{hdr: hdr, fields: fields}
 			if e := hdr.check(row, fields, src.strictWidth()); e != nil {
 				j.reject(*e)
@@ -221,17 +311,12 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		// Rejected rows wait for their batch too: flush when either is full,
 		// so a file of bad rows does not pile them up in memory.
 		if b.len() >= size || len(j.pending) >= size {
-			if err := b.flush(ctx, j); err != nil {
-				return nil, err
+			if err := flush(); err != nil {
+				return err
 			}
-			j.endBatch()
 		}
 	}
-	if err := b.flush(ctx, j); err != nil {
-		return nil, err
-	}
-	j.endBatch()
-	return j.rep, nil
+	return nil
 }
 
 // enterpriseBatch is a batch of enterprise rows.
@@ -257,22 +342,20 @@ func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
 	return nil
 }
 
-func (b *enterpriseBatch) flush(ctx context.Context, j *job) error {
+func (b *enterpriseBatch) spare() batch { return &enterpriseBatch{st: b.st} }
+
+func (b *enterpriseBatch) flush(ctx context.Context) (flushed, error) {
 	set := b.set
 	if set == nil {
 		set = []server.ImportFields{} // an empty batch, not "every field"
 	}
 	ins, upd, same, err := b.st.UpsertEnterprises(ctx, b.es, set)
 	if err != nil {
-		return err
+		return flushed{}, err
 	}
-	if j != nil {
-		j.rep.Inserted += ins
-		j.rep.Updated += upd
-		j.rep.Unchanged += same
-	}
+	clear(b.es) // let the written rows go
 	b.rows, b.es, b.set = b.rows[:0], b.es[:0], b.set[:0]
-	return nil
+	return flushed{inserted: ins, updated: upd, unchanged: same}, nil
 }
 
 // inspectorBatch is a batch of inspector rows with their department codes.
@@ -299,24 +382,21 @@ func (b *inspectorBatch) add(row int, rec record) *server.ImportRowError {
 	return nil
 }
 
-func (b *inspectorBatch) flush(ctx context.Context, j *job) error {
+func (b *inspectorBatch) spare() batch { return &inspectorBatch{st: b.st} }
+
+func (b *inspectorBatch) flush(ctx context.Context) (flushed, error) {
 	set := b.set
 	if set == nil {
 		set = []server.ImportFields{}
 	}
 	ins, upd, same, rejected, err := b.st.UpsertInspectors(ctx, b.codes, b.ins, set)
 	if err != nil {
-		return err
+		return flushed{}, err
 	}
-	if j != nil {
-		j.rep.Inserted += ins
-		j.rep.Updated += upd
-		j.rep.Unchanged += same
-		for _, e := range rejected {
-			e.Row = b.rows[e.Row]
-			j.reject(e)
-		}
+	for i := range rejected {
+		rejected[i].Row = b.rows[rejected[i].Row]
 	}
+	clear(b.ins)
 	b.rows, b.codes, b.ins, b.set = b.rows[:0], b.codes[:0], b.ins[:0], b.set[:0]
-	return nil
+	return flushed{inserted: ins, updated: upd, unchanged: same, rejected: rejected}, nil
 }

@@ -357,3 +357,41 @@ func TestImportEnterprises_OnRowError(t *testing.T) {
 		}
 	})
 }
+
+// countingStore is the real import store, counting its enterprise batches.
+type countingStore struct {
+	*store.ImportStore
+	batches int
+}
+
+func (c *countingStore) UpsertEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (int, int, int, error) {
+	if len(es) > 0 {
+		c.batches++
+	}
+	return c.ImportStore.UpsertEnterprises(ctx, es, set)
+}
+
+// TestImportEnterprises_StoreBatchSize checks that a service with no batch
+// size of its own takes the store's: PostgreSQL writes a few thousand rows in
+// one COPY and merge, SQLite in batches of DefaultBatchSize.
+func TestImportEnterprises_StoreBatchSize(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		var buf bytes.Buffer
+		st, err := importtest.WriteEnterprisesCSV(&buf, 2500, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := &countingStore{ImportStore: store.NewImportStore(db)}
+		svc := importer.New(cs)
+		svc.TempDir = t.TempDir()
+		rep, err := svc.ImportEnterprises(as(root), &buf, server.ImportOptions{Format: server.ImportCSV})
+		checkReport(t, rep, err, counts{rows: 2500, inserted: st.Good, rejected: st.Bad})
+		want := 3
+		if db.Dialect() == store.Postgres {
+			want = 1
+		}
+		if cs.batches != want {
+			t.Fatalf("%d batches, want %d", cs.batches, want)
+		}
+	})
+}

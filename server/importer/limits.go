@@ -84,100 +84,114 @@ func scanCSV(r *bufio.Reader) (*csvScan, error) {
 		recBytes, cellBytes, cells, fieldStart, recStart = 0, 0, 1, true, line+1
 		return nil
 	}
+	buf := make([]byte, 64<<10)
 	for {
-		c, err := r.ReadByte()
-		if err == io.EOF {
+		n, rerr := io.ReadFull(r, buf)
+		if rerr == io.EOF {
 			break
-		} else if err != nil {
-			return nil, err
+		} else if rerr != nil && rerr != io.ErrUnexpectedEOF {
+			return nil, rerr
 		}
-		// Encodings.
-		if c < 0x80 && len(pend) == 0 {
-			// ASCII
-		} else {
-			pend = append(pend, c)
-			for len(pend) > 0 {
-				if !utf8.FullRune(pend) {
-					break
-				}
-				ru, size := utf8.DecodeRune(pend)
-				if ru == utf8.RuneError && size == 1 {
-					sc.utf8Invalid++
-				} else if size > 1 {
-					sc.utf8Multi++
-				}
-				pend = pend[size:]
-			}
+		chunk := buf[:n]
+		// Encodings. UTF-8 is decoded a chunk at a time as one stream: a
+		// sequence the chunk's end cuts waits in pend for the next chunk.
+		u := chunk
+		if len(pend) > 0 {
+			u = append(pend, chunk...)
 		}
-		switch gbState {
-		case 0:
-			if c == 0x80 || c == 0xFF {
-				sc.gbInvalid = true
-			} else if c > 0x80 {
-				gbState = 1
+		k := 0
+		for k < len(u) {
+			if u[k] < 0x80 {
+				k++
+				continue
 			}
-		case 1:
-			switch {
-			case c >= 0x40 && c <= 0x7E || c >= 0x80 && c <= 0xFE:
-				gbState = 0
-			case c >= 0x30 && c <= 0x39:
-				gbState = 2
-			default:
-				sc.gbInvalid, gbState = true, 0
+			if !utf8.FullRune(u[k:]) {
+				break
 			}
-		case 2:
-			if c >= 0x81 && c <= 0xFE {
-				gbState = 3
-			} else {
-				sc.gbInvalid, gbState = true, 0
+			ru, size := utf8.DecodeRune(u[k:])
+			if ru == utf8.RuneError && size == 1 {
+				sc.utf8Invalid++
+			} else if size > 1 {
+				sc.utf8Multi++
 			}
-		case 3:
-			if c < 0x30 || c > 0x39 {
-				sc.gbInvalid = true
-			}
-			gbState = 0
+			k += size
 		}
+		pend = append(pend[:0:0], u[k:]...)
 
-		// Records.
-		recBytes++
-		if c == '\n' {
-			line++
-		}
-		if inQuote {
-			if quoteSeen {
-				quoteSeen = false
-				if c == '"' {
+		for _, c := range chunk {
+			switch gbState {
+			case 0:
+				if c == 0x80 || c == 0xFF {
+					sc.gbInvalid = true
+				} else if c > 0x80 {
+					gbState = 1
+				}
+			case 1:
+				switch {
+				case c >= 0x40 && c <= 0x7E || c >= 0x80 && c <= 0xFE:
+					gbState = 0
+				case c >= 0x30 && c <= 0x39:
+					gbState = 2
+				default:
+					sc.gbInvalid, gbState = true, 0
+				}
+			case 2:
+				if c >= 0x81 && c <= 0xFE {
+					gbState = 3
+				} else {
+					sc.gbInvalid, gbState = true, 0
+				}
+			case 3:
+				if c < 0x30 || c > 0x39 {
+					sc.gbInvalid = true
+				}
+				gbState = 0
+			}
+
+			// Records.
+			recBytes++
+			if c == '\n' {
+				line++
+			}
+			if inQuote {
+				if quoteSeen {
+					quoteSeen = false
+					if c == '"' {
+						cellBytes++
+						continue
+					}
+					inQuote = false // closed; c is read below as unquoted
+				} else if c == '"' {
+					quoteSeen = true
+					continue
+				} else {
 					cellBytes++
+					if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
+						return nil, err
+					}
 					continue
 				}
-				inQuote = false // closed; c is read below as unquoted
-			} else if c == '"' {
-				quoteSeen = true
-				continue
-			} else {
-				cellBytes++
-				if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
+			}
+			switch {
+			case c == '"' && fieldStart:
+				inQuote, fieldStart = true, false
+			case c == ',':
+				cells, cellBytes, fieldStart = cells+1, 0, true
+			case c == '\n':
+				if err := endRecord(); err != nil {
 					return nil, err
 				}
 				continue
+			default:
+				cellBytes++
+				fieldStart = false
 			}
-		}
-		switch {
-		case c == '"' && fieldStart:
-			inQuote, fieldStart = true, false
-		case c == ',':
-			cells, cellBytes, fieldStart = cells+1, 0, true
-		case c == '\n':
-			if err := endRecord(); err != nil {
+			if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
 				return nil, err
 			}
-			continue
-		default:
-			cellBytes++
-			fieldStart = false
 		}
-		if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
-			return nil, err
+		if rerr == io.ErrUnexpectedEOF {
+			break
 		}
 	}
 	if err := endRecord(); err != nil {

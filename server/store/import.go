@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/spotcheck/spotcheck/server"
 )
 
@@ -55,14 +57,28 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 	if len(es) == 0 {
 		return 0, 0, 0, nil
 	}
-	err = s.db.WithTx(ctx, func(tx *Tx) error {
+	// On PostgreSQL (pg not nil) the batch is read by one query and written
+	// by COPY (import_copy.go); the values are decided here on both dialects.
+	err = s.db.WithPgConn(ctx, func(tx *Tx, pg PgConn) error {
 		inserted, updated, unchanged = 0, 0, 0
 		keys := make([]string, 0, len(es))
 		for _, e := range es {
 			keys = append(keys, e.CreditCode)
 		}
 		stored := map[string]*enterpriseRow{}
+		if pg != nil {
+			err := pg(func(c *pgx.Conn) (err error) {
+				stored, err = pgFindEnterprises(ctx, c, importKeys(keys))
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("find enterprises: %w", tx.AddError(err))
+			}
+		}
 		for _, chunk := range importChunks(importKeys(keys)) {
+			if pg != nil {
+				break // found above
+			}
 			var rows []enterpriseRow
 			if err := tx.Where("credit_code IN ?", chunk).Find(&rows).Error; err != nil {
 				return fmt.Errorf("find enterprises: %w", err)
@@ -103,6 +119,9 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 			}
 		}
 
+		if pg != nil {
+			return pgWriteEnterprises(ctx, tx, pg, importKeys(keys), stored, want)
+		}
 		for _, chunk := range importChunks(fresh) {
 			rows := make([]enterpriseRow, len(chunk))
 			for i, k := range chunk {

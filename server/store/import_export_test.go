@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+)
 
 // CountImportRows exposes to the store_test package how many rows of table
 // (enterprises or inspectors) have updated_at after since, and a lookup of
@@ -23,4 +27,11 @@ func (db *DB) ImportedInspectorDepartment(cert string) (int64, error) {
 	var r inspectorRow
 	err := db.gorm.Where("certificate_number = ?", cert).First(&r).Error
 	return r.DepartmentID, err
+}
+
+// ImportedEnterprise returns the stored enterprise with code.
+func (db *DB) ImportedEnterprise(code string) (*server.Enterprise, error) {
+	var r enterpriseRow
+	err := db.gorm.Where("credit_code = ?", code).First(&r).Error
+	return r.domain(), err
 }

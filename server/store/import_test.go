@@ -113,6 +113,99 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 	})
 }
 
+// TestImportStore_UpsertEnterprisesFields checks, on a batch larger than
+// one INSERT of the SQLite path and than a few PostgreSQL COPY buffers, that
+// a row changes only the optional fields it sets, that a new row takes all
+// of its values, and that counts and updated_at follow the values.
+func TestImportStore_UpsertEnterprisesFields(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		s := store.NewImportStore(db)
+		ctx := as(platformAdmin)
+		const n = 2400
+		var batch []*server.Enterprise
+		for i := range n {
+			batch = append(batch, testEnterprise(i))
+		}
+		if ins, upd, same, err := s.UpsertEnterprises(ctx, batch, nil); err != nil || ins != n || upd != 0 || same != 0 {
+			t.Fatalf("first: %d/%d/%d %v", ins, upd, same, err)
+		}
+
+		later := storetest.Now.Add(time.Hour)
+		db.Now = func() time.Time { return later }
+		// Row i of the second batch: i%4 == 0 sets nothing optional but
+		// renames (an update keeping every optional field); 1 sets the
+		// address and clears the coordinates; 2 names the risk class it
+		// already has (unchanged); 3 changes only fields it does not set
+		// (unchanged). Then 100 new rows setting only the address.
+		var again []*server.Enterprise
+		var set []server.ImportFields
+		for i := range n {
+			e := testEnterprise(i)
+			switch i % 4 {
+			case 0:
+				e.Name, e.Address, e.RiskClass, e.Latitude, e.Longitude = "改名", "", "", nil, nil
+				set = append(set, 0)
+			case 1:
+				e.Address, e.Latitude, e.Longitude = "新地址", nil, nil
+				set = append(set, server.ImportAddress|server.ImportCoordinates)
+			case 2:
+				e.Address = "不导入"
+				set = append(set, server.ImportRiskClass)
+			case 3:
+				e.Status, e.LicenceNumber = server.EnterpriseRevoked, "L-1"
+				set = append(set, server.ImportAddress)
+			}
+			again = append(again, e)
+		}
+		for i := n; i < n+100; i++ {
+			e := testEnterprise(i)
+			e.RiskClass, e.Latitude, e.Longitude = "", nil, nil
+			again = append(again, e)
+			set = append(set, server.ImportAddress)
+		}
+		ins, upd, same, err := s.UpsertEnterprises(ctx, again, set)
+		if err != nil || ins != 100 || upd != n/2 || same != n/2 {
+			t.Fatalf("second: %d/%d/%d %v", ins, upd, same, err)
+		}
+		if got := updatedSince(t, db, "enterprises", storetest.Now); got != n/2+100 {
+			t.Fatalf("rows with updated_at = now: %d, want %d", got, n/2+100)
+		}
+		orig := testEnterprise(0)
+		for i, want := range map[int]func(e *server.Enterprise){
+			4: func(e *server.Enterprise) { e.Name = "改名" },
+			5: func(e *server.Enterprise) { e.Address, e.Latitude, e.Longitude = "新地址", nil, nil },
+			6: func(e *server.Enterprise) {},
+			7: func(e *server.Enterprise) {},
+			n + 7: func(e *server.Enterprise) {
+				e.Name, e.RiskClass, e.Latitude, e.Longitude = testEnterprise(n+7).Name, "", nil, nil
+			},
+		} {
+			code := importtest.CreditCode(i)
+			got, err := db.ImportedEnterprise(code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := *orig
+			w.CreditCode, w.Name = code, testEnterprise(i).Name
+			want(&w)
+			if got.Name != w.Name || got.Address != w.Address || got.Status != w.Status || got.RiskClass != w.RiskClass ||
+				got.LicenceNumber != w.LicenceNumber || (got.Latitude == nil) != (w.Latitude == nil) || (got.Longitude == nil) != (w.Longitude == nil) ||
+				(got.Latitude != nil && *got.Latitude != *w.Latitude) {
+				t.Errorf("row %d: got %+v, want %+v", i, got, w)
+			}
+		}
+
+		// The same second batch again writes nothing.
+		db.Now = func() time.Time { return later.Add(time.Hour) }
+		if ins, upd, same, err := s.UpsertEnterprises(ctx, again, set); err != nil || ins != 0 || upd != 0 || same != n+100 {
+			t.Fatalf("third: %d/%d/%d %v", ins, upd, same, err)
+		}
+		if got := updatedSince(t, db, "enterprises", later); got != 0 {
+			t.Fatalf("%d rows rewritten by an unchanged import", got)
+		}
+	})
+}
+
 func TestImportStore_UpsertInspectors(t *testing.T) {
 	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
 		depts := store.NewDepartmentService(db)
