@@ -271,8 +271,10 @@ func TestCutAfterDuration(t *testing.T) {
 	noLeak(t)
 	up := newServer(t, echo)
 	p := startProxy(t, up.addr(), Every(Faults{CutAfter: 200 * time.Millisecond, Mode: CutReset}))
-	c := dial(t, p)
+	// The proxy's clock starts when it accepts the connection, during the
+	// dial: start ours before it, or a slow dial makes the cut look early.
 	start := time.Now()
+	c := dial(t, p)
 	var err error
 	for err == nil && time.Since(start) < time.Minute { // a bound for failure only
 		err = roundTrip(c)
