@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"log/slog"
 	"os"
@@ -60,6 +61,16 @@ func (g *globalFlags) logger(env *Env) (*slog.Logger, error) {
 		w = os.Stderr
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel})), nil
+}
+
+// openApp opens the app (migrating the database) with the configured
+// logger; the caller closes it.
+func (g *globalFlags) openApp(ctx context.Context, env *Env) (*app.App, error) {
+	log, err := g.logger(env)
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, g.cfg, log)
 }
 
 func sortStrings(s []string) { slices.Sort(s) }

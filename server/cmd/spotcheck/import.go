@@ -89,11 +89,7 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 		errw.Write([]string{"row", "column", "code", "message"})
 	}
 
-	log, err := g.logger(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, g.cfg, log)
+	a, err := g.openApp(ctx, env)
 	if err != nil {
 		return err
 	}

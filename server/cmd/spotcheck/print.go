@@ -69,11 +69,7 @@ func (c *printCommand) parse(args []string) error {
 // run opens the app and writes the document that write renders, with the
 // operator's authority, to --out.
 func (c *printCommand) run(ctx context.Context, env *Env, write func(ctx context.Context, a *app.App, src *pdf.Sources, buf *bytes.Buffer) error) error {
-	log, err := c.g.logger(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, c.g.cfg, log)
+	a, err := c.g.openApp(ctx, env)
 	if err != nil {
 		return err
 	}

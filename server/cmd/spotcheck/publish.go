@@ -46,11 +46,7 @@ func cmdPublishExport(ctx context.Context, env *Env, args []string) error {
 	case *format != server.ExportCSV && *format != server.ExportXLSX:
 		return usagef("--format must be csv or xlsx")
 	}
-	log, err := g.logger(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, g.cfg, log)
+	a, err := g.openApp(ctx, env)
 	if err != nil {
 		return err
 	}

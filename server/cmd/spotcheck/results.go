@@ -42,11 +42,7 @@ func cmdResultsOverdue(ctx context.Context, env *Env, args []string) error {
 	case *campaign < 0:
 		return usagef("--campaign must be a positive campaign id")
 	}
-	log, err := g.logger(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, g.cfg, log)
+	a, err := g.openApp(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -52,11 +52,7 @@ func cmdUserResetPassword(ctx context.Context, env *Env, args []string) error {
 	case *name == "":
 		return usagef("--username is required")
 	}
-	log, err := g.logger(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, g.cfg, log)
+	a, err := g.openApp(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -107,11 +103,7 @@ func cmdUserAdd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 
-	log, err := g.logger(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, g.cfg, log)
+	a, err := g.openApp(ctx, env)
 	if err != nil {
 		return err
 	}
