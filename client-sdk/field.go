@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -734,7 +735,7 @@ func (c *Client) SealSection(ctx context.Context, packetID string) (*syncproto.S
 		if len(rec.Certificates) == 0 {
 			return invalid("封存前须记录本部门在场执法人员出示的执法证 (record the certificates your department's inspectors present showed before sealing)")
 		}
-		slices.SortFunc(rec.Certificates, func(x, y syncproto.CertificateShown) int { return cmpInt64(x.InspectorID, y.InspectorID) })
+		slices.SortFunc(rec.Certificates, func(x, y syncproto.CertificateShown) int { return cmp.Compare(x.InspectorID, y.InspectorID) })
 		rec.Attachments = syncproto.AttachmentList(rec.Refs())
 		hash, err := syncproto.CanonicalHash(&rec)
 		if err != nil {
@@ -761,16 +762,6 @@ func (c *Client) SealSection(ctx context.Context, packetID string) (*syncproto.S
 	}
 	c.notify()
 	return seal, nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Correct opens a correction of the inspector's department's sealed
