@@ -297,16 +297,18 @@ func (p *pusher) addAnswerVersion(packetID, dept, item string, base int64, body 
 		DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, Seq: seq, Body: body,
 		DeviceTime: deviceTime, ReceivedAt: p.tx.Now,
 	})
-	// Each device's newest version competes.
+	// Each device's newest version competes. rows are in version order
+	// (the new one last), so the heads are too, whatever the map's order.
 	newest := map[int64]int{}
 	for i := range rows {
-		if j, ok := newest[rows[i].DeviceID]; !ok || rows[i].Version > rows[j].Version {
-			newest[rows[i].DeviceID] = i
-		}
+		newest[rows[i].DeviceID] = i
 	}
-	heads := make([]server.AnswerHead, 0, len(newest))
-	headRow := make([]int, 0, len(newest))
-	for _, i := range newest {
+	var heads []server.AnswerHead
+	var sortedRows []int
+	for i := range rows {
+		if newest[rows[i].DeviceID] != i {
+			continue
+		}
 		var am syncproto.AnswerMutation
 		if err := json.Unmarshal([]byte(rows[i].Body), &am); err != nil {
 			return fmt.Errorf("answer %s %s/%s v%d: %w", packetID, dept, item, rows[i].Version, err)
@@ -315,20 +317,9 @@ func (p *pusher) addAnswerVersion(packetID, dept, item string, base int64, body 
 			AnswerCandidate: server.AnswerCandidate{Answer: am, DeviceID: rows[i].DeviceID, AuthorDepartment: dept},
 			Version:         rows[i].Version, BaseVersion: rows[i].BaseVersion,
 		})
-		headRow = append(headRow, i)
+		sortedRows = append(sortedRows, i)
 	}
-	// A stable order of heads, so the winner among equals never depends on map order.
-	order := make([]int, len(heads))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(x, y int) int { return int(heads[x].Version - heads[y].Version) })
-	sortedHeads := make([]server.AnswerHead, len(heads))
-	sortedRows := make([]int, len(heads))
-	for k, i := range order {
-		sortedHeads[k], sortedRows[k] = heads[i], headRow[i]
-	}
-	w, conflicts := server.ResolveAnswer(sortedHeads)
+	w, conflicts := server.ResolveAnswer(heads)
 	winner := map[int]bool{sortedRows[w]: true}
 	conflict := map[int]bool{}
 	if len(conflicts) > 0 {
