@@ -63,14 +63,18 @@ var (
 
 func policies() map[string]policy {
 	return map[string]policy{
-		"GET /healthz":          {public: true},
-		"GET /readyz":           {public: true},
-		"GET /metrics":          {metrics: true},
-		"POST /v1/auth/login":   {public: true, body: syncproto.LoginRequest{Username: "x", Password: "y"}},
-		"POST /v1/auth/refresh": {public: true, body: syncproto.RefreshRequest{RefreshToken: "x"}},
-		"POST /v1/auth/logout":  {public: true, body: syncproto.LogoutRequest{RefreshToken: "x"}},
-		"GET /v1/me":            {roles: all},
-		"POST /v1/me/password":  {roles: all, body: syncproto.ChangePasswordRequest{CurrentPassword: "x", NewPassword: "y"}},
+		"GET /healthz": {public: true},
+		"GET /readyz":  {public: true},
+		"GET /metrics": {metrics: true},
+		// The API's own reference (openapi.go).
+		"GET /openapi.json":       {public: true},
+		"GET /api-docs":           {public: true},
+		"GET /api-docs/style.css": {public: true},
+		"POST /v1/auth/login":     {public: true, body: syncproto.LoginRequest{Username: "x", Password: "y"}},
+		"POST /v1/auth/refresh":   {public: true, body: syncproto.RefreshRequest{RefreshToken: "x"}},
+		"POST /v1/auth/logout":    {public: true, body: syncproto.LogoutRequest{RefreshToken: "x"}},
+		"GET /v1/me":              {roles: all},
+		"POST /v1/me/password":    {roles: all, body: syncproto.ChangePasswordRequest{CurrentPassword: "x", NewPassword: "y"}},
 
 		"GET /v1/departments":       {roles: all},
 		"POST /v1/departments":      {roles: platform, body: map[string]string{"code": "x", "name": "X"}},

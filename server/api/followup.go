@@ -40,6 +40,23 @@ func (s *Server) followUpRoutes(v1 *echo.Group) {
 	v1.GET("/abnormal-operations/candidates", s.handleAbnormalCandidates, allow(staffOnly))
 }
 
+// FollowUpList is the answer of "GET /v1/followups".
+type FollowUpList struct {
+	FollowUps []server.FollowUp `json:"followups"`
+}
+
+// EvidenceUploaded is the answer of "POST /v1/followups/:id/evidence".
+type EvidenceUploaded struct {
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+}
+
+// AbnormalCandidates is the answer of "GET /v1/abnormal-operations/candidates".
+type AbnormalCandidates struct {
+	Candidates []server.AbnormalCandidate `json:"candidates"`
+}
+
 // handleFollowUps handles "GET /v1/followups?campaign_id=&state=&overdue=true".
 func (s *Server) handleFollowUps(c echo.Context) error {
 	var f server.FollowUpFilter
@@ -65,7 +82,7 @@ func (s *Server) handleFollowUps(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, map[string]any{"followups": out})
+	return c.JSON(http.StatusOK, FollowUpList{FollowUps: out})
 }
 
 func (s *Server) handleFollowUpView(c echo.Context) error {
@@ -172,7 +189,7 @@ func (s *Server) handleFollowUpEvidence(c echo.Context) error {
 	if err := s.FollowUps.AddEvidence(ctx, id, b.SHA256); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"sha256": b.SHA256, "size": b.Size, "content_type": b.ContentType})
+	return c.JSON(http.StatusCreated, EvidenceUploaded{ContentType: b.ContentType, SHA256: b.SHA256, Size: b.Size})
 }
 
 // handleFollowUpEvidenceGet handles "GET /v1/followups/:id/evidence?sha256=".
@@ -201,5 +218,5 @@ func (s *Server) handleAbnormalCandidates(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, map[string]any{"candidates": out})
+	return c.JSON(http.StatusOK, AbnormalCandidates{Candidates: out})
 }

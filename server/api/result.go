@@ -30,12 +30,23 @@ func (s *Server) resultRoutes(g *echo.Group) {
 	g.PATCH("/campaigns/:id/result-deadlines", s.handleResultDeadlinesUpdate, allow(coordinators))
 }
 
+// ResultCodeList is the answer of "GET /v1/result-codes".
+type ResultCodeList struct {
+	Codes []*server.ResultCode `json:"codes"`
+}
+
+// EnterpriseInspections is the answer of "GET /v1/enterprises/:id/inspections".
+type EnterpriseInspections struct {
+	EnterpriseID int64                         `json:"enterprise_id"`
+	Inspections  []server.EnterpriseInspection `json:"inspections"`
+}
+
 func (s *Server) handleResultCodes(c echo.Context) error {
 	cs, err := s.Results.FindResultCodes(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"codes": cs})
+	return c.JSON(http.StatusOK, ResultCodeList{Codes: cs})
 }
 
 // ResultCodeCreate is the body of "POST /v1/result-codes".
@@ -216,7 +227,7 @@ func (s *Server) handleEnterpriseInspections(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"enterprise_id": id, "inspections": out})
+	return c.JSON(http.StatusOK, EnterpriseInspections{EnterpriseID: id, Inspections: out})
 }
 
 func (s *Server) handleResultDeadlines(c echo.Context) error {

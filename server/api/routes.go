@@ -52,6 +52,9 @@ func (s *Server) routes() {
 	// Public: the record of every committed draw, for anyone to re-verify.
 	s.publicRoutes(e)
 	s.publicResultRoutes(e)
+
+	// Public: this API's own reference (openapi.go).
+	s.docsRoutes(e)
 }
 
 // handleMetrics serves the metrics on the API's listener, only to a caller
@@ -89,15 +92,20 @@ func (s *Server) metricsAuthorized(r *http.Request) bool {
 	return ok && s.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(raw), []byte(s.MetricsToken)) == 1
 }
 
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status string `json:"status"`
+}
+
 func (s *Server) handleHealthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, Health{Status: "ok"})
 }
 
 // handleReadyz answers 200 only when the database answers.
 func (s *Server) handleReadyz(c echo.Context) error {
 	if err := s.DB.Ping(c.Request().Context()); err != nil {
 		s.Logger.WarnContext(c.Request().Context(), "database not ready", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return c.JSON(http.StatusServiceUnavailable, Health{Status: "database unavailable"})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	return c.JSON(http.StatusOK, Health{Status: "ready"})
 }

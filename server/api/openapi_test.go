@@ -1,0 +1,143 @@
+package api_test
+
+import (
+	"bytes"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/spotcheck/spotcheck/server/api"
+	"github.com/spotcheck/spotcheck/server/app/apptest"
+)
+
+// echoPath turns an OpenAPI path template back into Echo's form.
+var templateParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+func echoPath(p string) string { return templateParam.ReplaceAllString(p, ":$1") }
+
+// documented lists the document's operations as "METHOD /echo/path".
+func documented(t *testing.T, doc *openapi3.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			out[method+" "+echoPath(path)] = true
+		}
+	}
+	return out
+}
+
+// apiRoutes lists the router's routes that the API reference must cover:
+// all but Echo's own fallbacks and the console and public pages (package
+// server/web), which are HTML, not API.
+func apiRoutes(h *apptest.Harness) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range h.App.API.Routes() {
+		if strings.HasPrefix(r.Name, "github.com/labstack/echo") || r.Path == "/*" || r.Path == "" ||
+			strings.Contains(r.Name, "/server/web.") {
+			continue
+		}
+		out[r.Method+" "+r.Path] = true
+	}
+	return out
+}
+
+// TestOpenAPICoversRoutes fails for a route of the router that the document
+// lacks, and for an operation of the document that no route serves.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	doc, err := api.OpenAPIDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := documented(t, doc)
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		routes := apiRoutes(h)
+		if len(routes) < 90 {
+			t.Fatalf("only %d routes found: the walk is broken", len(routes))
+		}
+		var missing, stale []string
+		for key := range routes {
+			if !ops[key] {
+				missing = append(missing, key)
+			}
+		}
+		for key := range ops {
+			if !routes[key] {
+				stale = append(stale, key)
+			}
+		}
+		slices.Sort(missing)
+		slices.Sort(stale)
+		for _, key := range missing {
+			t.Errorf("route %s is not in the API reference: add it to server/api/openapi_ops.go", key)
+		}
+		for _, key := range stale {
+			t.Errorf("the API reference documents %s, which is not a route", key)
+		}
+	})
+}
+
+// TestOpenAPIServed: the document and the page are public, cacheable with
+// an ETag, and the page runs under a policy that allows no script.
+func TestOpenAPIServed(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		r := h.Do(t, "GET", "/openapi.json", "", nil)
+		if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("GET /openapi.json: %d %s", r.Status, r.Header.Get("Content-Type"))
+		}
+		if !bytes.Contains(r.Body, []byte(`"openapi": "3.1.0"`)) {
+			t.Fatal(`the document does not declare "openapi": "3.1.0"`)
+		}
+		doc, err := openapi3.NewLoader().LoadFromData(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(documented(t, doc)) < 90 {
+			t.Fatalf("served document has only %d operations", len(documented(t, doc)))
+		}
+		tag := r.Header.Get("ETag")
+		if tag == "" || !strings.Contains(r.Header.Get("Cache-Control"), "max-age") {
+			t.Fatalf("ETag %q, Cache-Control %q", tag, r.Header.Get("Cache-Control"))
+		}
+		req, _ := http.NewRequest("GET", h.URL+"/openapi.json", nil)
+		req.Header.Set("If-None-Match", tag)
+		if r := h.Send(t, req); r.Status != http.StatusNotModified || len(r.Body) != 0 {
+			t.Fatalf("If-None-Match: %d, %d bytes; want 304, none", r.Status, len(r.Body))
+		}
+
+		page := h.Do(t, "GET", "/api-docs", "", nil)
+		if page.Status != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET /api-docs: %d %s", page.Status, page.Header.Get("Content-Type"))
+		}
+		csp := page.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") {
+			t.Errorf("CSP %q allows more than the page needs", csp)
+		}
+		body := string(page.Body)
+		for _, bad := range []string{"<script", " style=", "<style", "http://", "https://"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("the page holds %q", bad)
+			}
+		}
+		if m := regexp.MustCompile(`\son[a-z]+=`).FindString(body); m != "" {
+			t.Errorf("the page holds an event handler %q", m)
+		}
+		for _, want := range []string{`<html lang="zh-CN">`, `href="/api-docs/style.css"`, "POST", "/v1/campaigns/{id}/draw",
+			"录入公开随机数并抽取", "randomness", "syncproto.Error"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		if page.Header.Get("ETag") == "" {
+			t.Error("the page has no ETag")
+		}
+		css := h.Do(t, "GET", "/api-docs/style.css", "", nil)
+		if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") || len(css.Body) == 0 {
+			t.Fatalf("GET /api-docs/style.css: %d %s", css.Status, css.Header.Get("Content-Type"))
+		}
+	})
+}
