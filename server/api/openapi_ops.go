@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api/apidoc"
@@ -80,7 +81,7 @@ var (
 	pPacketID = apidoc.Param{Name: "id", Description: "检查包编号（32位小写十六进制）", Example: "0123456789abcdef0123456789abcdef"}
 
 	hProtocol = apidoc.Param{Name: syncproto.HeaderProtocol, Type: "integer", Required: true,
-		Description: "客户端所用的同步协议版本；过旧为426 upgrade_required，比服务器新为400", Example: "2"}
+		Description: "客户端所用的同步协议版本；过旧为426 upgrade_required，比服务器新为400", Example: strconv.Itoa(syncproto.ProtocolVersion)}
 
 	formatTable = apidoc.File("表格文件", "text/csv; charset=utf-8", MIMEXLSX)
 	pdfFile     = apidoc.File("PDF 文件", mimePDF)

@@ -42,6 +42,9 @@ func newSchemaGen(schemas openapi3.Schemas) *schemaGen {
 		openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{
 			ExportComponentSchemas: true, ExportTopLevelSchema: true,
 		}),
+		// encoding/json writes exported fields without a tag under their Go
+		// name; so must the schema.
+		openapi3gen.UseAllExportedFields(),
 		openapi3gen.CreateTypeNameGenerator(g.typeName),
 		openapi3gen.SchemaCustomizer(g.customize),
 	)
@@ -141,8 +144,8 @@ func jsonFields(t reflect.Type) []jsonField {
 				continue
 			}
 		}
-		if !f.IsExported() || !hasTag {
-			continue // openapi3gen describes only tagged fields
+		if !f.IsExported() {
+			continue
 		}
 		if name == "" {
 			name = f.Name
