@@ -2,16 +2,20 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // echoPath turns an OpenAPI path template back into Echo's form.
@@ -138,6 +142,92 @@ func TestOpenAPIServed(t *testing.T) {
 		css := h.Do(t, "GET", "/api-docs/style.css", "", nil)
 		if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") || len(css.Body) == 0 {
 			t.Fatalf("GET /api-docs/style.css: %d %s", css.Status, css.Header.Get("Content-Type"))
+		}
+	})
+}
+
+// TestOpenAPIRequestExamplesReachHandlers sends every JSON request example to
+// its route, as a caller the route admits (authz_test.go's policies), on an
+// object that does not exist, so nothing changes. With a field added that the
+// handler's type lacks, the route must refuse it by name: the handler decodes
+// strictly before anything else. The example itself must pass the handler's
+// decoding: a refusal for an unknown field or a wrong type means the document
+// names another type than the handler decodes.
+func TestOpenAPIRequestExamplesReachHandlers(t *testing.T) {
+	doc, err := api.OpenAPIDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := policies()
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		dev := newFieldDevice(t, h, "insp-a1")
+		tokens := map[server.Role]string{}
+		for _, a := range actors[1:] {
+			role := h.Users[a].Role
+			if role == server.RoleInspector {
+				tokens[role] = dev.Token // device-bound, for the sync routes too
+			} else {
+				tokens[role] = h.Token(t, a)
+			}
+		}
+		decodeRefusal := regexp.MustCompile(`未知字段|类型错误|JSON|请求体`)
+		n := 0
+		for path, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				if op.RequestBody == nil {
+					continue
+				}
+				mt := op.RequestBody.Value.Content.Get("application/json")
+				if mt == nil || mt.Example == nil {
+					continue
+				}
+				n++
+				key := method + " " + echoPath(path)
+				p, ok := pol[key]
+				if !ok {
+					t.Errorf("%s: no policy", key)
+					continue
+				}
+				token := ""
+				if !p.public {
+					for _, r := range []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleLeadCoordinator, server.RoleInspector} {
+						if slices.Contains(p.roles, r) {
+							token = tokens[r]
+							break
+						}
+					}
+				}
+				url := strings.NewReplacer("{id}", "999999", "{credit_code}", "91350203000000019Y").Replace(path)
+				send := func(body any) *apptest.Response {
+					b, err := json.Marshal(body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					req, err := http.NewRequest(method, h.URL+url, bytes.NewReader(b))
+					if err != nil {
+						t.Fatal(err)
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set(syncproto.HeaderProtocol, strconv.Itoa(syncproto.ProtocolVersion))
+					if token != "" {
+						req.Header.Set("Authorization", "Bearer "+token)
+					}
+					return h.Send(t, req)
+				}
+				extra := map[string]any{"no_such_field": 1}
+				for k, v := range mt.Example.(map[string]any) {
+					extra[k] = v
+				}
+				if r := send(extra); r.Status != http.StatusBadRequest || !strings.Contains(r.Error().Message, "no_such_field") {
+					t.Errorf("%s: an unknown field got %d %s, want 400 naming it", key, r.Status, r.Body)
+				}
+				if r := send(mt.Example); r.Status == http.StatusBadRequest && decodeRefusal.MatchString(r.Error().Message) {
+					t.Errorf("%s: the handler refuses the example: %s", key, r.Body)
+				}
+			}
+		}
+		if n < 40 {
+			t.Errorf("only %d request examples sent", n)
 		}
 	})
 }
