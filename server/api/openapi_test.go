@@ -231,3 +231,125 @@ func TestOpenAPIRequestExamplesReachHandlers(t *testing.T) {
 		}
 	})
 }
+
+// closeObjects forbids, in every object schema of doc, properties the schema
+// does not name, so that a response with an undocumented field fails.
+func closeObjects(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if len(s.Properties) > 0 && s.AdditionalProperties.Schema == nil {
+			no := false
+			s.AdditionalProperties.Has = &no
+		}
+		for _, p := range s.Properties {
+			walk(p)
+		}
+		walk(s.Items)
+		walk(s.AdditionalProperties.Schema)
+		for _, sub := range [][]*openapi3.SchemaRef{s.AnyOf, s.OneOf, s.AllOf} {
+			for _, r := range sub {
+				walk(r)
+			}
+		}
+	}
+	for _, s := range doc.Components.Schemas {
+		walk(s)
+	}
+}
+
+// TestOpenAPIResponsesMatchSchemas reads every JSON GET route the
+// authorization walk can build an object for, and checks the real answer
+// against the document's schema for it: every field the schema requires is
+// there with its type, and no field is there that the schema lacks.
+func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
+	built, err := api.OpenAPIDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(js) // resolves the $refs
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeObjects(doc)
+	pol := policies()
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		dev := newFieldDevice(t, h, "insp-a1")
+		tokens := map[server.Role]string{}
+		for _, a := range actors[1:] {
+			role := h.Users[a].Role
+			if role == server.RoleInspector {
+				tokens[role] = dev.Token
+			} else {
+				tokens[role] = h.Token(t, a)
+			}
+		}
+		w := &walk{h: h}
+		checked := 0
+		for path, item := range doc.Paths.Map() {
+			op := item.Get
+			if op == nil {
+				continue
+			}
+			resp := op.Responses.Status(http.StatusOK)
+			if resp == nil || resp.Value.Content.Get("application/json") == nil {
+				continue
+			}
+			schema := resp.Value.Content.Get("application/json").Schema.Value
+			key := "GET " + echoPath(path)
+			p := pol[key]
+			url := echoPath(path)
+			if p.object != nil {
+				objPath := p.object(w, t, "a")
+				url = strings.Replace(url, ":id", objPath[strings.LastIndex(objPath, "/")+1:], 1)
+			}
+			if strings.Contains(url, ":") {
+				continue // no object to read
+			}
+			token := ""
+			if !p.public {
+				for _, r := range []server.Role{server.RolePlatformAdmin, server.RoleDepartmentAdmin, server.RoleLeadCoordinator, server.RoleInspector} {
+					if slices.Contains(p.roles, r) {
+						token = tokens[r]
+						break
+					}
+				}
+			}
+			req, err := http.NewRequest("GET", h.URL+url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set(syncproto.HeaderProtocol, strconv.Itoa(syncproto.ProtocolVersion))
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			r := h.Send(t, req)
+			if r.Status != http.StatusOK {
+				t.Logf("%s: %d, not checked", key, r.Status)
+				continue
+			}
+			var v any
+			if err := json.Unmarshal(r.Body, &v); err != nil {
+				t.Errorf("%s: %v", key, err)
+				continue
+			}
+			if err := schema.VisitJSON(v, openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()); err != nil {
+				t.Errorf("%s: the answer does not match the document: %v\n%s", key, err, r.Body)
+			}
+			checked++
+		}
+		t.Logf("%d answers checked", checked)
+		if checked < 30 {
+			t.Errorf("only %d answers checked", checked)
+		}
+	})
+}

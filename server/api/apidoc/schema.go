@@ -180,9 +180,11 @@ func (g *schemaGen) content(b *Body, request bool) (openapi3.Content, error) {
 			return nil, errors.New("a body without a Go type needs a content type")
 		}
 		for _, ct := range b.ContentTypes {
-			out[ct] = &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{
-				Type: &openapi3.Types{"string"}, ContentMediaType: ct,
-			}}}
+			s := &openapi3.Schema{Type: &openapi3.Types{"string"}, ContentMediaType: ct}
+			if ct == MIMEJSON {
+				s = &openapi3.Schema{Type: &openapi3.Types{"object"}, Description: b.Description}
+			}
+			out[ct] = &openapi3.MediaType{Schema: &openapi3.SchemaRef{Value: s}}
 		}
 		if b.Example != "" {
 			return nil, errors.New("an example is for JSON bodies")
