@@ -164,7 +164,7 @@ func apiOperations() []apidoc.Operation {
 
 		// inspector.go
 		{Method: "GET", Path: "/v1/inspectors", Tag: tagInspectors, Summary: "执法人员列表",
-			Description: "管理员和牵头协调人看本部门的，执法人员看自己。电话只向本部门管理员显示。",
+			Description: "管理员和牵头协调人看本部门的，执法人员看自己；无权查看电话的调用者得到的记录没有 phone。",
 			Query: []apidoc.Param{qOffset, qLimit, idFilter("department_id", "部门"),
 				{Name: "certificate_number", Description: "执法证号"},
 				{Name: "status", Description: "状态", Enum: strs(server.InspectorActive, server.InspectorOnLeave, server.InspectorLeft)}},
@@ -308,7 +308,7 @@ func apiOperations() []apidoc.Operation {
 		{Method: "GET", Path: "/v1/campaigns/:id/letters.pdf", Tag: tagFieldwork, Summary: "打印告知书",
 			Description: "所有对象的告知书合为一个 PDF（每份各自编页），或只打印一个对象的；检查包下发前为409。",
 			Query: []apidoc.Param{{Name: "target", Description: "只打印该统一社会信用代码的告知书", Example: exCreditCode},
-				{Name: "contact", Description: "告知书上的联系方式"}},
+				{Name: "contact", Description: "告知书上牵头部门的联系方式，最多200字"}},
 			Response: pdfFile, Errors: []int{http.StatusConflict}},
 		{Method: "POST", Path: "/v1/campaigns/:id/grouping-report/filing", Tag: tagFieldwork, Summary: "报备分组",
 			Description: "部门管理员向牵头部门报备本部门的分组；平台管理员须以 department_id 指明部门。请求体可省略。",
