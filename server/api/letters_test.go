@@ -468,3 +468,49 @@ func TestLetterDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// TestLetterDeliveries_ConcurrentRetries: the same record sent several
+// times at once (a client retrying over a bad link) is kept once; every
+// answer names that one record.
+func TestLetterDeliveries_ConcurrentRetries(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 1})
+		base := fmt.Sprintf("/v1/campaigns/%d/letters/deliveries", is.Campaign.ID)
+		tok := h.Token(t, "coord-a")
+		req := api.RecordDeliveryRequest{CreditCode: is.Packets[0].CreditCode, DeliveredOn: today(h), Method: "post", Note: "挂号信 XA123456789CN"}
+		const n = 6
+		type answer struct {
+			status int
+			id     int64
+		}
+		answers := make(chan answer, n)
+		for range n {
+			go func() {
+				r := h.Do(t, "POST", base, tok, req)
+				var d api.LetterDelivery
+				_ = json.Unmarshal(r.Body, &d)
+				answers <- answer{r.Status, d.ID}
+			}()
+		}
+		created, ids := 0, map[int64]bool{}
+		for range n {
+			a := <-answers
+			switch a.status {
+			case http.StatusCreated:
+				created++
+			case http.StatusOK:
+			default:
+				t.Fatalf("a retry answered %d", a.status)
+			}
+			ids[a.id] = true
+		}
+		if created != 1 || len(ids) != 1 || ids[0] {
+			t.Fatalf("%d created, ids %v", created, ids)
+		}
+		var list api.List[api.LetterDelivery]
+		h.MustDo(t, "GET", base, tok, nil, http.StatusOK, &list)
+		if list.Total != 1 {
+			t.Fatalf("%d records kept", list.Total)
+		}
+	})
+}
