@@ -70,9 +70,15 @@ type Campaign struct {
 	// (e.g. the lottery's drawing time). It must be after the commit, and the
 	// server refuses a draw before it (ETOOEARLY).
 	SourcesAvailableAt *time.Time
-	CreatedBy          int64
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Materials are what each department asks the targets to prepare, by
+	// department id; frozen into the manifest at commit (v3).
+	Materials []CampaignMaterials
+	// Contact is the lead department's office line printed on the letters.
+	// Not in the manifest: it may change after the commit.
+	Contact   LeadContact
+	CreatedBy int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	CommittedAt      *time.Time
 	ManifestDigest   string
@@ -99,6 +105,16 @@ type CampaignUpdate struct {
 	CheckItemIDs            *[]int64
 	RandomnessSources       *[]string
 	SourcesAvailableAt      *time.Time
+	Materials               *[]CampaignMaterials
+	// Contact is the one field that may change after the commit.
+	Contact *LeadContact
+}
+
+// OnlyContact reports whether upd changes the contact and nothing else.
+func (upd CampaignUpdate) OnlyContact() bool {
+	rest := upd
+	rest.Contact = nil
+	return upd.Contact != nil && rest == CampaignUpdate{}
 }
 
 // Selection is a drawn target.

@@ -63,6 +63,9 @@ type BlobService interface {
 	// the blob store and records it; an existing blob is fine. EINVALID on a
 	// mismatch, and the file is removed so nothing can reference it.
 	AddBlob(ctx context.Context, path string, b *Blob) error
+	// AddDocument is AddBlob for scanned documents: it also takes a PDF
+	// (application/pdf), checked against its bytes.
+	AddDocument(ctx context.Context, path string, b *Blob) error
 	// OpenBlob returns the blob to a caller who may read a packet that
 	// references it; ENOTFOUND to anyone else and for unknown hashes.
 	OpenBlob(ctx context.Context, sha256 string) (*Blob, io.ReadSeekCloser, error)

@@ -164,6 +164,8 @@ type Campaign struct {
 	CheckItemIDs            []int64           `json:"check_item_ids"`
 	RandomnessSources       []string          `json:"randomness_sources"`
 	SourcesAvailableAt      *time.Time        `json:"sources_available_at"`
+	Materials               []Materials       `json:"materials"`
+	Contact                 *LeadContact      `json:"contact"`
 	CreatedBy               int64             `json:"created_by"`
 	CreatedAt               time.Time         `json:"created_at"`
 	UpdatedAt               time.Time         `json:"updated_at"`
@@ -178,6 +180,37 @@ type Campaign struct {
 	PacketsIssuedAt         *time.Time        `json:"packets_issued_at"`
 }
 
+// Materials is what one department asks the targets to prepare, in order.
+type Materials struct {
+	DepartmentID int64    `json:"department_id"`
+	Items        []string `json:"items"`
+}
+
+// LeadContact is the lead department's office line printed on the letters:
+// an office name and its office telephone (a mobile number is refused).
+type LeadContact struct {
+	Office string `json:"office"`
+	Phone  string `json:"phone"`
+}
+
+func fromMaterials(ms *[]Materials) *[]server.CampaignMaterials {
+	if ms == nil {
+		return nil
+	}
+	out := make([]server.CampaignMaterials, len(*ms))
+	for i, m := range *ms {
+		out[i] = server.CampaignMaterials{DepartmentID: m.DepartmentID, Items: m.Items}
+	}
+	return &out
+}
+
+func fromContact(c *LeadContact) *server.LeadContact {
+	if c == nil {
+		return nil
+	}
+	return &server.LeadContact{Office: c.Office, Phone: c.Phone}
+}
+
 func toCampaign(c *server.Campaign) Campaign {
 	nonNil := func(s []string) []string {
 		if s == nil {
@@ -185,7 +218,16 @@ func toCampaign(c *server.Campaign) Campaign {
 		}
 		return s
 	}
+	materials := make([]Materials, len(c.Materials))
+	for i, m := range c.Materials {
+		materials[i] = Materials{DepartmentID: m.DepartmentID, Items: nonNil(m.Items)}
+	}
+	var contact *LeadContact
+	if !c.Contact.IsZero() {
+		contact = &LeadContact{Office: c.Contact.Office, Phone: c.Contact.Phone}
+	}
 	return Campaign{
+		Materials: materials, Contact: contact,
 		ID: c.ID, Name: c.Name, Status: string(c.Status), LeadDepartmentID: c.LeadDepartmentID,
 		DepartmentIDs: c.DepartmentIDs, WindowStart: c.WindowStart, WindowEnd: c.WindowEnd, Category: c.Category,
 		Districts: nonNil(c.Districts), Ratio: c.Ratio, ExclusionMonths: c.ExclusionMonths,
@@ -204,7 +246,9 @@ func toCampaign(c *server.Campaign) Campaign {
 // defaults to a coordinator's own department, InspectorsPerDepartment to 2
 // and TargetsPerTeam to 1. SourcesAvailableAt (RFC 3339) is the earliest
 // time the named randomness sources can be known: required, after the
-// commit; the draw is refused before it.
+// commit; the draw is refused before it. Materials (per participating
+// department, in order) are frozen into the manifest at commit; Contact is
+// the lead department's office line printed on the letters.
 type CreateCampaignRequest struct {
 	Name                    string            `json:"name"`
 	LeadDepartmentID        int64             `json:"lead_department_id"`
@@ -220,10 +264,14 @@ type CreateCampaignRequest struct {
 	CheckItemIDs            []int64           `json:"check_item_ids"`
 	RandomnessSources       []string          `json:"randomness_sources"`
 	SourcesAvailableAt      *time.Time        `json:"sources_available_at"`
+	Materials               []Materials       `json:"materials"`
+	Contact                 *LeadContact      `json:"contact"`
 }
 
 // UpdateCampaignRequest is the body of "PATCH /v1/campaigns/:id"; an absent
-// field is unchanged. The lead department never changes.
+// field is unchanged. The lead department never changes. After the commit
+// only contact may change (it is not in the manifest); any other field is
+// refused with conflict.
 type UpdateCampaignRequest struct {
 	Name                    *string            `json:"name"`
 	DepartmentIDs           *[]int64           `json:"department_ids"`
@@ -238,6 +286,8 @@ type UpdateCampaignRequest struct {
 	CheckItemIDs            *[]int64           `json:"check_item_ids"`
 	RandomnessSources       *[]string          `json:"randomness_sources"`
 	SourcesAvailableAt      *time.Time         `json:"sources_available_at"`
+	Materials               *[]Materials       `json:"materials"`
+	Contact                 *LeadContact       `json:"contact"`
 }
 
 // DrawRequest is the body of "POST /v1/campaigns/:id/draw": the public
@@ -291,6 +341,12 @@ func (s *Server) handleCampaignCreate(c echo.Context) error {
 		TargetsPerTeam: req.TargetsPerTeam, CheckItemIDs: req.CheckItemIDs, RandomnessSources: req.RandomnessSources,
 		SourcesAvailableAt: req.SourcesAvailableAt,
 	}
+	if ms := fromMaterials(&req.Materials); ms != nil {
+		cp.Materials = *ms
+	}
+	if ct := fromContact(req.Contact); ct != nil {
+		cp.Contact = *ct
+	}
 	if err := s.Campaigns.CreateCampaign(c.Request().Context(), cp); err != nil {
 		return err
 	}
@@ -325,7 +381,7 @@ func (s *Server) handleCampaignUpdate(c echo.Context) error {
 		Category: req.Category, Districts: req.Districts, Ratio: req.Ratio, ExclusionMonths: req.ExclusionMonths,
 		InspectorsPerDepartment: req.InspectorsPerDepartment, TargetsPerTeam: req.TargetsPerTeam,
 		CheckItemIDs: req.CheckItemIDs, RandomnessSources: req.RandomnessSources,
-		SourcesAvailableAt: req.SourcesAvailableAt,
+		SourcesAvailableAt: req.SourcesAvailableAt, Materials: fromMaterials(req.Materials), Contact: fromContact(req.Contact),
 	})
 	if err != nil {
 		return err

@@ -181,7 +181,7 @@ func TestCampaign_DraftCommitDraw(t *testing.T) {
 		if len(m.Population) != 40 || len(m.Inspectors) != 4 || m.Lead != "culture" {
 			t.Fatalf("manifest: %d population, %d inspectors, lead %q", len(m.Population), len(m.Inspectors), m.Lead)
 		}
-		if !bytes.HasPrefix(mr.Body, []byte("spotcheck-manifest/v2\n")) || !bytes.Contains(mr.Body, []byte("\nsources_available_at\t2026-11-02T09:30:01Z\n")) {
+		if !bytes.HasPrefix(mr.Body, []byte("spotcheck-manifest/v3\n")) || !bytes.Contains(mr.Body, []byte("\nsources_available_at\t2026-11-02T09:30:01Z\n")) {
 			t.Fatalf("manifest head:\n%.400s", mr.Body)
 		}
 		if !bytes.Contains(mr.Body, []byte("department\tculture\tWH-01@2\n")) || !bytes.Contains(mr.Body, []byte("department\tmarket\tSC-01@1\n")) {

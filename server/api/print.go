@@ -19,7 +19,7 @@ const mimePDF = "application/pdf"
 
 // printSources returns the services documents are read through.
 func (s *Server) printSources() *pdf.Sources {
-	return &pdf.Sources{Campaigns: s.Campaigns, Sync: s.Sync, Blobs: s.Blobs, Departments: s.Departments, PublicURL: s.PublicURL}
+	return &pdf.Sources{Campaigns: s.Campaigns, Sync: s.Sync, Blobs: s.Blobs, Departments: s.Departments, Letters: s.Letters, PublicURL: s.PublicURL}
 }
 
 // handlePacketRecordPDF handles "GET /v1/packets/:id/record.pdf": the joint
@@ -42,23 +42,22 @@ func (s *Server) handlePacketRecordPDF(c echo.Context) error {
 
 // handleCampaignLetters handles "GET /v1/campaigns/:id/letters.pdf": the
 // notification letters (告知书) of every target in one PDF, or with
-// ?target=CREDIT one target's; ?contact= sets the lead department's
-// contact line.
+// ?target=CREDIT one target's. The contact line is the campaign's (set with
+// PATCH /v1/campaigns/:id); a ?contact= override is refused: an official
+// letter prints only what the lead department recorded.
 func (s *Server) handleCampaignLetters(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
 	target := c.QueryParam("target")
-	contact := c.QueryParam("contact")
-	if len([]rune(contact)) > 200 {
-		return server.Errorf(server.EINVALID, "联系方式不得超过200字 (contact must be at most 200 characters).")
+	if c.QueryParams().Has("contact") {
+		return server.Errorf(server.EINVALID, "联系方式须在抽查任务中设置（PATCH /v1/campaigns/:id 的contact），不能在打印时指定 (the contact line is set on the campaign, PATCH /v1/campaigns/:id contact, not when printing).")
 	}
 	l, err := s.printSources().LoadLetters(c.Request().Context(), id, target)
 	if err != nil {
 		return err
 	}
-	l.Contact = contact
 	var buf bytes.Buffer
 	if err := pdf.WriteLetters(&buf, l); err != nil {
 		return err

@@ -150,8 +150,13 @@ func TestCampaignLettersPDF(t *testing.T) {
 			Items: map[string][]string{h.DeptA.Code: {"a-licence", "a-minors"}, h.DeptB.Code: {"b-price"}}})
 		base := fmt.Sprintf("/v1/campaigns/%d/letters.pdf", is.Campaign.ID)
 		tok := h.Token(t, "coord-a")
-		contact := "联系人：张科长 0592-5550123"
-		r := h.MustDo(t, "GET", base+"?contact="+url.QueryEscape(contact), tok, nil, http.StatusOK, nil)
+		// Without a contact on the campaign, a line to fill in by hand.
+		blank := pdfText(t, h.MustDo(t, "GET", base+"?target="+is.Packets[0].CreditCode, tok, nil, http.StatusOK, nil).Body)
+		pdfHas(t, blank, "联系部门：____________联系电话：____________")
+		contact := "市文化市场综合执法支队办公室 联系电话：0592-5550123"
+		h.MustDo(t, "PATCH", fmt.Sprintf("/v1/campaigns/%d", is.Campaign.ID), tok,
+			map[string]any{"contact": map[string]string{"office": "市文化市场综合执法支队办公室", "phone": "0592-5550123"}}, http.StatusOK, nil)
+		r := h.MustDo(t, "GET", base, tok, nil, http.StatusOK, nil)
 		if r.Header.Get("Content-Type") != "application/pdf" {
 			t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
 		}
@@ -186,14 +191,14 @@ func TestCampaignLettersPDF(t *testing.T) {
 		// One target's letter.
 		p := is.Packets[1]
 		one := pdfText(t, h.MustDo(t, "GET", base+"?target="+p.CreditCode, tok, nil, http.StatusOK, nil).Body)
-		pdfHas(t, one, p.Content.Enterprise.Name, p.CreditCode, "联系人：____________")
+		pdfHas(t, one, p.Content.Enterprise.Name, p.CreditCode, contact)
 		for _, q := range is.Packets {
 			if q.CreditCode != p.CreditCode && strings.Contains(one, q.CreditCode) {
 				t.Errorf("the letter of %s shows %s", p.CreditCode, q.CreditCode)
 			}
 		}
 		h.MustDo(t, "GET", base+"?target=91350200000000000X", tok, nil, http.StatusNotFound, nil)
-		h.MustDo(t, "GET", base+"?contact="+strings.Repeat("电", 201), tok, nil, http.StatusBadRequest, nil)
+		h.MustDo(t, "GET", base+"?contact="+url.QueryEscape(contact), tok, nil, http.StatusBadRequest, nil) // the campaign's line only
 		h.MustDo(t, "GET", base, h.Token(t, "insp-a1"), nil, http.StatusForbidden, nil)
 	})
 }

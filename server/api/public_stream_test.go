@@ -39,7 +39,8 @@ func (r endlessRecords) WriteRecord(_ context.Context, _ int64, w io.Writer) err
 // noBlobs is a BlobService with no blobs; the routes need one to register.
 type noBlobs struct{}
 
-func (noBlobs) AddBlob(context.Context, string, *server.Blob) error { return nil }
+func (noBlobs) AddBlob(context.Context, string, *server.Blob) error     { return nil }
+func (noBlobs) AddDocument(context.Context, string, *server.Blob) error { return nil }
 func (noBlobs) OpenBlob(context.Context, string) (*server.Blob, io.ReadSeekCloser, error) {
 	return nil, nil, server.Errorf(server.ENOTFOUND, "no blobs")
 }

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	s.resultRoutes(v1.Group("", body))
 	s.publicationRoutes(v1.Group("", body))
 	s.followUpRoutes(v1)
+	s.letterRoutes(v1)
 	s.syncRoutes(v1) // field devices: sync, uploads, attachments; bodies limited per route
 
 	// Public: the record of every committed draw, for anyone to re-verify.

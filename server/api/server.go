@@ -54,6 +54,9 @@ type Services struct {
 	Results server.ResultService
 	// FollowUps: follow-up tasks after approval (api/followup.go).
 	FollowUps server.FollowUpService
+	// Letters: the notification letters' materials and delivery records
+	// (api/letters.go, api/print.go).
+	Letters server.LetterService
 }
 
 // Server is the HTTP server.

@@ -71,6 +71,7 @@ type App struct {
 	Audit        *store.AuditService
 	Results      *store.ResultService
 	FollowUps    *store.FollowUpService
+	Letters      *store.LetterService
 
 	API *api.Server
 }
@@ -164,6 +165,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		return nil, err
 	}
 	a.FollowUps = store.NewFollowUpService(db, a.Calendar, a.Blobs)
+	a.Letters = store.NewLetterService(db, a.Blobs)
 	// The data lives in folders only the server's user may enter (folders
 	// made by an older version were 0755).
 	tighten(logger, 0o700, cfg.DataDir, cfg.KeysDir, a.UploadDir, filepath.Join(cfg.DataDir, "blobs"))
@@ -175,6 +177,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		Audit:     a.Audit,
 		Results:   a.Results,
 		FollowUps: a.FollowUps,
+		Letters:   a.Letters,
 	}, db, logger.With("component", "api"))
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk

@@ -234,6 +234,28 @@ var CheckItems = []CheckItemSpec{
 	{MarketCode, "SC-03", "是否按规定报送年度报告", "《企业信息公示暂行条例》第八条"},
 }
 
+// Materials are what each demo department asks every target to prepare for
+// the visit, in the order its notification letter lists them.
+var Materials = map[string][]string{
+	CultureCode: {
+		"网络文化经营许可证（正本）",
+		"上网消费者登记记录（近三个月，含有效身份证件核验记录）",
+		"经营管理技术措施运行记录",
+		"未成年人禁入标志设置及巡查记录",
+		"从业人员名册及安全培训记录",
+	},
+	MarketCode: {
+		"营业执照（正本）",
+		"上网服务收费标准及明码标价公示牌",
+		"最近一个年度的年度报告公示回执",
+		"食品经营许可证或备案凭证（如销售食品、饮料）",
+	},
+}
+
+// Contact is the lead department's office line printed on the demo
+// letters (a made-up number in the city's 0315 area).
+var Contact = server.LeadContact{Office: "市文化和旅游局文化市场管理科", Phone: "0315-5550123"}
+
 // CampaignName and CampaignRandomness describe the demo campaign, drawn on
 // first start so that inspectors have packets to work on.
 const CampaignName = "演示：全市互联网上网服务营业场所双随机联合抽查"

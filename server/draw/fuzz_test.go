@@ -1,6 +1,7 @@
 package draw_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -17,6 +18,13 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(buf.String()))
 	f.Add([]byte("spotcheck-manifest/v1\n"))
 	f.Add([]byte("spotcheck-manifest/v1\nratio\t\t0.15\npopulation\tX\t\n"))
+	for _, golden := range []string{"testdata/manifest-v2.golden", "testdata/manifest-v3.golden"} {
+		data, err := os.ReadFile(golden)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := draw.ParseManifest(data)
 		if err != nil {

@@ -14,20 +14,27 @@ import (
 
 // The first line of every manifest names its format. A v1 manifest lists
 // recusals in the clear (recusal CERTIFICATE CREDIT-CODE), which publishes
-// conflicts of interest of identifiable officers; servers commit v2 only and
-// read v1 to re-verify campaigns committed before it.
+// conflicts of interest of identifiable officers; v2 replaces them by salted
+// commitments; v3 is v2 plus the materials each department asks the targets
+// to prepare (material lines). Servers commit v3 only and read v1 and v2 to
+// re-verify campaigns committed before it.
 const (
 	ManifestFormatV1 = "spotcheck-manifest/v1"
 	ManifestFormatV2 = "spotcheck-manifest/v2"
+	ManifestFormatV3 = "spotcheck-manifest/v3"
 	// ManifestFormat is the format servers commit.
-	ManifestFormat = ManifestFormatV2
+	ManifestFormat = ManifestFormatV3
 )
 
 // Manifest versions, as in Manifest.Version.
 const (
 	ManifestV1 = 1
 	ManifestV2 = 2
+	ManifestV3 = 3
 )
+
+// manifestFormats names each version's first line.
+var manifestFormats = map[int]string{ManifestV1: ManifestFormatV1, ManifestV2: ManifestFormatV2, ManifestV3: ManifestFormatV3}
 
 // SourcesTimeLayout is how sources_available_at is written: RFC 3339 in UTC,
 // to the second, e.g. 2026-12-01T13:30:00Z.
@@ -41,13 +48,14 @@ const SourcesTimeLayout = "2006-01-02T15:04:05Z"
 // The encoding is UTF-8 text, one record per line, fields separated by TAB,
 // every line ended by LF, in this order (lists sorted as stated):
 //
-//	spotcheck-manifest/v2
+//	spotcheck-manifest/v3
 //	algorithm	sc-sha256-v1
 //	campaign	ID
 //	name	NAME
 //	window	YYYY-MM-DD	YYYY-MM-DD
 //	lead	DEPARTMENT-CODE
 //	department	CODE	ITEM@VERSION,ITEM@VERSION…   one per participating department, by code
+//	material	CODE	N	TEXT                           v3: the materials department CODE asks for, N = 1, 2, …; by code then N
 //	filter	category	CATEGORY
 //	filter	districts	D1,D2…                      sorted; empty for every district
 //	filter	status	active
@@ -62,13 +70,14 @@ const SourcesTimeLayout = "2006-01-02T15:04:05Z"
 //	exclusion	CREDIT-CODE	REASON                      by code
 //	population	CREDIT-CODE	STRATUM                     by code
 //
-// A v1 manifest starts with spotcheck-manifest/v1, has no sources_available_at
-// line, and has "recusal	CERTIFICATE	CREDIT-CODE" lines (by certificate then
+// A v2 manifest is a v3 one without material lines (and starts with
+// spotcheck-manifest/v2). A v1 manifest starts with spotcheck-manifest/v1, has
+// no sources_available_at line and no material lines, and has "recusal	CERTIFICATE	CREDIT-CODE" lines (by certificate then
 // code) where v2 has recusal_commitment lines. No field may contain TAB or LF.
 // A stratum may be empty (one ratio for all). docs/draw-spec.md is the
 // normative description.
 type Manifest struct {
-	// Version is ManifestV2 for what servers commit; 0 reads as ManifestV1.
+	// Version is ManifestV3 for what servers commit; 0 reads as ManifestV1.
 	Version                 int
 	CampaignID              int64
 	Name                    string
@@ -84,18 +93,23 @@ type Manifest struct {
 	InspectorsPerDepartment int
 	TargetsPerTeam          int
 	Randomness              []string // descriptions of the named future sources
-	SourcesAvailableAt      string   // v2: SourcesTimeLayout
+	SourcesAvailableAt      string   // v2 and v3: SourcesTimeLayout
 	Inspectors              []RosterEntry
 	Recusals                []Recusal // v1 only: the pairs in the clear
-	RecusalCommitments      []Hash    // v2 only: ascending
+	RecusalCommitments      []Hash    // v2 and v3: ascending
 	Exclusions              []Exclusion
 	Population              []PopulationEntry
 }
 
-// ManifestDepartment is a participating department and its check items.
+// ManifestDepartment is a participating department, its check items and
+// (v3) the materials it asks the targets to prepare.
 type ManifestDepartment struct {
 	Code       string
 	CheckItems []string // CODE@VERSION
+	// Materials are what the target must prepare for this department's
+	// items (营业执照, 上网消费者登记记录 …), in the department's order: the
+	// order is kept, never sorted.
+	Materials []string
 }
 
 // RosterEntry is an eligible inspector, by certificate number only.
@@ -143,6 +157,10 @@ func (m *Manifest) version() int {
 	}
 	return m.Version
 }
+
+// CommitsRecusals reports whether the manifest holds recusals as salted
+// commitments (v2 and later) rather than pairs in the clear (v1).
+func (m *Manifest) CommitsRecusals() bool { return m.version() >= ManifestV2 }
 
 // ParseSourcesTime reads a sources_available_at value; it must be in its
 // one canonical form (SourcesTimeLayout).
@@ -195,6 +213,20 @@ func (m *Manifest) Validate() error {
 		if err := check("department", append([]string{d.Code}, d.CheckItems...)...); err != nil {
 			return err
 		}
+		if len(d.Materials) > 0 && m.version() < ManifestV3 {
+			return fmt.Errorf("a v%d manifest has no materials (department %q)", m.version(), d.Code)
+		}
+		for i, t := range d.Materials {
+			if slices.Contains(d.Materials[:i], t) {
+				return fmt.Errorf("department %q lists material %q twice", d.Code, t)
+			}
+			if t == "" {
+				return fmt.Errorf("department %q has an empty material", d.Code)
+			}
+			if err := check("material", t); err != nil {
+				return err
+			}
+		}
 	}
 	for i, p := range m.Population {
 		if err := check("population entry", p.CreditCode, p.Stratum); err != nil {
@@ -220,9 +252,9 @@ func (m *Manifest) Validate() error {
 		if m.SourcesAvailableAt != "" || len(m.RecusalCommitments) > 0 {
 			return fmt.Errorf("a v1 manifest has no sources_available_at and no recusal commitments")
 		}
-	case ManifestV2:
+	case ManifestV2, ManifestV3:
 		if len(m.Recusals) > 0 {
-			return fmt.Errorf("a v2 manifest carries recusal commitments, never the pairs")
+			return fmt.Errorf("a v%d manifest carries recusal commitments, never the pairs", m.version())
 		}
 		if _, err := ParseSourcesTime(m.SourcesAvailableAt); err != nil {
 			return err
@@ -255,11 +287,7 @@ func (m *Manifest) Encode(w io.Writer) error {
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	line := func(fields ...string) { bw.WriteString(strings.Join(fields, "\t")); bw.WriteByte('\n') }
-	if m.version() == ManifestV1 {
-		line(ManifestFormatV1)
-	} else {
-		line(ManifestFormatV2)
-	}
+	line(manifestFormats[m.version()])
 	line("algorithm", AlgorithmID)
 	line("campaign", strconv.FormatInt(m.CampaignID, 10))
 	line("name", m.Name)
@@ -267,6 +295,11 @@ func (m *Manifest) Encode(w io.Writer) error {
 	line("lead", m.Lead)
 	for _, d := range m.Departments {
 		line("department", d.Code, strings.Join(d.CheckItems, ","))
+	}
+	for _, d := range m.Departments {
+		for i, t := range d.Materials {
+			line("material", d.Code, strconv.Itoa(i+1), t)
+		}
 	}
 	line("filter", "category", m.Category)
 	line("filter", "districts", strings.Join(m.Districts, ","))
@@ -285,7 +318,7 @@ func (m *Manifest) Encode(w io.Writer) error {
 	for i, r := range m.Randomness {
 		line("randomness", strconv.Itoa(i+1), r)
 	}
-	if m.version() == ManifestV2 {
+	if m.version() >= ManifestV2 {
 		line("sources_available_at", m.SourcesAvailableAt)
 	}
 	for _, r := range m.Inspectors {
@@ -332,8 +365,10 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		m.Version = ManifestV1
 	case ManifestFormatV2:
 		m.Version = ManifestV2
+	case ManifestFormatV3:
+		m.Version = ManifestV3
 	default:
-		return nil, fmt.Errorf("not a %s (or %s) manifest", ManifestFormatV2, ManifestFormatV1)
+		return nil, fmt.Errorf("not a %s (or %s, %s) manifest", ManifestFormatV3, ManifestFormatV2, ManifestFormatV1)
 	}
 	for n, text := range lines[1:] {
 		f := strings.Split(text, "\t")
@@ -343,7 +378,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		arity := map[string]int{
 			"algorithm": 2, "campaign": 2, "name": 2, "window": 3, "lead": 2, "department": 3, "filter": 3,
 			"exclusion_months": 2, "ratio": 3, "team": 3, "randomness": 3, "inspector": 3, "recusal": 3,
-			"exclusion": 3, "population": 3, "sources_available_at": 2, "recusal_commitment": 2,
+			"exclusion": 3, "population": 3, "sources_available_at": 2, "recusal_commitment": 2, "material": 4,
 		}
 		if want, ok := arity[f[0]]; !ok || len(f) != want {
 			return nil, bad("unknown record %q or wrong number of fields", f[0])
@@ -368,6 +403,14 @@ func ParseManifest(data []byte) (*Manifest, error) {
 				d.CheckItems = strings.Split(f[2], ",")
 			}
 			m.Departments = append(m.Departments, d)
+		case "material":
+			// Materials follow the department lines; the re-encoding below
+			// refuses them in any other place or order.
+			i := slices.IndexFunc(m.Departments, func(d ManifestDepartment) bool { return d.Code == f[1] })
+			if i < 0 {
+				return nil, bad("material for %q, which is not a department line above", f[1])
+			}
+			m.Departments[i].Materials = append(m.Departments[i].Materials, f[3])
 		case "filter":
 			switch f[1] {
 			case "category":

@@ -38,7 +38,7 @@ type Record struct {
 	// LateRecusals are recusals declared after commit, applied at the team
 	// draw, in the clear: only with a v1 manifest.
 	LateRecusals []Recusal `json:"late_recusals,omitempty"`
-	// LateRecusalCommitments are the same with a v2 manifest, as
+	// LateRecusalCommitments are the same with a v2 or v3 manifest, as
 	// RecusalCommitment hex digests, ascending.
 	LateRecusalCommitments []string      `json:"late_recusal_commitments,omitempty"`
 	Teams                  []RecordTeam  `json:"teams"`
@@ -183,9 +183,9 @@ func VerifyOpenings(rec *Record, openings []RecusalOpening) (*Verification, erro
 		}
 		recusals = append(slices.Clone(m.Recusals), rec.LateRecusals...)
 		v.RecusalsKnown = true
-	case ManifestV2:
+	case ManifestV2, ManifestV3:
 		if len(rec.LateRecusals) > 0 {
-			return nil, &Disagreement{"late_recusals", fmt.Sprintf("%d pairs in the clear", len(rec.LateRecusals)), "commitments only, with a v2 manifest"}
+			return nil, &Disagreement{"late_recusals", fmt.Sprintf("%d pairs in the clear", len(rec.LateRecusals)), fmt.Sprintf("commitments only, with a v%d manifest", m.Version)}
 		}
 		if err := checkTimes(rec, m); err != nil {
 			return nil, err
@@ -310,7 +310,7 @@ func VerifyOpenings(rec *Record, openings []RecusalOpening) (*Verification, erro
 // manifest states it, committed before it, drawn not before it.
 func checkTimes(rec *Record, m *Manifest) error {
 	if rec.Format != RecordFormatV2 {
-		return &Disagreement{"format", rec.Format, RecordFormatV2 + " (the manifest is v2)"}
+		return &Disagreement{"format", rec.Format, fmt.Sprintf("%s (the manifest is v%d)", RecordFormatV2, m.Version)}
 	}
 	if rec.SourcesAvailableAt != m.SourcesAvailableAt {
 		return &Disagreement{"sources_available_at", rec.SourcesAvailableAt, m.SourcesAvailableAt + " (the manifest's)"}

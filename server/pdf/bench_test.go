@@ -89,14 +89,19 @@ func BenchmarkWriteRecord(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/pdf")
 }
 
-// letters returns a campaign of n targets, each with 20 items and 4
-// inspectors.
+// letters returns a campaign of n targets, each with 20 items, 4
+// inspectors and 9 materials, and the lead's contact line.
 func letters(n int) *pdf.Letters {
 	c := &server.Campaign{ID: 7, Name: "2026年互联网上网服务营业场所跨部门联合抽查", LeadDepartmentID: 1, DepartmentIDs: []int64{1, 2},
 		WindowStart: server.Date{Year: 2026, Month: 5, Day: 11}, WindowEnd: server.Date{Year: 2026, Month: 5, Day: 16},
 		ManifestDigest: "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"}
 	depts := []*server.Department{{ID: 1, Code: "culture", Name: "市文化广电旅游局"}, {ID: 2, Code: "market", Name: "市市场监督管理局"}}
-	l := &pdf.Letters{Campaign: c, Departments: depts, ManifestURL: "https://spotcheck.example.gov.cn/public/campaigns/7/manifest"}
+	l := &pdf.Letters{Campaign: c, Departments: depts, ManifestURL: "https://spotcheck.example.gov.cn/public/campaigns/7/manifest",
+		Contact: server.LeadContact{Office: "市文化市场综合执法支队办公室", Phone: "0592-5550123"},
+		Materials: []server.ManifestMaterials{
+			{DepartmentCode: "culture", Items: []string{"网络文化经营许可证（正本）", "上网消费者登记记录（近三个月）", "经营管理技术措施运行记录", "未成年人禁入标志设置及巡查记录", "从业人员名册"}},
+			{DepartmentCode: "market", Items: []string{"营业执照（正本）", "收费标准及明码标价公示牌", "年度报告公示回执", "食品经营许可证（如经营食品）"}},
+		}}
 	for i := 0; i < n; i++ {
 		p := &server.Packet{ID: fmt.Sprintf("%032x", i), CampaignID: 7, CreditCode: fmt.Sprintf("91350200MA%08dX", i)}
 		p.Content = syncproto.PacketContent{CampaignName: c.Name, Enterprise: syncproto.EnterpriseSnapshot{
@@ -172,4 +177,39 @@ func TestWriteLetters_Pages(t *testing.T) {
 	if strings.Contains(collapse(txt), collapse(fmt.Sprintf("第 %d 页", per+1))) {
 		t.Fatal("page numbers run on across letters")
 	}
+}
+
+// TestWriteLetters_Materials checks that a letter lists each department's
+// materials under the department's name, in order, and the lead's contact
+// line; without committed materials it lists the check items instead, and
+// without a contact a line to fill in by hand.
+func TestWriteLetters_Materials(t *testing.T) {
+	l := letters(1)
+	var buf bytes.Buffer
+	if err := pdf.WriteLetters(&buf, l); err != nil {
+		t.Fatal(err)
+	}
+	txt := collapse(pdfText(t, buf.Bytes()))
+	mustContain(t, txt, "请准备的材料", "市文化广电旅游局：1.网络文化经营许可证（正本）2.上网消费者登记记录（近三个月）3.经营管理技术措施运行记录",
+		"市市场监督管理局：1.营业执照（正本）2.收费标准及明码标价公示牌", "4.食品经营许可证（如经营食品）",
+		"市文化市场综合执法支队办公室联系电话：0592-5550123")
+	if strings.Contains(txt, "请在检查时提供与下列检查事项有关的证照") || strings.Contains(txt, "____________") {
+		t.Fatal("a letter with materials and a contact prints the fallbacks")
+	}
+
+	l.Materials, l.Contact = nil, server.LeadContact{}
+	buf.Reset()
+	if err := pdf.WriteLetters(&buf, l); err != nil {
+		t.Fatal(err)
+	}
+	txt = collapse(pdfText(t, buf.Bytes()))
+	mustContain(t, txt, "请在检查时提供与下列检查事项有关的证照、台账和记录", "20.检查事项10", "联系部门：____________联系电话：____________")
+
+	// A department that asks for nothing says so.
+	l.Materials = []server.ManifestMaterials{{DepartmentCode: "market", Items: []string{"营业执照（正本）"}}}
+	buf.Reset()
+	if err := pdf.WriteLetters(&buf, l); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, collapse(pdfText(t, buf.Bytes())), "市文化广电旅游局：无需另备材料。", "市市场监督管理局：1.营业执照（正本）")
 }

@@ -17,6 +17,9 @@ type Sources struct {
 	Sync        server.SyncService
 	Blobs       server.BlobService
 	Departments server.DepartmentService
+	// Letters gives the letters' committed materials; nil prints the
+	// check items in their place.
+	Letters server.LetterService
 	// PublicURL is where the server is reached ("https://spotcheck.example.org"),
 	// the start of each verification URL; empty prints the path alone.
 	PublicURL string

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -82,6 +84,66 @@ func syncDir(dir string) error {
 // the upload directory is on the same file system) into place, synced, and
 // only then recorded, so a row always names a whole, verified file.
 func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) error {
+	return s.add(ctx, path, b, syncproto.CheckAttachment)
+}
+
+// AddDocument implements server.BlobService: AddBlob that also takes a PDF
+// (a scanned receipt), checked against its bytes as images are.
+func (s *BlobService) AddDocument(ctx context.Context, path string, b *server.Blob) error {
+	return s.add(ctx, path, b, checkDocument)
+}
+
+// checkDocument is syncproto.CheckAttachment that also takes a PDF.
+func checkDocument(r io.ReaderAt, size int64, contentType string) error {
+	if contentType == "application/pdf" {
+		return checkPDF(r, size)
+	}
+	return syncproto.CheckAttachment(r, size, contentType)
+}
+
+// checkPDF requires the shape every PDF has (ISO 32000-1 §7.5): the
+// %PDF-n.m header at the start, and near the end a startxref offset inside
+// the file followed by %%EOF. It does not parse the body: the server never
+// renders a proof, it only keeps and returns it.
+func checkPDF(r io.ReaderAt, size int64) error {
+	bad := func(why string) error {
+		return &syncproto.ValidationError{Reason: "the file is not a PDF document (" + why + ")"}
+	}
+	head := make([]byte, 8)
+	if size < 32 {
+		return bad("too short")
+	}
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return err
+	}
+	if string(head[:5]) != "%PDF-" || head[5] < '1' || head[5] > '2' || head[6] != '.' || head[7] < '0' || head[7] > '9' {
+		return bad("no %PDF-n.m header")
+	}
+	tail := make([]byte, min(size, 1024))
+	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return err
+	}
+	t := strings.TrimRight(string(tail), "\r\n\t \x00")
+	if !strings.HasSuffix(t, "%%EOF") {
+		return bad("no %%EOF at its end")
+	}
+	i := strings.LastIndex(t, "startxref")
+	if i < 0 {
+		return bad("no startxref")
+	}
+	f := strings.Fields(t[i+len("startxref") : len(t)-len("%%EOF")])
+	if len(f) != 1 {
+		return bad("no cross-reference offset")
+	}
+	off, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || off <= 0 || off >= size {
+		return bad("the cross-reference offset is outside the file")
+	}
+	return nil
+}
+
+// add stores the file at path as blob b once check passes on its bytes.
+func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, check func(io.ReaderAt, int64, string) error) error {
 	actor := server.UserFromContext(ctx)
 	if actor == nil {
 		return requireUser(ctx)
@@ -98,7 +160,7 @@ func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) 
 		os.Remove(path)
 		return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
 	}
-	if err := s.checkContent(ctx, path, size, b, actor); err != nil {
+	if err := s.checkContent(ctx, path, size, b, actor, check); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -154,12 +216,13 @@ func (s *BlobService) AddBlob(ctx context.Context, path string, b *server.Blob) 
 // with the reason instead of waiting for an upload that can never pass.
 // Only content that hashes to the name is ever recorded: the refusal is a
 // fact about those bytes, whoever sent them.
-func (s *BlobService) checkContent(ctx context.Context, path string, size int64, b *server.Blob, actor *server.User) error {
+func (s *BlobService) checkContent(ctx context.Context, path string, size int64, b *server.Blob, actor *server.User,
+	check func(io.ReaderAt, int64, string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	cerr := syncproto.CheckAttachment(f, size, b.ContentType)
+	cerr := check(f, size, b.ContentType)
 	f.Close()
 	var ve *syncproto.ValidationError
 	if cerr == nil {
@@ -170,6 +233,9 @@ func (s *BlobService) checkContent(ctx context.Context, path string, size int64,
 	os.Remove(path)
 	refusal := server.Errorf(server.EREFUSED, "附件内容不是有效的%s图片，未予保存：%s (the attachment is not a valid %s and was not kept: %s).",
 		imageKind(b.ContentType), ve.Reason, b.ContentType, ve.Reason)
+	if b.ContentType == "application/pdf" {
+		refusal = server.Errorf(server.EREFUSED, "附件内容不是有效的PDF文件，未予保存：%s (the attachment is not a valid application/pdf and was not kept: %s).", ve.Reason, ve.Reason)
+	}
 	err = s.db.WithTx(ctx, func(tx *Tx) error {
 		return tx.Exec("INSERT INTO refused_attachments (sha256, content_type, reason, refused_by, refused_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 			b.SHA256, b.ContentType, refusal.Message, actor.ID, tx.Now).Error

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -58,6 +59,9 @@ type campaignRow struct {
 	TargetsPerTeam          int
 	RandomnessSources       string
 	SourcesAvailableAt      *time.Time
+	Materials               string
+	ContactOffice           string
+	ContactPhone            string
 	CreatedBy               int64
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
@@ -131,6 +135,15 @@ func (r *campaignRow) domain(depts, items []int64) (*server.Campaign, error) {
 		TargetsPerTeam: r.TargetsPerTeam, CheckItemIDs: items, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, CommittedAt: r.CommittedAt, DrawnAt: r.DrawnAt,
 		ConfirmDeadline: r.ConfirmDeadline, TeamsDrawnAt: r.TeamsDrawnAt, PacketsIssuedAt: r.PacketsIssuedAt,
+		Contact: server.LeadContact{Office: r.ContactOffice, Phone: r.ContactPhone},
+	}
+	var materials []materialsJSON
+	if err := json.Unmarshal([]byte(cmp.Or(r.Materials, "[]")), &materials); err != nil {
+		return nil, fmt.Errorf("campaign %d materials: %w", r.ID, err)
+	}
+	c.Materials = make([]server.CampaignMaterials, len(materials))
+	for i, m := range materials {
+		c.Materials[i] = server.CampaignMaterials{DepartmentID: m.DepartmentID, Items: m.Items}
 	}
 	if r.SourcesAvailableAt != nil {
 		t := r.SourcesAvailableAt.UTC()
@@ -184,6 +197,18 @@ func (r *campaignRow) setDraft(c *server.Campaign) {
 	r.ExclusionMonths, r.InspectorsPerDepartment, r.TargetsPerTeam = c.ExclusionMonths, c.InspectorsPerDepartment, c.TargetsPerTeam
 	r.RandomnessSources = mustJSON(c.RandomnessSources)
 	r.SourcesAvailableAt = c.SourcesAvailableAt
+	materials := make([]materialsJSON, len(c.Materials))
+	for i, m := range c.Materials {
+		materials[i] = materialsJSON{DepartmentID: m.DepartmentID, Items: m.Items}
+	}
+	r.Materials = mustJSON(materials)
+	r.ContactOffice, r.ContactPhone = c.Contact.Office, c.Contact.Phone
+}
+
+// materialsJSON is one element of campaigns.materials.
+type materialsJSON struct {
+	DepartmentID int64    `json:"department_id"`
+	Items        []string `json:"items"`
 }
 
 // campaignColumns are the campaigns columns read for a Campaign: everything
@@ -191,7 +216,8 @@ func (r *campaignRow) setDraft(c *server.Campaign) {
 var campaignColumns = []string{
 	"id", "name", "status", "lead_department_id", "window_start", "window_end", "category", "districts",
 	"ratio_default", "ratio_by_class", "exclusion_months", "inspectors_per_department", "targets_per_team",
-	"randomness_sources", "sources_available_at", "created_by", "created_at", "updated_at", "committed_at", "committed_by",
+	"randomness_sources", "sources_available_at", "materials", "contact_office", "contact_phone",
+	"created_by", "created_at", "updated_at", "committed_at", "committed_by",
 	"manifest_digest", "population_size", "randomness_values", "seed", "drawn_at", "drawn_by",
 	"confirm_deadline", "teams_drawn_at", "packets_issued_at",
 }
@@ -440,8 +466,47 @@ func validateDraft(c *server.Campaign) error {
 	}
 	c.DepartmentIDs = sortedUnique(c.DepartmentIDs)
 	c.CheckItemIDs = sortedUnique(c.CheckItemIDs)
+	if err := validateMaterials(c); err != nil {
+		return err
+	}
+	if err := c.Contact.Validate(); err != nil {
+		return err
+	}
 	_, err := ratioMap(c.Ratio)
 	return err
+}
+
+// validateMaterials normalizes c.Materials (by department id, departments
+// without materials dropped) and returns EINVALID unless each names a
+// participating department once, and each material can be a manifest field
+// and is listed once.
+func validateMaterials(c *server.Campaign) error {
+	out := make([]server.CampaignMaterials, 0, len(c.Materials))
+	for _, m := range c.Materials {
+		if !slices.Contains(c.DepartmentIDs, m.DepartmentID) {
+			return server.Errorf(server.EINVALID, "材料清单的部门%d不是参与部门 (materials for department %d, which does not take part).", m.DepartmentID, m.DepartmentID)
+		}
+		if slices.ContainsFunc(out, func(o server.CampaignMaterials) bool { return o.DepartmentID == m.DepartmentID }) {
+			return server.Errorf(server.EINVALID, "部门%d的材料清单出现了两次 (materials for department %d are given twice).", m.DepartmentID, m.DepartmentID)
+		}
+		if len(m.Items) > server.MaxMaterialsPerDepartment {
+			return server.Errorf(server.EINVALID, "每个部门最多列%d项材料 (at most %d materials per department).", server.MaxMaterialsPerDepartment, server.MaxMaterialsPerDepartment)
+		}
+		for i, it := range m.Items {
+			if err := manifestName("材料 (material)", it, server.MaxMaterialBytes); err != nil {
+				return err
+			}
+			if slices.Contains(m.Items[:i], it) {
+				return server.Errorf(server.EINVALID, "材料“%s”列了两次 (material %q is listed twice).", it, it)
+			}
+		}
+		if len(m.Items) > 0 {
+			out = append(out, server.CampaignMaterials{DepartmentID: m.DepartmentID, Items: slices.Clone(m.Items)})
+		}
+	}
+	slices.SortFunc(out, func(a, b server.CampaignMaterials) int { return cmp.Compare(a.DepartmentID, b.DepartmentID) })
+	c.Materials = out
+	return nil
 }
 
 // errZeroRatio: a ratio of 0 would draw nothing; a campaign samples some.
@@ -603,6 +668,9 @@ func (s *CampaignService) CreateCampaign(ctx context.Context, c *server.Campaign
 		if err := checkDraftRefs(tx, c); err != nil {
 			return err
 		}
+		if err := checkContactNotInspector(tx, c.Contact); err != nil {
+			return err
+		}
 		r := campaignRow{Status: string(server.CampaignDraft), CreatedBy: actor.ID, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 		r.setDraft(c)
 		if err := tx.Select(draftColumns("status", "created_by", "created_at")).Create(&r).Error; err != nil {
@@ -627,7 +695,7 @@ func draftColumns(extra ...string) []string {
 	return append([]string{
 		"name", "lead_department_id", "window_start", "window_end", "category", "districts", "ratio_default",
 		"ratio_by_class", "exclusion_months", "inspectors_per_department", "targets_per_team",
-		"randomness_sources", "sources_available_at", "updated_at",
+		"randomness_sources", "sources_available_at", "materials", "contact_office", "contact_phone", "updated_at",
 	}, extra...)
 }
 
@@ -652,7 +720,29 @@ func (s *CampaignService) UpdateCampaign(ctx context.Context, id int64, upd serv
 			return errNotLead()
 		}
 		if r.Status != string(server.CampaignDraft) {
-			return errCommitted()
+			if !upd.OnlyContact() {
+				return errCommitted()
+			}
+			// The contact line is not in the manifest: it may change
+			// until the letters are printed, and after.
+			ct := *upd.Contact
+			if err := ct.Validate(); err != nil {
+				return err
+			}
+			if err := checkContactNotInspector(tx, ct); err != nil {
+				return err
+			}
+			if err := tx.Model(&campaignRow{}).Where("id = ?", id).Updates(map[string]any{
+				"contact_office": ct.Office, "contact_phone": ct.Phone, "updated_at": tx.Now}).Error; err != nil {
+				return err
+			}
+			addAudit(tx, "campaign.contact_update", "campaign", id, auditData{"office": ct.Office, "phone": ct.Phone})
+			r, err = findVisibleCampaign(tx, actor, id, false)
+			if err != nil {
+				return err
+			}
+			out, err = loadCampaign(tx, r)
+			return err
 		}
 		c, err := loadCampaign(tx, r)
 		if err != nil {
@@ -668,6 +758,9 @@ func (s *CampaignService) UpdateCampaign(ctx context.Context, id int64, upd serv
 			}
 		}
 		if err := checkDraftRefs(tx, c); err != nil {
+			return err
+		}
+		if err := checkContactNotInspector(tx, c.Contact); err != nil {
 			return err
 		}
 		r.setDraft(c)
@@ -726,6 +819,29 @@ func applyCampaignUpdate(c *server.Campaign, upd server.CampaignUpdate) {
 		t := *upd.SourcesAvailableAt
 		c.SourcesAvailableAt = &t
 	}
+	if upd.Materials != nil {
+		c.Materials = slices.Clone(*upd.Materials)
+	}
+	if upd.Contact != nil {
+		c.Contact = *upd.Contact
+	}
+}
+
+// checkContactNotInspector refuses a contact phone that is an inspector's:
+// letters print the office line, never a person's phone.
+func checkContactNotInspector(tx *Tx, ct server.LeadContact) error {
+	if ct.Phone == "" {
+		return nil
+	}
+	digits := strings.ReplaceAll(ct.Phone, "-", "")
+	var n int64
+	if err := tx.Model(&inspectorRow{}).Where("REPLACE(phone, '-', '') = ?", digits).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return server.Errorf(server.EINVALID, "联系电话是执法人员的个人电话，请填写牵头部门的办公电话 (the contact phone is an inspector's; give the lead department's office line).")
+	}
+	return nil
 }
 
 // recentTargetsSQL selects the targets of other campaigns whose window ended
@@ -898,7 +1014,7 @@ func buildManifestHead(tx *Tx, c *server.Campaign) (*draw.Manifest, error) {
 		codes[d.ID] = d.Code
 	}
 	m := &draw.Manifest{
-		Version: draw.ManifestV2, SourcesAvailableAt: c.SourcesAvailableAt.UTC().Format(draw.SourcesTimeLayout),
+		Version: draw.ManifestV3, SourcesAvailableAt: c.SourcesAvailableAt.UTC().Format(draw.SourcesTimeLayout),
 		CampaignID: c.ID, Name: c.Name, WindowStart: c.WindowStart.String(), WindowEnd: c.WindowEnd.String(),
 		Lead: codes[c.LeadDepartmentID], Category: c.Category, Districts: slices.Clone(c.Districts),
 		Status: string(server.EnterpriseActive), ExclusionMonths: c.ExclusionMonths, Ratios: ratios,
@@ -915,8 +1031,12 @@ func buildManifestHead(tx *Tx, c *server.Campaign) (*draw.Manifest, error) {
 			items[it.DepartmentID] = append(items[it.DepartmentID], fmt.Sprintf("%s@%d", it.Code, it.Version))
 		}
 	}
+	materials := map[int64][]string{}
+	for _, mt := range c.Materials {
+		materials[mt.DepartmentID] = mt.Items
+	}
 	for _, d := range depts {
-		m.Departments = append(m.Departments, draw.ManifestDepartment{Code: d.Code, CheckItems: items[d.ID]})
+		m.Departments = append(m.Departments, draw.ManifestDepartment{Code: d.Code, CheckItems: items[d.ID], Materials: slices.Clone(materials[d.ID])})
 	}
 
 	if m.Exclusions, err = findExclusions(tx, c); err != nil {

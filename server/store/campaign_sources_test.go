@@ -69,7 +69,7 @@ func TestCampaignService_SourcesAvailableAt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Version != draw.ManifestV2 || m.SourcesAvailableAt != "2026-11-02T11:00:00Z" || len(m.Recusals) != 0 || len(m.RecusalCommitments) != 1 {
+		if m.Version != draw.ManifestV3 || m.SourcesAvailableAt != "2026-11-02T11:00:00Z" || len(m.Recusals) != 0 || len(m.RecusalCommitments) != 1 {
 			t.Fatalf("manifest: version %d, sources %q, %d pairs, %d commitments", m.Version, m.SourcesAvailableAt, len(m.Recusals), len(m.RecusalCommitments))
 		}
 		if strings.Contains(manifest.String(), f.inspA1.CertificateNumber+"\t"+e.CreditCode) {

@@ -30,6 +30,13 @@ type CampaignSpec struct {
 	// today+5 in Asia/Shanghai, so that field work done at h.Now falls
 	// inside it].
 	WindowStart, WindowEnd server.Date
+	// Materials maps a department code to what it asks the targets to
+	// prepare [none]; Contact is the lead's office line [none].
+	Materials map[string][]string
+	Contact   server.LeadContact
+	// NoPackets stops after the team draw: the campaign is teamed, with no
+	// packets and so no letters.
+	NoPackets bool
 }
 
 // Issued is a campaign run through commit, draw, both confirmations, teams
@@ -109,7 +116,12 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: spec.Ratio},
 		InspectorsPerDepartment: spec.InspectorsPerDepartment, TargetsPerTeam: spec.TargetsPerTeam,
 		CheckItemIDs: itemIDs, RandomnessSources: []string{"中国福利彩票双色球开奖号码"},
-		SourcesAvailableAt: h.SourcesAvailableAt(),
+		SourcesAvailableAt: h.SourcesAvailableAt(), Contact: spec.Contact,
+	}
+	for _, d := range spec.Departments {
+		if ms := spec.Materials[d.Code]; len(ms) > 0 {
+			c.Materials = append(c.Materials, server.CampaignMaterials{DepartmentID: d.ID, Items: ms})
+		}
 	}
 	svc := h.App.Campaigns
 	if err := svc.CreateCampaign(root, c); err != nil {
@@ -132,8 +144,13 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 	if err != nil {
 		t.Fatal(err)
 	}
-	packets, err := svc.IssuePackets(root, c.ID)
-	if err != nil {
+	var packets []*server.Packet
+	if !spec.NoPackets {
+		if packets, err = svc.IssuePackets(root, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err = svc.FindCampaignByID(root, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	is := &Issued{Campaign: c, Teams: teams, Packets: packets, Members: map[string][]string{}, byUsername: map[string]*server.Inspector{}}

@@ -37,6 +37,10 @@ func loadDemoCampaign(ctx context.Context, a *app.App, d *demo.Dataset, users ma
 		Ratio:                   server.RatioTable{Default: "0.15"},
 		InspectorsPerDepartment: 2, TargetsPerTeam: 20, CheckItemIDs: items,
 		RandomnessSources: []string{"演示：指定的公开随机数 (demo: a named public value)"},
+		Contact:           demo.Contact,
+	}
+	for _, code := range []string{demo.CultureCode, demo.MarketCode} {
+		c.Materials = append(c.Materials, server.CampaignMaterials{DepartmentID: depts[code], Items: demo.Materials[code]})
 	}
 	// A real campaign is committed before its randomness can be known and
 	// drawn after; the demo, loaded before the server serves, drafts and

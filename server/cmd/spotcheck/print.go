@@ -15,7 +15,7 @@ func init() {
 	register("print", "printed documents as PDF: print letter|record|grouping … --out FILE", cmdPrint)
 }
 
-const printUsage = "usage: spotcheck print letter --campaign ID [--target CREDIT] [--contact TEXT] --out FILE\n" +
+const printUsage = "usage: spotcheck print letter --campaign ID [--target CREDIT] --out FILE\n" +
 	"       spotcheck print record --packet ID --out FILE\n" +
 	"       spotcheck print grouping --campaign ID [--department ID] --out FILE"
 
@@ -74,7 +74,7 @@ func (c *printCommand) run(ctx context.Context, env *Env, write func(ctx context
 		return err
 	}
 	defer a.Close()
-	src := &pdf.Sources{Campaigns: a.Campaigns, Sync: a.Sync, Blobs: a.Blobs, Departments: a.Departments, PublicURL: *c.publicURL}
+	src := &pdf.Sources{Campaigns: a.Campaigns, Sync: a.Sync, Blobs: a.Blobs, Departments: a.Departments, Letters: a.Letters, PublicURL: *c.publicURL}
 	var buf bytes.Buffer
 	if err := write(app.SystemContext(ctx), a, src, &buf); err != nil {
 		return err
@@ -138,7 +138,6 @@ func cmdPrintLetter(ctx context.Context, env *Env, args []string) error {
 	c := newPrintCommand(env, "letter")
 	campaign := c.fs.Int64("campaign", 0, "the campaign id")
 	target := c.fs.String("target", "", "only this target's letter (its unified social credit code)")
-	contact := c.fs.String("contact", "", "the lead department's contact line, e.g. \"联系人：张科长 0592-5550123\"; default: a line to fill in by hand")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -150,7 +149,6 @@ func cmdPrintLetter(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		l.Contact = *contact
 		return pdf.WriteLetters(buf, l)
 	})
 }

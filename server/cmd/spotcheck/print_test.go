@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app"
+	"github.com/spotcheck/spotcheck/server/demo"
 	"github.com/spotcheck/spotcheck/server/store/storetest"
 )
 
@@ -101,7 +102,15 @@ func TestPrint_Command(t *testing.T) {
 				t.Fatalf("print letter: exit %d: %s", code, errOut)
 			}
 			txt = pdfFileText(t, let)
-			for _, want := range []string{"跨部门联合抽查告知书", p.Content.Enterprise.Name, p.CreditCode, camps[0].ManifestDigest} {
+			wants := []string{"跨部门联合抽查告知书", p.Content.Enterprise.Name, p.CreditCode, camps[0].ManifestDigest,
+				demo.Contact.Office, "联系电话：" + demo.Contact.Phone}
+			// The materials of both departments, as the manifest froze them.
+			for _, code := range []string{demo.CultureCode, demo.MarketCode} {
+				for i, m := range demo.Materials[code] {
+					wants = append(wants, fmt.Sprintf("%d.%s", i+1, m))
+				}
+			}
+			for _, want := range wants {
 				if !strings.Contains(txt, strings.Join(strings.Fields(want), "")) {
 					t.Errorf("letter lacks %q", want)
 				}
@@ -126,6 +135,7 @@ func TestPrint_Command(t *testing.T) {
 
 			for _, args := range [][]string{
 				{"print", "letter", "--out", let},
+				{"print", "letter", "--campaign", fmt.Sprint(camps[0].ID), "--contact", "张科长 13905921234", "--out", let}, // the campaign's line only
 				{"print", "letter", "--campaign", fmt.Sprint(camps[0].ID), "--target", "nope", "--out", let},
 				{"print"}, {"print", "nonsense"},
 				{"print", "record", "--out", rec},
