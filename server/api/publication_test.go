@@ -350,6 +350,9 @@ func TestPublication(t *testing.T) {
 				}
 				scan("GET "+path, r.Body)
 				walked++
+				if page && strings.Contains(rt.Path, "results") && !bytes.Contains(r.Body, []byte(cc)) {
+					t.Errorf("GET %s does not show the published result of %s", path, cc)
+				}
 			}
 		}
 		if walked < 20 {

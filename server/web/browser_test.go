@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -81,6 +80,9 @@ func TestBrowser_SignIn(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "console-home")
+		assertFits(t, ctx, 820, 1180) // a tablet, upright
+		browsertest.Screenshot(t, ctx, "console-home-tablet")
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// Signing out ends the session: the console asks to sign in again.
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
@@ -191,6 +193,8 @@ func TestBrowser_PublicVerifiesDraw(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "public-draw")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// The public re-verifies the draw from the file the page links to.
 		href := browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.querySelector('a[download][href$="/record"]').href`))
@@ -228,12 +232,6 @@ func TestBrowser_PublicVerifiesDraw(t *testing.T) {
 	})
 }
 
-// asciiWord is a run of Latin letters: a word of English in the UI.
-var asciiWord = regexp.MustCompile(`[A-Za-z][A-Za-z0-9_.-]*`)
-
-// allowedWords are the Latin-letter words a page may show as text.
-var allowedWords = map[string]bool{"SHA-256": true}
-
 // assertChinese fails t if the page's text, outside code, preformatted
 // text and data marked translate="no" (usernames), has a word of English.
 func assertChinese(t *testing.T, ctx context.Context) {
@@ -243,9 +241,19 @@ func assertChinese(t *testing.T, ctx context.Context) {
 		b.querySelectorAll('code, pre, script, style, [translate="no"]').forEach(e => e.remove());
 		return document.title + "\n" + b.textContent;
 	})()`))
-	for _, w := range asciiWord.FindAllString(text, -1) {
-		if !allowedWords[w] {
-			t.Errorf("page shows the English word %q", w)
-		}
+	for _, w := range englishIn(text) {
+		t.Errorf("page shows the English word %q", w)
+	}
+}
+
+// assertFits sets the viewport to width×height and fails t if the page is
+// then wider than the screen: nothing but a table's own scroll box may
+// scroll sideways.
+func assertFits(t *testing.T, ctx context.Context, width, height int64) {
+	t.Helper()
+	browsertest.Do(t, ctx, chromedp.EmulateViewport(width, height))
+	got := browsertest.Get(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if got > width {
+		t.Errorf("the page is %d px wide on a %d px screen", got, width)
 	}
 }

@@ -156,6 +156,11 @@ func TestPageAuthorization(t *testing.T) {
 				if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Referrer-Policy") == "" {
 					t.Errorf("%s: security headers missing: %v", where, r.Header)
 				}
+				if strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+					if words := englishWords(r.Body); len(words) > 0 {
+						t.Errorf("%s: the page shows English words %q", where, words)
+					}
+				}
 				toLogin := isToLogin(r)
 				switch {
 				case p.public:
