@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,7 +38,7 @@ func (p *Pages) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		unsafe := !isSafeMethod(c.Request().Method)
 		if unsafe {
-			if !sameOrigin(c) || nonce == "" {
+			if !p.sameOrigin(c) || nonce == "" {
 				return errCSRF
 			}
 			got := c.FormValue(csrfField)
@@ -72,12 +73,24 @@ func isSafeMethod(m string) bool {
 }
 
 // sameOrigin reports whether the request's Origin, when it has one, is
-// this site. Browsers send Origin with every POST; a request without one
-// (an old browser, a script) still needs the token.
-func sameOrigin(c echo.Context) bool {
+// this site: as the request came, or as PublicURL names it. Browsers send
+// Origin with every POST; a request without one (an old browser, a
+// script) still needs the token.
+func (p *Pages) sameOrigin(c echo.Context) bool {
 	origin := c.Request().Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	return origin == c.Scheme()+"://"+c.Request().Host
+	return origin == c.Scheme()+"://"+c.Request().Host || p.PublicURL != "" && origin == publicOrigin(p.PublicURL)
+}
+
+// publicOrigin is the origin (scheme://host[:port]) of a public URL that
+// may have a path.
+func publicOrigin(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			return u[:i+3+j]
+		}
+	}
+	return u
 }

@@ -71,7 +71,7 @@ func (p *Pages) handlePublicCampaign(c echo.Context) error {
 		ManifestURL: fmt.Sprintf("/public/campaigns/%d/manifest", pc.ID),
 		RecordURL:   fmt.Sprintf("/public/campaigns/%d/record", pc.ID),
 	}
-	d.VerifyCommand = "spotcheck verify draw " + c.Scheme() + "://" + c.Request().Host + d.RecordURL
+	d.VerifyCommand = "spotcheck verify draw " + p.baseURL(c) + d.RecordURL
 	sizes := m.Strata()
 	names := make([]string, 0, len(sizes))
 	for name := range sizes {

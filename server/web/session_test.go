@@ -170,8 +170,23 @@ func TestCSRF(t *testing.T) {
 		if r := c.get(t, "/console/"); r.Status != http.StatusOK {
 			t.Fatalf("signed out by a forged request: %d", r.Status)
 		}
-		if r := c.do(t, "POST", "/console/logout", url.Values{"csrf": {tok}}); !isToLogin(r) {
-			t.Fatalf("logout with the token: %d", r.Status)
+		// Behind a proxy named by --public-url, the browser's Origin is the
+		// public one: accepted with the token.
+		h.App.Web.PublicURL = "https://spotcheck.example.org/"
+		defer func() { h.App.Web.PublicURL = "" }()
+		req, _ = http.NewRequest("POST", h.URL+"/console/logout", strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://spotcheck.example.org")
+		resp, err = c.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login") {
+			t.Fatalf("logout with the token from the public origin: %d", resp.StatusCode)
+		}
+		if r := c.get(t, "/console/"); !isToLogin(r) {
+			t.Fatalf("still signed in after logout: %d", r.Status)
 		}
 	})
 }

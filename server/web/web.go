@@ -23,6 +23,11 @@ type Pages struct {
 	// that did not come over TLS (a TLS-terminating proxy that is not
 	// trusted to say so); requests over TLS always get Secure cookies.
 	SecureCookies bool
+	// PublicURL is the scheme and host browsers reach the server at
+	// ("https://spotcheck.example.org"), when a proxy stands in front of
+	// it: a form's Origin may be it, and the pages print it in the
+	// commands they show. Empty: the request's own scheme and host.
+	PublicURL string
 
 	csrfKey []byte
 	views   *views
@@ -82,3 +87,11 @@ func secureHeaders(h http.Header) {
 
 // ContentSecurityPolicy is the policy of every page.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// baseURL is the scheme and host the browser reached the server at.
+func (p *Pages) baseURL(c echo.Context) string {
+	if p.PublicURL != "" {
+		return strings.TrimRight(p.PublicURL, "/")
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
