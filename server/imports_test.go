@@ -14,7 +14,8 @@ func TestImportBoundaries(t *testing.T) {
 	const module = "github.com/spotcheck/spotcheck"
 	// Where each third-party import may appear (package directories, relative to the module root).
 	confined := map[string][]string{
-		"github.com/labstack/echo":  {"server/api"},
+		"github.com/labstack/echo":  {"server/api", "server/web"}, // the JSON API and the pages
+		"github.com/chromedp/":      {"internal/browsertest"},
 		"gorm.io/":                  {"server/store", "client-sdk"}, // the SDK keeps the device's own SQLite store
 		"github.com/golang-jwt/jwt": {"server/auth"},
 		"github.com/6tail/lunar-go": {"server/calendar"},
@@ -57,6 +58,9 @@ func TestImportBoundaries(t *testing.T) {
 			}
 			if allowed, ok := pure[rel]; ok && !isStdlib(imp) && !contains(allowed, imp) {
 				t.Errorf("%s imports %s; it may use only the standard library and %v", rel, imp, allowed)
+			}
+			if strings.HasPrefix(rel, "server/web") && strings.HasPrefix(imp, module+"/server/store") {
+				t.Errorf("%s imports %s: the pages call the services, never the store", rel, imp)
 			}
 			if strings.HasPrefix(rel, "client-sdk") && strings.HasPrefix(imp, module+"/server") {
 				t.Errorf("%s imports %s: the field SDK never imports the server", rel, imp)
