@@ -23,6 +23,12 @@ type Pages struct {
 	// that did not come over TLS (a TLS-terminating proxy that is not
 	// trusted to say so); requests over TLS always get Secure cookies.
 	SecureCookies bool
+	// ReportDir keeps the reports of imports made in the console, each for
+	// its importer, for a day; empty: beside UploadDir (DATA/tmp/import-reports).
+	ReportDir string
+	// FreeDiskGate, when set, refuses an upload while the disk is nearly
+	// full (the API's floor, api.Server.RequireFreeDisk).
+	FreeDiskGate echo.MiddlewareFunc
 
 	csrfKey []byte
 	views   *views
