@@ -360,3 +360,139 @@ func TestBrowser_AccountsAndAudit(t *testing.T) {
 		assertChinese(t, ctx)
 	})
 }
+
+// The directories: the platform admin adds an enterprise (a bad credit code
+// first, refused on its field with the values kept) and finds it by code
+// and by name; a department admin adds an inspector; an inspector declares
+// a conflict of interest and the admin approves it.
+func TestBrowser_Directories(t *testing.T) {
+	browsertest.Run(t, func(t *testing.T, h *apptest.Harness, b *browsertest.Browser) {
+		for i := range adminPageSizeForTest + 1 {
+			h.AddCafe(t, fmt.Sprintf("名录网吧%02d", i))
+		}
+		code := testCode(77)
+		ctx := b.Tab(t)
+		browsertest.Open(t, ctx, h.URL+"/console/login")
+		signIn(t, ctx, "root", apptest.Password)
+
+		// Paging: 51 cafés, 50 a page.
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/enterprises"]`)))
+		if got := browsertest.Text(t, ctx, "main section h2 .count"); got != fmt.Sprintf("共 %d 家", adminPageSizeForTest+1) {
+			t.Errorf("count %q", got)
+		}
+		if n := browsertest.Get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.enterprises tbody tr").length`)); n != adminPageSizeForTest {
+			t.Errorf("%d rows on the first page", n)
+		}
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.pager a[rel="next"]`)))
+		if n := browsertest.Get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.enterprises tbody tr").length`)); n != 1 {
+			t.Errorf("%d rows on the second page", n)
+		}
+		assertChinese(t, ctx)
+
+		browsertest.Open(t, ctx, h.URL+"/console/enterprises/new")
+		bad := code[:17] + map[bool]string{true: "1", false: "2"}[code[17] != '1']
+		browsertest.Do(t, ctx,
+			chromedp.SendKeys(chromedp.CSS(`input[name="credit_code"]`), bad),
+			chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "星辰网络会所"),
+			chromedp.SendKeys(chromedp.CSS(`input[name="district"]`), "思明区"),
+			chromedp.SetValue(chromedp.CSS(`select[name="risk_class"]`), "C"),
+		)
+		resp := browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)))
+		if resp.Status != http.StatusBadRequest {
+			t.Errorf("bad credit code: status %d", resp.Status)
+		}
+		apiErr := h.MustDo(t, "POST", "/v1/enterprises", h.Token(t, "root"), map[string]any{
+			"credit_code": bad, "name": "星辰网络会所", "category": "internet_cafe", "district": "思明区",
+		}, http.StatusBadRequest, nil).Error()
+		if got := browsertest.Text(t, ctx, `input[name="credit_code"] + .field-error`); got == "" || !strings.HasPrefix(apiErr.Message, got) {
+			t.Errorf("field error %q; the API says %q", got, apiErr.Message)
+		}
+		if got := browsertest.Get(t, ctx, chromedp.Value(chromedp.CSS(`input[name="name"]`))); got != "星辰网络会所" {
+			t.Errorf("name not kept: %q", got)
+		}
+		if got := browsertest.Get(t, ctx, chromedp.Value(chromedp.CSS(`select[name="risk_class"]`))); got != "C" {
+			t.Errorf("risk class not kept: %q", got)
+		}
+		assertChinese(t, ctx)
+		browsertest.Do(t, ctx, chromedp.SetValue(chromedp.CSS(`input[name="credit_code"]`), code))
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)))
+		if got := browsertest.Text(t, ctx, "#credit-code"); got != code {
+			t.Fatalf("new enterprise's page shows %q", got)
+		}
+		if got := browsertest.Text(t, ctx, ".flash"); got != "已新增企业：星辰网络会所" {
+			t.Errorf("flash %q", got)
+		}
+		for _, q := range []string{code, "星辰"} {
+			browsertest.Open(t, ctx, h.URL+"/console/enterprises?q="+q)
+			if got := browsertest.Text(t, ctx, "table.enterprises tbody"); !strings.Contains(got, "星辰网络会所") || strings.Contains(got, "名录网吧") {
+				t.Errorf("search %s: %q", q, got)
+			}
+		}
+		assertChinese(t, ctx)
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
+
+		// An inspector of department A, added by its admin.
+		signIn(t, ctx, "admin-a", apptest.Password)
+		browsertest.Open(t, ctx, h.URL+"/console/inspectors/new")
+		browsertest.Do(t, ctx,
+			chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "周九"),
+			chromedp.SendKeys(chromedp.CSS(`input[name="certificate_number"]`), "CULTURE-0099"),
+			chromedp.SetValue(chromedp.CSS(`input[name="certificate_valid_from"]`), "2025-01-01"),
+			chromedp.SetValue(chromedp.CSS(`input[name="certificate_valid_until"]`), "2024-12-31"),
+			chromedp.SendKeys(chromedp.CSS(`input[name="domains"]`), "文化市场、网络文化"),
+		)
+		if resp := browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`))); resp.Status != http.StatusBadRequest {
+			t.Errorf("certificate ending before it starts: status %d", resp.Status)
+		}
+		if got := browsertest.Text(t, ctx, `input[name="certificate_valid_until"] + .field-error`); got != "执法证有效期截止日早于起始日" {
+			t.Errorf("date error %q", got)
+		}
+		browsertest.Do(t, ctx, chromedp.SetValue(chromedp.CSS(`input[name="certificate_valid_until"]`), "2029-12-31"))
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)))
+		if got := browsertest.Text(t, ctx, "dl.facts"); !strings.Contains(got, "2025-01-01 至 2029-12-31") || !strings.Contains(got, "文化市场、网络文化") || !strings.Contains(got, h.DeptA.Name) {
+			t.Errorf("new inspector's page: %q", got)
+		}
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/inspectors"]`)))
+		if got := browsertest.Text(t, ctx, "table.inspectors tbody"); !strings.Contains(got, "周九") || strings.Contains(got, "MARKET-") {
+			t.Errorf("department A's inspectors: %q", got)
+		}
+		assertChinese(t, ctx)
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
+
+		// insp-a1 declares a conflict with the new enterprise; admin-a approves it.
+		signIn(t, ctx, "insp-a1", apptest.Password)
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/declarations"]`)))
+		browsertest.Do(t, ctx,
+			chromedp.SendKeys(chromedp.CSS(`#new-declaration input[name="credit_code"]`), code),
+			chromedp.SendKeys(chromedp.CSS(`#new-declaration textarea[name="reason"]`), "配偶为该企业股东"),
+		)
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#new-declaration button[type="submit"]`)))
+		if got := browsertest.Text(t, ctx, "table.declarations tbody tr"); !strings.Contains(got, code) || !strings.Contains(got, "待审核") || !strings.Contains(got, "配偶为该企业股东") {
+			t.Errorf("declaration row: %q", got)
+		}
+		assertChinese(t, ctx)
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
+		signIn(t, ctx, "admin-a", apptest.Password)
+		browsertest.Open(t, ctx, h.URL+"/console/declarations")
+		browsertest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`table.declarations input[name="reason"]`), "情况属实"))
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`table.declarations button[formaction$="/approve"]`)))
+		if got := browsertest.Text(t, ctx, "table.declarations .declaration-state"); !strings.Contains(got, "已批准") || !strings.Contains(got, "情况属实") {
+			t.Errorf("after approval: %q", got)
+		}
+		ds, _, err := h.App.Declarations.FindDeclarations(server.NewContextWithUser(context.Background(), h.Users["admin-a"]), server.DeclarationFilter{})
+		if err != nil || len(ds) != 1 || ds[0].Status != server.DeclarationApproved || ds[0].ReviewNote != "情况属实" || ds[0].InspectorID != h.Inspectors["insp-a1"].ID {
+			t.Errorf("declarations in the store: %+v %v", ds, err)
+		}
+		assertChinese(t, ctx)
+		browsertest.Screenshot(t, ctx, "declarations")
+	})
+}
+
+const adminPageSizeForTest = 50
+
+// testCode is a valid credit code of its own for n.
+func testCode(n int) string {
+	body := fmt.Sprintf("%08d", 70000000+n)
+	first17 := "91350203" + body + string(server.OrgCodeCheckChar(body))
+	return first17 + string(server.CreditCodeCheckChar(first17))
+}
