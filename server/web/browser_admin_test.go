@@ -170,6 +170,8 @@ func TestBrowser_AdminImportAndDevices(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "import-result")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// The report as CSV: the header and the one error, in Chinese.
 		f := fetchLink(t, ctx, `a[href$="/errors.csv"]`)
@@ -248,6 +250,8 @@ func TestBrowser_AdminImportAndDevices(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "devices")
+		assertFits(t, ctx, 820, 1180) // a tablet: the table scrolls in its box
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 	})
 }
 
@@ -347,6 +351,8 @@ func TestBrowser_AccountsAndAudit(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "audit")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// The new user signs in with it and is sent to change it.
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
