@@ -354,8 +354,26 @@ func TestBrowser_AccountsAndAudit(t *testing.T) {
 		assertFits(t, ctx, 820, 1180)
 		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
-		// The new user signs in with it and is sent to change it.
+		// A reset, after the confirmation: another one-time password, the
+		// first one no longer works.
+		acceptDialogs(ctx)
+		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/users/%d", h.URL, created.ID))
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/password-reset"] button`)))
+		if got := browsertest.Text(t, ctx, "h1"); got != "密码已重置" {
+			t.Errorf("after the reset: %q", got)
+		}
+		first := otp
+		otp = browsertest.Text(t, ctx, "#one-time-password")
+		if otp == first || len(otp) < 20 {
+			t.Fatalf("reset gave %q after %q", otp, first)
+		}
+
+		// The new user signs in with it and is sent to change it; the first
+		// one-time password is refused.
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
+		if st := signIn(t, ctx, "coord-new", first); st != http.StatusUnauthorized {
+			t.Errorf("the first one-time password after the reset: status %d", st)
+		}
 		signIn(t, ctx, "coord-new", otp)
 		if loc := browsertest.Get(t, ctx, chromedp.Location()); loc != h.URL+"/console/password" {
 			t.Fatalf("after the first sign-in at %s", loc)
@@ -364,6 +382,20 @@ func TestBrowser_AccountsAndAudit(t *testing.T) {
 			t.Errorf("password page notice %q", got)
 		}
 		assertChinese(t, ctx)
+
+		// Disabled by the platform admin: the account's session ends.
+		other := newClient(t, h)
+		other.login(t, "root")
+		if r := other.post(t, "/console/users", fmt.Sprintf("/console/users/%d/disable", created.ID), nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("disable: %d %s", r.Status, r.Body)
+		}
+		if r := other.get(t, fmt.Sprintf("/console/users/%d", created.ID)); !strings.Contains(r.Body, "账号已停用") || !strings.Contains(r.Body, `<dd id="account-state">已停用</dd>`) {
+			t.Errorf("after disabling, the account's page: %s", r.Body)
+		}
+		browsertest.Open(t, ctx, h.URL+"/console/password")
+		if got := browsertest.Text(t, ctx, "h1"); got != "登录控制台" {
+			t.Errorf("a disabled account's session still shows %q", got)
+		}
 	})
 }
 
