@@ -237,4 +237,7 @@ type AuditService interface {
 	// VerifyAudit walks the whole chain and reports its first broken link;
 	// with want, it also checks the chain still holds that head.
 	VerifyAudit(ctx context.Context, want *AuditCheckpoint) (*AuditReport, error)
+	// RecentAuditEvents returns the latest events, newest first, at most
+	// limit; for the console's list.
+	RecentAuditEvents(ctx context.Context, limit int) ([]*AuditEvent, error)
 }

@@ -46,3 +46,9 @@ var (
 // EUNAUTHORIZED without a user in the context and EFORBIDDEN for a role not
 // in roles.
 func Allow(roles []server.Role) echo.MiddlewareFunc { return allow(roles) }
+
+// RequireFreeDisk is the floor on free disk space the API's device imports
+// have, for the pages' uploads.
+func (s *Server) RequireFreeDisk(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.requireFreeDisk(next)
+}

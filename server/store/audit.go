@@ -317,6 +317,35 @@ func (s *AuditService) AuditHead(ctx context.Context) (int64, string, error) {
 	return s.db.AuditHead(ctx)
 }
 
+// MaxRecentAuditEvents caps a listing of the chain's latest events.
+const MaxRecentAuditEvents = 200
+
+// RecentAuditEvents returns the chain's latest events, newest first: at most
+// limit (1 to MaxRecentAuditEvents; other values give MaxRecentAuditEvents).
+// It checks no rights; AuditService does.
+func (db *DB) RecentAuditEvents(ctx context.Context, limit int) ([]*server.AuditEvent, error) {
+	if limit < 1 || limit > MaxRecentAuditEvents {
+		limit = MaxRecentAuditEvents
+	}
+	var rows []auditEventRow
+	if err := db.gorm.WithContext(ctx).Order("seq DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read recent audit events: %w", err)
+	}
+	out := make([]*server.AuditEvent, len(rows))
+	for i := range rows {
+		out[i] = rows[i].event()
+	}
+	return out, nil
+}
+
+// RecentAuditEvents implements server.AuditService.
+func (s *AuditService) RecentAuditEvents(ctx context.Context, limit int) ([]*server.AuditEvent, error) {
+	if err := requireRole(ctx, server.RolePlatformAdmin); err != nil {
+		return nil, err
+	}
+	return s.db.RecentAuditEvents(ctx, limit)
+}
+
 // VerifyAudit implements server.AuditService.
 func (s *AuditService) VerifyAudit(ctx context.Context, want *server.AuditCheckpoint) (*server.AuditReport, error) {
 	if err := requireRole(ctx, server.RolePlatformAdmin); err != nil {

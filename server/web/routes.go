@@ -33,6 +33,41 @@ func (p *Pages) routes(e *echo.Echo) {
 
 	// The console's screens.
 	e.GET("/console/", p.handleHome, p.console(api.AnyRole)...)
+
+	// Directory and administration screens.
+	e.GET("/console/departments", p.handleDepartments, p.console(api.AnyRole)...)
+	e.POST("/console/departments", p.handleDepartmentCreate, p.console(api.PlatformOnly)...)
+	e.POST("/console/departments/:id", p.handleDepartmentUpdate, p.console(api.PlatformOnly)...)
+	e.GET("/console/enterprises", p.handleEnterprises, p.console(api.StaffOnly)...)
+	e.GET("/console/enterprises/new", p.handleEnterpriseNew, p.console(api.PlatformOnly)...)
+	e.POST("/console/enterprises", p.handleEnterpriseCreate, p.console(api.PlatformOnly)...)
+	e.GET("/console/enterprises/:id", p.handleEnterprise, p.console(api.StaffOnly)...)
+	e.POST("/console/enterprises/:id", p.handleEnterpriseUpdate, p.console(api.PlatformOnly)...)
+	e.GET("/console/inspectors", p.handleInspectors, p.console(api.AnyRole)...)
+	e.GET("/console/inspectors/new", p.handleInspectorNew, p.console(api.AdminOnly)...)
+	e.POST("/console/inspectors", p.handleInspectorCreate, p.console(api.AdminOnly)...)
+	e.GET("/console/inspectors/:id", p.handleInspector, p.console(api.AnyRole)...)
+	e.POST("/console/inspectors/:id", p.handleInspectorUpdate, p.console(api.AdminOnly)...)
+	e.GET("/console/imports", p.handleImports, p.console(api.AdminOnly)...)
+	e.POST("/console/imports/enterprises", p.handleImportEnterprises, p.consoleUpload(api.PlatformOnly)...)
+	e.POST("/console/imports/inspectors", p.handleImportInspectors, p.consoleUpload(api.AdminOnly)...)
+	e.GET("/console/imports/:id", p.handleImportResult, p.console(api.AdminOnly)...)
+	e.GET("/console/imports/:id/errors.csv", p.handleImportErrorsCSV, p.console(api.AdminOnly)...)
+	e.GET("/console/declarations", p.handleDeclarations, p.console(api.AnyRole)...)
+	e.POST("/console/declarations", p.handleDeclarationCreate, p.console(api.AdminOrField)...)
+	e.POST("/console/declarations/:id/approve", p.handleDeclarationApprove, p.console(api.AdminOnly)...)
+	e.POST("/console/declarations/:id/reject", p.handleDeclarationReject, p.console(api.AdminOnly)...)
+	e.POST("/console/declarations/:id/withdraw", p.handleDeclarationWithdraw, p.console(api.AdminOrField)...)
+	e.GET("/console/devices", p.handleDevices, p.console(api.AnyRole)...)
+	e.POST("/console/devices/:id/revoke", p.handleDeviceRevoke, p.console(api.AdminOnly)...)
+	e.POST("/console/devices/:id/import", p.handleDeviceImport, p.consoleUpload(api.AdminOnly)...)
+	e.GET("/console/users", p.handleUsers, p.console(api.AdminOnly)...)
+	e.POST("/console/users", p.handleUserCreate, p.console(api.AdminOnly)...)
+	e.GET("/console/users/:id", p.handleUser, p.console(api.AnyRole)...)
+	e.POST("/console/users/:id/disable", p.handleUserDisable, p.console(api.AdminOnly)...)
+	e.POST("/console/users/:id/password-reset", p.handleUserPasswordReset, p.console(api.AdminOnly)...)
+	e.GET("/console/account", p.handleAccount, p.console(api.AnyRole)...)
+	e.GET("/console/audit", p.handleAudit, p.console(api.PlatformOnly)...)
 }
 
 // public is the middleware of a public page.

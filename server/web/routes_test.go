@@ -50,6 +50,41 @@ func policies() map[string]policy {
 		"GET /console/password":      {roles: api.AnyRole},
 		"POST /console/password":     {roles: api.AnyRole, form: url.Values{"current_password": {"wrong"}, "new_password": {"a-new-password"}, "new_password_again": {"a-new-password"}}},
 		"GET /console/":              {roles: api.AnyRole},
+
+		// Directory and administration screens.
+		"GET /console/departments":                {roles: api.AnyRole},
+		"POST /console/departments":               {roles: api.PlatformOnly, form: url.Values{"code": {"Bad Code"}, "name": {"新部门"}}},
+		"POST /console/departments/:id":           {roles: api.PlatformOnly, param: (*walk).departmentA, form: url.Values{"name": {"市文化广电旅游局"}}},
+		"GET /console/enterprises":                {roles: api.StaffOnly},
+		"GET /console/enterprises/new":            {roles: api.PlatformOnly},
+		"POST /console/enterprises":               {roles: api.PlatformOnly, form: url.Values{"credit_code": {"123"}}},
+		"GET /console/enterprises/:id":            {roles: api.StaffOnly, param: (*walk).enterprise},
+		"POST /console/enterprises/:id":           {roles: api.PlatformOnly, param: (*walk).enterprise, form: url.Values{"name": {""}}},
+		"GET /console/inspectors":                 {roles: api.AnyRole},
+		"GET /console/inspectors/new":             {roles: api.AdminOnly},
+		"POST /console/inspectors":                {roles: api.AdminOnly, form: url.Values{"name": {"李四"}}},
+		"GET /console/inspectors/:id":             {roles: api.AnyRole, param: (*walk).inspector},
+		"POST /console/inspectors/:id":            {roles: api.AdminOnly, param: (*walk).inspector, form: url.Values{"name": {""}}},
+		"GET /console/imports":                    {roles: api.AdminOnly},
+		"POST /console/imports/enterprises":       {roles: api.PlatformOnly},
+		"POST /console/imports/inspectors":        {roles: api.AdminOnly},
+		"GET /console/imports/:id":                {roles: api.AdminOnly, param: (*walk).importReport},
+		"GET /console/imports/:id/errors.csv":     {roles: api.AdminOnly, param: (*walk).importReport},
+		"GET /console/declarations":               {roles: api.AnyRole},
+		"POST /console/declarations":              {roles: api.AdminOrField, form: url.Values{"credit_code": {"bad"}}},
+		"POST /console/declarations/:id/approve":  {roles: api.AdminOnly, param: (*walk).declaration, form: url.Values{"reason": {"同意回避"}}},
+		"POST /console/declarations/:id/reject":   {roles: api.AdminOnly, param: (*walk).declaration, form: url.Values{"reason": {"理由不足"}}},
+		"POST /console/declarations/:id/withdraw": {roles: api.AdminOrField, param: (*walk).declaration, form: url.Values{"reason": {""}}},
+		"GET /console/devices":                    {roles: api.AnyRole},
+		"POST /console/devices/:id/revoke":        {roles: api.AdminOnly, param: (*walk).device, form: url.Values{"reason": {"终端遗失"}}},
+		"POST /console/devices/:id/import":        {roles: api.AdminOnly, param: (*walk).device},
+		"GET /console/users":                      {roles: api.AdminOnly},
+		"POST /console/users":                     {roles: api.AdminOnly, form: url.Values{"username": {""}, "role": {"inspector"}}},
+		"GET /console/users/:id":                  {roles: api.AnyRole, param: (*walk).spareUser},
+		"POST /console/users/:id/disable":         {roles: api.AdminOnly, param: (*walk).spareUser},
+		"POST /console/users/:id/password-reset":  {roles: api.AdminOnly, param: (*walk).spareUser},
+		"GET /console/account":                    {roles: api.AnyRole},
+		"GET /console/audit":                      {roles: api.PlatformOnly},
 	}
 }
 
@@ -57,6 +92,7 @@ func policies() map[string]policy {
 type walk struct {
 	h      *apptest.Harness
 	issued *apptest.Issued
+	admin  adminWalk // the directory and administration screens' objects
 }
 
 func (w *walk) campaign(t *testing.T) *apptest.Issued {

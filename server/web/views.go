@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/api"
 )
 
 //go:embed templates/*.html
@@ -125,6 +126,16 @@ var nav = []struct {
 }{
 	{"工作台", consolePath, nil},
 	{"修改密码", passwordPath, nil},
+	// Directory and administration screens.
+	{"企业名录", "/console/enterprises", api.StaffOnly},
+	{"执法人员", "/console/inspectors", api.AnyRole},
+	{"部门", "/console/departments", api.AnyRole},
+	{"批量导入", "/console/imports", api.AdminOnly},
+	{"利益冲突申报", "/console/declarations", api.AnyRole},
+	{"执法终端", "/console/devices", api.AnyRole},
+	{"账号管理", "/console/users", api.AdminOnly},
+	{"审计链", "/console/audit", api.PlatformOnly},
+	{"我的账号", "/console/account", nil},
 }
 
 func navFor(role server.Role, current string) []navLink {

@@ -28,6 +28,12 @@ type Pages struct {
 	// it: a form's Origin may be it, and the pages print it in the
 	// commands they show. Empty: the request's own scheme and host.
 	PublicURL string
+	// ReportDir keeps the reports of imports made in the console, each for
+	// its importer, for a day; empty: beside UploadDir (DATA/tmp/import-reports).
+	ReportDir string
+	// FreeDiskGate, when set, refuses an upload while the disk is nearly
+	// full (the API's floor, api.Server.RequireFreeDisk).
+	FreeDiskGate echo.MiddlewareFunc
 
 	csrfKey []byte
 	views   *views
