@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	a.API = api.New(svc, db, logger.With("component", "api"))
 	// The console and the public pages, on the same router and services.
 	a.Web = web.New(svc, secret, logger.With("component", "web"))
+	a.Web.Now = func() time.Time { return db.Now() }
 	a.API.Mount(a.Web)
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,6 +24,8 @@ type Pages struct {
 	// that did not come over TLS (a TLS-terminating proxy that is not
 	// trusted to say so); requests over TLS always get Secure cookies.
 	SecureCookies bool
+	// Now is the server's clock (the store's); nil means time.Now.
+	Now func() time.Time
 
 	csrfKey []byte
 	views   *views
