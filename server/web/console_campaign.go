@@ -190,6 +190,16 @@ func (d *campaignData) Confirmed(dept int64) *server.Confirmation {
 	return nil
 }
 
+// Replacement is the replacement numbered seq, or nil.
+func (d *campaignData) Replacement(seq int) *server.Replacement {
+	for _, r := range d.Replacements {
+		if r.Seq == seq {
+			return r
+		}
+	}
+	return nil
+}
+
 // Filed is dept's filing of the grouping report, or nil.
 func (d *campaignData) Filed(dept int64) *server.GroupingFiling {
 	var last *server.GroupingFiling

@@ -92,7 +92,7 @@ func (p *Pages) handleCampaignReplace(c echo.Context) error {
 	if err != nil {
 		return p.actionFailed(c, cp, err)
 	}
-	p.setFlash(c, "已替补："+r.ReplacedCode+" 由 "+r.ReplacementCode+" 替补，各部门须重新确认")
+	p.setFlash(c, "已替补第 "+strconv.Itoa(r.Seq)+" 号：由本层下一签号的企业替上，已确认的部门须重新确认")
 	return c.Redirect(http.StatusSeeOther, campaignPath(cp.ID))
 }
 

@@ -317,6 +317,11 @@ func formFromError(form *Form, err error, field func(error) string) {
 // Chinese ("当前状态为issued" reads "当前状态为已下发检查表").
 func campaignErrorText(err error) string {
 	msg := errorText(err)
+	// "抽查比例无效 (invalid ratio): …": the Chinese, without the English
+	// gloss and the detail that follows it.
+	if i := strings.Index(msg, " ("); i > 0 && isASCII(msg[i:]) {
+		msg = msg[:i]
+	}
 	for code, label := range campaignStatusLabels {
 		msg = strings.ReplaceAll(msg, "状态为"+code+"，", "状态为“"+label+"”，")
 	}
@@ -530,6 +535,15 @@ func init() {
 		return *p
 	}
 	funcs["category"] = categoryLabel
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] > 127 {
+			return false
+		}
+	}
+	return true
 }
 
 // categoryLabel names a category the form offers; another shows as its code.
