@@ -391,6 +391,39 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		if got := texts(t, ctx, ".filed"); len(got) != 1 {
 			t.Errorf("filed marks %q", got)
 		}
+
+		// A draft whose sources' time came before the commit: the commit
+		// page says so and offers a later time, a few minutes from now.
+		late := &server.Campaign{
+			Name: "过时的草稿", LeadDepartmentID: h.DeptA.ID, DepartmentIDs: []int64{h.DeptA.ID},
+			WindowStart: server.DateOf(h.Now().In(calendar.Shanghai())), WindowEnd: server.DateOf(h.Now().In(calendar.Shanghai()).AddDate(0, 0, 3)),
+			Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.5"}, InspectorsPerDepartment: 1, TargetsPerTeam: 1,
+			RandomnessSources: []string{"过时的来源"}, SourcesAvailableAt: h.SourcesAvailableAt(),
+		}
+		if err := h.App.Campaigns.CreateCampaign(server.NewContextWithUser(context.Background(), h.Users["coord-a"]), late); err != nil {
+			t.Fatal(err)
+		}
+		h.Advance(2 * time.Second)
+		switchUser(t, ctx, h, "coord-a")
+		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d/commit", h.URL, late.ID))
+		if got := browsertest.Text(t, ctx, "#sources-passed"); !strings.Contains(got, "已到或不足1分钟") {
+			t.Errorf("commit page of a late draft: %q", got)
+		}
+		assertChinese(t, ctx)
+		submit(t, ctx, "#commit-form")
+		if got := browsertest.Text(t, ctx, "#campaign-status"); got != "已提交（待摇号）" {
+			t.Fatalf("after postponing and committing: %q: %s", got, browsertest.Text(t, ctx, "main"))
+		}
+		late, err = h.App.Campaigns.FindCampaignByID(sys, late.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := late.SourcesAvailableAt.Sub(h.Now()); d < 3*time.Minute || d > 4*time.Minute {
+			t.Errorf("sources moved to %s, %s after now", late.SourcesAvailableAt, d)
+		}
+		if got := browsertest.Text(t, ctx, "#drawable-at"); !strings.Contains(got, "还需约 4 分钟") && !strings.Contains(got, "还需约 3 分钟") {
+			t.Errorf("drawable at: %q", got)
+		}
 		// The report downloads, with the admin's session.
 		csv := browsertest.Get(t, ctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => { const x = new XMLHttpRequest(); x.open("GET", "/console/campaigns/%d/grouping-report?format=csv&department_id=%d", false); x.send(); return x.responseText; })()`, id, h.DeptA.ID)))
 		if !strings.Contains(csv, h.Inspectors["insp-a1"].CertificateNumber) && !strings.Contains(csv, h.Inspectors["insp-a2"].CertificateNumber) {

@@ -37,6 +37,11 @@ type campaignData struct {
 	// After commit.
 	Drawable bool      // the sources are known: the draw is open
 	Now      time.Time // the server's time, for "drawable at"
+	// SourcesSoon: a draft whose sources are known already, or within a
+	// minute, cannot be committed as it is (the randomness must be unknown
+	// at the commit); PostponeTo is the time the commit page offers instead.
+	SourcesSoon bool
+	PostponeTo  time.Time
 
 	// After the draw.
 	Confirmations *server.ConfirmationStatus
@@ -130,6 +135,8 @@ func (p *Pages) campaignPage(c echo.Context, cp *server.Campaign) (*campaignData
 	d.Platform = u.Role == server.RolePlatformAdmin
 	d.Admin = u.Role == server.RoleDepartmentAdmin && u.DepartmentID != nil && slices.Contains(cp.DepartmentIDs, *u.DepartmentID)
 	d.Drawable = cp.SourcesAvailableAt != nil && !d.Now.Before(*cp.SourcesAvailableAt)
+	d.SourcesSoon = cp.SourcesAvailableAt != nil && cp.SourcesAvailableAt.Sub(d.Now) < time.Minute
+	d.PostponeTo = postponedSources(d.Now)
 	if cp.DrawnAt == nil {
 		return d, nil
 	}
@@ -222,6 +229,10 @@ func (p *Pages) handleCampaignCommitForm(c echo.Context) error {
 }
 
 func (p *Pages) renderCommit(c echo.Context, cp *server.Campaign, status int, form *Form) error {
+	cp, err := p.Campaigns.FindCampaignByID(c.Request().Context(), cp.ID) // as it is now
+	if err != nil {
+		return err
+	}
 	d, err := p.campaignPage(c, cp)
 	if err != nil {
 		return err
@@ -229,14 +240,35 @@ func (p *Pages) renderCommit(c echo.Context, cp *server.Campaign, status int, fo
 	return p.render(c, status, "campaign_commit", &page{Title: "提交抽查方案", Data: d, Form: form})
 }
 
+// postponedSources is the time a draft's sources are moved to when the one
+// it names has come too close to commit: sourcesLeadTime from now, rounded
+// up to the minute.
+func postponedSources(now time.Time) time.Time {
+	return now.Add(sourcesLeadTime).Truncate(time.Minute).Add(time.Minute)
+}
+
 // handleCampaignCommit handles "POST /console/campaigns/:id/commit": as
-// POST /v1/campaigns/:id/commit.
+// POST /v1/campaigns/:id/commit. With postpone=1 the draft's
+// sources_available_at is first moved to postponedSources (as PATCH
+// /v1/campaigns/:id would), for a draft whose time came before the commit.
 func (p *Pages) handleCampaignCommit(c echo.Context) error {
 	cp, err := p.campaignParam(c)
 	if err != nil {
 		return err
 	}
-	done, err := p.Campaigns.CommitCampaign(c.Request().Context(), cp.ID)
+	ctx := c.Request().Context()
+	if c.FormValue("postpone") == "1" {
+		at := postponedSources(p.now())
+		if _, err := p.Campaigns.UpdateCampaign(ctx, cp.ID, server.CampaignUpdate{SourcesAvailableAt: &at}); err != nil {
+			if server.ErrorCode(err) == server.EINTERNAL {
+				return err
+			}
+			form := newForm(nil)
+			form.Message = campaignErrorText(err)
+			return p.renderCommit(c, cp, statusOf(server.ErrorCode(err)), form)
+		}
+	}
+	done, err := p.Campaigns.CommitCampaign(ctx, cp.ID)
 	if err != nil {
 		if server.ErrorCode(err) == server.EINTERNAL {
 			return err

@@ -101,9 +101,11 @@ var categories = []categoryOption{{server.CategoryInternetCafe, "互联网上网
 const datetimeLayout = "2006-01-02T15:04"
 
 // sourcesLeadTime is how far after now a new draft's randomness sources
-// become known by default: long enough to commit first, short enough that a
-// newcomer trying the console does not wait long to draw.
-const sourcesLeadTime = 5 * time.Minute
+// become known by default (then rounded up to the minute): long enough to
+// check the form and commit first, short enough that a newcomer trying the
+// console does not wait long to draw. A real campaign names a real source
+// and its time.
+const sourcesLeadTime = 3 * time.Minute
 
 // newCampaignValues are a new draft's defaults: a six-day window from
 // today, 15% of the internet cafés, two inspectors per department, every
@@ -535,6 +537,30 @@ func init() {
 		return *p
 	}
 	funcs["category"] = categoryLabel
+	funcs["rfc3339"] = func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	funcs["until"] = untilText
+}
+
+// untilText says how long from now until t, in minutes (at least one).
+func untilText(now time.Time, t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	d := t.Sub(now)
+	switch {
+	case d <= time.Minute:
+		return "1 分钟"
+	case d < 2*time.Hour:
+		return strconv.Itoa(int((d+time.Minute-1)/time.Minute)) + " 分钟"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int((d+time.Hour-1)/time.Hour)) + " 小时"
+	}
+	return strconv.Itoa(int((d+24*time.Hour-1)/(24*time.Hour))) + " 天"
 }
 
 func isASCII(s string) bool {
