@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/calendar"
 	"github.com/spotcheck/spotcheck/server/draw"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // Campaign screens: the lead coordinator takes a new campaign from draft to
@@ -367,6 +370,59 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 			t.Errorf("the chart has %d issued bars (legend and a day)", n)
 		}
 		assertChinese(t, ctx)
+
+		// The next day a culture inspector visits one packet and syncs in
+		// the evening; the result is entered and approved: the page counts
+		// each on its day.
+		packets, err := h.App.Campaigns.FindPackets(sys, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		visitor, pk := "", packets[0]
+		for _, name := range []string{"insp-a1", "insp-a2"} {
+			for _, m := range pk.Content.Team {
+				if m.InspectorID == h.Inspectors[name].ID {
+					visitor = name
+				}
+			}
+		}
+		h.Advance(24 * time.Hour)
+		visited := h.Now().Truncate(time.Second)
+		h.Advance(2 * time.Hour) // still that day in Beijing
+		fieldVisit(t, h, visitor, pk, visited)
+		rs, err := h.App.Results.FindResults(sys, server.ResultFilter{PacketID: &pk.ID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("results of the visited packet: %v %v", rs, err)
+		}
+		visitorCtx := server.NewContextWithUser(context.Background(), h.Users[visitor])
+		if _, err := h.App.Results.EnterResult(visitorCtx, rs[0].ID, server.ResultEntry{Code: server.ResultCodeNotLocatable}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.App.Results.ApproveResult(server.NewContextWithUser(context.Background(), h.Users["admin-a"]), rs[0].ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d/packets", h.URL, id))
+		for sel, want := range map[string]string{"#total-issued": "3 份", "#total-visited": "1 份", "#total-synced": "1 份", "#total-reviewed": "1 份"} {
+			if got := browsertest.Text(t, ctx, sel); got != want {
+				t.Errorf("%s = %q, want %q", sel, got, want)
+			}
+		}
+		day1, day2 := server.DateOf(h.Now().Add(-26*time.Hour).In(calendar.Shanghai())).String(), server.DateOf(visited.In(calendar.Shanghai())).String()
+		rowsByDay := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.days tbody tr")].map(r => [...r.cells].map(c => c.textContent.trim()).join(" "))`))
+		if want := []string{day1 + " 3 0 0 0 0", day2 + " 0 1 1 1 1"}; !slices.Equal(rowsByDay, want) {
+			t.Errorf("per-day rows %q, want %q", rowsByDay, want)
+		}
+		if got := browsertest.Text(t, ctx, fmt.Sprintf(`tr[data-packet=%q] .packet-state`, pk.ID)); got != "录入复核中" {
+			t.Errorf("the visited packet's state %q", got)
+		}
+		if got := browsertest.Text(t, ctx, fmt.Sprintf(`table.teams-progress tr[data-team="%d"]`, pk.TeamNumber)); !strings.Contains(got, "1 / 4") {
+			t.Errorf("team %d progress %q: one of its sections sealed", pk.TeamNumber, got)
+		}
+		if n := browsertest.Get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart rect.bar-visited[height]:not([height='0'])").length`)); n != 2 {
+			t.Errorf("the chart has %d visible visited bars (legend and a day), want 2", n)
+		}
+		assertChinese(t, ctx)
+		browsertest.Screenshot(t, ctx, "campaign-progress")
 		assertFits(t, ctx, 820, 1180)
 		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
@@ -437,4 +493,63 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// fieldVisit is username's device sealing the culture section of p (every
+// item compliant) and closing the visit as not locatable at visited, pushed
+// now.
+func fieldVisit(t *testing.T, h *apptest.Harness, username string, p *server.Packet, visited time.Time) {
+	t.Helper()
+	u := *h.Users[username]
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	dev := &server.Device{Name: "执法终端", PublicKey: pub}
+	if err := h.App.Devices.RegisterDevice(server.NewContextWithUser(context.Background(), &u), dev); err != nil {
+		t.Fatal(err)
+	}
+	u.DeviceID = &dev.ID
+	ctx := server.NewContextWithUser(context.Background(), &u)
+	inspector := *u.InspectorID
+	sec := syncproto.SectionRecord{PacketID: p.ID, Department: "culture", Version: 1, DeviceID: dev.ID, InspectorID: inspector,
+		Answers: []syncproto.AnswerMutation{}, Certificates: []syncproto.CertificateShown{}, Attachments: []string{}, SealedAt: visited}
+	for _, s := range p.Content.Sections {
+		if s.Department == sec.Department {
+			for _, it := range s.Items {
+				sec.Answers = append(sec.Answers, syncproto.AnswerMutation{Department: s.Department, ItemCode: it.Code, ItemVersion: it.Version, Result: syncproto.ResultCompliant})
+			}
+		}
+	}
+	slices.SortFunc(sec.Answers, func(a, b syncproto.AnswerMutation) int { return strings.Compare(a.ItemCode, b.ItemCode) })
+	for _, m := range p.Content.Team {
+		if m.Department == sec.Department {
+			sec.Certificates = append(sec.Certificates, syncproto.CertificateShown{InspectorID: m.InspectorID, CertificateNumber: m.CertificateNumber})
+		}
+	}
+	slices.SortFunc(sec.Certificates, func(a, b syncproto.CertificateShown) int { return int(a.InspectorID - b.InspectorID) })
+	secHash, err := syncproto.CanonicalHash(&sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := syncproto.CloseRecord{
+		PacketID: p.ID, DeviceID: dev.ID, InspectorID: inspector,
+		Close:  syncproto.CloseMutation{Outcome: syncproto.OutcomeNotLocatable, Note: "登记住所无人"},
+		Covers: []syncproto.SectionRef{{Department: "culture", Version: 1, Hash: secHash}}, Attachments: []string{}, ClosedAt: visited,
+	}
+	clHash, err := syncproto.CanonicalHash(&cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.App.Sync.Push(ctx, &syncproto.PushRequest{DeviceID: dev.ID, Mutations: []syncproto.Mutation{
+		{Seq: 1, ID: "seal", Kind: syncproto.KindSeal, PacketID: p.ID, DeviceTime: visited,
+			Seal: &syncproto.SealMutation{Section: sec, Hash: secHash, Signature: ed25519.Sign(key, syncproto.SectionSealMessage(secHash))}},
+		{Seq: 2, ID: "close", Kind: syncproto.KindSealClose, PacketID: p.ID, DeviceTime: visited,
+			SealClose: &syncproto.SealCloseMutation{Record: cl, Hash: clHash, Signature: ed25519.Sign(key, syncproto.CloseSealMessage(clHash))}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range r.Results {
+		if res.Status != syncproto.StatusApplied {
+			t.Fatalf("push: mutation %d %s %s", res.Seq, res.Status, res.Message)
+		}
+	}
 }
