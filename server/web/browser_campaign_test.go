@@ -136,10 +136,12 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		setValue(t, ctx, "name", "全市网吧第二轮联合抽查")
-		setValue(t, ctx, "ratio_default", "0.5x")
+		setValue(t, ctx, "ratio_default", "0.5")
 		setValue(t, ctx, "inspectors_per_department", "1")
 		setValue(t, ctx, "targets_per_team", "2")
 		setValue(t, ctx, "randomness_sources", "中国福利彩票双色球第2026128期开奖号码")
+		browsertest.Screenshot(t, ctx, "campaign-form")
+		setValue(t, ctx, "ratio_default", "0.5x")
 		// A ratio that is not a decimal: the service's error on the ratio,
 		// everything typed kept.
 		if st := submit(t, ctx, "form.campaign-form"); st != http.StatusBadRequest {
@@ -153,7 +155,6 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		setValue(t, ctx, "ratio_default", "0.5")
-		browsertest.Screenshot(t, ctx, "campaign-form")
 		if st := submit(t, ctx, "form.campaign-form"); st != http.StatusOK {
 			t.Fatalf("save the draft: status %d: %s", st, browsertest.Text(t, ctx, "main"))
 		}
