@@ -176,6 +176,27 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 
+		// Edit the draft: the form comes back with its values.
+		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/console/campaigns/%d/edit"]`, id))))
+		if got := browsertest.Get(t, ctx, chromedp.Value(chromedp.CSS(`[name="ratio_default"]`))); got != "0.5" {
+			t.Errorf("edit form: ratio %q", got)
+		}
+		if got := browsertest.Get(t, ctx, chromedp.Value(chromedp.CSS(`[name="sources_available_at"]`))); got != sourcesAt {
+			t.Errorf("edit form: sources_available_at %q, want %q", got, sourcesAt)
+		}
+		setValue(t, ctx, "name", "全市网吧第二轮双随机联合抽查")
+		setValue(t, ctx, "ratio_B", "0.5")
+		if st := submit(t, ctx, "form.campaign-form"); st != http.StatusOK {
+			t.Fatalf("edit the draft: status %d: %s", st, browsertest.Text(t, ctx, "main"))
+		}
+		if got := browsertest.Text(t, ctx, "h1"); got != "全市网吧第二轮双随机联合抽查" {
+			t.Errorf("after editing: %q", got)
+		}
+		if cp, err = h.App.Campaigns.FindCampaignByID(sys, id); err != nil || cp.Ratio.ByClass["B"] != "0.5" || cp.Ratio.Default != "0.5" {
+			t.Errorf("edited ratio table: %+v %v", cp.Ratio, err)
+		}
+		assertChinese(t, ctx)
+
 		// Commit, after a page that says what it freezes.
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS("#commit-link")))
 		if got := browsertest.Text(t, ctx, "section.warning"); !strings.Contains(got, "不能修改") {
@@ -430,11 +451,11 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		// The dashboard and the list show it issued; the culture admin files
 		// the grouping report.
 		browsertest.Open(t, ctx, h.URL+"/console/campaigns?status=issued")
-		if got := browsertest.Text(t, ctx, "table.campaigns"); !strings.Contains(got, "全市网吧第二轮联合抽查") || !strings.Contains(got, "已下发检查表") {
+		if got := browsertest.Text(t, ctx, "table.campaigns"); !strings.Contains(got, "全市网吧第二轮双随机联合抽查") || !strings.Contains(got, "已下发检查表") {
 			t.Errorf("issued campaigns: %q", got)
 		}
 		browsertest.Open(t, ctx, h.URL+"/console/campaigns?status=draft")
-		if got := browsertest.Text(t, ctx, "main section"); strings.Contains(got, "全市网吧第二轮联合抽查") {
+		if got := browsertest.Text(t, ctx, "main section"); strings.Contains(got, "全市网吧第二轮双随机联合抽查") {
 			t.Errorf("the draft filter lists the issued campaign")
 		}
 		assertChinese(t, ctx)
