@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -285,7 +286,6 @@ var campaignErrorFields = []struct{ prefix, field string }{
 	{"须指定抽查比例", "ratio"},
 	{"抽查比例", "ratio"},
 	{"信用风险分类", "ratio"},
-	{"有", "ratio"}, // enterprises in no listed risk class
 	{"没有符合条件的企业", "districts"},
 	{"参与部门", "department_ids"},
 	{"检查事项", "check_item_ids"},
@@ -293,14 +293,14 @@ var campaignErrorFields = []struct{ prefix, field string }{
 
 // campaignErrorField is the form field err is about, or "" for the form.
 func campaignErrorField(err error) string {
-	msg := chinese(server.ErrorMessage(err))
+	msg := campaignErrorText(err)
 	for _, f := range campaignErrorFields {
 		if strings.HasPrefix(msg, f.prefix) {
 			return f.field
 		}
 	}
-	// "A类抽查比例无效"
-	if len(msg) > 1 && strings.HasPrefix(msg[1:], "类抽查比例") {
+	// "A类抽查比例无效"; "有N家企业不属于已列出的信用风险分类，且未设默认抽查比例"
+	if len(msg) > 1 && strings.HasPrefix(msg[1:], "类抽查比例") || strings.Contains(msg, "未设默认抽查比例") {
 		return "ratio"
 	}
 	return ""
@@ -318,10 +318,19 @@ func formFromError(form *Form, err error, field func(error) string) {
 // campaignErrorText is errorText with a campaign's status named in
 // Chinese ("当前状态为issued" reads "当前状态为已下发检查表").
 func campaignErrorText(err error) string {
-	msg := errorText(err)
-	// "抽查比例无效 (invalid ratio): …": the Chinese, without the English
-	// gloss and the detail that follows it.
-	if i := strings.Index(msg, " ("); i > 0 && isASCII(msg[i:]) {
+	// "任务名称 (name)须为…", "抽查比例无效 (invalid ratio): ratio …": the
+	// Chinese, without the English glosses and an English detail after them.
+	if server.ErrorCode(err) == server.EINTERNAL {
+		return errorText(err)
+	}
+	msg := englishGloss.ReplaceAllString(strings.TrimSpace(server.ErrorMessage(err)), "")
+	if i := strings.LastIndex(msg, " ("); i > 0 && mostlyEnglish(msg[i:]) {
+		if j := strings.LastIndex(msg, ")"); j > i {
+			msg = msg[:i] + msg[j+1:]
+		}
+	}
+	msg = strings.TrimSuffix(msg, ".")
+	if i := strings.Index(msg, ":"); i > 0 && isASCII(msg[i:]) {
 		msg = msg[:i]
 	}
 	for code, label := range campaignStatusLabels {
@@ -561,6 +570,24 @@ func untilText(now time.Time, t *time.Time) string {
 		return strconv.Itoa(int((d+time.Hour-1)/time.Hour)) + " 小时"
 	}
 	return strconv.Itoa(int((d+24*time.Hour-1)/(24*time.Hour))) + " 天"
+}
+
+// englishGloss is an English gloss in parentheses within a message.
+var englishGloss = regexp.MustCompile(` ?\([ -'*-~]*\)`)
+
+// mostlyEnglish reports whether s has more ASCII letters than other
+// characters: the English gloss of a message that names a Chinese field.
+func mostlyEnglish(s string) bool {
+	ascii, other := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			ascii++
+		case r > 127:
+			other++
+		}
+	}
+	return ascii > other
 }
 
 func isASCII(s string) bool {
