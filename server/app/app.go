@@ -186,6 +186,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	a.Web = web.New(svc, secret, logger.With("component", "web"))
 	a.Web.ReportDir = filepath.Join(cfg.DataDir, "tmp", "import-reports")
 	a.Web.FreeDiskGate = a.API.RequireFreeDisk
+	a.Web.Now = func() time.Time { return db.Now() }
 	a.API.Mount(a.Web)
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk

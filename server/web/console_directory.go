@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -540,9 +539,6 @@ func (p *Pages) handleInspectorUpdate(c echo.Context) error {
 	}
 	return p.inspectorPage(c, status, "执法人员信息", form, cur, true)
 }
-
-// now is the time certificates are checked against on the pages.
-func (p *Pages) now() time.Time { return time.Now() }
 
 // certificateState says whether an inspector's certificate is valid on today.
 func certificateState(in *server.Inspector, today server.Date) string {

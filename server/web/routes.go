@@ -68,6 +68,29 @@ func (p *Pages) routes(e *echo.Echo) {
 	e.POST("/console/users/:id/password-reset", p.handleUserPasswordReset, p.console(api.AdminOnly)...)
 	e.GET("/console/account", p.handleAccount, p.console(api.AnyRole)...)
 	e.GET("/console/audit", p.handleAudit, p.console(api.PlatformOnly)...)
+	// Campaign screens: check items, drafts, commit, draw, confirmation,
+	// teams, packets and progress (console_campaign*.go, console_check_items.go).
+	e.GET("/console/check-items", p.handleCheckItems, p.console(api.AnyRole)...)
+	e.POST("/console/check-items", p.handleCheckItemCreate, p.console(api.AdminOnly)...)
+	e.POST("/console/check-items/:id/retire", p.handleCheckItemRetire, p.console(api.AdminOnly)...)
+	e.GET("/console/campaigns", p.handleCampaigns, p.console(api.StaffOnly)...)
+	e.GET("/console/campaigns/new", p.handleCampaignNewForm, p.console(api.Coordinators)...)
+	e.POST("/console/campaigns/new", p.handleCampaignCreate, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id", p.handleCampaign, p.console(api.StaffOnly)...)
+	e.GET("/console/campaigns/:id/edit", p.handleCampaignEditForm, p.console(api.Coordinators)...)
+	e.POST("/console/campaigns/:id/edit", p.handleCampaignUpdate, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/commit", p.handleCampaignCommitForm, p.console(api.Coordinators)...)
+	e.POST("/console/campaigns/:id/commit", p.handleCampaignCommit, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/draw", p.handleCampaignDrawPage, p.console(api.StaffOnly)...)
+	e.POST("/console/campaigns/:id/draw", p.handleCampaignDraw, p.console(api.Coordinators)...)
+	e.POST("/console/campaigns/:id/confirm", p.handleCampaignConfirm, p.console(api.AdminOnly)...)
+	e.POST("/console/campaigns/:id/replacements", p.handleCampaignReplace, p.console(api.StaffOnly)...)
+	e.GET("/console/campaigns/:id/teams", p.handleCampaignTeams, p.console(api.StaffOnly)...)
+	e.POST("/console/campaigns/:id/teams", p.handleCampaignDrawTeams, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/packets", p.handleCampaignPackets, p.console(api.StaffOnly)...)
+	e.POST("/console/campaigns/:id/packets", p.handleCampaignIssuePackets, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/grouping-report", p.handleGroupingReport, p.console(api.StaffOnly)...)
+	e.POST("/console/campaigns/:id/grouping-report/filing", p.handleGroupingFile, p.console(api.AdminOnly)...)
 }
 
 // public is the middleware of a public page.

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -85,6 +86,28 @@ func policies() map[string]policy {
 		"POST /console/users/:id/password-reset":  {roles: api.AdminOnly, param: (*walk).spareUser},
 		"GET /console/account":                    {roles: api.AnyRole},
 		"GET /console/audit":                      {roles: api.PlatformOnly},
+		// Campaign screens.
+		"GET /console/check-items":                           {roles: api.AnyRole},
+		"POST /console/check-items":                          {roles: api.AdminOnly, form: url.Values{"code": {"WALK-1"}, "title": {"走查事项"}, "answer_type": {"compliance"}}},
+		"POST /console/check-items/:id/retire":               {roles: api.AdminOnly, param: (*walk).checkItem},
+		"GET /console/campaigns":                             {roles: api.StaffOnly},
+		"GET /console/campaigns/new":                         {roles: api.Coordinators},
+		"POST /console/campaigns/new":                        {roles: api.Coordinators, form: url.Values{"name": {""}}},
+		"GET /console/campaigns/:id":                         {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"GET /console/campaigns/:id/edit":                    {roles: api.Coordinators, param: (*walk).draft},
+		"POST /console/campaigns/:id/edit":                   {roles: api.Coordinators, param: (*walk).draft, form: url.Values{"name": {""}}},
+		"GET /console/campaigns/:id/commit":                  {roles: api.Coordinators, param: (*walk).draft},
+		"POST /console/campaigns/:id/commit":                 {roles: api.Coordinators, param: (*walk).publicCampaign},
+		"GET /console/campaigns/:id/draw":                    {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"POST /console/campaigns/:id/draw":                   {roles: api.Coordinators, param: (*walk).publicCampaign, form: url.Values{"randomness_0": {"1"}}},
+		"POST /console/campaigns/:id/confirm":                {roles: api.AdminOnly, param: (*walk).publicCampaign},
+		"POST /console/campaigns/:id/replacements":           {roles: api.StaffOnly, param: (*walk).publicCampaign, form: url.Values{"credit_code": {"x"}, "reason": {"走查"}}},
+		"GET /console/campaigns/:id/teams":                   {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"POST /console/campaigns/:id/teams":                  {roles: api.Coordinators, param: (*walk).publicCampaign},
+		"GET /console/campaigns/:id/packets":                 {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"POST /console/campaigns/:id/packets":                {roles: api.Coordinators, param: (*walk).publicCampaign},
+		"GET /console/campaigns/:id/grouping-report":         {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"POST /console/campaigns/:id/grouping-report/filing": {roles: api.AdminOnly, param: (*walk).publicCampaign},
 	}
 }
 
@@ -93,6 +116,8 @@ type walk struct {
 	h      *apptest.Harness
 	issued *apptest.Issued
 	admin  adminWalk // the directory and administration screens' objects
+	// Campaign screens.
+	draftID, checkItemID int64
 }
 
 func (w *walk) campaign(t *testing.T) *apptest.Issued {
@@ -104,6 +129,38 @@ func (w *walk) campaign(t *testing.T) *apptest.Issued {
 
 func (w *walk) publicCampaign(t *testing.T) string {
 	return fmt.Sprint(w.campaign(t).Campaign.ID)
+}
+
+// draft is a draft campaign of department A, for the draft's pages.
+func (w *walk) draft(t *testing.T) string {
+	if w.draftID == 0 {
+		is := w.campaign(t)
+		c := &server.Campaign{
+			Name: "走查草稿", LeadDepartmentID: w.h.DeptA.ID, DepartmentIDs: []int64{w.h.DeptA.ID},
+			WindowStart: is.Campaign.WindowStart, WindowEnd: is.Campaign.WindowEnd,
+			Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.5"},
+			InspectorsPerDepartment: 1, TargetsPerTeam: 1,
+			RandomnessSources: []string{"走查用随机数"}, SourcesAvailableAt: w.h.SourcesAvailableAt(),
+		}
+		if err := w.h.App.Campaigns.CreateCampaign(server.NewContextWithUser(context.Background(), w.h.Users["root"]), c); err != nil {
+			t.Fatal(err)
+		}
+		w.draftID = c.ID
+	}
+	return fmt.Sprint(w.draftID)
+}
+
+// checkItem is a current check item of department A, retired by the
+// first admin who tries: the others get the page with the conflict.
+func (w *walk) checkItem(t *testing.T) string {
+	if w.checkItemID == 0 {
+		it := &server.CheckItem{DepartmentID: w.h.DeptA.ID, Code: "WALK-RETIRE", Title: "走查停用事项"}
+		if err := w.h.App.CheckItems.CreateCheckItem(server.NewContextWithUser(context.Background(), w.h.Users["root"]), it); err != nil {
+			t.Fatal(err)
+		}
+		w.checkItemID = it.ID
+	}
+	return fmt.Sprint(w.checkItemID)
 }
 
 func (w *walk) creditCode(t *testing.T) string {

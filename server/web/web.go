@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -34,6 +35,8 @@ type Pages struct {
 	// FreeDiskGate, when set, refuses an upload while the disk is nearly
 	// full (the API's floor, api.Server.RequireFreeDisk).
 	FreeDiskGate echo.MiddlewareFunc
+	// Now is the server's clock (the store's); nil means time.Now.
+	Now func() time.Time
 
 	csrfKey []byte
 	views   *views

@@ -24,3 +24,21 @@ document.addEventListener("click", function (ev) {
     });
   }
 });
+
+// An element with data-reload-at (an RFC 3339 time) reloads the page at
+// that time, a few seconds after: a draw waiting for its randomness sources
+// opens by itself.
+(function () {
+  var el = document.querySelector("[data-reload-at]");
+  if (!el) {
+    return;
+  }
+  var at = Date.parse(el.getAttribute("data-reload-at"));
+  if (isNaN(at)) {
+    return;
+  }
+  var wait = at - Date.now() + 3000;
+  if (wait > 0 && wait < 24 * 3600 * 1000) {
+    window.setTimeout(function () { window.location.reload(); }, wait);
+  }
+})();
