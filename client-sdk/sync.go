@@ -227,17 +227,33 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			}
 		}
 		if loc == "" {
+			// tus creation-with-upload: the POST that creates the upload
+			// carries its first chunk, so a file that fits one chunk takes
+			// one request.
+			n := min(int64(c.cfg.ChunkSize), a.Size)
+			first := make([]byte, n)
+			if _, err := f.ReadAt(first, 0); err != nil && err != io.EOF {
+				return err
+			}
 			h := tus()
 			h.Set("Upload-Length", strconv.FormatInt(a.Size, 10))
 			h.Set("Upload-Metadata", syncproto.UploadMetaSHA256+" "+base64.StdEncoding.EncodeToString([]byte(a.SHA256))+","+
 				syncproto.UploadMetaContentType+" "+base64.StdEncoding.EncodeToString([]byte(a.ContentType)))
-			resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, header: h, auth: true})
+			h.Set("Content-Type", "application/offset+octet-stream")
+			// A creation cut before its answer is sent again whole (at most
+			// one chunk): the server may hold part of it under a Location
+			// this device never saw, and the new upload supersedes that one.
+			resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, body: first, header: h, auth: true,
+				okStatus: []int{http.StatusConflict}})
 			if err != nil {
 				return err
 			}
 			loc = resp.header.Get("Location")
-			c.log.Debug("upload created", "location", loc, "status", resp.status)
+			c.log.Debug("upload created", "location", loc, "status", resp.status, "offset", resp.header.Get("Upload-Offset"))
 			if loc == "" {
+				if resp.status == http.StatusConflict {
+					continue
+				}
 				return errors.New("the server created an upload without a Location")
 			}
 			if !strings.HasPrefix(loc, "/") && !isAbsolute(loc) {
@@ -248,15 +264,26 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			} else if !sameOrigin(c.serverURL(d), loc) {
 				return fmt.Errorf("%w: the server named the upload at %s", ErrForeignOrigin, origin(loc))
 			}
+			next, perr := int64(0), error(nil)
+			if v := resp.header.Get("Upload-Offset"); v != "" {
+				next, perr = strconv.ParseInt(v, 10, 64)
+			} // else a server without creation-with-upload: it took nothing
+			if perr != nil || next < 0 || next > a.Size || resp.status == http.StatusConflict {
+				next = -1 // ask the server where it got to
+			}
+			if next == a.Size {
+				break // the whole file in one request: verified and stored
+			}
 			if err := c.tx(func(tx *gorm.DB) error {
 				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, loc, a.SHA256).Error
 			}); err != nil {
 				return err
 			}
-			offset = 0
-			if a.Size == 0 {
-				break
+			offset = next
+			if next > 0 {
+				tries = 0
 			}
+			continue
 		}
 		if offset >= a.Size {
 			break

@@ -167,6 +167,10 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	req.Header.Set("Accept", "application/json")
+	// Asked for explicitly (rather than left to net/http) so that the bytes
+	// counted are those on the wire and a transport that does not
+	// decompress still works; see gunzipBody.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -184,6 +188,10 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	c.addBytes(0, int64(len(rb)))
+	if err == nil && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		rb, err = gunzipBody(rb)
+		resp.Header.Del("Content-Encoding")
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -212,6 +220,25 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		}
 	}
 	return out, newAPIError(resp.StatusCode, &e, retry)
+}
+
+// gunzipBody decompresses a gzip answer, at most maxResponseBytes of it. A
+// truncated one (a cut mid-answer) is an error, so the request is retried
+// and nothing of it is applied.
+func gunzipBody(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("gzip answer: %w", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, maxResponseBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("gzip answer: %w", err)
+	case len(out) > maxResponseBytes:
+		return nil, fmt.Errorf("gzip answer over %d bytes", maxResponseBytes)
+	}
+	return out, nil
 }
 
 func firstBytes(b []byte, n int) []byte {

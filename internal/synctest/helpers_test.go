@@ -129,7 +129,7 @@ type armedTransport struct {
 	// about to open; nil means a clean connection.
 	trigger    func(r *http.Request) *faultnet.Faults
 	next       atomic.Pointer[faultnet.Faults]
-	patchBytes atomic.Int64 // upload bytes the transport read from PATCH bodies to send
+	patchBytes atomic.Int64 // upload bytes the transport read to send (PATCH bodies, and the first chunk a creation carries)
 	requests   atomic.Int64
 	uploadLog  []string
 	duplicates atomic.Int64 // push results the server answered "duplicate"
@@ -172,7 +172,7 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		a.pushes = append(a.pushes, capturedPush{header: r.Header.Clone(), body: b})
 		a.mu.Unlock()
 	}
-	if r.Method == http.MethodPatch && r.Body != nil {
+	if isUploadBody(r) && r.Body != nil {
 		r.Body = &countingBody{ReadCloser: r.Body, n: &a.patchBytes}
 	}
 	a.mu.Lock()
@@ -184,7 +184,7 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := a.base.RoundTrip(r)
-	if r.Method == http.MethodPatch || r.Method == http.MethodHead {
+	if isUploadBody(r) || r.Method == http.MethodHead {
 		st := 0
 		if resp != nil {
 			st = resp.StatusCode
@@ -211,6 +211,13 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp, nil
+}
+
+// isUploadBody reports whether r carries upload bytes: a PATCH, or a
+// creation carrying its first chunk (tus creation-with-upload).
+func isUploadBody(r *http.Request) bool {
+	return r.Method == http.MethodPatch ||
+		(r.Method == http.MethodPost && r.URL.Path == syncproto.PathUploads && r.Header.Get("Content-Type") == "application/offset+octet-stream")
 }
 
 func (a *armedTransport) capturedPushes() []capturedPush {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -39,11 +40,19 @@ func (s *Server) syncRoutes(v1 *echo.Group) {
 	s.registry.MustRegister(s.pullsWaiting)
 	g := v1.Group("/sync", allow(fieldOnly), requireProtocol, requireDevice)
 	g.POST(strings.TrimPrefix(syncproto.PathPush, "/v1/sync"), s.handlePush)
-	g.POST(strings.TrimPrefix(syncproto.PathPull, "/v1/sync"), s.handlePull)
+	g.POST(strings.TrimPrefix(syncproto.PathPull, "/v1/sync"), s.handlePull, compressAnswer)
 	g.POST(strings.TrimPrefix(syncproto.PathAttachmentsMissing, "/v1/sync"), s.handleAttachmentsMissing)
 	s.uploadRoutes(v1.Group(strings.TrimPrefix(syncproto.PathUploads, "/v1"), allow(fieldOnly), requireProtocol, requireDevice))
 	v1.GET(strings.TrimPrefix(syncproto.PathAttachments, "/v1")+"/:id", s.handleAttachment, allow(anyRole))
 }
+
+// compressAnswer gzips an answer for a client that sent Accept-Encoding:
+// gzip (and only then, so a client that does not ask gets JSON as before).
+// A pull page is JSON that gzip shrinks about tenfold; BestSpeed gets
+// nearly all of that for a fraction of the CPU of the default level (see
+// docs/benchmarks.md), and the server's CPU is what a fleet's evening
+// shares. Answers under 1 KiB (a no-op pull) are sent as they are.
+var compressAnswer = middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024})
 
 // requireProtocol refuses clients that speak another protocol version.
 func requireProtocol(next echo.HandlerFunc) echo.HandlerFunc {

@@ -78,18 +78,32 @@ type uploadSlotKey struct{}
 type uploadSlot struct{ id string }
 
 // withUploadSlot serves an upload's creation; if it does not end in 201
-// Created, the upload the hook recorded is forgotten again.
+// Created, the upload the hook recorded is forgotten again, unless the
+// upload is on disk: a creation carrying its first chunk
+// (creation-with-upload) that was cut mid-body leaves an unfinished upload
+// the device never learnt the Location of. It stays recorded, so the
+// device's next creation of the same file supersedes it and removes its
+// files (or the pruner does).
 func (s *Server) withUploadSlot(create http.Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		slot := &uploadSlot{}
 		r := c.Request()
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), uploadSlotKey{}, slot)))
 		s.withTusErrors(c, create)
-		if slot.id != "" && c.Response().Status != http.StatusCreated {
+		if slot.id != "" && c.Response().Status != http.StatusCreated && !uploadOnDisk(s.UploadDir, slot.id) {
 			s.closeUpload(context.WithoutCancel(r.Context()), slot.id)
 		}
 		return nil
 	}
+}
+
+// uploadOnDisk reports whether the file store holds an unfinished upload.
+func uploadOnDisk(dir, id string) bool {
+	if !uploadIDPattern.MatchString(id) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, id+".info"))
+	return err == nil
 }
 
 // openUpload records the upload about to be created under a fresh ID and
