@@ -338,7 +338,8 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 func (c *Client) pushAll(ctx context.Context, deviceID int64) (rejected int, deferred uint64, err error) {
 	for {
 		var rows []outboxRow
-		if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq LIMIT ?`, syncproto.MaxMutationsPerPush).Scan(&rows).Error; err != nil {
+		limit := batchLimit(&c.pushLimit, syncproto.MaxMutationsPerPush)
+		if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq LIMIT ?`, limit).Scan(&rows).Error; err != nil {
 			return rejected, 0, err
 		}
 		if len(rows) == 0 {
@@ -466,7 +467,7 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 		return err
 	}
 	for page := 0; ; page++ {
-		req := syncproto.PullRequest{DeviceID: deviceID, Cursor: cursor, Limit: syncproto.MaxPullLimit}
+		req := syncproto.PullRequest{DeviceID: deviceID, Cursor: cursor, Limit: batchLimit(&c.pullLimit, syncproto.MaxPullLimit)}
 		var resp syncproto.PullResponse
 		if err := c.postJSON(ctx, syncproto.PathPull, req, &resp, false); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -174,6 +175,7 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	c.addBytes(int64(len(body)), 0)
 	if err != nil {
@@ -197,6 +199,11 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("%w: reading the response: %v", ErrOffline, err)
+	}
+	c.noteLimits(resp.Header)
+	if len(body) <= rttSampleBytes && len(rb) <= rttSampleBytes && r.path != syncproto.PathPull {
+		// A small exchange the server answers at once: a round trip.
+		c.link.observeRTT(time.Since(start))
 	}
 	out := &response{status: resp.StatusCode, header: resp.Header, body: rb}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -239,6 +246,28 @@ func gunzipBody(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("gzip answer over %d bytes", maxResponseBytes)
 	}
 	return out, nil
+}
+
+// noteLimits keeps the batch sizes a server announces, within the
+// protocol's bounds.
+func (c *Client) noteLimits(h http.Header) {
+	for _, l := range []struct {
+		header string
+		max    int64
+		dst    *atomic.Int64
+	}{
+		{syncproto.HeaderPushLimit, syncproto.PushLimitMax, &c.pushLimit},
+		{syncproto.HeaderPullLimit, syncproto.PullLimitMax, &c.pullLimit},
+	} {
+		if n, err := strconv.ParseInt(h.Get(l.header), 10, 64); err == nil && n > 0 {
+			l.dst.Store(min(n, l.max))
+		}
+	}
+}
+
+// batchLimit is the announced limit, or the one every server takes.
+func batchLimit(announced *atomic.Int64, floor int) int {
+	return max(int(announced.Load()), floor)
 }
 
 func firstBytes(b []byte, n int) []byte {

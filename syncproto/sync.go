@@ -18,6 +18,13 @@ const (
 	ProtocolVersion    = 2
 	MinProtocolVersion = 2
 	HeaderProtocol     = "Spotcheck-Protocol"
+	// HeaderPushLimit and HeaderPullLimit, on every answer to a sync
+	// request, say how many mutations a push and how many changes a pull
+	// page this server takes (PushLimitMax, PullLimitMax). A client that has
+	// not seen them uses MaxMutationsPerPush and MaxPullLimit, which every
+	// server takes.
+	HeaderPushLimit = "Spotcheck-Push-Limit"
+	HeaderPullLimit = "Spotcheck-Pull-Limit"
 )
 
 // Paths of the sync endpoints.
@@ -35,12 +42,17 @@ const (
 
 // Limits every side enforces.
 const (
-	MaxMutationsPerPush = 200
+	MaxMutationsPerPush = 200     // what every server takes; see HeaderPushLimit
 	MaxPushBytes        = 8 << 20 // decoded (after any gzip) push body
 	MaxHashesPerQuery   = 1000
 	MaxAttachmentBytes  = 32 << 20
-	MaxPullLimit        = 500
-	MaxNoteBytes        = 4000
+	MaxPullLimit        = 500 // what every server takes; see HeaderPullLimit
+	// PushLimitMax and PullLimitMax are this protocol's own bounds, which a
+	// server announces in HeaderPushLimit and HeaderPullLimit: a device-day
+	// (about 1,300 mutations) is then one push and one pull.
+	PushLimitMax = 2000
+	PullLimitMax = 2000
+	MaxNoteBytes = 4000
 	// MaxPullWaitSeconds bounds PullRequest.WaitSeconds. A server holds a
 	// pull for at most its own, lower cap (25 s for this one).
 	MaxPullWaitSeconds = 60

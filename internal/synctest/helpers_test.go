@@ -133,6 +133,7 @@ type armedTransport struct {
 	requests   atomic.Int64
 	uploadLog  []string
 	duplicates atomic.Int64 // push results the server answered "duplicate"
+	gzipPulls  atomic.Int64 // pull answers that came gzip-compressed
 }
 
 type capturedPush struct {
@@ -193,6 +194,9 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		a.uploadLog = append(a.uploadLog, fmt.Sprintf("%s off=%s len=%d → %d %v", r.Method, r.Header.Get("Upload-Offset"), r.ContentLength, st, err))
 		a.mu.Unlock()
 	}
+	if err == nil && r.URL.Path == syncproto.PathPull && resp.Header.Get("Content-Encoding") == "gzip" {
+		a.gzipPulls.Add(1)
+	}
 	if err != nil || !isPush || resp.StatusCode != http.StatusOK {
 		return resp, err
 	}
@@ -201,8 +205,14 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	plain := b
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			plain, _ = io.ReadAll(zr)
+		}
+	}
 	var pr syncproto.PushResponse
-	if json.Unmarshal(b, &pr) == nil {
+	if json.Unmarshal(plain, &pr) == nil {
 		for _, res := range pr.Results {
 			if res.Status == syncproto.StatusDuplicate {
 				a.duplicates.Add(1)

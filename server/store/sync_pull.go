@@ -29,8 +29,8 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 	switch {
 	case limit <= 0:
 		limit = DefaultPullLimit
-	case limit > syncproto.MaxPullLimit:
-		limit = syncproto.MaxPullLimit
+	case limit > syncproto.PullLimitMax:
+		limit = syncproto.PullLimitMax
 	}
 	var out *syncproto.PullResponse
 	err = s.db.WithTx(ctx, func(tx *Tx) error {
@@ -98,8 +98,8 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 }
 
 // pullBatch is how many objects of one kind a pull reads per statement; a
-// page holds at most syncproto.MaxPullLimit changes, so one statement per
-// kind normally does.
+// page of syncproto.MaxPullLimit changes needs one statement per kind, one
+// of syncproto.PullLimitMax four.
 const pullBatch = 500
 
 // changesData returns the current state of each changed object, in the order
