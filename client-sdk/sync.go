@@ -468,11 +468,26 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 	}
 	for page := 0; ; page++ {
 		req := syncproto.PullRequest{DeviceID: deviceID, Cursor: cursor, Limit: batchLimit(&c.pullLimit, syncproto.MaxPullLimit)}
-		var resp syncproto.PullResponse
-		if err := c.postJSON(ctx, syncproto.PathPull, req, &resp, false); err != nil {
+		resp, err := c.pullPage(ctx, &req, true)
+		if err != nil {
 			return err
 		}
-		if err := c.tx(func(tx *gorm.DB) error { return applyPull(tx, &resp) }); err != nil {
+		err = c.tx(func(tx *gorm.DB) error {
+			if err := expandAcks(tx, deviceID, resp); err != nil {
+				return err
+			}
+			return applyPull(tx, resp)
+		})
+		if errors.Is(err, errAckUnknown) {
+			// This device no longer holds what the server acknowledged
+			// (edited again meanwhile, or restored): the same page in full.
+			c.log.Debug("pulling a page again in full", "cursor", cursor, "err", err)
+			if resp, err = c.pullPage(ctx, &req, false); err != nil {
+				return err
+			}
+			err = c.tx(func(tx *gorm.DB) error { return applyPull(tx, resp) })
+		}
+		if err != nil {
 			return err
 		}
 		c.updateProgress(func(p *Progress) { p.ItemsDown += len(resp.Changes) })
@@ -487,6 +502,109 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 			return errors.New("pull does not end")
 		}
 	}
+}
+
+// pullPage asks for one page of changes; with acks, those whose content this
+// device pushed come as acknowledgements (see expandAcks).
+func (c *Client) pullPage(ctx context.Context, req *syncproto.PullRequest, acks bool) (*syncproto.PullResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	if acks {
+		h.Set(syncproto.HeaderOwnChanges, syncproto.OwnChangesAck)
+	}
+	resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathPull, body: body, header: h, auth: true})
+	if err != nil {
+		return nil, err
+	}
+	var out syncproto.PullResponse
+	if err := json.Unmarshal(resp.body, &out); err != nil {
+		return nil, fmt.Errorf("%w: undecodable response from %s: %v", ErrOffline, syncproto.PathPull, err)
+	}
+	return &out, nil
+}
+
+// errAckUnknown: a pulled acknowledgement names content this device does
+// not hold.
+var errAckUnknown = errors.New("an acknowledged change is not on this device")
+
+// expandAcks turns each acknowledgement in resp into the full state the
+// server would have sent, from what this device pushed (its answer, its
+// sealed section or close) and what the acknowledgement adds (version,
+// sequence, receipt time, flags), so the page applies exactly as a full
+// one. It fails with errAckUnknown, before anything is written, if the
+// device no longer holds that content.
+func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error {
+	for i := range resp.Changes {
+		ch := &resp.Changes[i]
+		ack := ch.Ack
+		if ack == nil {
+			continue
+		}
+		var state any
+		switch ch.Kind {
+		case syncproto.ChangeAnswer:
+			dept, item, _ := strings.Cut(ch.Key, "/")
+			var bodies []string
+			if err := tx.Raw(`SELECT answer FROM answers WHERE packet_id = ? AND department = ? AND item_code = ?`,
+				ch.PacketID, dept, item).Scan(&bodies).Error; err != nil {
+				return err
+			}
+			if len(bodies) == 0 {
+				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			var am syncproto.AnswerMutation
+			if err := json.Unmarshal([]byte(bodies[0]), &am); err != nil {
+				return err
+			}
+			if h, err := syncproto.CanonicalHash(&am); err != nil || len(ack.Hash) < syncproto.AckAnswerDigest || !strings.HasPrefix(h, ack.Hash) {
+				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			state = syncproto.AnswerState{Version: ack.Version, Winner: syncproto.AnswerVersion{Answer: am, DeviceID: deviceID,
+				InspectorID: ack.InspectorID, Seq: ack.Seq, ReceivedAt: ack.ReceivedAt, DeviceTime: ack.DeviceTime}}
+		case syncproto.ChangeSection:
+			dept, version, _ := strings.Cut(ch.Key, "/")
+			var bodies []string
+			if err := tx.Raw(`SELECT body FROM section_seals WHERE packet_id = ? AND department = ? AND version = ? AND hash = ? AND origin = 'local'`,
+				ch.PacketID, dept, version, ack.Hash).Scan(&bodies).Error; err != nil {
+				return err
+			}
+			if len(bodies) == 0 {
+				return fmt.Errorf("%w: section %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			var ss syncproto.SealedSection
+			if err := json.Unmarshal([]byte(bodies[0]), &ss); err != nil {
+				return err
+			}
+			ss.ReceivedAt, ss.Flags = ack.ReceivedAt, ack.Flags
+			state = ss
+		case syncproto.ChangeClose:
+			var bodies []string
+			if err := tx.Raw(`SELECT body FROM closes WHERE packet_id = ? AND hash = ? AND origin = 'local'`,
+				ch.PacketID, ack.Hash).Scan(&bodies).Error; err != nil {
+				return err
+			}
+			if len(bodies) == 0 || ch.Key != ack.Hash {
+				return fmt.Errorf("%w: close %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			var sc syncproto.SealedClose
+			if err := json.Unmarshal([]byte(bodies[0]), &sc); err != nil {
+				return err
+			}
+			sc.ReceivedAt, sc.Flags = ack.ReceivedAt, ack.Flags
+			state = sc
+		default:
+			return fmt.Errorf("%w: a %s", errAckUnknown, ch.Kind)
+		}
+		data, err := json.Marshal(state)
+		if err != nil {
+			return err
+		}
+		ch.Data, ch.Ack = data, nil
+	}
+	return nil
 }
 
 // pullCursor is the server-issued cursor the next pull starts from.

@@ -25,6 +25,12 @@ const (
 	// server takes.
 	HeaderPushLimit = "Spotcheck-Push-Limit"
 	HeaderPullLimit = "Spotcheck-Pull-Limit"
+	// HeaderOwnChanges: OwnChangesAck on a pull asks the server to send a
+	// change whose content this device itself pushed as an acknowledgement
+	// (Change.Ack) instead of in full. Without it every change comes in
+	// full, as to clients from before acknowledgements.
+	HeaderOwnChanges = "Spotcheck-Own-Changes"
+	OwnChangesAck    = "ack"
 )
 
 // Paths of the sync endpoints.
@@ -299,6 +305,9 @@ type PullRequest struct {
 	Cursor      string `json:"cursor"`
 	Limit       int    `json:"limit"`
 	WaitSeconds int    `json:"wait_seconds,omitempty"`
+	// AckOwn is HeaderOwnChanges: OwnChangesAck, as the server read it; it
+	// is never in the body.
+	AckOwn bool `json:"-"`
 }
 
 // Change is one changed object visible to the device's inspector.
@@ -307,7 +316,35 @@ type Change struct {
 	Kind     string          `json:"kind"`
 	PacketID string          `json:"packet_id"`
 	Key      string          `json:"key,omitempty"` // for answers: department/item_code
-	Data     json.RawMessage `json:"data"`
+	Data     json.RawMessage `json:"data,omitempty"`
+	// Ack, instead of Data, to a device that asked for acknowledgements
+	// (HeaderOwnChanges): the object's state is what this device pushed,
+	// plus what only the server knows, here.
+	Ack *ChangeAck `json:"ack,omitempty"`
+}
+
+// AckAnswerDigest is how many hex digits of an answer's CanonicalHash an
+// acknowledgement carries: enough to tell the device's own answers apart,
+// which is all it is for.
+const AckAnswerDigest = 16
+
+// ChangeAck is what a device needs, besides what it pushed itself, to hold
+// the server's state of an object it wrote: for an answer (its version is
+// the item's winner, with no conflicting version) the AnswerState is
+// {Version, Winner: {the answer whose CanonicalHash begins with Hash, the
+// device, InspectorID, Seq, ReceivedAt, DeviceTime}}; for a section or a
+// close (it sealed it) the SealedSection or SealedClose is the seal whose
+// hash is Hash, with ReceivedAt and Flags. A device that no longer holds
+// that content pulls the same page again without asking for
+// acknowledgements.
+type ChangeAck struct {
+	Hash        string       `json:"hash"`
+	Version     int64        `json:"version,omitempty"`
+	Seq         uint64       `json:"seq,omitempty"`
+	InspectorID int64        `json:"inspector_id,omitempty"`
+	ReceivedAt  time.Time    `json:"received_at"`
+	DeviceTime  time.Time    `json:"device_time,omitzero"`
+	Flags       []RecordFlag `json:"flags,omitempty"`
 }
 
 // PullResponse returns changes in server order. With Reset the device must

@@ -35,10 +35,11 @@ type wireCounter struct {
 	up, down atomic.Int64
 	mu       sync.Mutex
 	kinds    map[string]int
+	bodies   map[string]*atomic.Int64 // answer body bytes as received, by kind
 }
 
 func newWireCounter() *wireCounter {
-	w := &wireCounter{kinds: map[string]int{}}
+	w := &wireCounter{kinds: map[string]int{}, bodies: map[string]*atomic.Int64{}}
 	d := &net.Dialer{}
 	w.next = &http.Transport{
 		MaxIdleConnsPerHost: 16,
@@ -87,10 +88,20 @@ func requestKind(r *http.Request) string {
 }
 
 func (w *wireCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	kind := requestKind(r)
 	w.mu.Lock()
-	w.kinds[requestKind(r)]++
+	w.kinds[kind]++
+	n := w.bodies[kind]
+	if n == nil {
+		n = &atomic.Int64{}
+		w.bodies[kind] = n
+	}
 	w.mu.Unlock()
-	return w.next.RoundTrip(r)
+	resp, err := w.next.RoundTrip(r)
+	if err == nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: n}
+	}
+	return resp, err
 }
 
 // loopbackPhase is one sync's figures.
@@ -98,6 +109,7 @@ type loopbackPhase struct {
 	wall     time.Duration
 	up, down int64
 	kinds    map[string]int
+	bodies   map[string]int64
 }
 
 func (p loopbackPhase) requests() (all, uploads int) {
@@ -115,7 +127,7 @@ func (p loopbackPhase) String() string {
 	var kinds []string
 	for _, k := range []string{"upload POST", "upload PATCH", "upload HEAD", "missing", "push", "pull"} {
 		if n := p.kinds[k]; n > 0 {
-			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+			kinds = append(kinds, fmt.Sprintf("%s %d (answers %.1f KB)", k, n, float64(p.bodies[k])/1e3))
 		}
 	}
 	for k, n := range p.kinds {
@@ -132,6 +144,7 @@ func (w *wireCounter) measure(tb testing.TB, sync func() error) loopbackPhase {
 	tb.Helper()
 	w.mu.Lock()
 	w.kinds = map[string]int{}
+	w.bodies = map[string]*atomic.Int64{}
 	w.mu.Unlock()
 	up0, down0 := w.up.Load(), w.down.Load()
 	start := time.Now()
@@ -141,6 +154,10 @@ func (w *wireCounter) measure(tb testing.TB, sync func() error) loopbackPhase {
 	p := loopbackPhase{wall: time.Since(start), up: w.up.Load() - up0, down: w.down.Load() - down0}
 	w.mu.Lock()
 	p.kinds = w.kinds
+	p.bodies = map[string]int64{}
+	for k, n := range w.bodies {
+		p.bodies[k] = n.Load()
+	}
 	w.mu.Unlock()
 	return p
 }

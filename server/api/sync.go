@@ -207,6 +207,7 @@ func (s *Server) handlePull(c echo.Context) error {
 	if err := checkDevice(c, req.DeviceID); err != nil {
 		return err
 	}
+	req.AckOwn = strings.EqualFold(strings.TrimSpace(c.Request().Header.Get(syncproto.HeaderOwnChanges)), syncproto.OwnChangesAck)
 	ctx := c.Request().Context()
 	var resp *syncproto.PullResponse
 	u := server.UserFromContext(ctx)
