@@ -2,7 +2,9 @@ package sdk
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -235,25 +237,49 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			if _, err := f.ReadAt(first, 0); err != nil && err != io.EOF {
 				return err
 			}
+			// The upload is named here and the name remembered before the
+			// creation is sent: a creation cut before its answer resumes
+			// from the offset the server holds under that name (HEAD), as a
+			// cut PATCH does, instead of sending the first chunk again.
+			var rnd [16]byte
+			rand.Read(rnd[:])
+			id := hex.EncodeToString(rnd[:])
+			named := syncproto.PathUploads + "/" + id
+			if err := c.tx(func(tx *gorm.DB) error {
+				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, named, a.SHA256).Error
+			}); err != nil {
+				return err
+			}
 			h := tus()
 			h.Set("Upload-Length", strconv.FormatInt(a.Size, 10))
 			h.Set("Upload-Metadata", syncproto.UploadMetaSHA256+" "+base64.StdEncoding.EncodeToString([]byte(a.SHA256))+","+
-				syncproto.UploadMetaContentType+" "+base64.StdEncoding.EncodeToString([]byte(a.ContentType)))
+				syncproto.UploadMetaContentType+" "+base64.StdEncoding.EncodeToString([]byte(a.ContentType))+","+
+				syncproto.UploadMetaID+" "+base64.StdEncoding.EncodeToString([]byte(id)))
 			h.Set("Content-Type", "application/offset+octet-stream")
-			// A creation cut before its answer is sent again whole (at most
-			// one chunk): the server may hold part of it under a Location
-			// this device never saw, and the new upload supersedes that one.
-			resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, body: first, header: h, auth: true,
+			resp, err := c.callOnce(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, body: first, header: h, auth: true,
 				okStatus: []int{http.StatusConflict}})
+			if err != nil && isTransient(err) {
+				c.log.Debug("upload creation cut; asking the server where it got to", "sha256", a.SHA256, "err", err)
+				wait := c.backoff(min(tries, 6))
+				var ae *APIError
+				if errors.As(err, &ae) && ae.RetryAfter > 0 {
+					wait = min(ae.RetryAfter, c.cfg.BackoffMax)
+				}
+				if err := sleep(ctx, wait); err != nil {
+					return err
+				}
+				loc, offset = named, -1
+				continue
+			}
 			if err != nil {
 				return err
 			}
 			loc = resp.header.Get("Location")
 			c.log.Debug("upload created", "location", loc, "status", resp.status, "offset", resp.header.Get("Upload-Offset"))
+			if resp.status == http.StatusConflict && loc == "" {
+				continue // the name is taken: draw another
+			}
 			if loc == "" {
-				if resp.status == http.StatusConflict {
-					continue
-				}
 				return errors.New("the server created an upload without a Location")
 			}
 			if !strings.HasPrefix(loc, "/") && !isAbsolute(loc) {

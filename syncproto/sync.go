@@ -407,9 +407,20 @@ type MissingResponse struct {
 const (
 	UploadMetaSHA256      = "sha256"
 	UploadMetaContentType = "content_type"
+	// UploadMetaID, optional, names the upload: 32 lowercase hex digits the
+	// device drew at random and remembered before sending the creation. The
+	// upload is then at PathUploads/ID, so a creation carrying its first
+	// chunk that is cut before its answer resumes from the server's offset
+	// (HEAD) rather than starting again.
+	UploadMetaID = "upload_id"
 )
 
 var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+var uploadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidUploadID reports whether s is 32 lowercase hex digits.
+func ValidUploadID(s string) bool { return uploadIDPattern.MatchString(s) }
 
 // ValidSHA256 reports whether s is 64 lowercase hex digits.
 func ValidSHA256(s string) bool { return sha256Pattern.MatchString(s) }

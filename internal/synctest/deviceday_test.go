@@ -138,7 +138,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 	}
 	chunk := sdkCfg.ChunkSize
 	if chunk == 0 {
-		chunk = 256 << 10
+		chunk = 512 << 10 // the SDK's default
 	}
 	return dayFigures{Result: res, Resent: body.resent(attachmentBytes), Attachments: len(hashes), Mutations: len(d.intent), Chunk: chunk}
 }

@@ -106,14 +106,23 @@ func uploadOnDisk(dir, id string) bool {
 	return err == nil
 }
 
-// openUpload records the upload about to be created under a fresh ID and
-// returns the ID; the device's superseded uploads of the same file are
-// removed.
-func (s *Server) openUpload(ctx context.Context, sha string, size int64) (string, error) {
+// openUpload records the upload about to be created under a fresh ID, or
+// under the one the device named (want), and returns the ID; the device's
+// superseded uploads of the same file are removed. A named ID that is
+// already in use (by anyone, the device's own superseded uploads aside) is
+// ECONFLICT: the device names another.
+func (s *Server) openUpload(ctx context.Context, sha string, size int64, want string) (string, error) {
 	var b [16]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
+	if want != "" {
+		id = want
+	}
+	inUse := server.Errorf(server.ECONFLICT, "上传编号已被使用，请换一个 (the upload id is in use; name another).")
 	if s.Uploads == nil {
+		if want != "" && uploadOnDisk(s.UploadDir, id) {
+			return "", inUse
+		}
 		return id, nil
 	}
 	superseded, err := s.Uploads.OpenUpload(ctx, &server.OpenUpload{ID: id, SHA256: sha, Size: size})
@@ -127,6 +136,15 @@ func (s *Server) openUpload(ctx context.Context, sha string, size int64) (string
 		if err := removeUpload(s.UploadDir, old); err != nil {
 			s.Logger.WarnContext(ctx, "removing a superseded upload", slog.String("upload", old), slog.Any("err", err))
 		}
+	}
+	if want != "" && uploadOnDisk(s.UploadDir, id) {
+		// Files of an upload nobody holds any more (its record closed):
+		// never written over.
+		s.closeUpload(ctx, id)
+		if slot, _ := ctx.Value(uploadSlotKey{}).(*uploadSlot); slot != nil {
+			slot.id = ""
+		}
+		return "", inUse
 	}
 	return id, nil
 }
