@@ -47,9 +47,14 @@ type Config struct {
 	// BackoffBase is the first backoff delay, doubled per attempt up to
 	// BackoffMax; defaults 500 ms and 30 s.
 	BackoffBase, BackoffMax time.Duration
-	// ChunkSize is the resumable-upload chunk; default 256 KiB.
+	// ChunkSize is the resumable-upload chunk; default 512 KiB, so a
+	// typical photo or signature goes in the one request that creates its
+	// upload.
 	ChunkSize int
-	// Uploads is how many attachments upload at once; default 2.
+	// Uploads is how many attachments upload at once. By default (0) the
+	// SDK chooses from the link: enough that the uplink stays busy through
+	// each request's round trip (the bandwidth-delay product over the
+	// request size, plus one), between 2 and 8, measured as it goes.
 	Uploads int
 	// OnEvent, if set, is told what each sync brings as it happens: new
 	// rejections and conflicts, "all synced", offline (see Event). It is
@@ -91,6 +96,13 @@ type Client struct {
 	// noLongPoll is set once the server refused a pull that waits (a server
 	// from before long polls); Watch then syncs on its interval only.
 	noLongPoll atomic.Bool
+	// pushLimit and pullLimit are the batch sizes the server announced
+	// (syncproto.HeaderPushLimit, HeaderPullLimit); 0 until it did.
+	pushLimit, pullLimit atomic.Int64
+	// link is what the requests measured of the link (see linkStats);
+	// with autoUploads the upload concurrency follows from it.
+	link        linkStats
+	autoUploads bool
 
 	progMu sync.Mutex
 	prog   Progress
@@ -117,10 +129,11 @@ func Open(dir string, cfg Config) (*Client, error) {
 		cfg.BackoffMax = 30 * time.Second
 	}
 	if cfg.ChunkSize <= 0 {
-		cfg.ChunkSize = 256 << 10
+		cfg.ChunkSize = 512 << 10
 	}
-	if cfg.Uploads <= 0 {
-		cfg.Uploads = 2
+	autoUploads := cfg.Uploads <= 0
+	if autoUploads {
+		cfg.Uploads = minUploads
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "attachments"), 0o700); err != nil {
 		return nil, storageErr(err)
@@ -138,7 +151,7 @@ func Open(dir string, cfg Config) (*Client, error) {
 	// One connection: SQLite takes one writer anyway, and per-connection
 	// pragmas then hold for every statement.
 	sqlDB.SetMaxOpenConns(1)
-	c := &Client{dir: dir, cfg: cfg, log: cfg.Logger, db: g, sqlDB: sqlDB, http: noForeignRedirects(cfg.HTTPClient), kick: make(chan struct{}, 1)}
+	c := &Client{dir: dir, cfg: cfg, autoUploads: autoUploads, log: cfg.Logger, db: g, sqlDB: sqlDB, http: noForeignRedirects(cfg.HTTPClient), kick: make(chan struct{}, 1)}
 	if err := c.migrate(); err != nil {
 		sqlDB.Close()
 		return nil, storageErr(err)

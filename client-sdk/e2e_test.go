@@ -407,7 +407,8 @@ func (l *lossyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	lose := (r.Method == http.MethodPatch && l.n.Add(1)%2 == 0) ||
+	upload := r.Method == http.MethodPatch || (r.Method == http.MethodPost && r.URL.Path == syncproto.PathUploads)
+	lose := (upload && l.n.Add(1)%2 == 0) ||
 		(r.URL.Path == syncproto.PathPush && l.n.Add(1)%2 == 1)
 	if lose {
 		io.Copy(io.Discard, resp.Body)

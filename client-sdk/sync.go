@@ -2,7 +2,9 @@ package sdk
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,16 +229,56 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			}
 		}
 		if loc == "" {
+			// tus creation-with-upload: the POST that creates the upload
+			// carries its first chunk, so a file that fits one chunk takes
+			// one request.
+			n := min(int64(c.cfg.ChunkSize), a.Size)
+			first := make([]byte, n)
+			if _, err := f.ReadAt(first, 0); err != nil && err != io.EOF {
+				return err
+			}
+			// The upload is named here and the name remembered before the
+			// creation is sent: a creation cut before its answer resumes
+			// from the offset the server holds under that name (HEAD), as a
+			// cut PATCH does, instead of sending the first chunk again.
+			var rnd [16]byte
+			rand.Read(rnd[:])
+			id := hex.EncodeToString(rnd[:])
+			named := syncproto.PathUploads + "/" + id
+			if err := c.tx(func(tx *gorm.DB) error {
+				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, named, a.SHA256).Error
+			}); err != nil {
+				return err
+			}
 			h := tus()
 			h.Set("Upload-Length", strconv.FormatInt(a.Size, 10))
 			h.Set("Upload-Metadata", syncproto.UploadMetaSHA256+" "+base64.StdEncoding.EncodeToString([]byte(a.SHA256))+","+
-				syncproto.UploadMetaContentType+" "+base64.StdEncoding.EncodeToString([]byte(a.ContentType)))
-			resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, header: h, auth: true})
+				syncproto.UploadMetaContentType+" "+base64.StdEncoding.EncodeToString([]byte(a.ContentType))+","+
+				syncproto.UploadMetaID+" "+base64.StdEncoding.EncodeToString([]byte(id)))
+			h.Set("Content-Type", "application/offset+octet-stream")
+			resp, err := c.callOnce(ctx, request{method: http.MethodPost, path: syncproto.PathUploads, body: first, header: h, auth: true,
+				okStatus: []int{http.StatusConflict}})
+			if err != nil && isTransient(err) {
+				c.log.Debug("upload creation cut; asking the server where it got to", "sha256", a.SHA256, "err", err)
+				wait := c.backoff(min(tries, 6))
+				var ae *APIError
+				if errors.As(err, &ae) && ae.RetryAfter > 0 {
+					wait = min(ae.RetryAfter, c.cfg.BackoffMax)
+				}
+				if err := sleep(ctx, wait); err != nil {
+					return err
+				}
+				loc, offset = named, -1
+				continue
+			}
 			if err != nil {
 				return err
 			}
 			loc = resp.header.Get("Location")
-			c.log.Debug("upload created", "location", loc, "status", resp.status)
+			c.log.Debug("upload created", "location", loc, "status", resp.status, "offset", resp.header.Get("Upload-Offset"))
+			if resp.status == http.StatusConflict && loc == "" {
+				continue // the name is taken: draw another
+			}
 			if loc == "" {
 				return errors.New("the server created an upload without a Location")
 			}
@@ -248,15 +290,26 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			} else if !sameOrigin(c.serverURL(d), loc) {
 				return fmt.Errorf("%w: the server named the upload at %s", ErrForeignOrigin, origin(loc))
 			}
+			next, perr := int64(0), error(nil)
+			if v := resp.header.Get("Upload-Offset"); v != "" {
+				next, perr = strconv.ParseInt(v, 10, 64)
+			} // else a server without creation-with-upload: it took nothing
+			if perr != nil || next < 0 || next > a.Size || resp.status == http.StatusConflict {
+				next = -1 // ask the server where it got to
+			}
+			if next == a.Size {
+				break // the whole file in one request: verified and stored
+			}
 			if err := c.tx(func(tx *gorm.DB) error {
 				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, loc, a.SHA256).Error
 			}); err != nil {
 				return err
 			}
-			offset = 0
-			if a.Size == 0 {
-				break
+			offset = next
+			if next > 0 {
+				tries = 0
 			}
+			continue
 		}
 		if offset >= a.Size {
 			break
@@ -311,7 +364,8 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 func (c *Client) pushAll(ctx context.Context, deviceID int64) (rejected int, deferred uint64, err error) {
 	for {
 		var rows []outboxRow
-		if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq LIMIT ?`, syncproto.MaxMutationsPerPush).Scan(&rows).Error; err != nil {
+		limit := batchLimit(&c.pushLimit, syncproto.MaxMutationsPerPush)
+		if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq LIMIT ?`, limit).Scan(&rows).Error; err != nil {
 			return rejected, 0, err
 		}
 		if len(rows) == 0 {
@@ -439,12 +493,27 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 		return err
 	}
 	for page := 0; ; page++ {
-		req := syncproto.PullRequest{DeviceID: deviceID, Cursor: cursor, Limit: syncproto.MaxPullLimit}
-		var resp syncproto.PullResponse
-		if err := c.postJSON(ctx, syncproto.PathPull, req, &resp, false); err != nil {
+		req := syncproto.PullRequest{DeviceID: deviceID, Cursor: cursor, Limit: batchLimit(&c.pullLimit, syncproto.MaxPullLimit)}
+		resp, err := c.pullPage(ctx, &req, true)
+		if err != nil {
 			return err
 		}
-		if err := c.tx(func(tx *gorm.DB) error { return applyPull(tx, &resp) }); err != nil {
+		err = c.tx(func(tx *gorm.DB) error {
+			if err := expandAcks(tx, deviceID, resp); err != nil {
+				return err
+			}
+			return applyPull(tx, resp)
+		})
+		if errors.Is(err, errAckUnknown) {
+			// This device no longer holds what the server acknowledged
+			// (edited again meanwhile, or restored): the same page in full.
+			c.log.Debug("pulling a page again in full", "cursor", cursor, "err", err)
+			if resp, err = c.pullPage(ctx, &req, false); err != nil {
+				return err
+			}
+			err = c.tx(func(tx *gorm.DB) error { return applyPull(tx, resp) })
+		}
+		if err != nil {
 			return err
 		}
 		c.updateProgress(func(p *Progress) { p.ItemsDown += len(resp.Changes) })
@@ -459,6 +528,109 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 			return errors.New("pull does not end")
 		}
 	}
+}
+
+// pullPage asks for one page of changes; with acks, those whose content this
+// device pushed come as acknowledgements (see expandAcks).
+func (c *Client) pullPage(ctx context.Context, req *syncproto.PullRequest, acks bool) (*syncproto.PullResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	if acks {
+		h.Set(syncproto.HeaderOwnChanges, syncproto.OwnChangesAck)
+	}
+	resp, err := c.call(ctx, request{method: http.MethodPost, path: syncproto.PathPull, body: body, header: h, auth: true})
+	if err != nil {
+		return nil, err
+	}
+	var out syncproto.PullResponse
+	if err := json.Unmarshal(resp.body, &out); err != nil {
+		return nil, fmt.Errorf("%w: undecodable response from %s: %v", ErrOffline, syncproto.PathPull, err)
+	}
+	return &out, nil
+}
+
+// errAckUnknown: a pulled acknowledgement names content this device does
+// not hold.
+var errAckUnknown = errors.New("an acknowledged change is not on this device")
+
+// expandAcks turns each acknowledgement in resp into the full state the
+// server would have sent, from what this device pushed (its answer, its
+// sealed section or close) and what the acknowledgement adds (version,
+// sequence, receipt time, flags), so the page applies exactly as a full
+// one. It fails with errAckUnknown, before anything is written, if the
+// device no longer holds that content.
+func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error {
+	for i := range resp.Changes {
+		ch := &resp.Changes[i]
+		ack := ch.Ack
+		if ack == nil {
+			continue
+		}
+		var state any
+		switch ch.Kind {
+		case syncproto.ChangeAnswer:
+			dept, item, _ := strings.Cut(ch.Key, "/")
+			var bodies []string
+			if err := tx.Raw(`SELECT answer FROM answers WHERE packet_id = ? AND department = ? AND item_code = ?`,
+				ch.PacketID, dept, item).Scan(&bodies).Error; err != nil {
+				return err
+			}
+			if len(bodies) == 0 {
+				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			var am syncproto.AnswerMutation
+			if err := json.Unmarshal([]byte(bodies[0]), &am); err != nil {
+				return err
+			}
+			if h, err := syncproto.CanonicalHash(&am); err != nil || len(ack.Hash) < syncproto.AckAnswerDigest || !strings.HasPrefix(h, ack.Hash) {
+				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			state = syncproto.AnswerState{Version: ack.Version, Winner: syncproto.AnswerVersion{Answer: am, DeviceID: deviceID,
+				InspectorID: ack.InspectorID, Seq: ack.Seq, ReceivedAt: ack.ReceivedAt, DeviceTime: ack.DeviceTime}}
+		case syncproto.ChangeSection:
+			dept, version, _ := strings.Cut(ch.Key, "/")
+			var bodies []string
+			if err := tx.Raw(`SELECT body FROM section_seals WHERE packet_id = ? AND department = ? AND version = ? AND hash = ? AND origin = 'local'`,
+				ch.PacketID, dept, version, ack.Hash).Scan(&bodies).Error; err != nil {
+				return err
+			}
+			if len(bodies) == 0 {
+				return fmt.Errorf("%w: section %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			var ss syncproto.SealedSection
+			if err := json.Unmarshal([]byte(bodies[0]), &ss); err != nil {
+				return err
+			}
+			ss.ReceivedAt, ss.Flags = ack.ReceivedAt, ack.Flags
+			state = ss
+		case syncproto.ChangeClose:
+			var bodies []string
+			if err := tx.Raw(`SELECT body FROM closes WHERE packet_id = ? AND hash = ? AND origin = 'local'`,
+				ch.PacketID, ack.Hash).Scan(&bodies).Error; err != nil {
+				return err
+			}
+			if len(bodies) == 0 || ch.Key != ack.Hash {
+				return fmt.Errorf("%w: close %s %s", errAckUnknown, ch.PacketID, ch.Key)
+			}
+			var sc syncproto.SealedClose
+			if err := json.Unmarshal([]byte(bodies[0]), &sc); err != nil {
+				return err
+			}
+			sc.ReceivedAt, sc.Flags = ack.ReceivedAt, ack.Flags
+			state = sc
+		default:
+			return fmt.Errorf("%w: a %s", errAckUnknown, ch.Kind)
+		}
+		data, err := json.Marshal(state)
+		if err != nil {
+			return err
+		}
+		ch.Data, ch.Ack = data, nil
+	}
+	return nil
 }
 
 // pullCursor is the server-issued cursor the next pull starts from.

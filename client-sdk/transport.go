@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -167,9 +168,14 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	req.Header.Set("Accept", "application/json")
+	// Asked for explicitly (rather than left to net/http) so that the bytes
+	// counted are those on the wire and a transport that does not
+	// decompress still works; see gunzipBody.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	c.addBytes(int64(len(body)), 0)
 	if err != nil {
@@ -184,11 +190,20 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	c.addBytes(0, int64(len(rb)))
+	if err == nil && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		rb, err = gunzipBody(rb)
+		resp.Header.Del("Content-Encoding")
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("%w: reading the response: %v", ErrOffline, err)
+	}
+	c.noteLimits(resp.Header)
+	if len(body) <= rttSampleBytes && len(rb) <= rttSampleBytes && r.path != syncproto.PathPull {
+		// A small exchange the server answers at once: a round trip.
+		c.link.observeRTT(time.Since(start))
 	}
 	out := &response{status: resp.StatusCode, header: resp.Header, body: rb}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -212,6 +227,47 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		}
 	}
 	return out, newAPIError(resp.StatusCode, &e, retry)
+}
+
+// gunzipBody decompresses a gzip answer, at most maxResponseBytes of it. A
+// truncated one (a cut mid-answer) is an error, so the request is retried
+// and nothing of it is applied.
+func gunzipBody(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("gzip answer: %w", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, maxResponseBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("gzip answer: %w", err)
+	case len(out) > maxResponseBytes:
+		return nil, fmt.Errorf("gzip answer over %d bytes", maxResponseBytes)
+	}
+	return out, nil
+}
+
+// noteLimits keeps the batch sizes a server announces, within the
+// protocol's bounds.
+func (c *Client) noteLimits(h http.Header) {
+	for _, l := range []struct {
+		header string
+		max    int64
+		dst    *atomic.Int64
+	}{
+		{syncproto.HeaderPushLimit, syncproto.PushLimitMax, &c.pushLimit},
+		{syncproto.HeaderPullLimit, syncproto.PullLimitMax, &c.pullLimit},
+	} {
+		if n, err := strconv.ParseInt(h.Get(l.header), 10, 64); err == nil && n > 0 {
+			l.dst.Store(min(n, l.max))
+		}
+	}
+}
+
+// batchLimit is the announced limit, or the one every server takes.
+func batchLimit(announced *atomic.Int64, floor int) int {
+	return max(int(announced.Load()), floor)
 }
 
 func firstBytes(b []byte, n int) []byte {

@@ -5,59 +5,101 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
-// uploadAll uploads todo on Config.Uploads connections at once. One upload
-// at a time leaves a slow uplink idle for a round trip at every chunk's
-// answer and every new file; a second one fills those gaps, so the link
-// stays busy. After the first failure no new file is started; the ones in
-// flight finish or fail on their own (stopping them would throw away bytes
-// the server is still taking), and the first error is returned. A file the
-// server refuses for its content is no failure of the sync: it is not sent
-// again, and the changes that refer to it come back rejected.
+// uploadAll uploads todo, several at once. One upload at a time leaves a
+// slow uplink idle for a round trip at every chunk's answer and every new
+// file; more fill those gaps, so the link stays busy. How many: Config.Uploads
+// if the app set it, otherwise as many as the link's bandwidth-delay product
+// needs (linkStats.uploads), measured again as files finish, so a fast link
+// with a long round trip gets more and a slow one no more than it can fill.
+// After the first failure no new file is started; the ones in flight finish
+// or fail on their own (stopping them would throw away bytes the server is
+// still taking), and the first error is returned. A file the server refuses
+// for its content is no failure of the sync: it is not sent again, and the
+// changes that refer to it come back rejected.
 func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
-	workers := min(c.cfg.Uploads, len(todo))
-	next := make(chan attachmentRow)
+	if len(todo) == 0 {
+		return ctx.Err()
+	}
 	var (
-		failed   atomic.Bool
+		mu       sync.Mutex
+		next     int // index in todo of the next file to start
+		running  int // workers
+		failed   bool
 		firstErr error
-		errOnce  sync.Once
 		wg       sync.WaitGroup
+		done     int64 // bytes of finished files
+		start    = time.Now()
 	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for a := range next {
-				err := c.upload(ctx, a)
-				var ae *APIError
-				if errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused {
-					// The server refused the file's content for good:
-					// uploading it again cannot help. The push that follows
-					// is answered with a rejection of every change that
-					// refers to it, which the inspector sees.
-					c.log.Warn("attachment refused by the server", "sha256", a.SHA256, "reason", ae.Message)
-					continue
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], err) })
-					failed.Store(true)
-					continue
-				}
-				c.updateProgress(func(p *Progress) { p.ItemsUp++ })
-			}
-		}()
-	}
+	var reqBytes int64 // the average request: a file, or a chunk of a big one
 	for _, a := range todo {
-		if failed.Load() || ctx.Err() != nil {
-			break
-		}
-		next <- a
+		reqBytes += min(a.Size, int64(c.cfg.ChunkSize))
 	}
-	close(next)
+	reqBytes /= int64(len(todo))
+	target := func() int {
+		if !c.autoUploads {
+			return c.cfg.Uploads
+		}
+		return c.link.uploads(reqBytes)
+	}
+	var spawn func()
+	worker := func() {
+		defer wg.Done()
+		for {
+			mu.Lock()
+			if failed || next >= len(todo) || ctx.Err() != nil || running > target() {
+				running--
+				mu.Unlock()
+				return
+			}
+			a := todo[next]
+			next++
+			mu.Unlock()
+
+			err := c.upload(ctx, a)
+			var ae *APIError
+			switch {
+			case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
+				// The server refused the file's content for good:
+				// uploading it again cannot help. The push that follows
+				// is answered with a rejection of every change that
+				// refers to it, which the inspector sees.
+				c.log.Warn("attachment refused by the server", "sha256", a.SHA256, "reason", ae.Message)
+			case err != nil:
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], err)
+				}
+				failed = true
+				mu.Unlock()
+			default:
+				c.updateProgress(func(p *Progress) { p.ItemsUp++ })
+				mu.Lock()
+				done += a.Size
+				if running >= minUploads {
+					// All workers busy since start: the rate of the link.
+					c.link.observeRate(done, time.Since(start))
+				}
+				mu.Unlock()
+				spawn()
+			}
+		}
+	}
+	// spawn starts workers up to the target.
+	spawn = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for running < min(target(), len(todo)-next) && !failed {
+			running++
+			wg.Add(1)
+			go worker()
+		}
+	}
+	spawn()
 	wg.Wait()
 	if firstErr != nil {
 		return firstErr

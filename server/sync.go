@@ -81,8 +81,8 @@ func ValidatePushEnvelope(r *syncproto.PushRequest) error {
 		return Errorf(EINVALID, "缺少设备编号 (device_id is required).")
 	case len(r.Mutations) == 0:
 		return Errorf(EINVALID, "推送至少包含一条变更 (a push needs at least one mutation).")
-	case len(r.Mutations) > syncproto.MaxMutationsPerPush:
-		return Errorf(EINVALID, "每次推送最多%d条变更 (at most %d mutations per push).", syncproto.MaxMutationsPerPush, syncproto.MaxMutationsPerPush)
+	case len(r.Mutations) > syncproto.PushLimitMax:
+		return Errorf(EINVALID, "每次推送最多%d条变更 (at most %d mutations per push).", syncproto.PushLimitMax, syncproto.PushLimitMax)
 	}
 	for i := range r.Mutations {
 		m := &r.Mutations[i]

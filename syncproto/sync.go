@@ -18,6 +18,19 @@ const (
 	ProtocolVersion    = 2
 	MinProtocolVersion = 2
 	HeaderProtocol     = "Spotcheck-Protocol"
+	// HeaderPushLimit and HeaderPullLimit, on every answer to a sync
+	// request, say how many mutations a push and how many changes a pull
+	// page this server takes (PushLimitMax, PullLimitMax). A client that has
+	// not seen them uses MaxMutationsPerPush and MaxPullLimit, which every
+	// server takes.
+	HeaderPushLimit = "Spotcheck-Push-Limit"
+	HeaderPullLimit = "Spotcheck-Pull-Limit"
+	// HeaderOwnChanges: OwnChangesAck on a pull asks the server to send a
+	// change whose content this device itself pushed as an acknowledgement
+	// (Change.Ack) instead of in full. Without it every change comes in
+	// full, as to clients from before acknowledgements.
+	HeaderOwnChanges = "Spotcheck-Own-Changes"
+	OwnChangesAck    = "ack"
 )
 
 // Paths of the sync endpoints.
@@ -35,12 +48,17 @@ const (
 
 // Limits every side enforces.
 const (
-	MaxMutationsPerPush = 200
+	MaxMutationsPerPush = 200     // what every server takes; see HeaderPushLimit
 	MaxPushBytes        = 8 << 20 // decoded (after any gzip) push body
 	MaxHashesPerQuery   = 1000
 	MaxAttachmentBytes  = 32 << 20
-	MaxPullLimit        = 500
-	MaxNoteBytes        = 4000
+	MaxPullLimit        = 500 // what every server takes; see HeaderPullLimit
+	// PushLimitMax and PullLimitMax are this protocol's own bounds, which a
+	// server announces in HeaderPushLimit and HeaderPullLimit: a device-day
+	// (about 1,300 mutations) is then one push and one pull.
+	PushLimitMax = 2000
+	PullLimitMax = 2000
+	MaxNoteBytes = 4000
 	// MaxPullWaitSeconds bounds PullRequest.WaitSeconds. A server holds a
 	// pull for at most its own, lower cap (25 s for this one).
 	MaxPullWaitSeconds = 60
@@ -287,6 +305,9 @@ type PullRequest struct {
 	Cursor      string `json:"cursor"`
 	Limit       int    `json:"limit"`
 	WaitSeconds int    `json:"wait_seconds,omitempty"`
+	// AckOwn is HeaderOwnChanges: OwnChangesAck, as the server read it; it
+	// is never in the body.
+	AckOwn bool `json:"-"`
 }
 
 // Change is one changed object visible to the device's inspector.
@@ -295,7 +316,35 @@ type Change struct {
 	Kind     string          `json:"kind"`
 	PacketID string          `json:"packet_id"`
 	Key      string          `json:"key,omitempty"` // for answers: department/item_code
-	Data     json.RawMessage `json:"data"`
+	Data     json.RawMessage `json:"data,omitempty"`
+	// Ack, instead of Data, to a device that asked for acknowledgements
+	// (HeaderOwnChanges): the object's state is what this device pushed,
+	// plus what only the server knows, here.
+	Ack *ChangeAck `json:"ack,omitempty"`
+}
+
+// AckAnswerDigest is how many hex digits of an answer's CanonicalHash an
+// acknowledgement carries: enough to tell the device's own answers apart,
+// which is all it is for.
+const AckAnswerDigest = 16
+
+// ChangeAck is what a device needs, besides what it pushed itself, to hold
+// the server's state of an object it wrote: for an answer (its version is
+// the item's winner, with no conflicting version) the AnswerState is
+// {Version, Winner: {the answer whose CanonicalHash begins with Hash, the
+// device, InspectorID, Seq, ReceivedAt, DeviceTime}}; for a section or a
+// close (it sealed it) the SealedSection or SealedClose is the seal whose
+// hash is Hash, with ReceivedAt and Flags. A device that no longer holds
+// that content pulls the same page again without asking for
+// acknowledgements.
+type ChangeAck struct {
+	Hash        string       `json:"hash"`
+	Version     int64        `json:"version,omitempty"`
+	Seq         uint64       `json:"seq,omitempty"`
+	InspectorID int64        `json:"inspector_id,omitempty"`
+	ReceivedAt  time.Time    `json:"received_at"`
+	DeviceTime  time.Time    `json:"device_time,omitzero"`
+	Flags       []RecordFlag `json:"flags,omitempty"`
 }
 
 // PullResponse returns changes in server order. With Reset the device must
@@ -358,9 +407,20 @@ type MissingResponse struct {
 const (
 	UploadMetaSHA256      = "sha256"
 	UploadMetaContentType = "content_type"
+	// UploadMetaID, optional, names the upload: 32 lowercase hex digits the
+	// device drew at random and remembered before sending the creation. The
+	// upload is then at PathUploads/ID, so a creation carrying its first
+	// chunk that is cut before its answer resumes from the server's offset
+	// (HEAD) rather than starting again.
+	UploadMetaID = "upload_id"
 )
 
 var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+var uploadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidUploadID reports whether s is 32 lowercase hex digits.
+func ValidUploadID(s string) bool { return uploadIDPattern.MatchString(s) }
 
 // ValidSHA256 reports whether s is 64 lowercase hex digits.
 func ValidSHA256(s string) bool { return sha256Pattern.MatchString(s) }

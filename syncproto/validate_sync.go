@@ -15,8 +15,8 @@ func (r *PushRequest) Validate() error {
 		return errorf("device_id is required")
 	case len(r.Mutations) == 0:
 		return errorf("a push needs at least one mutation")
-	case len(r.Mutations) > MaxMutationsPerPush:
-		return errorf("at most %d mutations per push", MaxMutationsPerPush)
+	case len(r.Mutations) > PushLimitMax:
+		return errorf("at most %d mutations per push", PushLimitMax)
 	}
 	for i := range r.Mutations {
 		m := &r.Mutations[i]
@@ -348,8 +348,8 @@ func (r *PullRequest) Validate() error {
 		return errorf("device_id is required")
 	case len(r.Cursor) > 64:
 		return errorf("cursor too long")
-	case r.Limit < 0 || r.Limit > MaxPullLimit:
-		return errorf("limit must be 0-%d", MaxPullLimit)
+	case r.Limit < 0 || r.Limit > PullLimitMax:
+		return errorf("limit must be 0-%d", PullLimitMax)
 	case r.WaitSeconds < 0 || r.WaitSeconds > MaxPullWaitSeconds:
 		return errorf("wait_seconds must be 0-%d", MaxPullWaitSeconds)
 	}

@@ -188,10 +188,12 @@ func TestFaultUploadCuts(t *testing.T) {
 			mode := []faultnet.CutMode{faultnet.CutClose, faultnet.CutReset}[i%2]
 			path := photo(t, dir, r, size)
 			d.answer(w.items[i%len(w.items)], syncproto.ResultNonCompliant, fmt.Sprintf("photo %d", i), path)
-			k := x / chunk // the PATCH carrying byte x
+			// The request carrying byte x: the creation carries the first
+			// chunk (x below a chunk cuts it mid-POST), each PATCH the next.
+			k := x / chunk
 			var patches atomic.Int64
 			trig := func(req *http.Request) *faultnet.Faults {
-				if req.Method != http.MethodPatch {
+				if !isUploadBody(req) {
 					return nil
 				}
 				if patches.Add(1)-1 == k {

@@ -129,10 +129,11 @@ type armedTransport struct {
 	// about to open; nil means a clean connection.
 	trigger    func(r *http.Request) *faultnet.Faults
 	next       atomic.Pointer[faultnet.Faults]
-	patchBytes atomic.Int64 // upload bytes the transport read from PATCH bodies to send
+	patchBytes atomic.Int64 // upload bytes the transport read to send (PATCH bodies, and the first chunk a creation carries)
 	requests   atomic.Int64
 	uploadLog  []string
 	duplicates atomic.Int64 // push results the server answered "duplicate"
+	gzipPulls  atomic.Int64 // pull answers that came gzip-compressed
 }
 
 type capturedPush struct {
@@ -172,7 +173,7 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		a.pushes = append(a.pushes, capturedPush{header: r.Header.Clone(), body: b})
 		a.mu.Unlock()
 	}
-	if r.Method == http.MethodPatch && r.Body != nil {
+	if isUploadBody(r) && r.Body != nil {
 		r.Body = &countingBody{ReadCloser: r.Body, n: &a.patchBytes}
 	}
 	a.mu.Lock()
@@ -184,7 +185,7 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := a.base.RoundTrip(r)
-	if r.Method == http.MethodPatch || r.Method == http.MethodHead {
+	if isUploadBody(r) || r.Method == http.MethodHead {
 		st := 0
 		if resp != nil {
 			st = resp.StatusCode
@@ -192,6 +193,9 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		a.mu.Lock()
 		a.uploadLog = append(a.uploadLog, fmt.Sprintf("%s off=%s len=%d → %d %v", r.Method, r.Header.Get("Upload-Offset"), r.ContentLength, st, err))
 		a.mu.Unlock()
+	}
+	if err == nil && r.URL.Path == syncproto.PathPull && resp.Header.Get("Content-Encoding") == "gzip" {
+		a.gzipPulls.Add(1)
 	}
 	if err != nil || !isPush || resp.StatusCode != http.StatusOK {
 		return resp, err
@@ -201,8 +205,14 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	plain := b
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			plain, _ = io.ReadAll(zr)
+		}
+	}
 	var pr syncproto.PushResponse
-	if json.Unmarshal(b, &pr) == nil {
+	if json.Unmarshal(plain, &pr) == nil {
 		for _, res := range pr.Results {
 			if res.Status == syncproto.StatusDuplicate {
 				a.duplicates.Add(1)
@@ -211,6 +221,13 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp, nil
+}
+
+// isUploadBody reports whether r carries upload bytes: a PATCH, or a
+// creation carrying its first chunk (tus creation-with-upload).
+func isUploadBody(r *http.Request) bool {
+	return r.Method == http.MethodPatch ||
+		(r.Method == http.MethodPost && r.URL.Path == syncproto.PathUploads && r.Header.Get("Content-Type") == "application/offset+octet-stream")
 }
 
 func (a *armedTransport) capturedPushes() []capturedPush {

@@ -144,12 +144,15 @@ func (s *Server) preUploadCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.F
 	case hook.Upload.SizeIsDeferred || hook.Upload.Size <= 0:
 		return none, tusd.FileInfoChanges{}, tusError(http.StatusBadRequest, server.EINVALID,
 			"上传须给出Upload-Length (the upload needs an Upload-Length of at least 1 byte).")
+	case meta[syncproto.UploadMetaID] != "" && !syncproto.ValidUploadID(meta[syncproto.UploadMetaID]):
+		return none, tusd.FileInfoChanges{}, tusError(http.StatusBadRequest, server.EINVALID,
+			"upload_id须为32位小写十六进制数 (upload_id must be 32 lowercase hex digits).")
 	case hook.Upload.Size > syncproto.MaxAttachmentBytes:
 		return none, tusd.FileInfoChanges{}, tusError(http.StatusRequestEntityTooLarge, server.ETOOLARGE,
 			fmt.Sprintf("附件最大%d字节 (an attachment is at most %d bytes).", syncproto.MaxAttachmentBytes, syncproto.MaxAttachmentBytes))
 	}
 	// Within the device's and the user's quotas, or 429.
-	id, err := s.openUpload(hook.Context, meta[syncproto.UploadMetaSHA256], hook.Upload.Size)
+	id, err := s.openUpload(hook.Context, meta[syncproto.UploadMetaSHA256], hook.Upload.Size, meta[syncproto.UploadMetaID])
 	if err != nil {
 		return none, tusd.FileInfoChanges{}, tusErrorOf(err)
 	}

@@ -78,28 +78,51 @@ type uploadSlotKey struct{}
 type uploadSlot struct{ id string }
 
 // withUploadSlot serves an upload's creation; if it does not end in 201
-// Created, the upload the hook recorded is forgotten again.
+// Created, the upload the hook recorded is forgotten again, unless the
+// upload is on disk: a creation carrying its first chunk
+// (creation-with-upload) that was cut mid-body leaves an unfinished upload
+// the device never learnt the Location of. It stays recorded, so the
+// device's next creation of the same file supersedes it and removes its
+// files (or the pruner does).
 func (s *Server) withUploadSlot(create http.Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		slot := &uploadSlot{}
 		r := c.Request()
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), uploadSlotKey{}, slot)))
 		s.withTusErrors(c, create)
-		if slot.id != "" && c.Response().Status != http.StatusCreated {
+		if slot.id != "" && c.Response().Status != http.StatusCreated && !uploadOnDisk(s.UploadDir, slot.id) {
 			s.closeUpload(context.WithoutCancel(r.Context()), slot.id)
 		}
 		return nil
 	}
 }
 
-// openUpload records the upload about to be created under a fresh ID and
-// returns the ID; the device's superseded uploads of the same file are
-// removed.
-func (s *Server) openUpload(ctx context.Context, sha string, size int64) (string, error) {
+// uploadOnDisk reports whether the file store holds an unfinished upload.
+func uploadOnDisk(dir, id string) bool {
+	if !uploadIDPattern.MatchString(id) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, id+".info"))
+	return err == nil
+}
+
+// openUpload records the upload about to be created under a fresh ID, or
+// under the one the device named (want), and returns the ID; the device's
+// superseded uploads of the same file are removed. A named ID that is
+// already in use (by anyone, the device's own superseded uploads aside) is
+// ECONFLICT: the device names another.
+func (s *Server) openUpload(ctx context.Context, sha string, size int64, want string) (string, error) {
 	var b [16]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
+	if want != "" {
+		id = want
+	}
+	inUse := server.Errorf(server.ECONFLICT, "上传编号已被使用，请换一个 (the upload id is in use; name another).")
 	if s.Uploads == nil {
+		if want != "" && uploadOnDisk(s.UploadDir, id) {
+			return "", inUse
+		}
 		return id, nil
 	}
 	superseded, err := s.Uploads.OpenUpload(ctx, &server.OpenUpload{ID: id, SHA256: sha, Size: size})
@@ -113,6 +136,15 @@ func (s *Server) openUpload(ctx context.Context, sha string, size int64) (string
 		if err := removeUpload(s.UploadDir, old); err != nil {
 			s.Logger.WarnContext(ctx, "removing a superseded upload", slog.String("upload", old), slog.Any("err", err))
 		}
+	}
+	if want != "" && uploadOnDisk(s.UploadDir, id) {
+		// Files of an upload nobody holds any more (its record closed):
+		// never written over.
+		s.closeUpload(ctx, id)
+		if slot, _ := ctx.Value(uploadSlotKey{}).(*uploadSlot); slot != nil {
+			slot.id = ""
+		}
+		return "", inUse
 	}
 	return id, nil
 }

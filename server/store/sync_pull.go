@@ -29,8 +29,8 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 	switch {
 	case limit <= 0:
 		limit = DefaultPullLimit
-	case limit > syncproto.MaxPullLimit:
-		limit = syncproto.MaxPullLimit
+	case limit > syncproto.PullLimitMax:
+		limit = syncproto.PullLimitMax
 	}
 	var out *syncproto.PullResponse
 	err = s.db.WithTx(ctx, func(tx *Tx) error {
@@ -82,12 +82,16 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 				page = append(page, r)
 			}
 		}
-		data, err := changesData(tx, page)
+		var ackFor int64
+		if req.AckOwn {
+			ackFor = req.DeviceID
+		}
+		data, acks, err := changesData(tx, page, ackFor)
 		if err != nil {
 			return err
 		}
 		for i, r := range page {
-			out.Changes = append(out.Changes, syncproto.Change{Seq: r.Seq, Kind: r.Kind, PacketID: r.PacketID, Key: r.Key, Data: data[i]})
+			out.Changes = append(out.Changes, syncproto.Change{Seq: r.Seq, Kind: r.Kind, PacketID: r.PacketID, Key: r.Key, Data: data[i], Ack: acks[i]})
 		}
 		return nil
 	})
@@ -98,14 +102,18 @@ func (s *SyncService) Pull(ctx context.Context, req *syncproto.PullRequest) (*sy
 }
 
 // pullBatch is how many objects of one kind a pull reads per statement; a
-// page holds at most syncproto.MaxPullLimit changes, so one statement per
-// kind normally does.
+// page of syncproto.MaxPullLimit changes needs one statement per kind, one
+// of syncproto.PullLimitMax four.
 const pullBatch = 500
 
 // changesData returns the current state of each changed object, in the order
 // of changes, reading each kind of object in one statement per pullBatch
-// objects however many changes the page holds.
-func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
+// objects however many changes the page holds. With ackFor (a device id),
+// an object whose state is what that device pushed comes as an
+// acknowledgement instead (see syncproto.ChangeAck): its answer is the
+// item's winner with no conflicting version, or it sealed the section or
+// the close.
+func changesData(tx *Tx, changes []syncChangeRow, ackFor int64) ([]json.RawMessage, []*syncproto.ChangeAck, error) {
 	type answerKey struct{ packet, dept, item string }
 	type recordKey struct {
 		packet  string
@@ -124,26 +132,26 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 		case syncproto.ChangeAnswer:
 			dept, item, ok := strings.Cut(r.Key, "/")
 			if !ok {
-				return nil, fmt.Errorf("sync change %d: answer key %q", r.Seq, r.Key)
+				return nil, nil, fmt.Errorf("sync change %d: answer key %q", r.Seq, r.Key)
 			}
 			answerKeys = append(answerKeys, answerKey{r.PacketID, dept, item})
 		case syncproto.ChangeRecord:
 			version, err := strconv.Atoi(r.Key)
 			if err != nil {
-				return nil, fmt.Errorf("sync change %d: record key %q", r.Seq, r.Key)
+				return nil, nil, fmt.Errorf("sync change %d: record key %q", r.Seq, r.Key)
 			}
 			recordKeys = append(recordKeys, recordKey{r.PacketID, version})
 		case syncproto.ChangeSection:
 			dept, v, ok := strings.Cut(r.Key, "/")
 			version, err := strconv.Atoi(v)
 			if !ok || err != nil {
-				return nil, fmt.Errorf("sync change %d: section key %q", r.Seq, r.Key)
+				return nil, nil, fmt.Errorf("sync change %d: section key %q", r.Seq, r.Key)
 			}
 			sectionKeys = append(sectionKeys, sectionKey{r.PacketID, dept, version})
 		case syncproto.ChangeClose:
 			closeKeys = append(closeKeys, closeKey{r.PacketID, r.Key})
 		default:
-			return nil, fmt.Errorf("sync change %d: unknown kind %q", r.Seq, r.Kind)
+			return nil, nil, fmt.Errorf("sync change %d: unknown kind %q", r.Seq, r.Kind)
 		}
 	}
 
@@ -151,7 +159,7 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 	for batch := range slices.Chunk(packetIDs, pullBatch) {
 		var rows []packetRow
 		if err := tx.Where("id IN ?", batch).Find(&rows).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range rows {
 			packets[rows[i].ID] = &rows[i]
@@ -166,7 +174,7 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 		var rows []answerRow
 		if err := tx.Where("(packet_id, department, item_code) IN ?", keys).
 			Order("packet_id, department, item_code, version").Find(&rows).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range rows {
 			k := answerKey{r.PacketID, r.Department, r.ItemCode}
@@ -181,7 +189,7 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 		}
 		var rows []recordRow
 		if err := tx.Where("(packet_id, version) IN ?", keys).Find(&rows).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range rows {
 			records[recordKey{rows[i].PacketID, rows[i].Version}] = &rows[i]
@@ -190,14 +198,15 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 
 	sections, err := sectionsByKey(tx, sectionKeys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	closes, err := closesByKey(tx, closeKeys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	out := make([]json.RawMessage, len(changes))
+	acks := make([]*syncproto.ChangeAck, len(changes))
 	var a, rc int // next answer and record key
 	for i := range changes {
 		r := &changes[i]
@@ -206,7 +215,7 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 		case syncproto.ChangePacket:
 			p := packets[r.PacketID]
 			if p == nil {
-				return nil, fmt.Errorf("sync change %d: packet %s: %w", r.Seq, r.PacketID, gorm.ErrRecordNotFound)
+				return nil, nil, fmt.Errorf("sync change %d: packet %s: %w", r.Seq, r.PacketID, gorm.ErrRecordNotFound)
 			}
 			v = syncproto.PacketState{ID: p.ID, CampaignID: p.CampaignID, Version: p.Version, TeamNumber: p.TeamNo, Content: json.RawMessage(p.Content)}
 		case syncproto.ChangeAnswer:
@@ -214,19 +223,28 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 			a++
 			st, err := buildAnswerState(answers[k], k.packet, k.dept, k.item)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			v = st
+			if w := st.Winner; ackFor != 0 && w.DeviceID == ackFor && len(st.Conflicts) == 0 {
+				hash, err := syncproto.CanonicalHash(&w.Answer)
+				if err != nil {
+					return nil, nil, err
+				}
+				acks[i] = &syncproto.ChangeAck{Hash: hash[:syncproto.AckAnswerDigest], Version: st.Version, Seq: w.Seq, InspectorID: w.InspectorID,
+					ReceivedAt: w.ReceivedAt, DeviceTime: w.DeviceTime}
+				continue
+			}
 		case syncproto.ChangeRecord:
 			k := recordKeys[rc]
 			rc++
 			rec := records[k]
 			if rec == nil {
-				return nil, fmt.Errorf("sync change %d: record %s v%d: %w", r.Seq, k.packet, k.version, gorm.ErrRecordNotFound)
+				return nil, nil, fmt.Errorf("sync change %d: record %s v%d: %w", r.Seq, k.packet, k.version, gorm.ErrRecordNotFound)
 			}
 			sr, err := sealedRecordOf(rec)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			v = sr
 		case syncproto.ChangeSection:
@@ -234,23 +252,31 @@ func changesData(tx *Tx, changes []syncChangeRow) ([]json.RawMessage, error) {
 			version, _ := strconv.Atoi(ver)
 			sec := sections[sectionKey{r.PacketID, dept, version}]
 			if sec == nil {
-				return nil, fmt.Errorf("sync change %d: section %s %s: %w", r.Seq, r.PacketID, r.Key, gorm.ErrRecordNotFound)
+				return nil, nil, fmt.Errorf("sync change %d: section %s %s: %w", r.Seq, r.PacketID, r.Key, gorm.ErrRecordNotFound)
 			}
 			v = sec
+			if ackFor != 0 && sec.Section.DeviceID == ackFor {
+				acks[i] = &syncproto.ChangeAck{Hash: sec.Hash, ReceivedAt: sec.ReceivedAt, Flags: sec.Flags}
+				continue
+			}
 		case syncproto.ChangeClose:
 			c := closes[closeKey{r.PacketID, r.Key}]
 			if c == nil {
-				return nil, fmt.Errorf("sync change %d: close %s %s: %w", r.Seq, r.PacketID, r.Key, gorm.ErrRecordNotFound)
+				return nil, nil, fmt.Errorf("sync change %d: close %s %s: %w", r.Seq, r.PacketID, r.Key, gorm.ErrRecordNotFound)
 			}
 			v = c
+			if ackFor != 0 && c.Record.DeviceID == ackFor {
+				acks[i] = &syncproto.ChangeAck{Hash: c.Hash, ReceivedAt: c.ReceivedAt, Flags: c.Flags}
+				continue
+			}
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out[i] = b
 	}
-	return out, nil
+	return out, acks, nil
 }
 
 type sectionKey struct {

@@ -54,6 +54,14 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 				return err
 			}
 		}
+		// An ID the device named may be taken (by anyone): it names another.
+		var taken int64
+		if err := tx.Raw("SELECT COUNT(*) FROM uploads WHERE id = ?", u.ID).Scan(&taken).Error; err != nil {
+			return err
+		}
+		if taken > 0 {
+			return server.Errorf(server.ECONFLICT, "上传编号已被使用，请换一个 (the upload id is in use; name another).")
+		}
 		type open struct {
 			N     int
 			Bytes int64
