@@ -91,16 +91,14 @@ func TestSync_PullAcknowledgesOwnChanges(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		f := newSyncCampaign(t, h, 4, h.DeptA, h.DeptB)
 		a1 := newFieldDevice(t, h, "insp-a1")
-		b1 := newFieldDevice(t, h, "insp-b1")
-		var pid string
-		for _, p := range f.packetOf(t, "insp-a1") {
-			if slices.Contains(f.Team[p.ID], "insp-b1") {
-				pid = p.ID
-			}
+		// A packet of insp-a1's and the department B inspector on its team
+		// (teams follow the draw, so who that is depends on the seed).
+		pid := f.packetOf(t, "insp-a1")[0].ID
+		i := slices.IndexFunc(f.Team[pid], func(u string) bool { return strings.HasPrefix(u, "insp-b") })
+		if i < 0 {
+			t.Fatalf("packet %s has no department B inspector: %v", pid, f.Team[pid])
 		}
-		if pid == "" {
-			t.Fatal("no packet with both inspectors")
-		}
+		b1 := newFieldDevice(t, h, f.Team[pid][i])
 		_, start := a1.pullAll(t, 0)
 		mine := a1.answer(pid, answerOf(f, h.DeptA.Code, syncproto.ResultCompliant, 0))
 		a1.push(t, mine)
