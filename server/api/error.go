@@ -101,6 +101,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if d := server.RetryAfter(err); d > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 	}
+	if s.pages != nil && s.pages.ServesPage(c) {
+		s.pages.RenderError(c, err)
+		return
+	}
 	status, ok := statuses[code]
 	if !ok {
 		status = http.StatusInternalServerError

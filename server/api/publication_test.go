@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -332,20 +333,29 @@ func TestPublication(t *testing.T) {
 		}
 		walked := 0
 		for _, rt := range h.App.API.Routes() {
-			if rt.Method != http.MethodGet || !strings.HasPrefix(rt.Path, "/public/") {
+			// The public JSON routes, and the public pages (server/web)
+			// that show the same records.
+			page := strings.HasPrefix(rt.Name, webHandlers) && !strings.HasPrefix(rt.Path, "/console") && !strings.HasPrefix(rt.Path, "/assets/")
+			if rt.Method != http.MethodGet || !strings.HasPrefix(rt.Path, "/public/") && !page {
 				continue
 			}
-			for _, cc := range []string{p1.Content.Enterprise.CreditCode, p2.Content.Enterprise.CreditCode} {
+			for i, cc := range []string{p1.Content.Enterprise.CreditCode, p2.Content.Enterprise.CreditCode} {
 				path := strings.NewReplacer(":id", strconv.FormatInt(cid, 10), ":credit_code", cc).Replace(rt.Path)
+				if rt.Path == "/results" { // the search by name
+					path += "?q=" + url.QueryEscape([]*server.Packet{p1, p2}[i].Content.Enterprise.Name)
+				}
 				r := h.Do(t, "GET", path, "", nil)
 				if r.Status != http.StatusOK {
 					t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
 				}
 				scan("GET "+path, r.Body)
 				walked++
+				if page && strings.Contains(rt.Path, "results") && !bytes.Contains(r.Body, []byte(cc)) {
+					t.Errorf("GET %s does not show the published result of %s", path, cc)
+				}
 			}
 		}
-		if walked < 10 {
+		if walked < 20 {
 			t.Fatalf("walked %d public routes", walked)
 		}
 		for _, format := range []string{"csv", "xlsx"} {

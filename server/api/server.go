@@ -108,10 +108,12 @@ type Server struct {
 	// the metrics label (anything else is "unmatched").
 	routeLabels    map[string]bool
 	trustedProxies []*net.IPNet
-	ln             net.Listener
-	http           *http.Server
-	metricsLn      net.Listener
-	metricsHTTP    *http.Server
+	// pages, when mounted, renders the errors of its own requests.
+	pages       Pages
+	ln          net.Listener
+	http        *http.Server
+	metricsLn   net.Listener
+	metricsHTTP *http.Server
 
 	// draining is closed when Shutdown begins: waiting pulls answer at once.
 	draining     chan struct{}

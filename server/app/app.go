@@ -18,6 +18,7 @@ import (
 	"github.com/spotcheck/spotcheck/server/auth"
 	"github.com/spotcheck/spotcheck/server/calendar"
 	"github.com/spotcheck/spotcheck/server/store"
+	"github.com/spotcheck/spotcheck/server/web"
 )
 
 // Config is everything an App needs; see the README's configuration table.
@@ -74,6 +75,7 @@ type App struct {
 	Letters      *store.LetterService
 
 	API *api.Server
+	Web *web.Pages
 }
 
 // Open opens the database, applies migrations, loads (or on a first start
@@ -169,7 +171,7 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 	// The data lives in folders only the server's user may enter (folders
 	// made by an older version were 0755).
 	tighten(logger, 0o700, cfg.DataDir, cfg.KeysDir, a.UploadDir, filepath.Join(cfg.DataDir, "blobs"))
-	a.API = api.New(api.Services{
+	svc := api.Services{
 		Auth: a.Auth, Users: a.Users, Departments: a.Departments, Enterprises: a.Enterprises,
 		Inspectors: a.Inspectors, Declarations: a.Declarations, Devices: a.Devices, Imports: a.Imports,
 		CheckItems: a.CheckItems, Campaigns: a.Campaigns, Public: a.Public,
@@ -178,7 +180,11 @@ func New(ctx context.Context, cfg Config, db *store.DB, logger *slog.Logger) (*A
 		Results:   a.Results,
 		FollowUps: a.FollowUps,
 		Letters:   a.Letters,
-	}, db, logger.With("component", "api"))
+	}
+	a.API = api.New(svc, db, logger.With("component", "api"))
+	// The console and the public pages, on the same router and services.
+	a.Web = web.New(svc, secret, logger.With("component", "web"))
+	a.API.Mount(a.Web)
 	if cfg.MinFreeDisk > 0 {
 		a.API.MinFreeDisk = cfg.MinFreeDisk
 		a.API.FreeDisk = func() (uint64, error) { return FreeDisk(a.UploadDir) }

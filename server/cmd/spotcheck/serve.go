@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spotcheck/spotcheck/server/api"
@@ -93,7 +95,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	} else if user != "" {
 		fmt.Fprintf(env.Stdout, "First start: created platform admin %q with one-time password %s\n", user, pass)
-		fmt.Fprintln(env.Stdout, "It is shown only now and works once: sign in and choose a new password (POST /v1/me/password).")
+		fmt.Fprintln(env.Stdout, "It is shown only now and works once: sign in (at the console, or POST /v1/auth/login) and choose a new password.")
 	}
 	if *demo {
 		if err := loadDemo(ctx, a, env); err != nil {
@@ -103,6 +105,9 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 
 	a.API.MaxPullWait = pullWait
 	edge.apply(a.API)
+	// Behind a TLS proxy named by --public-url, the session cookies are
+	// Secure even when the proxy is not trusted to say so.
+	a.Web.SecureCookies = strings.HasPrefix(edge.publicURL, "https://")
 	warnCalendar(log, a)
 	if err := a.API.Listen(g.cfg.Addr); err != nil {
 		return err
@@ -115,6 +120,8 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log.Info("serving", slog.String("addr", a.API.Addr().String()), slog.String("database", a.DB.Dialect()))
 	fmt.Fprintf(env.Stdout, "spotcheck listening on http://%s (database: %s)\n", a.API.Addr(), a.DB.Dialect())
+	base := browseURL(a.API.Addr(), edge.publicURL)
+	fmt.Fprintf(env.Stdout, "控制台: %s/console/\n公示页面: %s/\n", base, base)
 	errc := make(chan error, 1)
 	go func() { errc <- a.API.Serve() }()
 	go a.PruneUploads(ctx, time.Hour, uploadTTL)
@@ -170,4 +177,21 @@ func warnCalendar(log *slog.Logger, a *app.App) {
 		log.Warn("the working-day calendar has no data for next year: update spotcheck (its holidays come from github.com/6tail/lunar-go) or add the State Council's notice with --calendar FILE (SPOTCHECK_CALENDAR)",
 			slog.Int("year", next))
 	}
+}
+
+// browseURL is the address a browser on this machine opens: the bound
+// address, with an unspecified host (":8080") as 127.0.0.1, or the public
+// URL when one is configured.
+func browseURL(addr net.Addr, publicURL string) string {
+	if publicURL != "" {
+		return publicURL
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

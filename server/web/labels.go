@@ -1,0 +1,198 @@
+package web
+
+import (
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/calendar"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"asset":          assetURL,
+	"time":           formatTime,
+	"timep":          formatTimePtr,
+	"stamp":          formatStamp,
+	"stratum":        stratumLabel,
+	"roleLabel":      roleLabel,
+	"campaignStatus": campaignStatusLabel,
+	"resultState":    resultStateLabel,
+	"errorTitle":     errorTitle,
+	"short":          short,
+	"inc":            func(i int) int { return i + 1 },
+}
+
+// timeLayout is how pages show a moment: Beijing time, to the minute.
+const timeLayout = "2006-01-02 15:04"
+
+// formatTime shows t in Asia/Shanghai; the zero time as "—".
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(calendar.Shanghai()).Format(timeLayout)
+}
+
+func formatTimePtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return formatTime(*t)
+}
+
+// formatStamp shows a time written in a public record (RFC 3339, UTC) in
+// Asia/Shanghai; what does not parse is shown as it is.
+func formatStamp(s string) string {
+	if s == "" {
+		return "—"
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.In(calendar.Shanghai()).Format(timeLayout + ":05")
+}
+
+// stratumLabel names a stratum; the one stratum of a campaign without a
+// ratio table has the empty name.
+func stratumLabel(s string) string {
+	if s == "" {
+		return "全部"
+	}
+	return s
+}
+
+// short is the first 16 characters of a digest, for tables; the full one
+// is in its title attribute or on the campaign's page.
+func short(s string) string {
+	if len(s) <= 16 {
+		return s
+	}
+	return s[:16] + "…"
+}
+
+var roleLabels = map[server.Role]string{
+	server.RolePlatformAdmin:   "平台管理员",
+	server.RoleDepartmentAdmin: "部门系统管理员",
+	server.RoleLeadCoordinator: "牵头部门协调员",
+	server.RoleInspector:       "执法人员",
+}
+
+func roleLabel(r server.Role) string {
+	if l, ok := roleLabels[r]; ok {
+		return l
+	}
+	return "未知角色"
+}
+
+var campaignStatusLabels = map[string]string{
+	string(server.CampaignDraft):     "草稿",
+	string(server.CampaignCommitted): "已提交（待摇号）",
+	string(server.CampaignDrawn):     "已抽取检查对象",
+	string(server.CampaignTeamed):    "已组队",
+	string(server.CampaignIssued):    "已下发检查表",
+}
+
+// campaignStatusLabel takes a server.CampaignStatus or its string.
+func campaignStatusLabel(s any) string {
+	var key string
+	switch v := s.(type) {
+	case server.CampaignStatus:
+		key = string(v)
+	case string:
+		key = v
+	}
+	if l, ok := campaignStatusLabels[key]; ok {
+		return l
+	}
+	return "未知状态"
+}
+
+var resultStateLabels = map[string]string{
+	syncproto.ResultDraft:    "待录入",
+	syncproto.ResultEntered:  "待复核",
+	syncproto.ResultReturned: "已退回",
+	syncproto.ResultApproved: "已通过",
+}
+
+func resultStateLabel(s string) string {
+	if l, ok := resultStateLabels[s]; ok {
+		return l
+	}
+	return "未知状态"
+}
+
+// errorTitles are the headings of error pages, by code.
+var errorTitles = map[string]string{
+	server.EINVALID:        "请求无效",
+	server.EUNAUTHORIZED:   "请先登录",
+	server.EFORBIDDEN:      "无权访问",
+	server.ENOTFOUND:       "页面不存在",
+	server.ECONFLICT:       "操作与当前状态冲突",
+	server.ETOOLARGE:       "提交的内容过大",
+	server.ERATELIMITED:    "操作过于频繁",
+	server.EUNSUPPORTED:    "不支持的文件类型",
+	server.EUNAVAILABLE:    "服务暂时不可用",
+	server.EINTERNAL:       "服务器内部错误",
+	server.EDEVICEREVOKED:  "设备已停用",
+	server.ETOKENREUSED:    "登录凭证已失效",
+	server.EPASSWORDCHANGE: "请先修改密码",
+	server.EQUOTA:          "超出配额",
+	server.ENOSPACE:        "存储空间不足",
+	server.ETOOEARLY:       "时间未到",
+}
+
+func errorTitle(code string) string {
+	if t, ok := errorTitles[code]; ok {
+		return t
+	}
+	return "出错了"
+}
+
+// statuses are the HTTP statuses of error pages, by code, as the API's.
+var statuses = map[string]int{
+	server.EINVALID: 400, server.EUNAUTHORIZED: 401, server.EFORBIDDEN: 403, server.ENOTFOUND: 404,
+	server.ECONFLICT: 409, server.ETOOLARGE: 413, server.ERATELIMITED: 429, server.EUNSUPPORTED: 415,
+	server.EUPGRADE: 426, server.EUNAVAILABLE: 503, server.EINTERNAL: 500, server.EDEVICEREVOKED: 403,
+	server.ETOKENREUSED: 401, server.EPASSWORDCHANGE: 403, server.EREFUSED: 422, server.EQUOTA: 429,
+	server.ENOSPACE: 507, server.ETOOEARLY: 409,
+}
+
+func statusOf(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return 500
+}
+
+// errorText is the Chinese part of an error's message ("中文 (english)."
+// shows as "中文"); an internal error's never leaves the server.
+func errorText(err error) string {
+	code := server.ErrorCode(err)
+	if code == server.EINTERNAL {
+		return "服务器内部错误，请稍后再试。如果问题持续，请联系管理员。"
+	}
+	return chinese(server.ErrorMessage(err))
+}
+
+// chinese cuts an English gloss in parentheses off the end of msg.
+func chinese(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if i := strings.LastIndex(msg, " ("); i > 0 && (strings.HasSuffix(msg, ")") || strings.HasSuffix(msg, ").")) {
+		gloss := msg[i:]
+		ascii := true
+		for _, r := range gloss {
+			if r > 127 {
+				ascii = false
+				break
+			}
+		}
+		if ascii {
+			return strings.TrimSpace(msg[:i])
+		}
+	}
+	return msg
+}
