@@ -178,19 +178,13 @@ func errorText(err error) string {
 	return chinese(server.ErrorMessage(err))
 }
 
-// chinese cuts an English gloss in parentheses off the end of msg.
+// chinese cuts an English gloss in parentheses off the end of msg. The
+// gloss starts with a Latin letter; it may quote the (Chinese) value it is
+// about, as in "材料“营业执照”列了两次 (material "营业执照" is listed twice).".
 func chinese(msg string) string {
 	msg = strings.TrimSpace(msg)
 	if i := strings.LastIndex(msg, " ("); i > 0 && (strings.HasSuffix(msg, ")") || strings.HasSuffix(msg, ").")) {
-		gloss := msg[i:]
-		ascii := true
-		for _, r := range gloss {
-			if r > 127 {
-				ascii = false
-				break
-			}
-		}
-		if ascii {
+		if c := msg[i+2:]; c != "" && ('a' <= c[0] && c[0] <= 'z' || 'A' <= c[0] && c[0] <= 'Z') {
 			return strings.TrimSpace(msg[:i])
 		}
 	}

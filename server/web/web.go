@@ -23,6 +23,9 @@ type Pages struct {
 	// that did not come over TLS (a TLS-terminating proxy that is not
 	// trusted to say so); requests over TLS always get Secure cookies.
 	SecureCookies bool
+	// PublicURL starts the verification line of the printed documents the
+	// console serves, as api.Server.PublicURL does the API's.
+	PublicURL string
 
 	csrfKey []byte
 	views   *views

@@ -108,6 +108,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	// Behind a TLS proxy named by --public-url, the session cookies are
 	// Secure even when the proxy is not trusted to say so.
 	a.Web.SecureCookies = strings.HasPrefix(edge.publicURL, "https://")
+	a.Web.PublicURL = edge.publicURL // the letters' verification line, as the API prints it
 	warnCalendar(log, a)
 	if err := a.API.Listen(g.cfg.Addr); err != nil {
 		return err
