@@ -125,7 +125,10 @@ func TestBrowser_Letters(t *testing.T) {
 			}
 		}
 
-		// Recording the delivery, with a scanned receipt.
+		// Recording the delivery, with a scanned receipt. A file that is not
+		// what its type says is refused as the API's proof route refuses
+		// it; a date after today is refused next to the date, the receipt
+		// kept so it need not be sent again.
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`table.unserved a[href$="/targets/%s"]`, target))))
 		if got := browsertest.Text(t, ctx, "#credit-code"); got != target {
 			t.Fatalf("target page for %q", got)
@@ -134,18 +137,51 @@ func TestBrowser_Letters(t *testing.T) {
 			t.Errorf("before delivery: %q", got)
 		}
 		assertChinese(t, ctx)
+		dir := t.TempDir()
 		scan := scanPNG(t)
-		scanPath := filepath.Join(t.TempDir(), "回执.png")
+		scanPath, fakePath := filepath.Join(dir, "回执.png"), filepath.Join(dir, "伪造.png")
 		if err := os.WriteFile(scanPath, scan, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		today := server.DateOf(h.Now().In(calendar.Shanghai())).String()
+		if err := os.WriteFile(fakePath, []byte("这不是图片，只是一段文字。"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		local := h.Now().In(calendar.Shanghai())
+		today, tomorrow := server.DateOf(local).String(), server.DateOf(local.AddDate(0, 0, 1)).String()
 		browsertest.Do(t, ctx,
 			chromedp.SetValue(chromedp.CSS(`input[name="delivered_on"]`), today),
 			chromedp.Click(chromedp.CSS(`input[name="method"][value="post"]`)),
-			chromedp.SetUploadFiles(chromedp.CSS(`input[name="proof"]`), []string{scanPath}),
+			chromedp.SetUploadFiles(chromedp.CSS(`input[name="proof"]`), []string{fakePath}),
 			chromedp.SendKeys(chromedp.CSS(`textarea[name="note"]`), "挂号信已签收"),
 		)
+		if st := browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#delivery-form button`))).Status; st != http.StatusUnprocessableEntity {
+			t.Errorf("a proof that is not a PNG: status %d", st)
+		}
+		if got := browsertest.Text(t, ctx, `input[name="proof"] + .field-error`); !strings.Contains(got, "未予保存") {
+			t.Errorf("a proof that is not a PNG says %q", got)
+		}
+		if got := browsertest.Get(t, ctx, chromedp.Value(chromedp.CSS(`textarea[name="note"]`))); got != "挂号信已签收" {
+			t.Errorf("note not kept: %q", got)
+		}
+		assertChinese(t, ctx)
+		browsertest.Do(t, ctx,
+			chromedp.SetValue(chromedp.CSS(`input[name="delivered_on"]`), tomorrow),
+			chromedp.SetUploadFiles(chromedp.CSS(`input[name="proof"]`), []string{scanPath}),
+		)
+		if st := browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#delivery-form button`))).Status; st != http.StatusBadRequest {
+			t.Errorf("a delivery tomorrow: status %d", st)
+		}
+		if got := browsertest.Text(t, ctx, `input[name="delivered_on"] + .field-error`); !strings.Contains(got, "送达日期须在") {
+			t.Errorf("a delivery tomorrow says %q", got)
+		}
+		if got := browsertest.Text(t, ctx, "#proof-kept"); !strings.Contains(got, "无需再次上传") {
+			t.Errorf("the receipt uploaded is not kept: %q", got)
+		}
+		if got := unserved(); !slices.Contains(got, target) {
+			t.Fatalf("a refused delivery was recorded: unserved %v", got)
+		}
+		assertChinese(t, ctx)
+		browsertest.Do(t, ctx, chromedp.SetValue(chromedp.CSS(`input[name="delivered_on"]`), today))
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#delivery-form button`)))
 		if got := browsertest.Text(t, ctx, ".flash"); got != "已记录送达" {
 			t.Fatalf("after recording: %q (%s)", got, browsertest.Text(t, ctx, "main"))
