@@ -9,7 +9,10 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,4 +411,94 @@ func (w *walk) letterProof(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("/console/campaigns/%d/letters/proof?sha256=%s", id, p.SHA256)
+}
+
+// TestLetterDeliveryForm_Proofs: the delivery form's receipt is held to the
+// API's proof route's limits, and every refusal is shown on the form with
+// nothing recorded.
+func TestLetterDeliveryForm_Proofs(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		is := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 2})
+		id := is.Campaign.ID
+		target := is.Packets[0].CreditCode
+		path := fmt.Sprintf("/console/campaigns/%d/letters/targets/%s", id, target)
+		today := server.DateOf(h.Now().In(calendar.Shanghai())).String()
+		c := newClient(t, h)
+		c.login(t, "coord-a")
+		send := func(name, contentType string, body []byte) *page {
+			t.Helper()
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			for k, v := range map[string]string{"csrf": c.token(t, path), "delivered_on": today, "method": "electronic"} {
+				if err := mw.WriteField(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hdr := textproto.MIMEHeader{}
+			hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name="proof"; filename=%q`, name))
+			hdr.Set("Content-Type", contentType)
+			w, err := mw.CreatePart(hdr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(body)
+			mw.Close()
+			req, err := http.NewRequest("POST", h.URL+path, &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			req.Header.Set("Origin", h.URL)
+			req.Header.Set("Accept", "text/html")
+			resp, err := c.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return &page{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+		}
+		served := func() int {
+			var l api.List[api.LetterDelivery]
+			h.MustDo(t, "GET", fmt.Sprintf("/v1/campaigns/%d/letters/deliveries", id), h.Token(t, "coord-a"), nil, http.StatusOK, &l)
+			return l.Total
+		}
+		pdfScan := []byte("%PDF-1.4\n1 0 obj <<>> endobj\nxref\n0 1\n0000000000 65535 f \ntrailer <<>>\nstartxref\n9\n%%EOF\n")
+		for _, tc := range []struct {
+			name, file, contentType string
+			body                    []byte
+			status                  int
+			says                    string
+		}{
+			{"TooLarge", "回执.pdf", "application/pdf", append(slices.Clone(pdfScan), make([]byte, api.MaxProofBytes)...), http.StatusRequestEntityTooLarge, "不得超过10兆字节"},
+			{"NotAPDF", "回执.pdf", "application/pdf", scanPNG(t), http.StatusUnprocessableEntity, "未予保存"},
+			{"Text", "回执.txt", "text/plain", []byte("已送达"), http.StatusUnsupportedMediaType, "未予保存"},
+			{"OverTheFormLimit", "回执.pdf", "application/pdf", make([]byte, api.MaxProofBytes+128<<10), http.StatusRequestEntityTooLarge, "提交的内容过大"},
+		} {
+			r := send(tc.file, tc.contentType, tc.body)
+			if r.Status != tc.status || !strings.Contains(r.Body, tc.says) {
+				t.Errorf("%s: %d, want %d saying %q: %s", tc.name, r.Status, tc.status, tc.says, r.Body)
+			}
+			if words := englishWords(r.Body); len(words) > 0 {
+				t.Errorf("%s: English words %q", tc.name, words)
+			}
+			if n := served(); n != 0 {
+				t.Fatalf("%s: %d deliveries recorded", tc.name, n)
+			}
+		}
+
+		// A PDF sent as an unnamed type is known by its bytes, and kept.
+		if r := send("回执", "application/octet-stream", pdfScan); r.Status != http.StatusSeeOther {
+			t.Fatalf("a PDF receipt: %d %s", r.Status, r.Body)
+		}
+		var l api.List[api.LetterDelivery]
+		h.MustDo(t, "GET", fmt.Sprintf("/v1/campaigns/%d/letters/deliveries", id), h.Token(t, "coord-a"), nil, http.StatusOK, &l)
+		if l.Total != 1 || l.Items[0].Method != "electronic" || l.Items[0].ProofSHA256 == "" {
+			t.Fatalf("deliveries: %+v", l.Items)
+		}
+		r := c.get(t, fmt.Sprintf("/console/campaigns/%d/letters/proof?sha256=%s", id, l.Items[0].ProofSHA256))
+		if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" || r.Body != string(pdfScan) {
+			t.Errorf("the receipt downloaded: %d %s %q", r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+	})
 }

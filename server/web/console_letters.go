@@ -28,7 +28,7 @@ import (
 
 // proofFormLimit caps the delivery form: a proof of at most
 // api.MaxProofBytes and the record's fields.
-var proofFormLimit = middleware.BodyLimit(fmt.Sprintf("%dK", api.MaxProofBytes>>10+64))
+var proofFormLimit = middleware.BodyLimit(fmt.Sprintf("%dKiB", api.MaxProofBytes>>10+64)) // KiB: "K" is 1000
 
 // lettersPath is the letters page of campaign id.
 func lettersPath(id int64) string { return fmt.Sprintf("/console/campaigns/%d/letters", id) }
