@@ -76,6 +76,8 @@ type lettersData struct {
 	Unserved    []*server.UnservedTarget
 	// UnservedNote says why there is no list (before the packets).
 	UnservedNote string
+	// Message is an error of a form the page does not show.
+	Message string
 }
 
 // canRunLetters mirrors the store's rule for running a campaign, to show its forms.
@@ -112,10 +114,13 @@ func (p *Pages) renderLetters(c echo.Context, id int64, status int, contact *For
 	}
 	for i := range d.Departments {
 		if dm := &d.Departments[i]; dm.ID == dept && materials != nil {
-			dm.Form = materials
+			dm.Form, materials = materials, nil
 		} else {
 			dm.Form = newForm(url.Values{"items": {strings.Join(dm.Items, "\n")}})
 		}
+	}
+	if materials != nil { // sent for a department that does not take part
+		d.Message = materials.Err("items")
 	}
 	if d.Issued {
 		if d.Targets, d.Served, err = p.letterTargets(c, id); err != nil {
