@@ -257,7 +257,9 @@ func TestBrowser_Letters(t *testing.T) {
 			t.Errorf("after the correction (the proof kept): %+v", ds.Items)
 		}
 		assertChinese(t, ctx)
+		assertFits(t, ctx, 820, 1180)
 		browsertest.Screenshot(t, ctx, "letters-delivery")
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// A draft's materials, one department at a time: a material listed
 		// twice is refused next to that department's field, the lines
