@@ -121,6 +121,10 @@ func TestBrowser_Letters(t *testing.T) {
 				t.Errorf("the letter lacks %q:\n%s", want, text)
 			}
 		}
+		r := h.MustDo(t, "GET", fmt.Sprintf("/v1/campaigns/%d/letters.pdf?target=%s", id, target), coord, nil, http.StatusOK, nil)
+		if viaAPI := pdfText(t, fetched{Status: r.Status, Type: r.Header.Get("Content-Type"), Body: r.Body}); viaAPI != text {
+			t.Errorf("the console's letter differs from the API's:\n%s\n---\n%s", text, viaAPI)
+		}
 		merged := pdfText(t, fetch(t, ctx, browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.getElementById("letters-pdf").href`))))
 		for _, code := range before {
 			if !strings.Contains(merged, code) {
