@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -162,45 +163,57 @@ func (s *Server) handleUnservedIndex(c echo.Context) error {
 // the blob store and recorded as a proof of the campaign's letters. The
 // answer names it by SHA-256, for the delivery records that cite it.
 func (s *Server) handleProofCreate(c echo.Context) error {
-	ctx := c.Request().Context()
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if err := s.Letters.CanRecordDeliveries(ctx, id); err != nil {
-		return err
-	}
-	ct, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	if err != nil || !proofTypes[ct] {
-		return server.Errorf(server.EUNSUPPORTED, "送达回证须为PDF、JPEG或PNG文件 (Content-Type must be application/pdf, image/jpeg or image/png).")
-	}
-	tmp, err := os.CreateTemp(s.UploadDir, "proof-*")
+	b, err := s.StoreLetterProof(c.Request().Context(), id, c.Request().Header.Get(echo.HeaderContentType), c.Request().Body)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusCreated, LetterProof{SHA256: b.SHA256, Size: b.Size, ContentType: b.ContentType})
+}
+
+// StoreLetterProof keeps body, a scanned delivery receipt of contentType
+// (application/pdf, image/jpeg or image/png, at most MaxProofBytes), as a
+// proof of the campaign's letters once the caller may record its
+// deliveries and the bytes are what the type says: the one path of the
+// API's proof route and the console's delivery form.
+func (svc *Services) StoreLetterProof(ctx context.Context, campaignID int64, contentType string, body io.Reader) (*server.Blob, error) {
+	if err := svc.Letters.CanRecordDeliveries(ctx, campaignID); err != nil {
+		return nil, err
+	}
+	ct, _, err := mime.ParseMediaType(contentType)
+	if err != nil || !proofTypes[ct] {
+		return nil, server.Errorf(server.EUNSUPPORTED, "送达回证须为PDF、JPEG或PNG文件 (Content-Type must be application/pdf, image/jpeg or image/png).")
+	}
+	tmp, err := os.CreateTemp(svc.UploadDir, "proof-*")
+	if err != nil {
+		return nil, err
+	}
 	defer os.Remove(tmp.Name()) // moved into the blob store on success
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(c.Request().Body, MaxProofBytes+1))
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, MaxProofBytes+1))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || n > MaxProofBytes:
-		return server.Errorf(server.ETOOLARGE, "送达回证最大%d字节 (a proof is at most %d bytes).", MaxProofBytes, MaxProofBytes)
+		return nil, server.Errorf(server.ETOOLARGE, "送达回证最大%d字节 (a proof is at most %d bytes).", MaxProofBytes, MaxProofBytes)
 	case err != nil:
-		return err
+		return nil, err
 	case n == 0:
-		return server.Errorf(server.EINVALID, "送达回证为空 (the file is empty).")
+		return nil, server.Errorf(server.EINVALID, "送达回证为空 (the file is empty).")
 	}
 	b := &server.Blob{SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: ct}
-	if err := s.Blobs.AddDocument(ctx, tmp.Name(), b); err != nil {
-		return err
+	if err := svc.Blobs.AddDocument(ctx, tmp.Name(), b); err != nil {
+		return nil, err
 	}
-	if err := s.Letters.AddProof(ctx, id, b.SHA256); err != nil {
-		return err
+	if err := svc.Letters.AddProof(ctx, campaignID, b.SHA256); err != nil {
+		return nil, err
 	}
-	return c.JSON(http.StatusCreated, LetterProof{SHA256: b.SHA256, Size: b.Size, ContentType: b.ContentType})
+	return b, nil
 }
 
 // handleProofGet handles "GET /v1/campaigns/:id/letters/proofs?sha256=".

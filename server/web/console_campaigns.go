@@ -590,7 +590,6 @@ func mostlyEnglish(s string) bool {
 	return ascii > other
 }
 
-
 // categoryLabel names a category the form offers; another shows as its code.
 func categoryLabel(code string) template.HTML {
 	for _, c := range categories {

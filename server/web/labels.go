@@ -2,6 +2,8 @@ package web
 
 import (
 	"html/template"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,21 +180,49 @@ func errorText(err error) string {
 	return chinese(server.ErrorMessage(err))
 }
 
-// chinese cuts an English gloss in parentheses off the end of msg.
+// chinese cuts the English gloss off the end of msg: the last group in
+// parentheses when it holds English words, as in "材料“营业执照”列了两次
+// (material "营业执照" is listed twice)." or "材料 (material)须为1-200字节
+// (材料 (material) must be 1-200 bytes)."; the English names of fields
+// inside the Chinese part ("材料 (material)") go too. A value quoted after
+// the gloss ("… (…): \"=x\"") is kept.
 func chinese(msg string) string {
 	msg = strings.TrimSpace(msg)
-	if i := strings.LastIndex(msg, " ("); i > 0 && (strings.HasSuffix(msg, ")") || strings.HasSuffix(msg, ").")) {
-		gloss := msg[i:]
-		ascii := true
-		for _, r := range gloss {
-			if r > 127 {
-				ascii = false
-				break
-			}
+	body, value := msg, ""
+	if i := strings.LastIndex(msg, "): \""); i > 0 && strings.HasSuffix(msg, "\"") {
+		if v, err := strconv.Unquote(msg[i+3:]); err == nil {
+			body, value = msg[:i+1], v
 		}
-		if ascii {
-			return strings.TrimSpace(msg[:i])
+	}
+	body = strings.TrimSuffix(body, ".")
+	if !strings.HasSuffix(body, ")") {
+		return msg
+	}
+	depth := 0
+	for i := len(body) - 1; i >= 0; i-- {
+		switch body[i] {
+		case ')':
+			depth++
+		case '(':
+			if depth--; depth > 0 {
+				continue
+			}
+			if i == 0 || body[i-1] != ' ' || !englishWord.MatchString(body[i:]) {
+				return msg
+			}
+			out := strings.TrimSpace(englishName.ReplaceAllString(body[:i-1], ""))
+			if value != "" {
+				out += "：“" + value + "”"
+			}
+			return out
 		}
 	}
 	return msg
 }
+
+var (
+	// englishWord is a word of two Latin letters or more.
+	englishWord = regexp.MustCompile(`[A-Za-z]{2,}`)
+	// englishName is a field's English name after its Chinese one.
+	englishName = regexp.MustCompile(` \([A-Za-z][ -'*-~]*\)`)
+)

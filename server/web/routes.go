@@ -91,6 +91,15 @@ func (p *Pages) routes(e *echo.Echo) {
 	e.POST("/console/campaigns/:id/packets", p.handleCampaignIssuePackets, p.console(api.Coordinators)...)
 	e.GET("/console/campaigns/:id/grouping-report", p.handleGroupingReport, p.console(api.StaffOnly)...)
 	e.POST("/console/campaigns/:id/grouping-report/filing", p.handleGroupingFile, p.console(api.AdminOnly)...)
+	// Notification letter screens: the letters, the contact line and
+	// materials, delivery records and the targets not yet served.
+	e.GET("/console/campaigns/:id/letters", p.handleLetters, p.console(api.StaffOnly)...)
+	e.GET("/console/campaigns/:id/letters.pdf", p.handleLettersPDF, p.console(api.StaffOnly)...)
+	e.POST("/console/campaigns/:id/letters/contact", p.handleLetterContact, p.console(api.Coordinators)...)
+	e.POST("/console/campaigns/:id/letters/materials", p.handleLetterMaterials, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterTarget, p.console(api.StaffOnly)...)
+	e.POST("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterDelivery, p.consoleLimit(proofFormLimit, api.Coordinators)...)
+	e.GET("/console/campaigns/:id/letters/proof", p.handleLetterProof, p.console(api.StaffOnly)...)
 }
 
 // public is the middleware of a public page.

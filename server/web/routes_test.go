@@ -34,6 +34,9 @@ type policy struct {
 	form url.Values
 	// fresh: the route ends the session (logout), so each try signs in anew.
 	fresh bool
+	// path, for a route with two parameters, makes the whole path (param
+	// is then unused).
+	path func(w *walk, t *testing.T) string
 }
 
 func policies() map[string]policy {
@@ -108,6 +111,14 @@ func policies() map[string]policy {
 		"POST /console/campaigns/:id/packets":                {roles: api.Coordinators, param: (*walk).publicCampaign},
 		"GET /console/campaigns/:id/grouping-report":         {roles: api.StaffOnly, param: (*walk).publicCampaign},
 		"POST /console/campaigns/:id/grouping-report/filing": {roles: api.AdminOnly, param: (*walk).publicCampaign},
+		// Notification letter screens.
+		"GET /console/campaigns/:id/letters":                       {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"GET /console/campaigns/:id/letters.pdf":                   {roles: api.StaffOnly, param: (*walk).publicCampaign},
+		"POST /console/campaigns/:id/letters/contact":              {roles: api.Coordinators, param: (*walk).publicCampaign, form: url.Values{"office": {"市文化市场综合执法支队办公室"}, "phone": {"0592-5550123"}}},
+		"POST /console/campaigns/:id/letters/materials":            {roles: api.Coordinators, param: (*walk).publicCampaign, form: url.Values{"department_id": {"1"}, "items": {"营业执照"}}},
+		"GET /console/campaigns/:id/letters/targets/:credit_code":  {roles: api.StaffOnly, path: (*walk).letterTarget},
+		"POST /console/campaigns/:id/letters/targets/:credit_code": {roles: api.Coordinators, path: (*walk).letterTarget, form: url.Values{"delivered_on": {"2026-11-02"}, "method": {"in_person"}}},
+		"GET /console/campaigns/:id/letters/proof":                 {roles: api.StaffOnly, path: (*walk).letterProof},
 	}
 }
 
@@ -215,6 +226,9 @@ func TestPageAuthorization(t *testing.T) {
 			if p.param != nil {
 				v := p.param(w, t)
 				path = strings.NewReplacer(":id", v, ":credit_code", v, "*", v).Replace(pattern)
+			}
+			if p.path != nil {
+				path = p.path(w, t)
 			}
 			for _, actor := range actors {
 				c := clients[actor]
