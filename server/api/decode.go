@@ -133,4 +133,6 @@ type List[T any] struct {
 	Total int `json:"total"`
 }
 
-func sizeString(n int64) string { return strconv.FormatInt(n>>10, 10) + "K" }
+// sizeString writes n bytes for Echo's BodyLimit, which reads "K" as 1,000
+// bytes and "KiB" as 1,024.
+func sizeString(n int64) string { return strconv.FormatInt(n>>10, 10) + "KiB" }

@@ -323,7 +323,7 @@ func TestBrowser_Letters(t *testing.T) {
 	})
 }
 
-// fetchedFile is a file fetchedFile in the tab, with the tab's session.
+// fetchedFile is a file fetched in the tab, with the tab's session.
 type fetchedFile struct {
 	Status int
 	Type   string
