@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,8 +91,10 @@ func TestBrowser_PublicVerifiesDrawInBrowser(t *testing.T) {
 		assertFits(t, ctx, 820, 1180)
 		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
-		// The script's arithmetic is server/draw's.
+		// The script's arithmetic is server/draw's, and so are its verdicts on
+		// records of every manifest version, faithful or altered.
 		crossCheck(t, ctx)
+		crossCheckRecords(t, ctx)
 
 		// A selection altered in the database: the record names an
 		// enterprise the manifest and randomness did not draw. The page
@@ -308,6 +311,18 @@ func crossCheck(t *testing.T, ctx context.Context) {
 		}
 	}
 
+	// Byte order of ids: UTF-16 order differs from it past U+FFFF.
+	words := []string{"", "A", "a", "9135", "文化", "＃", "\U00020000", "\U00020000a", "\uffff", "\ue000", "编号"}
+	for _, x := range words {
+		for _, y := range words {
+			var got int
+			eval(fmt.Sprintf("Math.sign(spotcheckVerify.cmpBytes(%s, %s))", js(x), js(y)), &got)
+			if want := strings.Compare(x, y); got != want {
+				t.Errorf("cmpBytes(%q, %q): browser %d, Go %d", x, y, got, want)
+			}
+		}
+	}
+
 	// Exact counts: 0.07 × 100 is 7, not 8.
 	ratios := []string{"0", "1", "0.07", "0.15", "0.033", "0.5", "0.999", "0.1", "0.0000000000000000000000000000000000001"}
 	for _, ratio := range ratios {
@@ -362,6 +377,220 @@ func crossCheck(t *testing.T, ctx context.Context) {
 		for i := range want {
 			if got[i].ID != want[i].ID || got[i].Stratum != want[i].Stratum || got[i].Ticket != want[i].Ticket.String() {
 				t.Fatalf("trial %d, position %d: browser %+v, server/draw %s/%s/%s", trial, i, got[i], want[i].ID, want[i].Stratum, want[i].Ticket)
+			}
+		}
+	}
+}
+
+// buildRecord makes a faithful record of a campaign from server/draw's
+// functions, with a manifest of the given version (1: recusals in the
+// clear; 2: salted commitments; 3: and materials), two replacements and
+// the teams and matches with the recusals applied.
+func buildRecord(t *testing.T, version int) *draw.Record {
+	t.Helper()
+	m := &draw.Manifest{
+		Version: version, CampaignID: int64(40 + version), Name: "分层联合抽查", WindowStart: "2026-12-01", WindowEnd: "2026-12-06", Lead: "culture",
+		Departments: []draw.ManifestDepartment{{Code: "culture", CheckItems: []string{"WH-01@2"}}, {Code: "market", CheckItems: []string{"SC-01@1"}}},
+		Category:    "internet_cafe", Status: "active", ExclusionMonths: 6,
+		Ratios:                  map[string]draw.Ratio{"A": draw.MustRatio("0.07"), "B": draw.MustRatio("0.15"), "": draw.MustRatio("0.033")},
+		InspectorsPerDepartment: 2, TargetsPerTeam: 3,
+		Randomness: []string{"双色球第2026140期开奖号码", "深证成指2026-12-01收盘点位"},
+		Exclusions: []draw.Exclusion{{CreditCode: "913502030000000999", Reason: "近期已检查"}},
+	}
+	for i := 0; i < 700; i++ {
+		m.Population = append(m.Population, draw.PopulationEntry{CreditCode: fmt.Sprintf("91350203%010d", i), Stratum: []string{"A", "B", ""}[i%3]})
+	}
+	for _, d := range []string{"culture", "market"} {
+		for i := 0; i < 12; i++ {
+			m.Inspectors = append(m.Inspectors, draw.RosterEntry{Department: d, Certificate: fmt.Sprintf("%s-%02d", d, i)})
+		}
+	}
+	if version >= draw.ManifestV2 {
+		m.SourcesAvailableAt = "2026-11-20T13:30:00Z"
+	}
+	if version >= draw.ManifestV3 {
+		m.Departments[0].Materials = []string{"网络文化经营许可证", "营业执照"}
+	}
+	values := []string{"03 09 14 21 27 30 + 11", "10432.17"}
+	var buf strings.Builder
+	recusals := []draw.Recusal{{Certificate: "culture-01", CreditCode: m.Population[3].CreditCode}, {Certificate: "market-02", CreditCode: m.Population[4].CreditCode}}
+	switch version {
+	case draw.ManifestV1:
+		m.Recusals = recusals
+	case draw.ManifestV2:
+		// None at commit: the one declared later must account for the
+		// match it moves.
+		recusals = nil
+	default:
+		for i, r := range recusals {
+			m.RecusalCommitments = append(m.RecusalCommitments, draw.RecusalCommitment([32]byte{byte(i + 1)}, r.Certificate, r.CreditCode))
+		}
+	}
+	m.Normalize()
+	if err := m.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := m.Digest()
+	seed := draw.Seed(digest, values)
+	items := make([]draw.Item, len(m.Population))
+	for i, p := range m.Population {
+		items[i] = draw.Item{ID: p.CreditCode, Stratum: p.Stratum}
+	}
+	sel, err := draw.Sample(seed, items, func(s string) draw.Ratio { return m.Ratios[s] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &draw.Record{Format: draw.RecordFormatV2, CampaignID: m.CampaignID, Algorithm: draw.AlgorithmID,
+		Manifest: buf.String(), ManifestDigest: digest.String(), Randomness: values, Seed: seed.String()}
+	if version == draw.ManifestV1 {
+		rec.Format = draw.RecordFormatV1
+	} else {
+		rec.CommittedAt, rec.SourcesAvailableAt, rec.DrawnAt = "2026-11-19T09:00:00Z", m.SourcesAvailableAt, "2026-11-20T14:02:41Z"
+	}
+	current := map[string]draw.Item{}
+	used := map[string]bool{}
+	for _, it := range sel {
+		rec.Selection = append(rec.Selection, draw.RecordItem{CreditCode: it.ID, Stratum: it.Stratum, Ticket: it.Ticket.String()})
+		current[it.ID], used[it.ID] = it, true
+	}
+	for i, code := range []string{sel[0].ID, sel[1].ID} {
+		next, ok := draw.Next(seed, m.Population, current[code].Stratum, used)
+		if !ok {
+			t.Fatal("stratum exhausted")
+		}
+		rec.Replacements = append(rec.Replacements, draw.RecordReplacement{Seq: i + 1, Replaced: code, Reason: "已注销",
+			Replacement: draw.RecordItem{CreditCode: next.ID, Stratum: next.Stratum, Ticket: next.Ticket.String()}})
+		delete(current, code)
+		current[next.ID], used[next.ID] = next, true
+	}
+	var targets []draw.Target
+	for _, p := range m.Population {
+		if it, ok := current[p.CreditCode]; ok {
+			targets = append(targets, draw.Target{CreditCode: it.ID, Stratum: it.Stratum})
+		}
+	}
+	// A recusal declared after commit that moves the first target away
+	// from the team the rule without recusals gives it.
+	free, err := draw.DrawTeams(seed, m.Inspectors, []string{"culture", "market"}, m.InspectorsPerDepartment, m.TargetsPerTeam, targets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := draw.Recusal{Certificate: free.Teams[0].Members[0].Certificate, CreditCode: free.Matches[0].CreditCode}
+	if version == draw.ManifestV1 {
+		rec.LateRecusals = []draw.Recusal{late}
+	} else {
+		rec.LateRecusalCommitments = []string{draw.RecusalCommitment([32]byte{9}, late.Certificate, late.CreditCode).String()}
+	}
+	td, err := draw.DrawTeams(seed, m.Inspectors, []string{"culture", "market"}, m.InspectorsPerDepartment, m.TargetsPerTeam, targets, append(recusals, late))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if td.Matches[0].Team == free.Matches[0].Team {
+		t.Fatal("the late recusal does not move its target")
+	}
+	for _, tm := range td.Teams {
+		rt := draw.RecordTeam{Team: tm.Number}
+		for _, mb := range tm.Members {
+			rt.Members = append(rt.Members, draw.RecordMember{Department: mb.Department, Certificate: mb.Certificate, Ticket: mb.Ticket.String()})
+		}
+		rec.Teams = append(rec.Teams, rt)
+	}
+	for _, mt := range td.Matches {
+		rec.Matches = append(rec.Matches, draw.RecordMatch{CreditCode: mt.CreditCode, Team: mt.Team, Ticket: mt.Ticket.String()})
+	}
+	if err := draw.Verify(rec); err != nil {
+		t.Fatalf("v%d: the record built for the cross-check does not verify: %v", version, err)
+	}
+	return rec
+}
+
+// crossCheckRecords runs the page's verifier on records of manifests v1,
+// v2 and v3, faithful and altered, and requires it to agree with
+// draw.Verify on each: accepted, or refused.
+func crossCheckRecords(t *testing.T, ctx context.Context) {
+	t.Helper()
+	run := func(rec *draw.Record) (ok bool, steps []string, failure string) {
+		t.Helper()
+		b, _ := json.Marshal(rec)
+		var out struct {
+			OK      bool     `json:"ok"`
+			Steps   []string `json:"steps"`
+			Failure string   `json:"failure"`
+		}
+		v := browsertest.Get(t, ctx, chromedp.Evaluate[string](`(async () => {
+			const text = parts => [].concat(parts).map(p => typeof p === "string" ? p : p.code).join("");
+			const rec = `+string(b)+`;
+			const steps = [];
+			try {
+				await spotcheckVerify.verifyDraw(new TextEncoder().encode(rec.manifest), rec, rec.manifest_digest,
+					(title, parts) => steps.push(text(title) + "：" + text(parts)), null);
+				return JSON.stringify({ ok: true, steps });
+			} catch (e) {
+				return JSON.stringify({ ok: false, steps, failure: e.detail ? text(e.title) + "：" + text(e.detail) : "error: " + e });
+			}
+		})()`, chromedp.EvalAwaitPromise))
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.OK, out.Steps, out.Failure
+	}
+	for _, version := range []int{draw.ManifestV1, draw.ManifestV2, draw.ManifestV3} {
+		rec := buildRecord(t, version)
+		ok, steps, failure := run(rec)
+		if !ok {
+			t.Fatalf("v%d: a faithful record fails in the browser: %s (after %q)", version, failure, steps)
+		}
+		if want := fmt.Sprintf("清单格式规范：第 %d 版清单，抽取范围 700 户，3 个分层比例，2 个公开随机数来源。", version); !slices.Contains(steps, want) {
+			t.Errorf("v%d: no step %q in %q", version, want, steps)
+		}
+		last := steps[len(steps)-1]
+		if !strings.HasPrefix(last, "匹配一致：") {
+			t.Errorf("v%d: last step %q", version, last)
+		}
+
+		alter := []struct {
+			name    string
+			refused bool // draw.Verify refuses it (checked below)
+			either  bool // whether it does depends on the draw
+			fn      func(r *draw.Record)
+		}{
+			{"Selection", true, false, func(r *draw.Record) { r.Selection[2].CreditCode = r.Replacements[0].Replacement.CreditCode }},
+			{"Ticket", true, false, func(r *draw.Record) { r.Selection[1].Ticket = r.Selection[0].Ticket }},
+			{"Randomness", true, false, func(r *draw.Record) { r.Randomness[1] = "10432.18" }},
+			{"Seed", true, false, func(r *draw.Record) { r.Seed = r.ManifestDigest }},
+			{"Digest", true, false, func(r *draw.Record) { r.ManifestDigest = r.Seed }},
+			{"Replacement", true, false, func(r *draw.Record) { r.Replacements[1].Replacement = r.Selection[5] }},
+			{"ReplacementSeq", true, false, func(r *draw.Record) { r.Replacements[1].Seq = 3 }},
+			{"Team", true, false, func(r *draw.Record) { r.Teams[0].Members[0].Certificate = "culture-99" }},
+			{"MatchOrder", true, false, func(r *draw.Record) { r.Matches[0], r.Matches[1] = r.Matches[1], r.Matches[0] }},
+			{"MatchTeam", version == draw.ManifestV1, version > draw.ManifestV1, func(r *draw.Record) { r.Matches[1].Team = r.Matches[1].Team%len(r.Teams) + 1 }},
+			{"MatchTeams", true, false, func(r *draw.Record) {
+				for i := range r.Matches {
+					r.Matches[i].Team = r.Matches[i].Team%len(r.Teams) + 1
+				}
+			}},
+			{"NonCanonical", true, false, func(r *draw.Record) {
+				r.Manifest = strings.Replace(r.Manifest, "ratio\tB\t0.15\n", "ratio\tB\t0.150\n", 1)
+				r.ManifestDigest = fmt.Sprintf("%x", sha256.Sum256([]byte(r.Manifest)))
+			}},
+			{"DrawnEarly", version >= draw.ManifestV2, false, func(r *draw.Record) { r.DrawnAt = "2026-11-20T13:29:59Z" }},
+			{"MaterialAdded", true, false, func(r *draw.Record) {
+				r.Manifest = strings.Replace(r.Manifest, "filter\tcategory", "material\tculture\t1\t营业执照\nfilter\tcategory", 1)
+				r.ManifestDigest = fmt.Sprintf("%x", sha256.Sum256([]byte(r.Manifest)))
+			}},
+		}
+		for _, a := range alter {
+			var bad draw.Record
+			b, _ := json.Marshal(rec)
+			json.Unmarshal(b, &bad)
+			a.fn(&bad)
+			goErr := draw.Verify(&bad)
+			if (goErr != nil) != a.refused && !a.either {
+				t.Fatalf("v%d %s: draw.Verify says %v", version, a.name, goErr)
+			}
+			ok, steps, failure := run(&bad)
+			if ok == (goErr != nil) {
+				t.Errorf("v%d %s: the browser says ok=%v (%s; steps %q), draw.Verify says %v", version, a.name, ok, failure, steps, goErr)
 			}
 		}
 	}
