@@ -32,7 +32,7 @@ func TestBrowser_PublicVerifiesDrawInBrowser(t *testing.T) {
 		// A campaign through teams and packets, one stratum; then one with
 		// three strata (A, C and the default) and two replacements.
 		issued := h.IssueCampaign(t, apptest.CampaignSpec{Name: "全市网吧联合抽查", Cafes: 6, Ratio: "0.5"})
-		strat := drawStratified(t, h)
+		strat := drawStratified(t, h, 1, true)
 		ctx := b.Tab(t)
 
 		// The teamed campaign: digest, seed, strata, teams and matches agree.
@@ -147,6 +147,17 @@ func TestBrowser_PublicVerifiesDrawInBrowser(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 
+		// Before the draw: the manifest, its digest and the times, and the
+		// page says the rest comes after the draw.
+		committed := drawStratified(t, h, 2, false)
+		steps = verifyInPage(t, ctx, h.URL, committed, "ok")
+		if len(steps) != 4 || !hasStep(steps, "清单摘要一致") || !hasStep(steps, "清单格式规范") || !hasStep(steps, "时间顺序一致") || !hasStep(steps, "尚未摇号") {
+			t.Errorf("before the draw: %q", steps)
+		}
+		if got := browsertest.Text(t, ctx, "#verify-status"); got != "核验通过：清单摘要一致；尚未摇号。" {
+			t.Errorf("before the draw: status %q", got)
+		}
+
 		// Without WebCrypto (plain http on another host) the page says so and
 		// points to the command.
 		browsertest.Do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => {
@@ -204,14 +215,16 @@ func hasLine(steps []string, line string) bool {
 
 // drawStratified commits and draws a campaign over cafés of risk classes A,
 // B and C, with ratios for A and C of their own and the default for the
-// rest, and replaces a target of stratum A and one of the default stratum.
-func drawStratified(t *testing.T, h *apptest.Harness) int64 {
+// rest, and (if draws) draws it and replaces a target of stratum A and one of
+// the default stratum. n keeps its cafés and check items apart from
+// another call's.
+func drawStratified(t *testing.T, h *apptest.Harness, n int, draws bool) int64 {
 	t.Helper()
 	sys := app.SystemContext(context.Background())
 	root := server.NewContextWithUser(context.Background(), h.Users["root"])
 	classes := "AAAAAAABBBBBCCCD"
 	for i, class := range classes {
-		body := fmt.Sprintf("%08d", 70000000+i)
+		body := fmt.Sprintf("%08d", 70000000+100*n+i)
 		first17 := "91350206" + body + string(server.OrgCodeCheckChar(body))
 		e := &server.Enterprise{
 			CreditCode: first17 + string(server.CreditCodeCheckChar(first17)), Name: fmt.Sprintf("分层网咖%02d", i),
@@ -224,7 +237,7 @@ func drawStratified(t *testing.T, h *apptest.Harness) int64 {
 	}
 	var items []int64
 	for _, d := range []*server.Department{h.DeptA, h.DeptB} {
-		it := &server.CheckItem{DepartmentID: d.ID, Code: d.Code + "-strata", Title: "明码标价", LegalBasis: "《价格法》"}
+		it := &server.CheckItem{DepartmentID: d.ID, Code: fmt.Sprintf("%s-strata-%d", d.Code, n), Title: "明码标价", LegalBasis: "《价格法》"}
 		if err := h.App.CheckItems.CreateCheckItem(sys, it); err != nil {
 			t.Fatal(err)
 		}
@@ -245,6 +258,9 @@ func drawStratified(t *testing.T, h *apptest.Harness) int64 {
 	}
 	if _, err := svc.CommitCampaign(root, c.ID); err != nil {
 		t.Fatal(err)
+	}
+	if !draws {
+		return c.ID
 	}
 	h.Advance(time.Second)
 	if _, err := svc.Draw(root, c.ID, []string{"03 09 14 22 27 33 + 11", "10234.56"}); err != nil {
