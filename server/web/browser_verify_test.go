@@ -589,6 +589,17 @@ func crossCheckRecords(t *testing.T, ctx context.Context) {
 				r.Manifest = strings.Replace(r.Manifest, "ratio\tB\t0.15\n", "ratio\tB\t0.150\n", 1)
 				r.ManifestDigest = fmt.Sprintf("%x", sha256.Sum256([]byte(r.Manifest)))
 			}},
+			{"LatePairsOrCommitments", true, false, func(r *draw.Record) {
+				if r.LateRecusals != nil {
+					r.LateRecusals, r.LateRecusalCommitments = nil, []string{r.Seed}
+				} else {
+					r.LateRecusals = []draw.Recusal{{Certificate: "culture-01", CreditCode: r.Selection[0].CreditCode}}
+				}
+			}},
+			{"SpaceInName", true, false, func(r *draw.Record) {
+				r.Manifest = strings.Replace(r.Manifest, "name\t分层联合抽查\n", "name\t分层联合抽查\u3000\n", 1)
+				r.ManifestDigest = fmt.Sprintf("%x", sha256.Sum256([]byte(r.Manifest)))
+			}},
 			{"DrawnEarly", version >= draw.ManifestV2, false, func(r *draw.Record) { r.DrawnAt = "2026-11-20T13:29:59Z" }},
 			{"MaterialAdded", true, false, func(r *draw.Record) {
 				r.Manifest = strings.Replace(r.Manifest, "filter\tcategory", "material\tculture\t1\t营业执照\nfilter\tcategory", 1)

@@ -122,6 +122,9 @@
   };
   var INTEGER = /^(0|-?[1-9][0-9]*)$/;
   var TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+  // EDGE_SPACE is white space at either end of a field, as Go's
+  // strings.TrimSpace sees it (unicode.IsSpace), which a manifest refuses.
+  var EDGE_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
 
   // parseManifest reads a manifest (v1, v2 or v3) and refuses it unless it
   // re-encodes to exactly the text read, as a verifier must (spec §8).
@@ -145,7 +148,7 @@
         throw new Error(where + "无法识别或字段数不对");
       }
       f.forEach(function (x) {
-        if (x.trim() !== x || x.indexOf("\r") >= 0) {
+        if (EDGE_SPACE.test(x) || x.indexOf("\r") >= 0) {
           throw new Error(where + "的字段首尾有空白");
         }
       });
@@ -415,6 +418,12 @@
     }
     if (record.algorithm !== "sc-sha256-v1" || String(record.campaign_id) !== m.head.campaign) {
       throw new Mismatch("抽取记录与清单不一致", ["记录的算法或抽查编号与清单不同。"]);
+    }
+    // Late recusals: in the clear only with a v1 manifest, else committed.
+    if ((m.version === 1 && (record.late_recusal_commitments || []).length > 0) ||
+        (m.version >= 2 && (record.late_recusals || []).length > 0)) {
+      throw new Mismatch("抽取记录与清单不一致", ["第 " + m.version + " 版清单的抽取记录不应" +
+        (m.version === 1 ? "有回避承诺。" : "公开回避人员与企业的对应关系，只应列回避承诺。")]);
     }
     step("清单格式规范", ["第 " + m.version + " 版清单，抽取范围 " + m.population.length + " 户，" + m.ratios.size + " 个分层比例，" +
       m.randomness.length + " 个公开随机数来源。"]);
