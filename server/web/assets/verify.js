@@ -403,7 +403,7 @@
     }
     var text = new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes);
     if (record.manifest !== text) {
-      throw new Mismatch("清单摘要不一致", ["抽取记录所附的清单与下载的清单不同。"]);
+      throw new Mismatch("抽取记录所附清单不一致", ["抽取记录所附的清单与下载的清单（其 SHA-256 即公示的摘要）不同。"]);
     }
     step("清单摘要一致", ["清单共 " + manifestBytes.length + " 字节，其 SHA-256 为 ", { code: digest }, "，与公示的清单摘要一致。"]);
 
