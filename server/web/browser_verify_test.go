@@ -83,6 +83,10 @@ func TestBrowser_PublicVerifiesDrawInBrowser(t *testing.T) {
 			!hasLine(steps, fmt.Sprintf("ok 抽中名单一致：共 %d 户，按签号从小到大排列，与记录逐条一致。", len(rec.Selection))) {
 			t.Errorf("steps %q", steps)
 		}
+		// The tickets were computed with progress shown, every one of them.
+		if got := browsertest.Get(t, ctx, chromedp.Evaluate[[]float64](`(p => [p.value, p.max, p.hidden ? 1 : 0])(document.getElementById("verify-progress"))`)); got[0] != float64(len(m.Population)) || got[1] != got[0] || got[2] != 1 {
+			t.Errorf("progress after the verification (value, max, hidden): %v, population %d", got, len(m.Population))
+		}
 		if hasStep(steps, "检查组一致") {
 			t.Errorf("teams checked before the team draw: %q", steps)
 		}
