@@ -20,7 +20,8 @@
 // from another Origin, gets the 403 page. Every page has the
 // Content-Security-Policy ContentSecurityPolicy: no inline script and no
 // style attribute (the policy refuses both); styles go in assets/app.css,
-// behaviour in assets/app.js.
+// behaviour in assets/app.js (the draw page also loads assets/verify.js,
+// its in-browser verifier).
 //
 // # Adding a console screen
 //
