@@ -131,14 +131,20 @@ func enrol(t *testing.T, h *apptest.Harness, username string) *sdk.Client {
 	return c
 }
 
-// writeImage writes a small PNG whose pixels depend on seed.
+// writeImage writes a small PNG (48×24) whose strokes depend on seed.
 func writeImage(t *testing.T, dir, name string, seed uint8) string {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 48, 24))
-	for i := range img.Pix {
-		img.Pix[i] = seed + uint8(i*7)
+	ink := color.RGBA{R: seed, G: 40, B: 120 - seed/4, A: 255}
+	for x := range 48 {
+		for y := range 24 {
+			c := color.RGBA{R: 255, G: 255, B: 255, A: 255}
+			if (x+int(seed))%7 == y%7 || y == 12+int(seed)%5 { // a few strokes
+				c = ink
+			}
+			img.Set(x, y, c)
+		}
 	}
-	img.Set(0, 0, color.Black)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)

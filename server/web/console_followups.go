@@ -89,6 +89,18 @@ type followUpData struct {
 type followUpLogEntry struct {
 	server.FollowUpRecord
 	Actor template.HTML
+	Note  template.HTML // the entry's text; an assignment's names the assignee
+}
+
+// logNote is an entry's text for the page: the store words an assignment
+// "指派给USERNAME (assigned to USERNAME)", shown as 指派给 and the username.
+func logNote(a server.FollowUpRecord) template.HTML {
+	if a.Kind == server.FollowUpActionAssign {
+		if who, ok := strings.CutPrefix(chinese(a.Text), "指派给"); ok {
+			return template.HTML("指派给" + `<span translate="no">` + template.HTMLEscapeString(who) + "</span>")
+		}
+	}
+	return template.HTML(template.HTMLEscapeString(a.Text))
 }
 
 // handleFollowUp handles "GET /console/followups/:id".
@@ -110,7 +122,7 @@ func (p *Pages) renderFollowUp(c echo.Context, id int64, status int, form *Form)
 	d := followUpData{F: f, Assignee: p.userName(c, f.AssigneeID), EvidenceMax: syncproto.MaxAttachmentBytes >> 20}
 	for _, a := range f.Actions {
 		actor := a.ActorID
-		d.Log = append(d.Log, followUpLogEntry{FollowUpRecord: a, Actor: p.userName(c, &actor)})
+		d.Log = append(d.Log, followUpLogEntry{FollowUpRecord: a, Actor: p.userName(c, &actor), Note: logNote(a)})
 	}
 	admin := slices.Contains(api.DeptAdmins, u.Role)
 	staff := slices.Contains(api.DeptStaff, u.Role)

@@ -82,7 +82,8 @@ func (p *Pages) renderPublication(c echo.Context, id int64, status int, form *Fo
 }
 
 // handlePublish handles "POST /console/campaigns/:id/publication": the
-// flash gives the counts and the audit chain's head the service returns.
+// flash gives the counts and the audit chain's head the service returns
+// (its hash is in the page's list of publications).
 func (p *Pages) handlePublish(c echo.Context) error {
 	id, err := pageID(c)
 	if err != nil {
@@ -98,7 +99,8 @@ func (p *Pages) handlePublish(c echo.Context) error {
 		form.Message = errorText(err)
 		return p.renderPublication(c, id, statusOf(code), form)
 	}
-	p.setFlash(c, fmt.Sprintf("已公示 %d 条结果（其中更正 %d 条），公示前审计链头为第 %d 条 %s", pub.Results, pub.Corrections, pub.AuditSeq, short(pub.AuditHead)))
+	// The head itself is in the page's list of publications.
+	p.setFlash(c, fmt.Sprintf("已公示 %d 条结果（其中更正 %d 条），公示前审计链头为第 %d 条", pub.Results, pub.Corrections, pub.AuditSeq))
 	return c.Redirect(http.StatusSeeOther, "/console/campaigns/"+strconv.FormatInt(id, 10)+"/publication")
 }
 
