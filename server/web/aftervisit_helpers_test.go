@@ -39,6 +39,14 @@ type visited struct {
 // the field work on its packet.
 func visitPacket(t *testing.T, h *apptest.Harness) *visited {
 	t.Helper()
+	return visitPacketClosed(t, h, true)
+}
+
+// visitPacketClosed is visitPacket; without closeVisit the sections are
+// sealed but the visit has no close (the record is flagged no_close and
+// section_not_covered).
+func visitPacketClosed(t *testing.T, h *apptest.Harness, closeVisit bool) *visited {
+	t.Helper()
 	ctx := context.Background()
 	is := h.IssueCampaign(t, apptest.CampaignSpec{Name: "网吧联合抽查（结果）", Cafes: 1, InspectorsPerDepartment: 2,
 		Items: map[string][]string{h.DeptA.Code: {"licence", "minors"}, h.DeptB.Code: {"prices"}}})
@@ -93,15 +101,17 @@ func visitPacket(t *testing.T, h *apptest.Harness) *visited {
 			t.Fatal(err)
 		}
 	}
-	sig, stamp := writeImage(t, files, "signature", 90), writeImage(t, files, "stamp", 120)
-	v.Signature, v.Stamp = fileSHA(t, sig), fileSHA(t, stamp)
-	if _, err := closer.CloseVisit(ctx, pk.ID, sdk.CloseInput{Outcome: syncproto.OutcomeSigned, Covers: tokens,
-		Signatures: []sdk.SignatureInput{{Role: syncproto.SignerRepresentative, Name: "赵法人", PNGPath: sig}},
-		StampPath:  stamp}); err != nil {
-		t.Fatal(err)
-	}
-	if err := closer.Sync(ctx); err != nil {
-		t.Fatal(err)
+	if closeVisit {
+		sig, stamp := writeImage(t, files, "signature", 90), writeImage(t, files, "stamp", 120)
+		v.Signature, v.Stamp = fileSHA(t, sig), fileSHA(t, stamp)
+		if _, err := closer.CloseVisit(ctx, pk.ID, sdk.CloseInput{Outcome: syncproto.OutcomeSigned, Covers: tokens,
+			Signatures: []sdk.SignatureInput{{Role: syncproto.SignerRepresentative, Name: "赵法人", PNGPath: sig}},
+			StampPath:  stamp}); err != nil {
+			t.Fatal(err)
+		}
+		if err := closer.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var list syncproto.ResultList
 	h.MustDo(t, "GET", fmt.Sprintf("/v1/results?packet_id=%s", pk.ID), h.Token(t, "root"), nil, http.StatusOK, &list)

@@ -1,0 +1,106 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/app/apptest"
+	"github.com/spotcheck/spotcheck/syncproto"
+)
+
+// The review forms without a browser: an approval must resolve each flag of
+// a record without a close, with a reason, or nothing changes; an admin
+// reopens an approved result; the overdue lists and marks follow the
+// service's; a publication with nothing to publish says so.
+func TestAfterVisitForms(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
+		v := visitPacketClosed(t, h, false)
+		culture, market := v.Results[h.DeptA.Code], v.Results[h.DeptB.Code]
+		act(t, h, "insp-a1", culture.ID, "enter", map[string]any{"code": "no_problem", "summary": "未发现问题"})
+		path := fmt.Sprintf("/console/results/%d", culture.ID)
+		state := func() syncproto.Result {
+			var r syncproto.Result
+			h.MustDo(t, "GET", fmt.Sprintf("/v1/results/%d", culture.ID), h.Token(t, "root"), nil, http.StatusOK, &r)
+			return r
+		}
+
+		// The reviewer's page asks a reason for each flag the approval must resolve.
+		reviewer := newClient(t, h)
+		reviewer.login(t, "insp-a2")
+		pg := reviewer.get(t, path)
+		field := "resolution_" + syncproto.FlagNoClose
+		if !strings.Contains(pg.Body, `<textarea name="`+field+`"`) {
+			t.Errorf("the approval form has no field %s", field)
+		}
+		if !strings.Contains(pg.Body, "<strong>无检查结论</strong>：尚无检查结论（签字、拒签、缺席或无法联系）") {
+			t.Errorf("the record's flag is not shown in Chinese")
+		}
+		// Without the reason: the form again, the error by the field, nothing changed.
+		pg = reviewer.post(t, path, path+"/approve", url.Values{field: {"  "}})
+		if pg.Status != http.StatusBadRequest || strings.Count(pg.Body, "请说明处理理由") != 1 {
+			t.Errorf("approval without the reason: %d", pg.Status)
+		}
+		if r := state(); r.State != syncproto.ResultEntered {
+			t.Fatalf("a refused approval changed the result: %s", r.State)
+		}
+		form := url.Values{field: {"法定代表人外出，电话确认检查情况"}}
+		if pg = reviewer.post(t, path, path+"/approve", form); pg.Status != http.StatusSeeOther || pg.Header.Get("Location") != path {
+			t.Fatalf("approval: %d %s", pg.Status, pg.Header.Get("Location"))
+		}
+		r := state()
+		if r.State != syncproto.ResultApproved || len(r.Resolutions) != 1 || r.Resolutions[0].Code != syncproto.FlagNoClose || r.Resolutions[0].Reason != "法定代表人外出，电话确认检查情况" {
+			t.Fatalf("after approval: %+v", r)
+		}
+		if pg = reviewer.get(t, path); !strings.Contains(pg.Body, "无检查结论：法定代表人外出，电话确认检查情况") {
+			t.Errorf("the resolutions are not shown")
+		}
+
+		// The department's admin reopens it with a reason; without one, the form again.
+		admin := newClient(t, h)
+		admin.login(t, "admin-a")
+		if pg = admin.post(t, path, path+"/reopen", url.Values{}); pg.Status != http.StatusBadRequest || !strings.Contains(pg.Body, "请填写重新打开的理由") {
+			t.Errorf("reopen without a reason: %d", pg.Status)
+		}
+		if pg = admin.post(t, path, path+"/reopen", url.Values{"reopen_reason": {"结论应为责令改正"}}); pg.Status != http.StatusSeeOther {
+			t.Fatalf("reopen: %d", pg.Status)
+		}
+		if r = state(); r.State != syncproto.ResultReturned || r.ReturnReason != "结论应为责令改正" {
+			t.Fatalf("after reopening: %+v", r)
+		}
+		if pg = admin.get(t, path); !strings.Contains(pg.Body, "退回理由：结论应为责令改正") {
+			t.Errorf("the reopening's reason is not shown")
+		}
+
+		// Nothing approved: the coordinator's publication says so.
+		coord := newClient(t, h)
+		coord.login(t, "coord-a")
+		pub := fmt.Sprintf("/console/campaigns/%d/publication", v.Issued.Campaign.ID)
+		if pg = coord.post(t, pub, pub, url.Values{}); pg.Status != http.StatusConflict || !strings.Contains(pg.Body, "没有待公示的已复核结果") {
+			t.Errorf("publication with nothing approved: %d", pg.Status)
+		}
+
+		// A month later both results are past their entry deadline.
+		h.Advance(30 * 24 * time.Hour)
+		admin = newClient(t, h)
+		admin.login(t, "admin-a")
+		pg = admin.get(t, fmt.Sprintf("/console/results/overdue?campaign_id=%d", v.Issued.Campaign.ID))
+		var od server.OverdueResults
+		h.MustDo(t, "GET", fmt.Sprintf("/v1/results/overdue?campaign_id=%d", v.Issued.Campaign.ID), h.Token(t, "admin-a"), nil, http.StatusOK, &od)
+		if len(od.EntryOverdue) != 1 || od.EntryOverdue[0].Result.ID != culture.ID { // admin-a sees culture's only
+			t.Fatalf("the service's entry overdue: %+v", od.EntryOverdue)
+		}
+		if !strings.Contains(pg.Body, "录入逾期 <span class=\"count\">共 1 条</span>") || !strings.Contains(pg.Body, fmt.Sprintf(`href="/console/results/%d"`, culture.ID)) ||
+			strings.Contains(pg.Body, fmt.Sprintf(`href="/console/results/%d"`, market.ID)) {
+			t.Errorf("the overdue page does not list what the service does:\n%s", pg.Body)
+		}
+		pg = admin.get(t, "/console/results")
+		if !strings.Contains(pg.Body, "录入逾期") {
+			t.Errorf("the queue has no overdue mark")
+		}
+	})
+}
