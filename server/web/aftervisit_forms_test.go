@@ -15,7 +15,8 @@ import (
 
 // The review forms without a browser: an approval must resolve each flag of
 // a record without a close, with a reason, or nothing changes; an admin
-// reopens an approved result; the overdue lists and marks follow the
+// reopens an approved result, and enters one on an inspector's behalf,
+// naming them; the overdue lists and marks follow the
 // service's; a publication with nothing to publish says so.
 func TestAfterVisitForms(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
@@ -74,6 +75,31 @@ func TestAfterVisitForms(t *testing.T) {
 		}
 		if pg = admin.get(t, path); !strings.Contains(pg.Body, "退回理由：结论应为责令改正") {
 			t.Errorf("the reopening's reason is not shown")
+		}
+
+		// A department admin enters on behalf of an inspector of the team,
+		// whom the service requires to be named.
+		adminB := newClient(t, h)
+		adminB.login(t, "admin-b")
+		mpath := fmt.Sprintf("/console/results/%d", market.ID)
+		if pg = adminB.get(t, mpath); !strings.Contains(pg.Body, `name="entered_for"`) {
+			t.Errorf("the admin's entry form has no entered_for")
+		}
+		pg = adminB.post(t, mpath, mpath+"/enter", url.Values{"code": {"no_problem"}, "summary": {"价格公示规范"}})
+		if pg.Status != http.StatusBadRequest || !strings.Contains(pg.Body, "代为录入须指明本部门参加该次检查的执法人员") || !strings.Contains(pg.Body, "价格公示规范") {
+			t.Errorf("an admin's entry for nobody: %d", pg.Status)
+		}
+		forID := *h.Users["insp-b1"].InspectorID
+		if pg = adminB.post(t, mpath, mpath+"/enter", url.Values{"code": {"no_problem"}, "summary": {"价格公示规范"}, "entered_for": {fmt.Sprint(forID)}}); pg.Status != http.StatusSeeOther {
+			t.Fatalf("an admin's entry: %d", pg.Status)
+		}
+		var m syncproto.Result
+		h.MustDo(t, "GET", fmt.Sprintf("/v1/results/%d", market.ID), h.Token(t, "root"), nil, http.StatusOK, &m)
+		if m.State != syncproto.ResultEntered || m.EnteredFor == nil || *m.EnteredFor != forID || *m.EnteredBy != h.Users["admin-b"].ID {
+			t.Fatalf("after an admin's entry: %+v", m)
+		}
+		if pg = adminB.get(t, mpath); !strings.Contains(pg.Body, `代<span translate="no">执法员B1</span>录入`) {
+			t.Errorf("the page does not say for whom it was entered")
 		}
 
 		// Nothing approved: the coordinator's publication says so.
