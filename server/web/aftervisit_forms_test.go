@@ -22,12 +22,33 @@ func TestAfterVisitForms(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
 		v := visitPacketClosed(t, h, false)
 		culture, market := v.Results[h.DeptA.Code], v.Results[h.DeptB.Code]
-		act(t, h, "insp-a1", culture.ID, "enter", map[string]any{"code": "no_problem", "summary": "未发现问题"})
+		resultStep(t, h, "insp-a1", culture.ID, "enter", map[string]any{"code": "no_problem", "summary": "未发现问题"})
 		path := fmt.Sprintf("/console/results/%d", culture.ID)
 		state := func() syncproto.Result {
 			var r syncproto.Result
 			h.MustDo(t, "GET", fmt.Sprintf("/v1/results/%d", culture.ID), h.Token(t, "root"), nil, http.StatusOK, &r)
 			return r
+		}
+
+		// The photo is served to the team and to nobody else: an inspector of
+		// the department who was not on the team gets the 404 page, as from
+		// the API; so does the result.
+		h.AddInspector(t, h.DeptA, "insp-a9")
+		outsider := newClient(t, h)
+		outsider.login(t, "insp-a9")
+		member := newClient(t, h)
+		member.login(t, "insp-a1")
+		photo := "/console/attachments/" + v.Photo
+		if pg := member.get(t, photo); pg.Status != http.StatusOK || pg.Header.Get("Content-Type") != "image/png" || fileSHAOf([]byte(pg.Body)) != v.Photo {
+			t.Errorf("the team's photo: %d %s", pg.Status, pg.Header.Get("Content-Type"))
+		}
+		for _, p := range []string{photo, path, "/console/packets/" + v.Packet.ID + "/record.pdf"} {
+			if pg := outsider.get(t, p); pg.Status != http.StatusNotFound {
+				t.Errorf("%s for an inspector not on the team: %d", p, pg.Status)
+			}
+		}
+		if st := h.Do(t, "GET", "/v1/attachments/"+v.Photo, h.Token(t, "insp-a9"), nil).Status; st != http.StatusNotFound {
+			t.Errorf("the API gives the outsider %d", st)
 		}
 
 		// The reviewer's page asks a reason for each flag the approval must resolve.

@@ -59,7 +59,7 @@ func visitPacketClosed(t *testing.T, h *apptest.Harness, closeVisit bool) *visit
 	var tokens []string
 	var closer *sdk.Client
 	for i, user := range []string{"insp-a1", "insp-b1"} {
-		c := enrol(t, h, user)
+		c := enrolTablet(t, h, user)
 		if i == 0 {
 			closer = c
 		}
@@ -74,7 +74,7 @@ func visitPacketClosed(t *testing.T, h *apptest.Harness, closeVisit bool) *visit
 			for _, it := range sec.Items {
 				in := sdk.AnswerInput{ItemCode: it.Code, Result: syncproto.ResultCompliant}
 				if it.Code == "minors" {
-					path := writeImage(t, files, "photo", 40)
+					path := writeTestImage(t, files, "photo", 40)
 					v.Photo = fileSHA(t, path)
 					in.Result, in.Note, in.Photos = syncproto.ResultNonCompliant, "接纳未成年人上网", []string{path}
 				}
@@ -102,7 +102,7 @@ func visitPacketClosed(t *testing.T, h *apptest.Harness, closeVisit bool) *visit
 		}
 	}
 	if closeVisit {
-		sig, stamp := writeImage(t, files, "signature", 90), writeImage(t, files, "stamp", 120)
+		sig, stamp := writeTestImage(t, files, "signature", 90), writeTestImage(t, files, "stamp", 120)
 		v.Signature, v.Stamp = fileSHA(t, sig), fileSHA(t, stamp)
 		if _, err := closer.CloseVisit(ctx, pk.ID, sdk.CloseInput{Outcome: syncproto.OutcomeSigned, Covers: tokens,
 			Signatures: []sdk.SignatureInput{{Role: syncproto.SignerRepresentative, Name: "赵法人", PNGPath: sig}},
@@ -124,8 +124,8 @@ func visitPacketClosed(t *testing.T, h *apptest.Harness, closeVisit bool) *visit
 	return v
 }
 
-// enrol is a tablet enrolled as username, synced.
-func enrol(t *testing.T, h *apptest.Harness, username string) *sdk.Client {
+// enrolTablet is a tablet enrolled as username, synced.
+func enrolTablet(t *testing.T, h *apptest.Harness, username string) *sdk.Client {
 	t.Helper()
 	c, err := sdk.Open(t.TempDir(), sdk.Config{ServerURL: h.URL, Now: h.Now}) // the devices keep the server's time
 	if err != nil {
@@ -141,8 +141,8 @@ func enrol(t *testing.T, h *apptest.Harness, username string) *sdk.Client {
 	return c
 }
 
-// writeImage writes a small PNG (48×24) whose strokes depend on seed.
-func writeImage(t *testing.T, dir, name string, seed uint8) string {
+// writeTestImage writes a small PNG (48×24) whose strokes depend on seed.
+func writeTestImage(t *testing.T, dir, name string, seed uint8) string {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 48, 24))
 	ink := color.RGBA{R: seed, G: 40, B: 120 - seed/4, A: 255}
@@ -180,8 +180,8 @@ func fileSHAOf(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// act takes a result step through the API as who.
-func act(t *testing.T, h *apptest.Harness, who string, id int64, action string, body any) syncproto.Result {
+// resultStep takes a result step through the API as who.
+func resultStep(t *testing.T, h *apptest.Harness, who string, id int64, action string, body any) syncproto.Result {
 	t.Helper()
 	var r syncproto.Result
 	h.MustDo(t, "POST", fmt.Sprintf("/v1/results/%d/%s", id, action), h.Token(t, who), body, http.StatusOK, &r)

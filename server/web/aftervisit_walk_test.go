@@ -29,14 +29,14 @@ func (w *walk) afterVisit(t *testing.T) *afterVisitWalk {
 	h := w.h
 	v := visitPacket(t, h)
 	culture := v.Results[h.DeptA.Code]
-	act(t, h, "insp-a1", culture.ID, "enter", map[string]any{"code": culture.SuggestedCode, "summary": "发现未成年人上网"})
-	act(t, h, "admin-a", culture.ID, "approve", map[string]any{"resolutions": []any{}})
+	resultStep(t, h, "insp-a1", culture.ID, "enter", map[string]any{"code": culture.SuggestedCode, "summary": "发现未成年人上网"})
+	resultStep(t, h, "admin-a", culture.ID, "approve", map[string]any{"resolutions": []any{}})
 	var tasks struct{ Followups []server.FollowUp }
 	h.MustDo(t, "GET", fmt.Sprintf("/v1/followups?campaign_id=%d", v.Issued.Campaign.ID), h.Token(t, "admin-a"), nil, http.StatusOK, &tasks)
 	if len(tasks.Followups) != 1 {
 		t.Fatalf("%d follow-ups", len(tasks.Followups))
 	}
-	img, err := os.ReadFile(writeImage(t, t.TempDir(), "evidence", 7))
+	img, err := os.ReadFile(writeTestImage(t, t.TempDir(), "evidence", 7))
 	if err != nil {
 		t.Fatal(err)
 	}

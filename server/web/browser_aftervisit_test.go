@@ -33,7 +33,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		resultPath := fmt.Sprintf("%s/console/results/%d", h.URL, culture.ID)
 		// The enterer: the queue shows the draft; the result page shows the
 		// joint record beside the entry form.
-		ctx := signedIn(t, b, h, "insp-a1")
+		ctx := signedInTab(t, b, h, "insp-a1")
 		browsertest.Open(t, ctx, h.URL+"/console/results?state=draft")
 		if got := browsertest.Text(t, ctx, fmt.Sprintf(`tr[data-result="%d"]`, culture.ID)); !strings.Contains(got, enterprise.Name) || !strings.Contains(got, "待录入") {
 			t.Errorf("the queue's row: %q", got)
@@ -78,7 +78,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 
 		// The other inspector of the team reviews beside the joint record
 		// and approves.
-		ctx = signedIn(t, b, h, "insp-a2")
+		ctx = signedInTab(t, b, h, "insp-a2")
 		browsertest.Open(t, ctx, resultPath)
 		assertRecordShown(t, ctx, v)
 		if got := browsertest.Text(t, ctx, "#result-summary"); got != r.Summary {
@@ -108,11 +108,11 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		}
 
 		// The market result goes through the service: entered by one, approved by the other.
-		act(t, h, "insp-b1", market.ID, "enter", map[string]any{"code": market.SuggestedCode, "summary": ""})
-		act(t, h, "insp-b2", market.ID, "approve", map[string]any{"resolutions": []any{}})
+		resultStep(t, h, "insp-b1", market.ID, "enter", map[string]any{"code": market.SuggestedCode, "summary": ""})
+		resultStep(t, h, "insp-b2", market.ID, "approve", map[string]any{"resolutions": []any{}})
 
 		// The lead coordinator publishes both.
-		ctx = signedIn(t, b, h, "coord-a")
+		ctx = signedInTab(t, b, h, "coord-a")
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/publication"]`)))
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/console/campaigns/%d/publication"]`, v.Issued.Campaign.ID))))
 		if got := browsertest.Text(t, ctx, "#pending-count"); got != "2 条" {
@@ -159,7 +159,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		}
 		fu := tasks.Followups[0]
 		followUpPath := fmt.Sprintf("%s/console/followups/%d", h.URL, fu.ID)
-		ctx = signedIn(t, b, h, "admin-a")
+		ctx = signedInTab(t, b, h, "admin-a")
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/followups"]`)))
 		if got := browsertest.Text(t, ctx, fmt.Sprintf(`tr[data-followup="%d"]`, fu.ID)); !strings.Contains(got, enterprise.Name) || !strings.Contains(got, "待处理") || !strings.Contains(got, "未指派") {
 			t.Errorf("the follow-up's row: %q", got)
@@ -177,7 +177,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 
 		// The assignee starts it and logs an action with an evidence image;
 		// a file that is not an image is refused with the reason.
-		ctx = signedIn(t, b, h, "insp-a1")
+		ctx = signedInTab(t, b, h, "insp-a1")
 		browsertest.Open(t, ctx, followUpPath)
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#start-form button`)))
 		if got := browsertest.Text(t, ctx, "#followup-state"); got != "处理中" {
@@ -199,7 +199,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		if got := browsertest.Get(t, ctx, chromedp.Value(chromedp.CSS(`#note-form textarea[name="text"]`))); got != "已复查，门口张贴未成年人禁入标志" {
 			t.Errorf("the text was not kept: %q", got)
 		}
-		good := writeImage(t, dir, "after", 200)
+		good := writeTestImage(t, dir, "after", 200)
 		browsertest.Do(t, ctx, chromedp.SetUploadFiles(chromedp.CSS(`#note-form input[type="file"]`), []string{good}))
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#note-form button`)))
 		if got := browsertest.Text(t, ctx, ".flash"); got != "处理情况已记录" {
@@ -215,7 +215,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		}
 
 		// Another admin of the department closes it.
-		ctx = signedIn(t, b, h, "admin-a2")
+		ctx = signedInTab(t, b, h, "admin-a2")
 		browsertest.Open(t, ctx, followUpPath)
 		browsertest.Do(t, ctx, chromedp.SetValue(chromedp.CSS(`#close-form textarea`), "整改到位"))
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#close-form button`)))
@@ -269,9 +269,9 @@ func assertRecordShown(t *testing.T, ctx context.Context, v *visited) {
 	}
 }
 
-// signedIn is a new tab (each has its own browsertest.Timeout) signed in
+// signedInTab is a new tab (each has its own browsertest.Timeout) signed in
 // as username.
-func signedIn(t *testing.T, b *browsertest.Browser, h *apptest.Harness, username string) context.Context {
+func signedInTab(t *testing.T, b *browsertest.Browser, h *apptest.Harness, username string) context.Context {
 	t.Helper()
 	ctx := b.Tab(t)
 	browsertest.Open(t, ctx, h.URL+"/console/") // the tabs share cookies: sign the last user out

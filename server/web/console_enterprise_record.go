@@ -20,7 +20,7 @@ type enterpriseRecordData struct {
 // handleEnterpriseInspections handles "GET /console/enterprises/:id/inspections".
 func (p *Pages) handleEnterpriseInspections(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := pageID(c)
+	id, err := parsePathID(c)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (p *Pages) handleFollowUps(c echo.Context) error {
 	default:
 		return server.Errorf(server.EINVALID, "逾期筛选无效 (overdue must be 1).")
 	}
-	campaign, err := queryID(c, "campaign_id")
+	campaign, err := parseQueryID(c, "campaign_id")
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (p *Pages) handleFollowUps(c echo.Context) error {
 		return err
 	}
 	for _, fu := range fs {
-		d.Rows = append(d.Rows, followUpRow{FollowUp: fu, Assignee: p.userName(c, fu.AssigneeID)})
+		d.Rows = append(d.Rows, followUpRow{FollowUp: fu, Assignee: p.personLabel(c, fu.AssigneeID)})
 	}
 	return p.render(c, http.StatusOK, "followups", &page{Title: "后续处理", Data: d})
 }
@@ -105,7 +105,7 @@ func logNote(a server.FollowUpRecord) template.HTML {
 
 // handleFollowUp handles "GET /console/followups/:id".
 func (p *Pages) handleFollowUp(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := parsePathID(c)
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,10 @@ func (p *Pages) renderFollowUp(c echo.Context, id int64, status int, form *Form)
 	if err != nil {
 		return err
 	}
-	d := followUpData{F: f, Assignee: p.userName(c, f.AssigneeID), EvidenceMax: syncproto.MaxAttachmentBytes >> 20}
+	d := followUpData{F: f, Assignee: p.personLabel(c, f.AssigneeID), EvidenceMax: syncproto.MaxAttachmentBytes >> 20}
 	for _, a := range f.Actions {
 		actor := a.ActorID
-		d.Log = append(d.Log, followUpLogEntry{FollowUpRecord: a, Actor: p.userName(c, &actor), Note: logNote(a)})
+		d.Log = append(d.Log, followUpLogEntry{FollowUpRecord: a, Actor: p.personLabel(c, &actor), Note: logNote(a)})
 	}
 	admin := slices.Contains(api.DeptAdmins, u.Role)
 	staff := slices.Contains(api.DeptStaff, u.Role)
@@ -157,7 +157,7 @@ func (p *Pages) renderFollowUp(c echo.Context, id int64, status int, form *Form)
 // (named by action) and the values kept.
 func (p *Pages) followUpStep(action string, do func(c echo.Context, id int64, f *Form) error, done string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := pageID(c)
+		id, err := parsePathID(c)
 		if err != nil {
 			return err
 		}

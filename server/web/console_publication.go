@@ -45,7 +45,7 @@ type publicationData struct {
 
 // handlePublication handles "GET /console/campaigns/:id/publication".
 func (p *Pages) handlePublication(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := parsePathID(c)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (p *Pages) renderPublication(c echo.Context, id int64, status int, form *Fo
 // flash gives the counts and the audit chain's head the service returns
 // (its hash is in the page's list of publications).
 func (p *Pages) handlePublish(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := parsePathID(c)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (p *Pages) handlePublish(c echo.Context) error {
 // /console/campaigns/:id/publication-export?format=csv|xlsx", as GET
 // /v1/campaigns/:id/publication-export.
 func (p *Pages) handlePublicationExport(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := parsePathID(c)
 	if err != nil {
 		return err
 	}

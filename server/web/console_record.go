@@ -201,7 +201,7 @@ func (p *Pages) handleAttachment(c echo.Context) error {
 		return err
 	}
 	defer f.Close()
-	return serveImage(c, b, f)
+	return serveStoredImage(c, b, f)
 }
 
 // handleEvidence handles "GET /console/evidence/*" for "ID/SHA256": an
@@ -218,12 +218,12 @@ func (p *Pages) handleEvidence(c echo.Context) error {
 		return err
 	}
 	defer f.Close()
-	return serveImage(c, b, f)
+	return serveStoredImage(c, b, f)
 }
 
-// serveImage streams a stored image, never cached: a signed-out browser
+// serveStoredImage streams a stored image, never cached: a signed-out browser
 // must not keep showing it.
-func serveImage(c echo.Context, b *server.Blob, f io.ReadSeeker) error {
+func serveStoredImage(c echo.Context, b *server.Blob, f io.ReadSeeker) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, b.ContentType)
 	h.Set(echo.HeaderCacheControl, "private, no-store")

@@ -56,7 +56,7 @@ type resultListRow struct {
 func (p *Pages) handleResults(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := server.UserFromContext(ctx)
-	campaign, err := queryID(c, "campaign_id")
+	campaign, err := parseQueryID(c, "campaign_id")
 	if err != nil {
 		return err
 	}
@@ -130,8 +130,8 @@ func listState(r syncproto.Result) string {
 	return r.State
 }
 
-// queryID reads an optional positive id from the query.
-func queryID(c echo.Context, name string) (*int64, error) {
+// parseQueryID reads an optional positive id from the query.
+func parseQueryID(c echo.Context, name string) (*int64, error) {
 	v := c.QueryParam(name)
 	if v == "" {
 		return nil, nil
@@ -143,8 +143,8 @@ func queryID(c echo.Context, name string) (*int64, error) {
 	return &id, nil
 }
 
-// pageID reads the path's :id, a positive integer; anything else is not found.
-func pageID(c echo.Context) (int64, error) {
+// parsePathID reads the path's :id, a positive integer; anything else is not found.
+func parsePathID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, server.Errorf(server.ENOTFOUND, "未找到 (not found).")
@@ -163,7 +163,7 @@ type overdueData struct {
 // (GET /v1/results/overdue): entry overdue and publication overdue.
 func (p *Pages) handleResultsOverdue(c echo.Context) error {
 	ctx := c.Request().Context()
-	campaign, err := queryID(c, "campaign_id")
+	campaign, err := parseQueryID(c, "campaign_id")
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ type resultData struct {
 
 // handleResult handles "GET /console/results/:id".
 func (p *Pages) handleResult(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := parsePathID(c)
 	if err != nil {
 		return err
 	}
@@ -264,8 +264,8 @@ func (p *Pages) renderResult(c echo.Context, id int64, status int, form *Form) e
 			return err
 		}
 	}
-	d.EnteredBy = p.userName(c, r.EnteredBy)
-	d.ReviewedBy = p.userName(c, r.ReviewedBy)
+	d.EnteredBy = p.personLabel(c, r.EnteredBy)
+	d.ReviewedBy = p.personLabel(c, r.ReviewedBy)
 	if form == nil {
 		form = newForm(url.Values{"code": {r.SuggestedCode}})
 		if r.Code != "" {
@@ -277,10 +277,10 @@ func (p *Pages) renderResult(c echo.Context, id int64, status int, form *Form) e
 	return p.render(c, status, "result", &page{Title: title, Data: d, Form: form})
 }
 
-// userName names user id for a page: the signed-in user is "本人"; a user
+// personLabel names user id for a page: the signed-in user is "本人"; a user
 // the caller may see (an admin sees their department's), by name, the
 // username marked as not to translate; anyone else by number.
-func (p *Pages) userName(c echo.Context, id *int64) template.HTML {
+func (p *Pages) personLabel(c echo.Context, id *int64) template.HTML {
 	if id == nil {
 		return ""
 	}
@@ -306,7 +306,7 @@ func (p *Pages) userName(c echo.Context, id *int64) template.HTML {
 // message next to the form (named by action) and the values kept.
 func (p *Pages) resultAction(action string, do func(c echo.Context, id int64, form *Form) (*syncproto.Result, error), done string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := pageID(c)
+		id, err := parsePathID(c)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ func resultListStateLabel(s string) string {
 	return resultStateLabel(s)
 }
 
-func lookup(m map[string]string, key string) string {
+func labelIn(m map[string]string, key string) string {
 	if l, ok := m[key]; ok {
 		return l
 	}
@@ -46,7 +46,7 @@ func answerResultLabel(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return lookup(answerResultLabels, s)
+	return labelIn(answerResultLabels, s)
 }
 
 var outcomeLabels = map[string]string{
@@ -54,13 +54,13 @@ var outcomeLabels = map[string]string{
 	syncproto.OutcomeAbsent: "法定代表人不在场，见证人签字", syncproto.OutcomeNotLocatable: "通过登记的住所无法联系",
 }
 
-func outcomeLabel(s string) string { return lookup(outcomeLabels, s) }
+func outcomeLabel(s string) string { return labelIn(outcomeLabels, s) }
 
 var signerRoleLabels = map[string]string{
 	syncproto.SignerRepresentative: "法定代表人", syncproto.SignerInspector: "执法人员", syncproto.SignerWitness: "见证人",
 }
 
-func signerRoleLabel(s string) string { return lookup(signerRoleLabels, s) }
+func signerRoleLabel(s string) string { return labelIn(signerRoleLabels, s) }
 
 var flagLabels = map[string]string{
 	syncproto.FlagDeviceTimeOutsideWindow: "设备时间在检查期间外",
@@ -73,14 +73,14 @@ var flagLabels = map[string]string{
 	syncproto.FlagBasedOnOlderVersion:     "依据的版本已被更正",
 }
 
-func flagLabel(code string) string { return lookup(flagLabels, code) }
+func flagLabel(code string) string { return labelIn(flagLabels, code) }
 
 var followUpStateLabels = map[string]string{
 	server.FollowUpStateOpen: "待处理", server.FollowUpStateInProgress: "处理中",
 	server.FollowUpStateClosureRequested: "待确认办结", server.FollowUpStateClosed: "已办结",
 }
 
-func followUpStateLabel(s string) string { return lookup(followUpStateLabels, s) }
+func followUpStateLabel(s string) string { return labelIn(followUpStateLabels, s) }
 
 var followUpActionLabels = map[string]string{
 	string(server.FollowUpActionAssign): "指派", string(server.FollowUpActionStart): "开始处理",
@@ -89,7 +89,7 @@ var followUpActionLabels = map[string]string{
 }
 
 func followUpActionLabel(a server.FollowUpAction) string {
-	return lookup(followUpActionLabels, string(a))
+	return labelIn(followUpActionLabels, string(a))
 }
 
 // followUpSummaryLabel is a result's follow_up: none, open or closed.
