@@ -16,7 +16,8 @@ import (
 // The review forms without a browser: an approval must resolve each flag of
 // a record without a close, with a reason, or nothing changes; an admin
 // reopens an approved result, and enters one on an inspector's behalf,
-// naming them; the overdue lists and marks follow the
+// naming them; a follow-up's closure request and refusal need their
+// words; the overdue lists and marks follow the
 // service's; a publication with nothing to publish says so.
 func TestAfterVisitForms(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, h *apptest.Harness) {
@@ -111,7 +112,7 @@ func TestAfterVisitForms(t *testing.T) {
 			t.Errorf("an admin's entry for nobody: %d", pg.Status)
 		}
 		forID := *h.Users["insp-b1"].InspectorID
-		if pg = adminB.post(t, mpath, mpath+"/enter", url.Values{"code": {"no_problem"}, "summary": {"价格公示规范"}, "entered_for": {fmt.Sprint(forID)}}); pg.Status != http.StatusSeeOther {
+		if pg = adminB.post(t, mpath, mpath+"/enter", url.Values{"code": {"problem_corrected"}, "summary": {"价格公示规范"}, "entered_for": {fmt.Sprint(forID)}}); pg.Status != http.StatusSeeOther {
 			t.Fatalf("an admin's entry: %d", pg.Status)
 		}
 		var m syncproto.Result
@@ -129,6 +130,45 @@ func TestAfterVisitForms(t *testing.T) {
 		pub := fmt.Sprintf("/console/campaigns/%d/publication", v.Issued.Campaign.ID)
 		if pg = coord.post(t, pub, pub, url.Values{}); pg.Status != http.StatusConflict || !strings.Contains(pg.Body, "没有待公示的已复核结果") {
 			t.Errorf("publication with nothing approved: %d", pg.Status)
+		}
+
+		// The market result approved with problems opens a follow-up: a
+		// closure asked for without a word, and refused without a reason,
+		// are the forms again; refused with one, it is back in progress.
+		resultStep(t, h, "insp-b2", market.ID, "approve", map[string]any{"resolutions": []any{syncproto.ResultResolution{Code: syncproto.FlagNoClose, Reason: "无结论"}}})
+		var tasks struct{ Followups []server.FollowUp }
+		h.MustDo(t, "GET", fmt.Sprintf("/v1/followups?campaign_id=%d", v.Issued.Campaign.ID), h.Token(t, "admin-b"), nil, http.StatusOK, &tasks)
+		if len(tasks.Followups) != 1 {
+			t.Fatalf("%d follow-ups", len(tasks.Followups))
+		}
+		fpath := fmt.Sprintf("/console/followups/%d", tasks.Followups[0].ID)
+		if pg = adminB.post(t, fpath, fpath+"/assign", url.Values{"assignee_id": {fmt.Sprint(h.Users["insp-b1"].ID)}}); pg.Status != http.StatusSeeOther {
+			t.Fatalf("assign: %d", pg.Status)
+		}
+		assignee := newClient(t, h)
+		assignee.login(t, "insp-b1")
+		if pg = assignee.post(t, fpath, fpath+"/start", url.Values{}); pg.Status != http.StatusSeeOther {
+			t.Fatalf("start: %d", pg.Status)
+		}
+		if pg = assignee.post(t, fpath, fpath+"/request-closure", url.Values{"request_text": {" "}}); pg.Status != http.StatusBadRequest || !strings.Contains(pg.Body, "请填写说明") {
+			t.Errorf("a closure asked for without a word: %d", pg.Status)
+		}
+		if pg = assignee.post(t, fpath, fpath+"/request-closure", url.Values{"request_text": {"价格标签已更换"}}); pg.Status != http.StatusSeeOther {
+			t.Fatalf("request closure: %d", pg.Status)
+		}
+		if pg = adminB.post(t, fpath, fpath+"/refuse", url.Values{}); pg.Status != http.StatusBadRequest || !strings.Contains(pg.Body, "请填写说明") {
+			t.Errorf("a refusal without a reason: %d", pg.Status)
+		}
+		if pg = adminB.post(t, fpath, fpath+"/refuse", url.Values{"refuse_text": {"请补充更换后的照片"}}); pg.Status != http.StatusSeeOther {
+			t.Fatalf("refuse: %d", pg.Status)
+		}
+		var fu server.FollowUp
+		h.MustDo(t, "GET", "/v1"+strings.TrimPrefix(fpath, "/console"), h.Token(t, "admin-b"), nil, http.StatusOK, &fu)
+		if fu.State != server.FollowUpStateInProgress || fu.Actions[len(fu.Actions)-1].Text != "请补充更换后的照片" {
+			t.Fatalf("after the refusal: %+v", fu)
+		}
+		if pg = assignee.get(t, fpath); !strings.Contains(pg.Body, "退回办结申请") || !strings.Contains(pg.Body, "请补充更换后的照片") || !strings.Contains(pg.Body, "处理中") {
+			t.Errorf("the task's page does not show the refusal")
 		}
 
 		// A month later both results are past their entry deadline.
