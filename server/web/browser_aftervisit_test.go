@@ -190,8 +190,12 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		}
 		browsertest.Do(t, ctx, chromedp.SetValue(chromedp.CSS(`#note-form textarea[name="text"]`), "已复查，门口张贴未成年人禁入标志"),
 			chromedp.SetUploadFiles(chromedp.CSS(`#note-form input[type="file"]`), []string{bad}))
-		if resp := browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#note-form button`))); resp.Status < 400 {
-			t.Errorf("a file that is not an image: status %d", resp.Status)
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/followups/%d/evidence", h.URL, fu.ID), strings.NewReader("这不是图片"))
+		req.Header.Set("Content-Type", "image/png")
+		req.Header.Set("Authorization", "Bearer "+h.Token(t, "insp-a1"))
+		apiStatus := h.Send(t, req).Status
+		if resp := browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`#note-form button`))); resp.Status != int64(apiStatus) || apiStatus < 400 {
+			t.Errorf("a file that is not an image: status %d, the API's %d", resp.Status, apiStatus)
 		}
 		if got := browsertest.Text(t, ctx, "#evidence-error"); !strings.HasPrefix(got, "not-an-image.png：") {
 			t.Errorf("a file that is not an image says %q", got)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -179,7 +180,12 @@ func (p *Pages) followUpStep(action string, do func(c echo.Context, id int64, f 
 					return err
 				}
 				status = statusOf(code)
-				form.Errors[action] = errorText(err)
+				var fe *fieldError
+				if errors.As(err, &fe) {
+					form.Errors[fe.field] = fe.prefix + errorText(fe.err)
+				} else {
+					form.Errors[action] = errorText(err)
+				}
 			}
 			return p.renderFollowUp(c, id, status, form)
 		}
@@ -187,6 +193,16 @@ func (p *Pages) followUpStep(action string, do func(c echo.Context, id int64, f 
 		return c.Redirect(http.StatusSeeOther, "/console/followups/"+strconv.FormatInt(id, 10))
 	}
 }
+
+// fieldError is a service's error about one field of a form: shown next to
+// it, with the service's status.
+type fieldError struct {
+	field, prefix string
+	err           error
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
 
 // handleFollowUpAssign handles "POST /console/followups/:id/assign": assignee_id.
 func (p *Pages) handleFollowUpAssign() echo.HandlerFunc {
@@ -245,11 +261,7 @@ func (p *Pages) handleFollowUpNote() echo.HandlerFunc {
 				b, err := p.AddFollowUpEvidence(ctx, id, fh.Header.Get(echo.HeaderContentType), r)
 				r.Close()
 				if err != nil {
-					if code := server.ErrorCode(err); code != server.EINTERNAL {
-						f.Errors["evidence"] = fh.Filename + "：" + errorText(err)
-						return nil
-					}
-					return err
+					return &fieldError{field: "evidence", prefix: fh.Filename + "：", err: err}
 				}
 				evidence = append(evidence, b.SHA256)
 			}
