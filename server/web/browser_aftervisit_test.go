@@ -136,7 +136,7 @@ func TestBrowser_AfterTheVisit(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "publication")
-		// The export, over the same session's cookies.
+		// The export, downloaded in a session of the coordinator without the browser.
 		coord := newClient(t, h)
 		coord.login(t, "coord-a")
 		exp := coord.get(t, fmt.Sprintf("/console/campaigns/%d/publication-export?format=csv", v.Issued.Campaign.ID))
