@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -151,45 +152,58 @@ func (s *Server) followUpAction(action server.FollowUpAction) echo.HandlerFunc {
 // attachments are, stored in the blob store and recorded as evidence of
 // the task. The answer names it by SHA-256, for the entries that cite it.
 func (s *Server) handleFollowUpEvidence(c echo.Context) error {
-	ctx := c.Request().Context()
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if err := s.FollowUps.CanWork(ctx, id); err != nil {
-		return err
-	}
-	ct, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
-		return server.Errorf(server.EUNSUPPORTED, "证据须为JPEG或PNG图片 (Content-Type must be image/jpeg or image/png).")
-	}
-	tmp, err := os.CreateTemp(s.UploadDir, "evidence-*")
+	b, err := s.AddFollowUpEvidence(c.Request().Context(), id, c.Request().Header.Get(echo.HeaderContentType), c.Request().Body)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusCreated, EvidenceUploaded{ContentType: b.ContentType, SHA256: b.SHA256, Size: b.Size})
+}
+
+// AddFollowUpEvidence stores body, an image of Content-Type contentType, as
+// evidence of task id for the caller in ctx: the caller must be able to
+// work the task (checked before anything is stored), the image must be a
+// JPEG or PNG of at most syncproto.MaxAttachmentBytes, and its content is
+// checked by the blob store as a field attachment's. The API's evidence
+// route and the console's evidence form share it, so both apply one rule.
+func (svc Services) AddFollowUpEvidence(ctx context.Context, id int64, contentType string, body io.Reader) (*server.Blob, error) {
+	if err := svc.FollowUps.CanWork(ctx, id); err != nil {
+		return nil, err
+	}
+	ct, _, err := mime.ParseMediaType(contentType)
+	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
+		return nil, server.Errorf(server.EUNSUPPORTED, "证据须为JPEG或PNG图片 (Content-Type must be image/jpeg or image/png).")
+	}
+	tmp, err := os.CreateTemp(svc.UploadDir, "evidence-*")
+	if err != nil {
+		return nil, err
+	}
 	defer os.Remove(tmp.Name()) // moved into the blob store on success
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(c.Request().Body, syncproto.MaxAttachmentBytes+1))
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, syncproto.MaxAttachmentBytes+1))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || n > syncproto.MaxAttachmentBytes:
-		return server.Errorf(server.ETOOLARGE, "证据图片最大%d字节 (evidence is at most %d bytes).", syncproto.MaxAttachmentBytes, syncproto.MaxAttachmentBytes)
+		return nil, server.Errorf(server.ETOOLARGE, "证据图片最大%d字节 (evidence is at most %d bytes).", syncproto.MaxAttachmentBytes, syncproto.MaxAttachmentBytes)
 	case err != nil:
-		return err
+		return nil, err
 	case n == 0:
-		return server.Errorf(server.EINVALID, "证据图片为空 (the image is empty).")
+		return nil, server.Errorf(server.EINVALID, "证据图片为空 (the image is empty).")
 	}
 	b := &server.Blob{SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: ct}
-	if err := s.Blobs.AddBlob(ctx, tmp.Name(), b); err != nil {
-		return err
+	if err := svc.Blobs.AddBlob(ctx, tmp.Name(), b); err != nil {
+		return nil, err
 	}
-	if err := s.FollowUps.AddEvidence(ctx, id, b.SHA256); err != nil {
-		return err
+	if err := svc.FollowUps.AddEvidence(ctx, id, b.SHA256); err != nil {
+		return nil, err
 	}
-	return c.JSON(http.StatusCreated, EvidenceUploaded{ContentType: b.ContentType, SHA256: b.SHA256, Size: b.Size})
+	return b, nil
 }
 
 // handleFollowUpEvidenceGet handles "GET /v1/followups/:id/evidence?sha256=".

@@ -100,6 +100,31 @@ func (p *Pages) routes(e *echo.Echo) {
 	e.GET("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterTarget, p.console(api.StaffOnly)...)
 	e.POST("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterDelivery, p.consoleLimit(proofFormLimit, api.Coordinators)...)
 	e.GET("/console/campaigns/:id/letters/proof", p.handleLetterProof, p.console(api.StaffOnly)...)
+	// After the visit: results, review, publication, follow-ups (the roles
+	// of server/api/result.go, publication.go and followup.go).
+	e.GET("/console/results", p.handleResults, p.console(api.AnyRole)...)
+	e.GET("/console/results/overdue", p.handleResultsOverdue, p.console(api.StaffOnly)...)
+	e.GET("/console/results/:id", p.handleResult, p.console(api.AnyRole)...)
+	e.POST("/console/results/:id/enter", p.handleResultEnter(), p.console(api.DeptStaff)...)
+	e.POST("/console/results/:id/return", p.handleResultReturn(), p.console(api.DeptStaff)...)
+	e.POST("/console/results/:id/approve", p.handleResultApprove(), p.console(api.DeptStaff)...)
+	e.POST("/console/results/:id/reopen", p.handleResultReopen(), p.console(api.DeptAdmins)...)
+	e.GET("/console/packets/:id/record.pdf", p.handleRecordPDF, p.console(api.AnyRole)...)
+	e.GET("/console/attachments/:id", p.handleAttachment, p.console(api.AnyRole)...)
+	e.GET("/console/enterprises/:id/inspections", p.handleEnterpriseInspections, p.console(api.StaffOnly)...)
+	e.GET("/console/publication", p.handlePublications, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/publication", p.handlePublication, p.console(api.Coordinators)...)
+	e.POST("/console/campaigns/:id/publication", p.handlePublish, p.console(api.Coordinators)...)
+	e.GET("/console/campaigns/:id/publication-export", p.handlePublicationExport, p.console(api.Coordinators)...)
+	e.GET("/console/followups", p.handleFollowUps, p.console(api.AnyRole)...)
+	e.GET("/console/followups/:id", p.handleFollowUp, p.console(api.AnyRole)...)
+	e.POST("/console/followups/:id/assign", p.handleFollowUpAssign(), p.console(api.DeptAdmins)...)
+	e.POST("/console/followups/:id/start", p.followUpEntryStep(server.FollowUpActionStart, "start_text", false, "已开始处理"), p.console(api.DeptStaff)...)
+	e.POST("/console/followups/:id/actions", p.handleFollowUpNote(), p.consoleLimit(evidenceLimit, api.DeptStaff)...)
+	e.POST("/console/followups/:id/request-closure", p.followUpEntryStep(server.FollowUpActionRequestClosure, "request_text", true, "已申请办结"), p.console(api.DeptStaff)...)
+	e.POST("/console/followups/:id/refuse", p.followUpEntryStep(server.FollowUpActionRefuse, "refuse_text", true, "已退回办结申请"), p.console(api.DeptAdmins)...)
+	e.POST("/console/followups/:id/close", p.followUpEntryStep(server.FollowUpActionClose, "close_text", false, "任务已办结"), p.console(api.DeptAdmins)...)
+	e.GET("/console/evidence/*", p.handleEvidence, p.console(api.AnyRole)...)
 }
 
 // public is the middleware of a public page.

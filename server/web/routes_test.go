@@ -119,6 +119,32 @@ func policies() map[string]policy {
 		"GET /console/campaigns/:id/letters/targets/:credit_code":  {roles: api.StaffOnly, path: (*walk).letterTarget},
 		"POST /console/campaigns/:id/letters/targets/:credit_code": {roles: api.Coordinators, path: (*walk).letterTarget, form: url.Values{"delivered_on": {"2026-11-02"}, "method": {"in_person"}}},
 		"GET /console/campaigns/:id/letters/proof":                 {roles: api.StaffOnly, path: (*walk).letterProof},
+		// After the visit (aftervisit_walk_test.go). A POST's form is
+		// refused by the page or the service once past the role gate, so
+		// the walk changes nothing.
+		"GET /console/results":                          {roles: api.AnyRole},
+		"GET /console/results/overdue":                  {roles: api.StaffOnly},
+		"GET /console/results/:id":                      {roles: api.AnyRole, param: (*walk).approvedResult},
+		"POST /console/results/:id/enter":               {roles: api.DeptStaff, param: (*walk).draftResult},
+		"POST /console/results/:id/return":              {roles: api.DeptStaff, param: (*walk).draftResult},
+		"POST /console/results/:id/approve":             {roles: api.DeptStaff, param: (*walk).draftResult},
+		"POST /console/results/:id/reopen":              {roles: api.DeptAdmins, param: (*walk).approvedResult},
+		"GET /console/packets/:id/record.pdf":           {roles: api.AnyRole, param: (*walk).visitedPacket},
+		"GET /console/attachments/:id":                  {roles: api.AnyRole, param: (*walk).signature},
+		"GET /console/enterprises/:id/inspections":      {roles: api.StaffOnly, param: (*walk).visitedEnterprise},
+		"GET /console/publication":                      {roles: api.Coordinators},
+		"GET /console/campaigns/:id/publication":        {roles: api.Coordinators, param: (*walk).visitedCampaign},
+		"POST /console/campaigns/:id/publication":       {roles: api.Coordinators, param: (*walk).publicCampaign},
+		"GET /console/campaigns/:id/publication-export": {roles: api.Coordinators, param: (*walk).visitedCampaign},
+		"GET /console/followups":                        {roles: api.AnyRole},
+		"GET /console/followups/:id":                    {roles: api.AnyRole, param: (*walk).followUpID},
+		"POST /console/followups/:id/assign":            {roles: api.DeptAdmins, param: (*walk).followUpID},
+		"POST /console/followups/:id/start":             {roles: api.DeptStaff, param: (*walk).noFollowUp},
+		"POST /console/followups/:id/actions":           {roles: api.DeptStaff, param: (*walk).followUpID},
+		"POST /console/followups/:id/request-closure":   {roles: api.DeptStaff, param: (*walk).followUpID},
+		"POST /console/followups/:id/refuse":            {roles: api.DeptAdmins, param: (*walk).followUpID},
+		"POST /console/followups/:id/close":             {roles: api.DeptAdmins, param: (*walk).noFollowUp},
+		"GET /console/evidence/*":                       {roles: api.AnyRole, param: (*walk).evidencePath},
 	}
 }
 

@@ -125,6 +125,11 @@ var nav = []struct {
 	Roles       []server.Role
 }{
 	{"工作台", consolePath, nil},
+	// After the visit.
+	{"检查结果", "/console/results", api.AnyRole},
+	{"逾期提醒", "/console/results/overdue", api.StaffOnly},
+	{"结果公示", "/console/publication", api.Coordinators},
+	{"后续处理", "/console/followups", api.AnyRole},
 	{"修改密码", passwordPath, nil},
 	// Directory and administration screens.
 	{"企业名录", "/console/enterprises", api.StaffOnly},
