@@ -141,6 +141,8 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		setValue(t, ctx, "targets_per_team", "2")
 		setValue(t, ctx, "randomness_sources", "中国福利彩票双色球第2026128期开奖号码")
 		browsertest.Screenshot(t, ctx, "campaign-form")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 		setValue(t, ctx, "ratio_default", "0.5x")
 		// A ratio that is not a decimal: the service's error on the ratio,
 		// everything typed kept.
@@ -266,6 +268,8 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "campaign-draw")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// A late conflict of interest: insp-a1 declares one of the targets.
 		conflict := rec.Selection[0].CreditCode
