@@ -27,9 +27,13 @@ import (
 // replacing a target) in the browser too; no API call but to check what
 // the pages show.
 
-// switchUser signs the tab out and in again as username.
-func switchUser(t *testing.T, ctx context.Context, h *apptest.Harness, username string) {
+// switchUser signs the browser out and in again as username, in a new tab
+// (each tab's work is bounded by browsertest.Timeout, so a long walk takes
+// a tab per part).
+func switchUser(t *testing.T, b *browsertest.Browser, h *apptest.Harness, username string) context.Context {
 	t.Helper()
+	ctx := b.Tab(t)
+	browsertest.Open(t, ctx, h.URL+"/console/")
 	if browsertest.Get(t, ctx, chromedp.Evaluate[bool](`document.querySelector('form[action="/console/logout"]') !== null`)) {
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`)))
 	}
@@ -37,6 +41,7 @@ func switchUser(t *testing.T, ctx context.Context, h *apptest.Harness, username 
 	if st := signIn(t, ctx, username, apptest.Password); st != http.StatusOK {
 		t.Fatalf("sign in as %s: status %d", username, st)
 	}
+	return ctx
 }
 
 // setValue sets a form field's value, as typed.
@@ -67,11 +72,9 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		if err := h.App.CheckItems.CreateCheckItem(sys, marketItem); err != nil {
 			t.Fatal(err)
 		}
-		ctx := b.Tab(t)
-
 		// The culture admin keeps the catalogue: an item, then its second
 		// version, which retires the first.
-		switchUser(t, ctx, h, "admin-a")
+		ctx := switchUser(t, b, h, "admin-a")
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/check-items"]`)))
 		setValue(t, ctx, "code", "WH-01")
 		setValue(t, ctx, "title", "网络文化经营许可证")
@@ -111,7 +114,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		// The coordinator drafts a campaign. The form comes filled in:
 		// today's window, 15%, every department and current item, sources
 		// a few minutes from now.
-		switchUser(t, ctx, h, "coord-a")
+		ctx = switchUser(t, b, h, "coord-a")
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/console/campaigns"]`)))
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/console/campaigns/new"]`)))
 		now := h.Now().In(calendar.Shanghai())
@@ -141,6 +144,8 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		setValue(t, ctx, "targets_per_team", "2")
 		setValue(t, ctx, "randomness_sources", "中国福利彩票双色球第2026128期开奖号码")
 		browsertest.Screenshot(t, ctx, "campaign-form")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 		setValue(t, ctx, "ratio_default", "0.5x")
 		// A ratio that is not a decimal: the service's error on the ratio,
 		// everything typed kept.
@@ -219,6 +224,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 
 		// The sources are public: the coordinator enters the value and draws.
 		h.Advance(at.Sub(h.Now()) + time.Second)
+		ctx = b.Tab(t)
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d", h.URL, id))
 		browsertest.Load(t, ctx, chromedp.Click(chromedp.CSS("#draw-link")))
 		setValue(t, ctx, "randomness_0", "03 08 15 22 27 31 + 09")
@@ -266,6 +272,8 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 		browsertest.Screenshot(t, ctx, "campaign-draw")
+		assertFits(t, ctx, 820, 1180)
+		browsertest.Do(t, ctx, chromedp.EmulateReset())
 
 		// A late conflict of interest: insp-a1 declares one of the targets.
 		conflict := rec.Selection[0].CreditCode
@@ -281,7 +289,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		// The culture admin confirms; the market admin replaces a target,
 		// which reopens culture's confirmation, then confirms; culture
 		// confirms again.
-		switchUser(t, ctx, h, "admin-a")
+		ctx = switchUser(t, b, h, "admin-a")
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d", h.URL, id))
 		if got := browsertest.Text(t, ctx, "#confirm-deadline"); got == "—" || got == "" {
 			t.Errorf("no confirmation deadline shown")
@@ -295,7 +303,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		assertChinese(t, ctx)
 
-		switchUser(t, ctx, h, "admin-b")
+		ctx = switchUser(t, b, h, "admin-b")
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d", h.URL, id))
 		replaced := rec.Selection[2].CreditCode
 		// No reason: refused, with the error on the reason.
@@ -327,13 +335,13 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		}
 		submit(t, ctx, `tr[data-department="market"] .confirm-form`)
 		assertChinese(t, ctx)
-		switchUser(t, ctx, h, "admin-a")
+		ctx = switchUser(t, b, h, "admin-a")
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d", h.URL, id))
 		submit(t, ctx, `tr[data-department="culture"] .confirm-form`)
 
 		// The coordinator draws the teams: members with their certificates,
 		// insp-a1 not on the team of the enterprise they declared.
-		switchUser(t, ctx, h, "coord-a")
+		ctx = switchUser(t, b, h, "coord-a")
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d", h.URL, id))
 		submit(t, ctx, "#draw-teams")
 		if got := browsertest.Text(t, ctx, "h1"); got != "执法人员分组" {
@@ -363,6 +371,8 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "campaign-teams")
 
 		// Packets: one per current target.
+		ctx = b.Tab(t)
+		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d/teams", h.URL, id))
 		submit(t, ctx, "#issue-packets")
 		if got := browsertest.Text(t, ctx, "h1"); got != "检查表与进度" {
 			t.Fatalf("after issuing: %q", got)
@@ -423,6 +433,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 		if _, err := h.App.Results.ApproveResult(server.NewContextWithUser(context.Background(), h.Users["admin-a"]), rs[0].ID, nil); err != nil {
 			t.Fatal(err)
 		}
+		ctx = b.Tab(t)
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d/packets", h.URL, id))
 		for sel, want := range map[string]string{"#total-issued": "3 份", "#total-visited": "1 份", "#total-synced": "1 份", "#total-reviewed": "1 份"} {
 			if got := browsertest.Text(t, ctx, sel); got != want {
@@ -459,7 +470,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 			t.Errorf("the draft filter lists the issued campaign")
 		}
 		assertChinese(t, ctx)
-		switchUser(t, ctx, h, "admin-a")
+		ctx = switchUser(t, b, h, "admin-a")
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d/teams", h.URL, id))
 		submit(t, ctx, ".file-form")
 		filings, err := h.App.Campaigns.FindGroupingFilings(sys, id)
@@ -482,7 +493,7 @@ func TestBrowser_CampaignDraftToPackets(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.Advance(2 * time.Second)
-		switchUser(t, ctx, h, "coord-a")
+		ctx = switchUser(t, b, h, "coord-a")
 		browsertest.Open(t, ctx, fmt.Sprintf("%s/console/campaigns/%d/commit", h.URL, late.ID))
 		if got := browsertest.Text(t, ctx, "#sources-passed"); !strings.Contains(got, "已到或不足1分钟") {
 			t.Errorf("commit page of a late draft: %q", got)
