@@ -227,9 +227,14 @@ func (w *walk) department(t *testing.T, d string) string {
 }
 
 func (w *walk) enterprise(t *testing.T, d string) string {
+	return w.enterpriseIn(t, "思明区")
+}
+
+// enterpriseIn adds an internet café in district.
+func (w *walk) enterpriseIn(t *testing.T, district string) string {
 	e := &server.Enterprise{
 		CreditCode: creditCode(w.n.Add(1)), Name: "网吧", Category: server.CategoryInternetCafe,
-		District: "思明区", Status: server.EnterpriseActive,
+		District: district, Status: server.EnterpriseActive,
 	}
 	if err := w.h.App.Enterprises.CreateEnterprise(app.SystemContext(context.Background()), e); err != nil {
 		t.Fatal(err)

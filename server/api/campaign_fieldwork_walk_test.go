@@ -23,23 +23,28 @@ func (w *walk) drawnCampaign(t *testing.T, d string) string {
 }
 
 // packet is a packet of a campaign of department d only whose team does not
-// hold insp-a1, so that it is never the walking inspector's own: every
-// enterprise is a target, one per team, one inspector per team.
+// hold insp-a1, so that it is never the walking inspector's own: both
+// enterprises of a district of its own are targets, one per team, one
+// inspector per team. The district keeps out the enterprises other routes
+// of the walk declared conflicts of interest with, which could leave a
+// target no team to go to, depending on the draw.
 func (w *walk) packet(t *testing.T, d string) string {
 	root := server.NewContextWithUser(context.Background(), w.h.Users["root"])
 	dept := w.dept(d)
+	n := w.n.Add(1)
+	district := fmt.Sprintf("走查区%d", n)
 	c := &server.Campaign{
-		Name: fmt.Sprintf("走查检查包%d", w.n.Add(1)), LeadDepartmentID: dept.ID, DepartmentIDs: []int64{dept.ID},
+		Name: fmt.Sprintf("走查检查包%d", n), LeadDepartmentID: dept.ID, DepartmentIDs: []int64{dept.ID},
 		WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
-		Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "1"},
+		Category: server.CategoryInternetCafe, Districts: []string{district}, Ratio: server.RatioTable{Default: "1"},
 		InspectorsPerDepartment: 1, TargetsPerTeam: 1, RandomnessSources: []string{"走查用随机数"},
 		SourcesAvailableAt: w.h.SourcesAvailableAt(),
 	}
 	if err := w.h.App.Campaigns.CreateCampaign(root, c); err != nil {
 		t.Fatal(err)
 	}
-	w.enterprise(t, d)
-	w.enterprise(t, d)
+	w.enterpriseIn(t, district)
+	w.enterpriseIn(t, district)
 	svc := w.h.App.Campaigns
 	fw := svc.(server.CampaignFieldworkService)
 	if _, err := svc.CommitCampaign(root, c.ID); err != nil {
