@@ -155,6 +155,10 @@ func TestCSRF(t *testing.T) {
 		}
 		// The right token from another site's page is refused too.
 		tok := c.token(t, "/console/")
+		// So is the right token in the URL rather than the form.
+		if r := c.do(t, "POST", "/console/logout?csrf="+url.QueryEscape(tok), url.Values{}); r.Status != http.StatusForbidden {
+			t.Errorf("token in the query string: %d %s", r.Status, r.Header.Get("Location"))
+		}
 		req, _ := http.NewRequest("POST", h.URL+"/console/logout", strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", "http://evil.example")
