@@ -57,8 +57,9 @@ const maxFormField = 4*server.MaxDeliveryNote + 64
 
 // spoolProofForm reads a multipart delivery form: at most 20 fields of at
 // most maxFormField bytes, and the first "proof" file, of which at most
-// api.MaxProofBytes+1 bytes are kept (StoreLetterProof refuses more). The
-// temporary file is removed when the request ends, whatever happened.
+// api.MaxProofBytes+1 bytes are kept (StoreLetterProof refuses more), once
+// the caller may record the campaign's deliveries. The temporary file is
+// removed when the request ends, whatever happened.
 func (p *Pages) spoolProofForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -90,6 +91,15 @@ func (p *Pages) spoolProofForm(next echo.HandlerFunc) echo.HandlerFunc {
 			if part.FileName() != "" || part.FormName() == "proof" {
 				if part.FormName() != "proof" || proof != nil {
 					return badForm
+				}
+				// As the API's proof route: nothing is written for a
+				// caller who may not record this campaign's deliveries.
+				id, err := letterCampaignID(c)
+				if err != nil {
+					return err
+				}
+				if err := p.Letters.CanRecordDeliveries(r.Context(), id); err != nil {
+					return err
 				}
 				if p.FreeDiskGate != nil {
 					if err := p.FreeDiskGate(func(echo.Context) error { return nil })(c); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
@@ -129,6 +131,38 @@ func TestLetterDeliveryForm_Streamed(t *testing.T) {
 		}
 		if m := leftovers(); len(m) > 0 {
 			t.Errorf("temporary files left: %v", m)
+		}
+
+		// A coordinator who may not record this campaign's deliveries
+		// (another department's, not taking part: 404; taking part but
+		// not leading: 403, as the API's proof route answers) has nothing
+		// written to disk: the disk gate before the spool is never reached.
+		gated := 0
+		h.App.Web.FreeDiskGate = func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error { gated++; return next(c) }
+		}
+		defer func() { h.App.Web.FreeDiskGate = nil }()
+		onlyA := h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 1, Departments: []*server.Department{h.DeptA}})
+		onlyAPath := fmt.Sprintf("/console/campaigns/%d/letters/targets/%s", onlyA.Campaign.ID, onlyA.Packets[0].CreditCode)
+		for _, tc := range []struct {
+			actor, path string
+			status      int
+		}{
+			{"coord-b", onlyAPath, http.StatusNotFound},
+			{"coord-b", path, http.StatusForbidden},
+			{"coord-a", onlyAPath, http.StatusSeeOther},
+		} {
+			c = newClient(t, h)
+			c.login(t, tc.actor)
+			path = tc.path
+			before := gated
+			body, ctype = form(scanPNG(t), "第二次送达")
+			if r := send(body, ctype); r.Status != tc.status {
+				t.Errorf("%s on %s: %d, want %d", tc.actor, tc.path, r.Status, tc.status)
+			}
+			if spooled := gated > before; spooled != (tc.status == http.StatusSeeOther) {
+				t.Errorf("%s on %s: proof spooled %v", tc.actor, tc.path, spooled)
+			}
 		}
 	})
 }
