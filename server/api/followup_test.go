@@ -178,6 +178,7 @@ func TestFollowUpLifecycle(t *testing.T) {
 		if got.Status != http.StatusOK || !bytes.Equal(got.Body, photo) || got.Header.Get("Content-Type") != "image/png" {
 			t.Fatalf("evidence download: %d", got.Status)
 		}
+		assertUploadedHeaders(t, got, ev.SHA256[:12]+".png")
 		if got := h.Do(t, "GET", path+"/evidence?sha256="+ev.SHA256, f.token(t, "admin-b"), nil); got.Status != http.StatusNotFound {
 			t.Fatalf("evidence download by another department: %d", got.Status)
 		}

@@ -227,10 +227,6 @@ func (s *Server) handleProofGet(c echo.Context) error {
 		return err
 	}
 	defer f.Close()
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, b.ContentType)
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("ETag", `"`+b.SHA256+`"`)
-	http.ServeContent(c.Response(), c.Request(), "", b.CreatedAt, f)
+	serveUploaded(c, b, f, "private, no-store")
 	return nil
 }

@@ -436,6 +436,7 @@ func TestLetterDeliveries(t *testing.T) {
 		if !bytes.Equal(got.Body, scan) || got.Header.Get("Content-Type") != "application/pdf" {
 			t.Fatalf("proof read back: %s, %d bytes", got.Header.Get("Content-Type"), len(got.Body))
 		}
+		assertUploadedHeaders(t, got, proof.SHA256[:12]+".pdf")
 		h.MustDo(t, "GET", base+"/proofs?sha256="+strings.Repeat("ab", 32), adminB, nil, http.StatusNotFound, nil)
 		h.MustDo(t, "GET", base+"/proofs?sha256=nope", adminB, nil, http.StatusBadRequest, nil)
 		// Knowing the hash grants nothing in another campaign.
@@ -513,4 +514,17 @@ func TestLetterDeliveries_ConcurrentRetries(t *testing.T) {
 			t.Fatalf("%d records kept", list.Total)
 		}
 	})
+}
+
+// assertUploadedHeaders: a file someone uploaded is served as an attachment
+// named by its hash, in a sandbox, never sniffed: a PDF or image that is
+// also HTML cannot run script on the API's origin.
+func assertUploadedHeaders(t *testing.T, r *apptest.Response, name string) {
+	t.Helper()
+	h := r.Header
+	if h.Get("Content-Disposition") != `attachment; filename="`+name+`"` || h.Get("Content-Security-Policy") != api.UploadedCSP ||
+		h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("uploaded file served with Content-Disposition %q, Content-Security-Policy %q, X-Content-Type-Options %q",
+			h.Get("Content-Disposition"), h.Get("Content-Security-Policy"), h.Get("X-Content-Type-Options"))
+	}
 }

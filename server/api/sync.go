@@ -308,10 +308,6 @@ func (s *Server) handleAttachment(c echo.Context) error {
 		return err
 	}
 	defer f.Close()
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, b.ContentType)
-	h.Set("Cache-Control", "private, max-age=31536000, immutable")
-	h.Set("ETag", `"`+b.SHA256+`"`)
-	http.ServeContent(c.Response(), c.Request(), "", b.CreatedAt, f)
+	serveUploaded(c, b, f, "private, max-age=31536000, immutable")
 	return nil
 }

@@ -630,9 +630,11 @@ func TestSync_Attachments(t *testing.T) {
 			return h.Do(t, "GET", syncproto.PathAttachments+"/"+sha, token, nil)
 		}
 		for _, tok := range []string{d.Token, h.Token(t, "admin-a"), h.Token(t, "coord-b"), h.Token(t, "root")} {
-			if r := get(tok, ref.SHA256); r.Status != http.StatusOK || !bytes.Equal(r.Body, photo) || r.Header.Get("Content-Type") != "image/png" {
+			r := get(tok, ref.SHA256)
+			if r.Status != http.StatusOK || !bytes.Equal(r.Body, photo) || r.Header.Get("Content-Type") != "image/png" {
 				t.Fatalf("read: %d (%d bytes)", r.Status, len(r.Body))
 			}
+			assertUploadedHeaders(t, r, ref.SHA256[:12]+".png")
 		}
 		outsider := ""
 		for _, u := range []string{"insp-a2", "insp-b1", "insp-b2"} {

@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
+	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 
@@ -29,6 +31,113 @@ import (
 // proofFormLimit caps the delivery form: a proof of at most
 // api.MaxProofBytes and the record's fields.
 var proofFormLimit = middleware.BodyLimit(fmt.Sprintf("%dKiB", api.MaxProofBytes>>10+64)) // KiB: "K" is 1000
+
+// consoleProofForm is console for the delivery form, read as a stream
+// after the session and role checks: its fields (a few, each small) are
+// kept in memory and its proof file is copied to a temporary file, so
+// that neither a large file nor a large field is ever held in memory
+// (Go's ParseMultipartForm keeps up to 10 MiB of fields in memory
+// whatever its limit).
+func (p *Pages) consoleProofForm(roles []server.Role) []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{pageHeaders("no-store"), proofFormLimit, p.requireSession, api.Allow(roles), p.spoolProofForm, p.csrf}
+}
+
+const proofFileKey = "web.proof"
+
+// spooledProof is the delivery form's proof file, on disk.
+type spooledProof struct {
+	ContentType string
+	File        *os.File
+	Size        int64
+}
+
+// maxFormField bounds one field of the delivery form: a note of
+// server.MaxDeliveryNote characters, of at most 4 bytes each, fits.
+const maxFormField = 4*server.MaxDeliveryNote + 64
+
+// spoolProofForm reads a multipart delivery form: at most 20 fields of at
+// most maxFormField bytes, and the first "proof" file, of which at most
+// api.MaxProofBytes+1 bytes are kept (StoreLetterProof refuses more), once
+// the caller may record the campaign's deliveries. The temporary file is
+// removed when the request ends, whatever happened.
+func (p *Pages) spoolProofForm(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+		if err != nil || mt != "multipart/form-data" {
+			return next(c)
+		}
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return server.Errorf(server.EINVALID, "表单无效 (the form could not be read).")
+		}
+		badForm := server.Errorf(server.EINVALID, "表单无效 (the form has too many or too long fields).")
+		form := url.Values{}
+		var proof *spooledProof
+		defer func() {
+			if proof != nil {
+				proof.File.Close()
+				os.Remove(proof.File.Name())
+			}
+		}()
+		for fields := 0; ; {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return uploadError(err)
+			}
+			if part.FileName() != "" || part.FormName() == "proof" {
+				if part.FormName() != "proof" || proof != nil {
+					return badForm
+				}
+				// As the API's proof route: nothing is written for a
+				// caller who may not record this campaign's deliveries.
+				id, err := letterCampaignID(c)
+				if err != nil {
+					return err
+				}
+				if err := p.Letters.CanRecordDeliveries(r.Context(), id); err != nil {
+					return err
+				}
+				if p.FreeDiskGate != nil {
+					if err := p.FreeDiskGate(func(echo.Context) error { return nil })(c); err != nil {
+						return err
+					}
+				}
+				f, err := os.CreateTemp(p.UploadDir, "proof-form-*")
+				if err != nil {
+					return err
+				}
+				proof = &spooledProof{ContentType: part.Header.Get(echo.HeaderContentType), File: f}
+				if proof.Size, err = io.Copy(f, io.LimitReader(part, api.MaxProofBytes+1)); err != nil {
+					return uploadError(err)
+				}
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return err
+				}
+				continue
+			}
+			if fields++; fields > 20 {
+				return badForm
+			}
+			b, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
+			if err != nil {
+				return uploadError(err)
+			}
+			if len(b) > maxFormField {
+				return badForm
+			}
+			form.Add(part.FormName(), string(b))
+		}
+		r.Form, r.PostForm = form, form
+		if proof != nil {
+			c.Set(proofFileKey, proof)
+		}
+		return next(c)
+	}
+}
 
 // lettersPath is the letters page of campaign id.
 func lettersPath(id int64) string { return fmt.Sprintf("/console/campaigns/%d/letters", id) }
@@ -442,9 +551,9 @@ func (p *Pages) handleLetterDelivery(c echo.Context) error {
 	}
 	// The proof: a new file, else one uploaded with a refused try, else
 	// the current record's when it is kept.
-	fh, err := c.FormFile("proof")
+	fh, _ := c.Get(proofFileKey).(*spooledProof)
 	switch {
-	case err == nil && fh.Size > 0:
+	case fh != nil && fh.Size > 0:
 		b, err := p.storeProof(c, id, fh)
 		if err != nil {
 			// In Chinese only: the formats are named beside the field.
@@ -457,8 +566,6 @@ func (p *Pages) handleLetterDelivery(c echo.Context) error {
 			return fail(err)
 		}
 		d.ProofSHA256 = b.SHA256
-	case err != nil && err != http.ErrMissingFile && err != http.ErrNotMultipart:
-		return err
 	case f.Get("proof_sha256") != "":
 		d.ProofSHA256 = f.Get("proof_sha256")
 	case f.Get("keep_proof") != "":
@@ -487,13 +594,9 @@ func (p *Pages) handleLetterDelivery(c echo.Context) error {
 // type is the one the browser gives the file, or, when it gives none of
 // the three, the one its first bytes show; the bytes are checked against
 // it either way.
-func (p *Pages) storeProof(c echo.Context, id int64, fh *multipart.FileHeader) (*server.Blob, error) {
-	file, err := fh.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer file.Close()
-	ct := fh.Header.Get(echo.HeaderContentType)
+func (p *Pages) storeProof(c echo.Context, id int64, fh *spooledProof) (*server.Blob, error) {
+	file := fh.File
+	ct := fh.ContentType
 	if !isProofType(ct) {
 		head := make([]byte, 512)
 		n, _ := io.ReadFull(file, head)

@@ -41,7 +41,9 @@ func (p *Pages) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			if !p.sameOrigin(c) || nonce == "" {
 				return errCSRF
 			}
-			got := c.FormValue(csrfField)
+			// From the body only: a token in a URL would end up in logs
+			// and Referer headers.
+			got := c.Request().PostFormValue(csrfField)
 			if !hmac.Equal([]byte(got), []byte(p.csrfToken(c, nonce))) {
 				return errCSRF
 			}

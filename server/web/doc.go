@@ -65,8 +65,10 @@
 //	e.POST("/console/campaigns/:id/commit", p.handleCampaignCommit, p.console(api.Coordinators)...)
 //
 // p.console gives the session, the role gate (the 403 page), the CSRF check
-// and a 1 MiB form limit; a form that uploads a file uses
-// p.consoleLimit(middleware.BodyLimit("256M"), roles). A menu entry goes in
+// and a 1 MiB form limit; a form that uploads a file is read as a stream,
+// never parsed whole into memory: p.consoleUpload(roles) (fields first,
+// the file left unread for the handler) or, as the delivery form,
+// p.consoleProofForm(roles) (the file spooled to disk). A menu entry goes in
 // nav (views.go) with the same roles.
 //
 // Policy, in routes_test.go's policies(): the route with the same roles, and

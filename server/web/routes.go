@@ -98,7 +98,7 @@ func (p *Pages) routes(e *echo.Echo) {
 	e.POST("/console/campaigns/:id/letters/contact", p.handleLetterContact, p.console(api.Coordinators)...)
 	e.POST("/console/campaigns/:id/letters/materials", p.handleLetterMaterials, p.console(api.Coordinators)...)
 	e.GET("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterTarget, p.console(api.StaffOnly)...)
-	e.POST("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterDelivery, p.consoleLimit(proofFormLimit, api.Coordinators)...)
+	e.POST("/console/campaigns/:id/letters/targets/:credit_code", p.handleLetterDelivery, p.consoleProofForm(api.Coordinators)...)
 	e.GET("/console/campaigns/:id/letters/proof", p.handleLetterProof, p.console(api.StaffOnly)...)
 	// After the visit: results, review, publication, follow-ups (the roles
 	// of server/api/result.go, publication.go and followup.go).

@@ -201,6 +201,13 @@ func (p *Pages) handleLogin(c echo.Context) error {
 		form.Message = errorText(err)
 		return p.render(c, statusOf(code), "login", &page{Title: "登录", Data: loginData{Next: next}, Form: form})
 	}
+	// A session this browser held before (another user's, left signed
+	// in) ends rather than living on without its cookies.
+	if ck, err := c.Cookie(cookieRefresh); err == nil && ck.Value != "" {
+		if err := p.Auth.Logout(c.Request().Context(), ck.Value); err != nil && !sessionEnded(err) {
+			p.Logger.WarnContext(c.Request().Context(), "ending the previous session at sign-in", "err", err)
+		}
+	}
 	p.setSession(c, sess)
 	if sess.User.PasswordChangeRequired {
 		p.setFlash(c, "首次登录或密码已被重置，请先修改密码")

@@ -77,6 +77,26 @@ func TestSession_EndsAtOnce(t *testing.T) {
 		if r := replay.get(t, "/console/"); !isToLogin(r) {
 			t.Fatalf("replayed cookies after logout: %d", r.Status)
 		}
+
+		// Signing in as someone else on the same browser ends the session
+		// it held: the first user's cookies, replayed, open nothing.
+		c = newClient(t, h)
+		c.login(t, "coord-a")
+		stolen = c.http.Jar.Cookies(u)
+		// (The sign-in form sends a signed-in browser on; a public page
+		// carries the same session-less token.)
+		if r := c.post(t, "/", "/console/login", url.Values{"username": {"admin-a"}, "password": {apptest.Password}}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/console/" {
+			t.Fatalf("sign in as admin-a over coord-a: %d %s", r.Status, r.Header.Get("Location"))
+		}
+		jar, _ = cookiejar.New(nil)
+		jar.SetCookies(u, stolen)
+		replay.http.Jar = jar
+		if r := replay.get(t, "/console/"); !isToLogin(r) {
+			t.Fatalf("the previous user's cookies after another sign-in: %d", r.Status)
+		}
+		if r := c.get(t, "/console/"); r.Status != http.StatusOK || !strings.Contains(r.Body, "admin-a") {
+			t.Fatalf("the new session: %d", r.Status)
+		}
 	})
 }
 
@@ -155,6 +175,10 @@ func TestCSRF(t *testing.T) {
 		}
 		// The right token from another site's page is refused too.
 		tok := c.token(t, "/console/")
+		// So is the right token in the URL rather than the form.
+		if r := c.do(t, "POST", "/console/logout?csrf="+url.QueryEscape(tok), url.Values{}); r.Status != http.StatusForbidden {
+			t.Errorf("token in the query string: %d %s", r.Status, r.Header.Get("Location"))
+		}
 		req, _ := http.NewRequest("POST", h.URL+"/console/logout", strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", "http://evil.example")
