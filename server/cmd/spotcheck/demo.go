@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/app"
 	"github.com/spotcheck/spotcheck/server/demo"
+	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // demoEnterprises is how many internet cafés the demo city has.
@@ -20,6 +22,7 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 	if a.Enterprises == nil || a.Inspectors == nil || a.Declarations == nil {
 		return errors.New("directories are not wired")
 	}
+	base := ctx
 	ctx = app.SystemContext(ctx)
 	d := demo.Generate(demoEnterprises)
 	_, err := a.Departments.FindDepartmentByCode(ctx, demo.CultureCode)
@@ -78,8 +81,12 @@ func loadDemo(ctx context.Context, a *app.App, env *Env) error {
 			return fmt.Errorf("declaration: %w", err)
 		}
 	}
-	if _, err := loadDemoCampaign(ctx, a, d, users, depts); err != nil {
+	c, err := loadDemoCampaign(ctx, a, d, users, depts)
+	if err != nil {
 		return fmt.Errorf("demo campaign: %w", err)
+	}
+	if _, err := loadDemoVisit(base, a, users, c); err != nil {
+		return fmt.Errorf("demo visit: %w", err)
 	}
 	printDemoAccounts(env, d)
 	return printDemoTeams(ctx, a, env, d)
@@ -102,7 +109,9 @@ func printDemoTeams(ctx context.Context, a *app.App, env *Env, d *demo.Dataset) 
 		return err
 	}
 	username := map[int64]string{}
+	userName := map[int64]string{} // by user id
 	for _, u := range inspectors {
+		userName[u.ID] = u.Username
 		if u.InspectorID != nil {
 			username[*u.InspectorID] = u.Username
 		}
@@ -123,6 +132,41 @@ func printDemoTeams(ctx context.Context, a *app.App, env *Env, d *demo.Dataset) 
 			}
 			fmt.Fprintf(env.Stdout, "  team %d (%d packets): %s\n", t.Number, len(t.Targets), strings.Join(names, ", "))
 		}
+		if err := printDemoReviews(actx, a, env, c, username, userName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printDemoReviews names the demo campaign's results awaiting review (the
+// visit seeded on first start, until someone reviews it): the packet, the
+// enterprise, who entered it and who may approve it in the console.
+func printDemoReviews(ctx context.Context, a *app.App, env *Env, c *server.Campaign, username, userName map[int64]string) error {
+	rs, err := a.Results.FindResults(ctx, server.ResultFilter{CampaignID: &c.ID, State: ptr(syncproto.ResultEntered)})
+	if err != nil || len(rs) == 0 {
+		return err
+	}
+	packets, err := a.Campaigns.FindPackets(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		i := slices.IndexFunc(packets, func(p *server.Packet) bool { return p.ID == r.PacketID })
+		if i < 0 || r.EnteredBy == nil {
+			continue
+		}
+		enterer := userName[*r.EnteredBy]
+		reviewers := []string{r.Department + "-admin"}
+		for _, m := range packets[i].Content.Team {
+			if m.Department == r.Department && username[m.InspectorID] != "" && username[m.InspectorID] != enterer {
+				reviewers = append(reviewers, username[m.InspectorID])
+			}
+		}
+		fmt.Fprintf(env.Stdout, "待复核的结果：第%d组，检查包 %s，%s（%s）：联合检查已完成，%s 已录入结果，请以 %s 登录控制台「检查结果」复核\n",
+			packets[i].TeamNumber, r.PacketID, r.EnterpriseName, r.CreditCode, enterer, strings.Join(reviewers, " 或 "))
+		fmt.Fprintf(env.Stdout, "  (a result awaiting review: team %d, packet %s, %s: the joint visit is done and %s entered the %s result; sign in as %s and approve it under 检查结果)\n",
+			packets[i].TeamNumber, r.PacketID, r.CreditCode, enterer, r.Department, strings.Join(reviewers, " or "))
 	}
 	return nil
 }
