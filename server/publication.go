@@ -75,6 +75,10 @@ type PublicationService interface {
 	// public entries, for anyone; ENOTFOUND for a campaign with none.
 	FindPublicCampaignResults(ctx context.Context, campaignID int64) (*PublicCampaignResults, error)
 	FindPublicEnterpriseResults(ctx context.Context, creditCode string) (*PublicEnterpriseResults, error)
+	// FindPublicResultsByName returns, for anyone, up to limit published
+	// entries whose enterprise name holds name (case as written), in entry
+	// order, and whether more match.
+	FindPublicResultsByName(ctx context.Context, name string, limit int) (results []PublicResult, more bool, err error)
 	// FindPublicationExport returns the rows of the export for the national
 	// enterprise credit publicity system: each published result's latest
 	// entry (the lead coordinator or the operator).

@@ -213,6 +213,42 @@ func TestPublication(t *testing.T) {
 		if len(ent.Results) != 0 {
 			t.Fatalf("an unapproved result is public: %+v", ent)
 		}
+
+		// The public name search: one bounded query, substrings as written.
+		byName := func(q string, limit int) ([]string, bool) {
+			t.Helper()
+			rs, more, err := h.App.Results.FindPublicResultsByName(context.Background(), q, limit)
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			var codes []string
+			for _, r := range rs {
+				codes = append(codes, r.CreditCode)
+			}
+			return codes, more
+		}
+		name1, name2 := p1.Content.Enterprise.Name, p2.Content.Enterprise.Name
+		if got, more := byName(name1, 10); !slices.Equal(got, []string{p1.Content.Enterprise.CreditCode}) || more {
+			t.Errorf("search %q: %v (more %v), want only %s", name1, got, more, p1.Content.Enterprise.CreditCode)
+		}
+		if got, _ := byName(p3.Content.Enterprise.Name, 10); slices.Contains(got, p3.Content.Enterprise.CreditCode) {
+			t.Errorf("the search finds an unpublished enterprise: %v", got)
+		}
+		common := commonPrefix(name1, name2)
+		if common == "" {
+			t.Fatalf("the fixture's names %q and %q share nothing", name1, name2)
+		}
+		if got, more := byName(common, 10); len(got) != 2 || more {
+			t.Errorf("search %q: %v (more %v), want both published entries", common, got, more)
+		}
+		if got, more := byName(common, 1); len(got) != 1 || !more {
+			t.Errorf("search %q with limit 1: %v (more %v), want one and more", common, got, more)
+		}
+		for _, q := range []string{"%", "_", common + "%"} {
+			if got, _ := byName(q, 10); len(got) != 0 {
+				t.Errorf("search %q is a pattern: %v", q, got)
+			}
+		}
 		h.MustDo(t, "GET", "/public/enterprises/"+p1.Content.Enterprise.CreditCode+"/results", "", nil, http.StatusOK, &ent)
 		if len(ent.Results) != 1 || ent.Results[0].ResultCode != server.ResultCodePendingFollowUp {
 			t.Fatalf("enterprise listing: %+v", ent)
@@ -368,4 +404,14 @@ func TestPublication(t *testing.T) {
 			t.Fatalf("the staff view lacks the photo %s: the scan would prove nothing", secrets[0])
 		}
 	})
+}
+
+// commonPrefix is the longest common prefix of a and b, whole runes.
+func commonPrefix(a, b string) string {
+	ra, rb := []rune(a), []rune(b)
+	n := 0
+	for n < len(ra) && n < len(rb) && ra[n] == rb[n] {
+		n++
+	}
+	return string(ra[:n])
 }

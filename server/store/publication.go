@@ -250,6 +250,32 @@ func (s *ResultService) FindPublicEnterpriseResults(ctx context.Context, creditC
 	return out, err
 }
 
+// FindPublicResultsByName reads the published entries whose enterprise
+// name holds name, one query bounded by limit whatever the number of
+// campaigns (the public search page asks it). A substring test rather than
+// LIKE, so that % and _ in a query are plain characters.
+func (s *ResultService) FindPublicResultsByName(ctx context.Context, name string, limit int) ([]server.PublicResult, bool, error) {
+	if name == "" || limit <= 0 {
+		return nil, false, server.Errorf(server.EINVALID, "须给出企业名称中的字 (a part of the name is required).")
+	}
+	var rows []publicationEntryRow
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		holds := "instr(enterprise_name, ?) > 0"
+		if tx.Dialector.Name() == Postgres {
+			holds = "strpos(enterprise_name, ?) > 0"
+		}
+		return tx.Where(holds, name).Order("id").Limit(limit + 1).Find(&rows).Error
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	return publicResults(rows), more, nil
+}
+
 // FindPublicationExport returns, for the national publicity system, each
 // published result's latest entry (a correction replaces what it corrects
 // there), in entry order.

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -106,8 +109,14 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 				return e
 			}
 		}
-		return tx.Exec("INSERT INTO uploads (id, user_id, device_id, sha256, size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		err := tx.Exec("INSERT INTO uploads (id, user_id, device_id, sha256, size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 			u.ID, actor.ID, device, u.SHA256, u.Size, tx.Now).Error
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			// Another user's creation named the same ID between the check
+			// above and this insert (the lock is per user).
+			return server.Errorf(server.ECONFLICT, "上传编号已被使用，请换一个 (the upload id is in use; name another).")
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

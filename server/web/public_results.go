@@ -61,29 +61,11 @@ func (p *Pages) handlePublicResultSearch(c echo.Context) error {
 		if len([]rune(q)) > 100 {
 			return server.Errorf(server.EINVALID, "搜索词过长，最多100个字 (the query is too long).")
 		}
-		ctx := c.Request().Context()
-		cs, err := p.Public.FindPublicCampaigns(ctx)
+		matches, more, err := p.Results.FindPublicResultsByName(c.Request().Context(), q, searchLimit)
 		if err != nil {
 			return err
 		}
-		d.Searched = true
-		for _, pc := range cs {
-			res, err := p.Results.FindPublicCampaignResults(ctx, pc.ID)
-			if server.ErrorCode(err) == server.ENOTFOUND {
-				continue
-			} else if err != nil {
-				return err
-			}
-			for _, r := range res.Results {
-				if strings.Contains(r.EnterpriseName, q) {
-					if len(d.Matches) == searchLimit {
-						d.Truncated = true
-						break
-					}
-					d.Matches = append(d.Matches, r)
-				}
-			}
-		}
+		d.Searched, d.Matches, d.Truncated = true, matches, more
 	}
 	return p.render(c, http.StatusOK, "public_search", &page{Title: "查询抽查结果", Data: d})
 }
