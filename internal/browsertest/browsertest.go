@@ -230,19 +230,30 @@ var UpdateScreenshots = os.Getenv("SPOTCHECK_UPDATE_SCREENSHOTS") == "1"
 // same).
 func Screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	ScreenshotIn(t, ctx, "", "web-"+name)
+}
+
+// ScreenshotIn saves the whole page as docs/DIR/NAME.png when
+// UpdateScreenshots is set, as Screenshot does: for a set of pictures in
+// a folder of their own (docs/pages/).
+func ScreenshotIn(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
 	if !UpdateScreenshots || !strings.HasSuffix(t.Name(), "/sqlite") && !strings.Contains(t.Name(), "/sqlite/") {
 		return
 	}
 	buf := Get(t, ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
-	path := filepath.Join(docsDir(t), "web-"+name+".png")
+	path := filepath.Join(DocsDir(t), dir, name+".png")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", path)
 }
 
-// docsDir is the repository's docs folder.
-func docsDir(t *testing.T) string {
+// DocsDir is the repository's docs folder.
+func DocsDir(t *testing.T) string {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("no caller")

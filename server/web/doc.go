@@ -83,4 +83,10 @@
 // ctx) on each page, and browsertest.Screenshot(t, ctx, "<screen>") to have
 // docs/web-<screen>.png written when SPOTCHECK_UPDATE_SCREENSHOTS=1. Console
 // errors and CSP violations in the tab fail the test by themselves.
+//
+// The gallery (browser_gallery_test.go) opens every GET page of the router
+// in Chromium, as the first walk actor it is for, on the page walk's
+// objects: a new page needs a line in docs/pages/README.md and its
+// picture, docs/pages/<name>.png (written with the screenshots); a new
+// file download, a line in galleryNotPages.
 package web
