@@ -2,9 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -177,27 +174,19 @@ func (svc Services) AddFollowUpEvidence(ctx context.Context, id int64, contentTy
 	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
 		return nil, server.Errorf(server.EUNSUPPORTED, "证据须为JPEG或PNG图片 (Content-Type must be image/jpeg or image/png).")
 	}
-	tmp, err := os.CreateTemp(svc.UploadDir, "evidence-*")
+	f, err := spool(svc.UploadDir, "evidence-*", body, syncproto.MaxAttachmentBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name()) // moved into the blob store on success
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, syncproto.MaxAttachmentBytes+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	var tooLarge *http.MaxBytesError
+	defer os.Remove(f.Path) // moved into the blob store on success
 	switch {
-	case errors.As(err, &tooLarge) || n > syncproto.MaxAttachmentBytes:
+	case f.TooLarge:
 		return nil, server.Errorf(server.ETOOLARGE, "证据图片最大%d字节 (evidence is at most %d bytes).", syncproto.MaxAttachmentBytes, syncproto.MaxAttachmentBytes)
-	case err != nil:
-		return nil, err
-	case n == 0:
+	case f.Size == 0:
 		return nil, server.Errorf(server.EINVALID, "证据图片为空 (the image is empty).")
 	}
-	b := &server.Blob{SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: ct}
-	if err := svc.Blobs.AddBlob(ctx, tmp.Name(), b); err != nil {
+	b := &server.Blob{SHA256: f.SHA256, ContentType: ct}
+	if err := svc.Blobs.AddBlob(ctx, f.Path, b); err != nil {
 		return nil, err
 	}
 	if err := svc.FollowUps.AddEvidence(ctx, id, b.SHA256); err != nil {

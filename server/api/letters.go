@@ -2,9 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -187,27 +184,19 @@ func (svc *Services) StoreLetterProof(ctx context.Context, campaignID int64, con
 	if err != nil || !proofTypes[ct] {
 		return nil, server.Errorf(server.EUNSUPPORTED, "送达回证须为PDF、JPEG或PNG文件 (Content-Type must be application/pdf, image/jpeg or image/png).")
 	}
-	tmp, err := os.CreateTemp(svc.UploadDir, "proof-*")
+	f, err := spool(svc.UploadDir, "proof-*", body, MaxProofBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name()) // moved into the blob store on success
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, MaxProofBytes+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	var tooLarge *http.MaxBytesError
+	defer os.Remove(f.Path) // moved into the blob store on success
 	switch {
-	case errors.As(err, &tooLarge) || n > MaxProofBytes:
+	case f.TooLarge:
 		return nil, server.Errorf(server.ETOOLARGE, "送达回证最大%d字节 (a proof is at most %d bytes).", MaxProofBytes, MaxProofBytes)
-	case err != nil:
-		return nil, err
-	case n == 0:
+	case f.Size == 0:
 		return nil, server.Errorf(server.EINVALID, "送达回证为空 (the file is empty).")
 	}
-	b := &server.Blob{SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: ct}
-	if err := svc.Blobs.AddDocument(ctx, tmp.Name(), b); err != nil {
+	b := &server.Blob{SHA256: f.SHA256, ContentType: ct}
+	if err := svc.Blobs.AddDocument(ctx, f.Path, b); err != nil {
 		return nil, err
 	}
 	if err := svc.Letters.AddProof(ctx, campaignID, b.SHA256); err != nil {
