@@ -30,7 +30,7 @@ func TestCampaignErrorField(t *testing.T) {
 	if got := campaignErrorText(server.Errorf(server.EINVALID, "任务名称 (name)须为1-200字节 (任务名称 (name) must be 1-200 bytes).")); got != "任务名称须为1-200字节" {
 		t.Errorf("error text %q", got)
 	}
-	if got := campaignErrorText(server.Errorf(server.EINVALID, "区县名称不能含逗号 (a district may not contain a comma): \"路南,区\"")); got != "区县名称不能含逗号: \"路南,区\"" {
+	if got := campaignErrorText(server.Errorf(server.EINVALID, "区县名称不能含逗号 (a district may not contain a comma): \"路南,区\"")); got != "区县名称不能含逗号" {
 		t.Errorf("error text %q", got)
 	}
 	if got := campaignErrorText(server.Errorf(server.EINVALID, "抽查比例无效 (invalid ratio): ratio \"0.5x\" is not a decimal")); got != "抽查比例无效" {

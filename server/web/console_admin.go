@@ -71,76 +71,6 @@ func formValues(c echo.Context) (url.Values, error) {
 	return out, nil
 }
 
-// uiMessage is the Chinese part of a service's error message: "中文
-// (english)." and `中文 (english): "value"` show as "中文", and glosses
-// inside it ("企业名称 (name)过长") are dropped.
-func uiMessage(err error) string {
-	if server.ErrorCode(err) == server.EINTERNAL {
-		return errorText(err)
-	}
-	msg := strings.TrimSpace(server.ErrorMessage(err))
-	// The gloss: the first " (" whose parenthesis closes at the end (but
-	// for a full stop or a quoted value).
-	for i := 0; i < len(msg); {
-		j := strings.IndexByte(msg[i:], '(')
-		if j < 0 {
-			break
-		}
-		start := i + j
-		if end := closingParen(msg, start); end > 0 && isMessageTail(msg[end+1:]) {
-			msg = msg[:start]
-			break
-		}
-		i = start + 1
-	}
-	// Glosses of names inside the Chinese part: " (name)".
-	for {
-		start := strings.Index(msg, " (")
-		if start < 0 {
-			break
-		}
-		end := closingParen(msg, start+1)
-		if end < 0 || !isASCII(msg[start:end]) {
-			break
-		}
-		msg = msg[:start] + msg[end+1:]
-	}
-	return strings.TrimSpace(msg)
-}
-
-// closingParen is the index of the parenthesis that closes the one at
-// open, or -1.
-func closingParen(s string, open int) int {
-	depth := 0
-	for i := open; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-// isMessageTail: what may follow a message's gloss.
-func isMessageTail(s string) bool {
-	s = strings.TrimPrefix(s, ".")
-	return s == "" || strings.HasPrefix(s, ": ") || strings.HasPrefix(s, ":")
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] > 127 {
-			return false
-		}
-	}
-	return true
-}
-
 // fieldError puts a service's error on the field its message names (the
 // first of fields, by the Chinese word the message starts with), else on
 // the form; an internal error is returned to show the error page.
@@ -149,7 +79,7 @@ func fieldError(form *Form, err error, fields []fieldWord) error {
 	if code == server.EINTERNAL {
 		return err
 	}
-	msg := uiMessage(err)
+	msg := errorText(err)
 	for _, f := range fields {
 		if strings.HasPrefix(msg, f.Word) || strings.Contains(msg, f.Word) && f.Anywhere {
 			form.Errors[f.Field] = msg

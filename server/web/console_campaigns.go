@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -316,23 +315,9 @@ func formFromError(form *Form, err error, field func(error) string) {
 }
 
 // campaignErrorText is errorText with a campaign's status named in
-// Chinese ("当前状态为issued" reads "当前状态为已下发检查表").
+// Chinese ("当前状态为issued" reads "当前状态为“已下发检查表”").
 func campaignErrorText(err error) string {
-	// "任务名称 (name)须为…", "抽查比例无效 (invalid ratio): ratio …": the
-	// Chinese, without the English glosses and an English detail after them.
-	if server.ErrorCode(err) == server.EINTERNAL {
-		return errorText(err)
-	}
-	msg := englishGloss.ReplaceAllString(strings.TrimSpace(server.ErrorMessage(err)), "")
-	if i := strings.LastIndex(msg, " ("); i > 0 && mostlyEnglish(msg[i:]) {
-		if j := strings.LastIndex(msg, ")"); j > i {
-			msg = msg[:i] + msg[j+1:]
-		}
-	}
-	msg = strings.TrimSuffix(msg, ".")
-	if i := strings.Index(msg, ":"); i > 0 && isASCII(msg[i:]) {
-		msg = msg[:i]
-	}
+	msg := errorText(err)
 	for code, label := range campaignStatusLabels {
 		msg = strings.ReplaceAll(msg, "状态为"+code+"，", "状态为“"+label+"”，")
 	}
@@ -570,24 +555,6 @@ func untilText(now time.Time, t *time.Time) string {
 		return strconv.Itoa(int((d+time.Hour-1)/time.Hour)) + " 小时"
 	}
 	return strconv.Itoa(int((d+24*time.Hour-1)/(24*time.Hour))) + " 天"
-}
-
-// englishGloss is an English gloss in parentheses within a message.
-var englishGloss = regexp.MustCompile(` ?\([ -'*-~]*\)`)
-
-// mostlyEnglish reports whether s has more ASCII letters than other
-// characters: the English gloss of a message that names a Chinese field.
-func mostlyEnglish(s string) bool {
-	ascii, other := 0, 0
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			ascii++
-		case r > 127:
-			other++
-		}
-	}
-	return ascii > other
 }
 
 // categoryLabel names a category the form offers; another shows as its code.

@@ -123,7 +123,7 @@ func (p *Pages) handleDeclarationCreate(c echo.Context) error {
 	}
 	code := strings.ToUpper(strings.TrimSpace(vals.Get("credit_code")))
 	if err := server.CheckCreditCode(code); err != nil {
-		form.Errors["credit_code"] = uiMessage(err)
+		form.Errors["credit_code"] = errorText(err)
 	}
 	if d.Reason == "" {
 		form.Errors["reason"] = "请填写申报理由"
@@ -200,7 +200,7 @@ func (p *Pages) declarationAction(c echo.Context, done string, act func(context.
 			return err
 		}
 		f := newForm(url.Values{"reason": {reason}})
-		f.Errors["reason"] = uiMessage(err)
+		f.Errors["reason"] = errorText(err)
 		return p.renderDeclarations(c, statusOf(code), declarationsData{Review: f, ReviewFor: id})
 	}
 	p.setFlash(c, done)

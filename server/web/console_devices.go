@@ -81,7 +81,7 @@ func (p *Pages) handleDeviceRevoke(c echo.Context) error {
 	dev, err := p.Devices.RevokeDevice(c.Request().Context(), id, reason)
 	if err != nil {
 		if code := server.ErrorCode(err); code == server.EINVALID || code == server.ECONFLICT {
-			form.Errors["reason"] = uiMessage(err)
+			form.Errors["reason"] = errorText(err)
 			return p.renderDevices(c, statusOf(code), devicesData{Form: form, FormFor: id})
 		}
 		return err
@@ -149,7 +149,7 @@ func (p *Pages) handleDeviceImport(c echo.Context) error {
 	if code == server.EINTERNAL || code == server.EFORBIDDEN || code == server.ENOTFOUND {
 		return err
 	}
-	form.Errors["file"] = uiMessage(err)
+	form.Errors["file"] = errorText(err)
 	return p.renderDevices(c, statusOf(code), devicesData{Form: form, FormFor: id})
 }
 

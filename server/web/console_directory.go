@@ -135,7 +135,7 @@ func (p *Pages) handleDepartmentUpdate(c echo.Context) error {
 			return err
 		}
 		form := newForm(url.Values{})
-		form.Message = uiMessage(err)
+		form.Message = errorText(err)
 		return p.renderDepartments(c, statusOf(server.ErrorCode(err)), form)
 	}
 	p.setFlash(c, "部门名称已修改")

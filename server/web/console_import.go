@@ -208,7 +208,7 @@ func (p *Pages) handleImport(c echo.Context, kind string, run func(context.Conte
 		if code == server.EINTERNAL || code == server.EFORBIDDEN {
 			return err
 		}
-		form.Errors["file"] = uiMessage(err)
+		form.Errors["file"] = errorText(err)
 		return p.renderImports(c, statusOf(code), kind, form)
 	}
 	id, err := p.saveImportReport(ctx, &storedImport{Kind: kind, FileName: filepath.Base(f.Name), Report: rep})
@@ -375,5 +375,5 @@ func safeCell(s string) string {
 
 // importMessage is the Chinese part of a row error's message.
 func importMessage(msg string) string {
-	return uiMessage(server.Errorf(server.EINVALID, "%s", msg))
+	return errorText(server.Errorf(server.EINVALID, "%s", msg))
 }

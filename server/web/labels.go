@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/calendar"
@@ -180,26 +181,43 @@ func errorText(err error) string {
 	return chinese(server.ErrorMessage(err))
 }
 
-// chinese cuts the English gloss off the end of msg: the last group in
-// parentheses when it holds English words, as in "材料“营业执照”列了两次
-// (material "营业执照" is listed twice)." or "材料 (material)须为1-200字节
-// (材料 (material) must be 1-200 bytes)."; the English names of fields
-// inside the Chinese part ("材料 (material)") go too. A value quoted after
-// the gloss ("… (…): \"=x\"") is kept.
+// chinese is the Chinese part of a service's message. Messages read
+// "中文 (english gloss)." and may name a field in both languages inside
+// ("材料 (material)须为1-200字节 (…)."); both glosses go, and so does any
+// detail after the gloss ("… (…): \"=x\"", "… (invalid ratio): ratio …"):
+// the form that shows the message still holds the value the user typed.
+// A message without an English gloss is kept whole, as "请填写 (1) 与 (2)".
 func chinese(msg string) string {
 	msg = strings.TrimSpace(msg)
-	body, value := msg, ""
-	if i := strings.LastIndex(msg, "): \""); i > 0 && strings.HasSuffix(msg, "\"") {
-		if v, err := strconv.Unquote(msg[i+3:]); err == nil {
-			body, value = msg[:i+1], v
-		}
+	body := msg
+	if i := strings.LastIndex(msg, "):"); i > 0 && isDetail(msg[i+2:]) {
+		body = msg[:i+1]
 	}
 	body = strings.TrimSuffix(body, ".")
+	open := glossStart(body)
+	if open < 0 {
+		return strings.TrimSpace(englishName.ReplaceAllString(msg, ""))
+	}
+	return strings.TrimSpace(englishName.ReplaceAllString(body[:open], ""))
+}
+
+// isDetail: what follows a gloss is a quoted value or English.
+func isDetail(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, err := strconv.Unquote(s); err == nil && strings.HasPrefix(s, `"`) {
+		return true
+	}
+	return isASCII(s)
+}
+
+// glossStart is where the English gloss that ends body begins (its space,
+// or its parenthesis right after a Chinese character), or -1.
+func glossStart(body string) int {
 	if !strings.HasSuffix(body, ")") {
-		return msg
+		return -1
 	}
 	depth := 0
-	for i := len(body) - 1; i >= 0; i-- {
+	for i := len(body) - 1; i > 0; i-- {
 		switch body[i] {
 		case ')':
 			depth++
@@ -207,17 +225,27 @@ func chinese(msg string) string {
 			if depth--; depth > 0 {
 				continue
 			}
-			if i == 0 || body[i-1] != ' ' || !englishWord.MatchString(body[i:]) {
-				return msg
+			switch {
+			case !englishWord.MatchString(body[i:]):
+				return -1
+			case body[i-1] == ' ':
+				return i - 1
+			case body[i-1] >= utf8.RuneSelf: // "（500字节以内）(a withdrawal …)"
+				return i
 			}
-			out := strings.TrimSpace(englishName.ReplaceAllString(body[:i-1], ""))
-			if value != "" {
-				out += "：“" + value + "”"
-			}
-			return out
+			return -1
 		}
 	}
-	return msg
+	return -1
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 var (

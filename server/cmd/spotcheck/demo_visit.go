@@ -8,8 +8,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,18 +206,47 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body == nil {
 		r.Body = http.NoBody
 	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(inProcessWriter{rec}, r)
-	return rec.Result(), nil
+	w := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	t.h.ServeHTTP(w, r)
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)),
+		StatusCode:    w.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        w.header,
+		Body:          io.NopCloser(&w.body),
+		ContentLength: int64(w.body.Len()),
+		Request:       r,
+	}, nil
 }
 
-// inProcessWriter has no connection whose deadlines could be set: the
-// upload handler's deadlines (through http.ResponseController) are
-// accepted and mean nothing, as the whole body is already in memory.
-type inProcessWriter struct{ *httptest.ResponseRecorder }
+// bufferedResponse keeps a handler's answer in memory. It has no
+// connection whose deadlines could be set: the upload handler's deadlines
+// (through http.ResponseController) are accepted and mean nothing, as the
+// whole body is already in memory.
+type bufferedResponse struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
 
-func (inProcessWriter) SetReadDeadline(time.Time) error  { return nil }
-func (inProcessWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *bufferedResponse) Header() http.Header { return w.header }
+
+func (w *bufferedResponse) WriteHeader(status int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = status, true
+	}
+}
+
+func (w *bufferedResponse) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+func (w *bufferedResponse) SetReadDeadline(time.Time) error  { return nil }
+func (w *bufferedResponse) SetWriteDeadline(time.Time) error { return nil }
 
 // demoImage is a small PNG with a few strokes that depend on seed.
 func demoImage(seed uint8) []byte {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -12,44 +11,19 @@ import (
 )
 
 func init() {
-	register("followups", "follow-up tasks after approval: followups overdue [--campaign ID]", cmdFollowUps)
-}
-
-func cmdFollowUps(ctx context.Context, env *Env, args []string) error {
-	if len(args) > 0 && args[0] == "overdue" {
-		return cmdFollowUpsOverdue(ctx, env, args[1:])
-	}
-	fmt.Fprintln(env.Stderr, "usage: spotcheck followups overdue [--campaign ID]")
-	return usagef("want: followups overdue")
+	register("followups", "follow-up tasks after approval: followups overdue [--campaign ID]",
+		subcommand("followups", "overdue", "followups overdue [--campaign ID]", cmdFollowUpsOverdue))
 }
 
 // cmdFollowUpsOverdue lists, with the operator's authority, the follow-up
 // tasks not closed by their due date.
 func cmdFollowUpsOverdue(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("followups overdue", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	var g globalFlags
-	g.register(fs, env)
-	campaign := fs.Int64("campaign", 0, "only this campaign's tasks")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	switch {
-	case len(pos) > 0:
-		return usagef("unexpected arguments %q", pos)
-	case *campaign < 0:
-		return usagef("--campaign must be a positive campaign id")
-	}
-	a, err := g.openApp(ctx, env)
+	a, id, err := newCampaignFlags(env, "followups overdue", "only this campaign's tasks").Open(ctx, env, args, false)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	f := server.FollowUpFilter{Overdue: true}
-	if *campaign > 0 {
-		f.CampaignID = campaign
-	}
+	f := server.FollowUpFilter{Overdue: true, CampaignID: id}
 	list, err := a.FollowUps.FindFollowUps(app.SystemContext(ctx), f)
 	if err != nil {
 		return err

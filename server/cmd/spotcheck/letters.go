@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,36 +10,14 @@ import (
 )
 
 func init() {
-	register("letters", "notification letters: letters unserved --campaign ID", cmdLetters)
-}
-
-func cmdLetters(ctx context.Context, env *Env, args []string) error {
-	if len(args) > 0 && args[0] == "unserved" {
-		return cmdLettersUnserved(ctx, env, args[1:])
-	}
-	fmt.Fprintln(env.Stderr, "usage: spotcheck letters unserved --campaign ID")
-	return usagef("want: letters unserved")
+	register("letters", "notification letters: letters unserved --campaign ID",
+		subcommand("letters", "unserved", "letters unserved --campaign ID", cmdLettersUnserved))
 }
 
 // cmdLettersUnserved lists, with the operator's authority, the targets of
 // a campaign whose notification letter has no delivery record yet.
 func cmdLettersUnserved(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("letters unserved", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	var g globalFlags
-	g.register(fs, env)
-	campaign := fs.Int64("campaign", 0, "the campaign id")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	switch {
-	case len(pos) > 0:
-		return usagef("unexpected arguments %q", pos)
-	case *campaign <= 0:
-		return usagef("--campaign ID is required")
-	}
-	a, err := g.openApp(ctx, env)
+	a, campaign, err := newCampaignFlags(env, "letters unserved", "the campaign id").Open(ctx, env, args, true)
 	if err != nil {
 		return err
 	}

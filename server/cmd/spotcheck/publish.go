@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -12,46 +11,29 @@ import (
 )
 
 func init() {
-	register("publish", "published results: publish export --campaign ID --format csv|xlsx [--out FILE]", cmdPublish)
-}
-
-func cmdPublish(ctx context.Context, env *Env, args []string) error {
-	if len(args) > 0 && args[0] == "export" {
-		return cmdPublishExport(ctx, env, args[1:])
-	}
-	fmt.Fprintln(env.Stderr, "usage: spotcheck publish export --campaign ID --format csv|xlsx [--out FILE]")
-	return usagef("want: publish export")
+	register("publish", "published results: publish export --campaign ID --format csv|xlsx [--out FILE]",
+		subcommand("publish", "export", "publish export --campaign ID --format csv|xlsx [--out FILE]", cmdPublishExport))
 }
 
 // cmdPublishExport writes, with the operator's authority, a campaign's
 // published results as the national enterprise credit publicity system
 // imports them (docs/publication.md): to --out, or to standard output.
 func cmdPublishExport(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("publish export", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	var g globalFlags
-	g.register(fs, env)
-	campaign := fs.Int64("campaign", 0, "the campaign whose published results to export")
+	fs := newCampaignFlags(env, "publish export", "the campaign whose published results to export")
 	format := fs.String("format", server.ExportCSV, "csv or xlsx")
 	out := fs.String("out", "", "write to this file (default: standard output)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	if err := fs.Parse(args, true); err != nil {
 		return err
 	}
-	switch {
-	case len(pos) > 0:
-		return usagef("unexpected arguments %q", pos)
-	case *campaign <= 0:
-		return usagef("--campaign must be a positive campaign id")
-	case *format != server.ExportCSV && *format != server.ExportXLSX:
+	if *format != server.ExportCSV && *format != server.ExportXLSX {
 		return usagef("--format must be csv or xlsx")
 	}
-	a, err := g.openApp(ctx, env)
+	a, err := fs.global.openApp(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	e, err := a.Results.FindPublicationExport(app.SystemContext(ctx), *campaign)
+	e, err := a.Results.FindPublicationExport(app.SystemContext(ctx), *fs.Campaign())
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -12,45 +11,19 @@ import (
 )
 
 func init() {
-	register("results", "results after the visit: results overdue [--campaign ID]", cmdResults)
-}
-
-func cmdResults(ctx context.Context, env *Env, args []string) error {
-	if len(args) > 0 && args[0] == "overdue" {
-		return cmdResultsOverdue(ctx, env, args[1:])
-	}
-	fmt.Fprintln(env.Stderr, "usage: spotcheck results overdue [--campaign ID]")
-	return usagef("want: results overdue")
+	register("results", "results after the visit: results overdue [--campaign ID]",
+		subcommand("results", "overdue", "results overdue [--campaign ID]", cmdResultsOverdue))
 }
 
 // cmdResultsOverdue lists, with the operator's authority, the results past
 // their entry deadline (not approved within the campaign's working days of
 // the visit) and the approved results past their publication deadline.
 func cmdResultsOverdue(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("results overdue", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	var g globalFlags
-	g.register(fs, env)
-	campaign := fs.Int64("campaign", 0, "only this campaign's results")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	switch {
-	case len(pos) > 0:
-		return usagef("unexpected arguments %q", pos)
-	case *campaign < 0:
-		return usagef("--campaign must be a positive campaign id")
-	}
-	a, err := g.openApp(ctx, env)
+	a, id, err := newCampaignFlags(env, "results overdue", "only this campaign's results").Open(ctx, env, args, false)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	var id *int64
-	if *campaign > 0 {
-		id = campaign
-	}
 	o, err := a.Results.FindOverdue(app.SystemContext(ctx), id)
 	if err != nil {
 		return err
