@@ -1486,6 +1486,11 @@ func copyPopulation(ctx context.Context, db *DB, tx *Tx, pg PgConn, id int64, n 
 		Pages    int64
 	}
 	if n >= parallelReadMin && runtime.GOMAXPROCS(0) > 1 {
+		// The lock, held to the end of the transaction, keeps a VACUUM
+		// FULL or CLUSTER from moving rows between the halves.
+		if err := tx.Exec("LOCK TABLE campaign_population IN ACCESS SHARE MODE").Error; err != nil {
+			return fmt.Errorf("campaign %d: read population: %w", id, err)
+		}
 		err := tx.Raw(`SELECT pg_export_snapshot() AS snapshot, pg_relation_size(oid) / current_setting('block_size')::bigint / 2 AS pages
 FROM pg_class WHERE oid = 'campaign_population'::regclass AND reltuples BETWEEN 0 AND ?`, 2*n).Scan(&half).Error
 		if err != nil {
@@ -1499,10 +1504,11 @@ FROM pg_class WHERE oid = 'campaign_population'::regclass AND reltuples BETWEEN 
 		fork := feed.Fork()
 		second := make(chan error, 1)
 		go func() {
-			defer fork.Close()
-			second <- db.WithSnapshotConn(ctx, half.Snapshot, time.Second, func(c *pgx.Conn) error {
+			err := db.WithSnapshotConn(ctx, half.Snapshot, time.Second, func(c *pgx.Conn) error {
 				return copyTo(c, query(fmt.Sprintf(" AND ctid >= '(%d,0)'::tid", half.Pages)), fork)
 			})
+			fork.Close() // before feed's Close, which the result lets run
+			second <- err
 		}()
 		err = pg(func(c *pgx.Conn) error {
 			return copyTo(c, query(fmt.Sprintf(" AND ctid < '(%d,0)'::tid", half.Pages)), feed)
