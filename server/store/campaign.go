@@ -1247,8 +1247,8 @@ func insertSelections(ctx context.Context, tx *Tx, pg PgConn, id int64, items *d
 	}
 	// The campaign check (migration 00005) reads the inserted rows from a
 	// transition table, kept in memory up to work_mem and spilled to a
-	// temporary file beyond: about 120 bytes a row, 180 MB for 1.5M rows.
-	// Room for them in memory, for this transaction only.
+	// temporary file beyond (166 MB for 1.5M rows). Room for them in
+	// memory, for this transaction only.
 	if err := tx.Exec(fmt.Sprintf("SET LOCAL work_mem = '%dkB'", 4096+items.Len()/4)).Error; err != nil {
 		return err
 	}
@@ -1538,8 +1538,8 @@ FROM pg_class WHERE oid = 'campaign_population'::regclass AND reltuples BETWEEN 
 const copySignature = "PGCOPY\n\xff\r\n\x00"
 
 // copyRows is an io.Writer that parses a binary COPY of two non-null text
-// columns, or one, and calls fn with each row's fields; the slices are only valid
-// during the call. The first error stops the parsing (the rest of the
+// columns, or one, and calls fn with each row's fields; the slices are only
+// valid during the call. The first error stops the parsing (the rest of the
 // stream is read and dropped, so the connection stays usable) and is
 // returned by finish.
 type copyRows struct {
