@@ -12,17 +12,25 @@ import (
 // The result does not depend on the order items arrive or are ranked in.
 //
 // Add may be called from one goroutine at a time; Close must be called
-// before Sampler.Finish, also after an error.
+// before Sampler.Finish, also after an error. Fork makes a Feeder for one
+// more producer goroutine on the same workers.
 type Feeder struct {
-	s       *Sampler
+	*feedWorkers
 	cur     *batch
-	work    chan *batch
-	free    chan *batch
-	wg      sync.WaitGroup
-	mu      sync.Mutex // held while a batch is ranked
-	last    []byte     // the stratum of the previous Add
+	seen    []int  // items added here per stratum, counted into the sampler on Close
+	last    []byte // the stratum of the previous Add
 	lastIdx int
 	closed  bool
+	fork    bool // made by Fork: Close leaves the workers running
+}
+
+// feedWorkers rank the batches of a Feeder and its forks.
+type feedWorkers struct {
+	s    *Sampler
+	work chan *batch
+	free chan *batch
+	wg   sync.WaitGroup
+	mu   sync.Mutex // held while a batch is ranked or counts are added
 }
 
 // batchSize is how many items a batch carries between goroutines.
@@ -39,20 +47,31 @@ type batch struct {
 
 // Feed returns a Feeder for s running workers goroutines (at least one).
 func (s *Sampler) Feed(workers int) *Feeder {
-	workers = max(workers, 1)
-	f := &Feeder{s: s, work: make(chan *batch, workers), free: make(chan *batch, 2*workers+1), lastIdx: -1}
-	for range cap(f.free) {
-		f.free <- &batch{
-			ids: make([]byte, 0, batchSize*20), end: make([]int, 0, batchSize),
-			stratum: make([]int, 0, batchSize), t: make([]Hash, batchSize),
-		}
+	n := max(workers, 1)
+	w := &feedWorkers{s: s, work: make(chan *batch, n), free: make(chan *batch, 2*n+1)}
+	for range cap(w.free) {
+		w.free <- newBatch()
 	}
-	f.cur = <-f.free
-	f.wg.Add(workers)
-	for range workers {
-		go f.run()
+	w.wg.Add(n)
+	for range n {
+		go w.run()
 	}
-	return f
+	return &Feeder{feedWorkers: w, cur: <-w.free, seen: make([]int, len(s.strata)), lastIdx: -1}
+}
+
+func newBatch() *batch {
+	return &batch{
+		ids: make([]byte, 0, batchSize*20), end: make([]int, 0, batchSize),
+		stratum: make([]int, 0, batchSize), t: make([]Hash, batchSize),
+	}
+}
+
+// Fork returns a Feeder for another producer goroutine, sharing f's
+// workers. Each producer counts its own items, so one of them exceeding a
+// stratum's N is reported by its Add, several together only by Finish.
+// Every fork must be closed before f.
+func (f *Feeder) Fork() *Feeder {
+	return &Feeder{feedWorkers: f.feedWorkers, cur: <-f.free, seen: make([]int, len(f.s.strata)), lastIdx: -1, fork: true}
 }
 
 // Add counts the item (id, stratum) and queues it for ranking; the bytes
@@ -66,8 +85,8 @@ func (f *Feeder) Add(stratum, id []byte) error {
 		f.last, f.lastIdx = append(f.last[:0], stratum...), i
 	}
 	st := f.s.strata[f.lastIdx]
-	if err := st.count(); err != nil {
-		return err
+	if f.seen[f.lastIdx]++; f.seen[f.lastIdx] > st.n {
+		return fmt.Errorf("stratum %q has more than its %d items", st.name, st.n)
 	}
 	if st.limit == 0 {
 		return nil
@@ -83,8 +102,8 @@ func (f *Feeder) Add(stratum, id []byte) error {
 	return nil
 }
 
-// Close ranks what is queued and stops the workers. It is safe to call
-// more than once.
+// Close ranks what is queued and adds the counts to the sampler's; unless
+// f is a fork, it then stops the workers. It is safe to call more than once.
 func (f *Feeder) Close() {
 	if f.closed {
 		return
@@ -93,12 +112,19 @@ func (f *Feeder) Close() {
 	if len(f.cur.end) > 0 {
 		f.work <- f.cur
 	}
-	close(f.work)
-	f.wg.Wait()
+	f.mu.Lock()
+	for i, n := range f.seen {
+		f.s.strata[i].seen += n
+	}
+	f.mu.Unlock()
+	if !f.fork {
+		close(f.work)
+		f.wg.Wait()
+	}
 }
 
 // run computes the tickets of each batch, then ranks it under the lock.
-func (f *Feeder) run() {
+func (f *feedWorkers) run() {
 	defer f.wg.Done()
 	var msg []byte
 	for b := range f.work {

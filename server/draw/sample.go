@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Sampler selects, per stratum, the k lowest (ticket, id) of a stream of
@@ -375,4 +376,89 @@ func Sample(seed Hash, items []Item, ratio func(stratum string) Ratio) ([]Item, 
 		return nil, err
 	}
 	return res.Selected, nil
+}
+
+// ByID is a cursor over the selected items of every stratum in ascending
+// id order (then stratum), for writing them in primary key order. Unlike
+// Finish it never sorts by ticket: it selects each stratum's k lowest, sorts
+// them by id in parts on several goroutines and merges the parts as the
+// cursor advances. The ids it returns are only valid until the next call.
+type ByID struct {
+	runs []idRun
+	cur  int // the run whose head was returned last, -1 before the first
+	n    int
+}
+
+// idRun is a part of a stratum's selection, sorted by id.
+type idRun struct {
+	st *stratum
+	e  []entry
+}
+
+// SelectedByID checks every stratum got exactly its N items and returns a
+// cursor over the selected items in id order, sorting on workers goroutines.
+// It leaves the kept candidates in place, so Finish can still be called.
+func (s *Sampler) SelectedByID(workers int) (*ByID, error) {
+	workers = max(workers, 1)
+	c := &ByID{cur: -1}
+	for _, st := range s.strata {
+		if st.seen != st.n {
+			return nil, fmt.Errorf("stratum %q: %d items, manifest says %d", st.name, st.seen, st.n)
+		}
+		k := min(st.k, len(st.buf))
+		if k > 0 && len(st.buf) > k {
+			st.selectLowest(st.buf, k)
+			st.sorted = false
+		}
+		sel := st.buf[:k]
+		c.n += k
+		// Parts of at least 4096 items: fewer are not worth a goroutine.
+		parts := max(min(workers, k/4096), 1)
+		for p := range parts {
+			c.runs = append(c.runs, idRun{st: st, e: sel[p*k/parts : (p+1)*k/parts]})
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range c.runs {
+		r := &c.runs[i]
+		wg.Go(func() {
+			slices.SortFunc(r.e, func(a, b entry) int { return bytes.Compare(r.st.idOf(&a), r.st.idOf(&b)) })
+		})
+	}
+	wg.Wait()
+	return c, nil
+}
+
+// Len is the number of selected items.
+func (c *ByID) Len() int { return c.n }
+
+// Next advances to the next item in id order and reports whether there is one.
+func (c *ByID) Next() bool {
+	if c.cur >= 0 {
+		c.runs[c.cur].e = c.runs[c.cur].e[1:]
+	}
+	c.cur = -1
+	for i := range c.runs {
+		r := &c.runs[i]
+		if len(r.e) == 0 {
+			continue
+		}
+		if c.cur < 0 {
+			c.cur = i
+			continue
+		}
+		b := &c.runs[c.cur]
+		d := bytes.Compare(r.st.idOf(&r.e[0]), b.st.idOf(&b.e[0]))
+		if d < 0 || d == 0 && r.st.name < b.st.name {
+			c.cur = i
+		}
+	}
+	return c.cur >= 0
+}
+
+// Item returns the current item's id, stratum and ticket; the id is only
+// valid until Next is called again.
+func (c *ByID) Item() (id []byte, stratum string, ticket *Hash) {
+	r := &c.runs[c.cur]
+	return r.st.idOf(&r.e[0]), r.st.name, &r.e[0].t
 }

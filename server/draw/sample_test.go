@@ -1,8 +1,10 @@
 package draw_test
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,11 +77,33 @@ func TestSampler_LargeAgreesWithReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			if feed {
+				// Odd trials feed a third of the items from a fork, as a
+				// second reader would.
 				f := s.Feed(1 + trial%3)
-				for i := range ids {
+				from := len(ids)
+				if trial%2 == 1 {
+					from = 2 * len(ids) / 3
+				}
+				fork := f.Fork()
+				var forkErr error
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					defer fork.Close()
+					for i := from; i < len(ids); i++ {
+						if forkErr = fork.Add([]byte(strata[i]), []byte(ids[i])); forkErr != nil {
+							return
+						}
+					}
+				}()
+				for i := range ids[:from] {
 					if err := f.Add([]byte(strata[i]), []byte(ids[i])); err != nil {
 						t.Fatal(err)
 					}
+				}
+				<-done
+				if forkErr != nil {
+					t.Fatal(forkErr)
 				}
 				f.Close()
 			} else {
@@ -88,6 +112,31 @@ func TestSampler_LargeAgreesWithReference(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+			}
+			// The same selection in id order first; Finish must still work after it.
+			byID, err := s.SelectedByID(1 + trial%3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantByID := slices.Clone(want)
+			slices.SortFunc(wantByID, func(a, b refItem) int {
+				return cmp.Or(strings.Compare(a.id, b.id), strings.Compare(a.stratum, b.stratum))
+			})
+			if byID.Len() != len(want) {
+				t.Fatalf("trial %d feed %v: SelectedByID has %d items, reference %d", trial, feed, byID.Len(), len(want))
+			}
+			for i, w := range wantByID {
+				if !byID.Next() {
+					t.Fatalf("trial %d feed %v: SelectedByID ended after %d items, reference %d", trial, feed, i, len(want))
+				}
+				id, st, ticket := byID.Item()
+				if string(id) != w.id || st != w.stratum || ticket.String() != w.hex {
+					t.Fatalf("trial %d feed %v, id order position %d: got %s/%s/%s, reference %s/%s/%s", trial, feed, i,
+						id, st, ticket, w.id, w.stratum, w.hex)
+				}
+			}
+			if byID.Next() {
+				t.Fatalf("trial %d feed %v: SelectedByID has more than %d items", trial, feed, len(want))
 			}
 			res, err := s.Finish()
 			if err != nil {
@@ -138,6 +187,28 @@ func TestFeeder_Errors(t *testing.T) {
 	f.Close()
 	if _, err := s.Finish(); err == nil {
 		t.Error("Finish accepted a stratum with the wrong count")
+	}
+
+	// Two producers within the size each but not together: Finish sees it.
+	s, err = draw.NewSampler(seed, map[string]int{"a": 1}, map[string]draw.Ratio{"a": draw.MustRatio("1")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = s.Feed(2)
+	fork := f.Fork()
+	if err := f.Add([]byte("a"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fork.Add([]byte("a"), []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	fork.Close()
+	f.Close()
+	if _, err := s.Finish(); err == nil {
+		t.Error("Finish accepted two producers' items beyond the stratum's size")
+	}
+	if _, err := s.SelectedByID(2); err == nil {
+		t.Error("SelectedByID accepted two producers' items beyond the stratum's size")
 	}
 }
 

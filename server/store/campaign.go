@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -1218,30 +1219,40 @@ func checkRandomness(values []string, sources int) error {
 // 5 parameters a row, under SQLite's limit.
 const selectionBatchSQLite = 500
 
-// insertSelections persists drawn items. On PostgreSQL (pg not nil) it is
-// one binary COPY on the transaction's own connection, in credit-code
-// order, so that the primary key index is appended to rather than split
-// all over; on SQLite, batched INSERTs.
-func insertSelections(ctx context.Context, tx *Tx, pg PgConn, id int64, items []draw.Item, kind string) error {
+// insertSelections persists the drawn items, in credit-code order, so that
+// the primary key index is appended to rather than split all over. On
+// PostgreSQL (pg not nil) it is one binary COPY on the transaction's own
+// connection; on SQLite, batched INSERTs.
+func insertSelections(ctx context.Context, tx *Tx, pg PgConn, id int64, items *draw.ByID, kind string) error {
 	if pg == nil {
-		for len(items) > 0 {
-			n := min(len(items), selectionBatchSQLite)
-			rows := make([]selectionRow, n)
-			for i, it := range items[:n] {
-				rows[i] = selectionRow{CampaignID: id, CreditCode: it.ID, Stratum: it.Stratum, Ticket: it.Ticket.String(), Kind: kind}
+		rows := make([]selectionRow, 0, selectionBatchSQLite)
+		flush := func() error {
+			if len(rows) == 0 {
+				return nil
 			}
-			if err := tx.Create(&rows).Error; err != nil {
-				return translate(err, objCampaign)
-			}
-			items = items[n:]
+			err := tx.Create(&rows).Error
+			rows = rows[:0]
+			return translate(err, objCampaign)
 		}
-		return nil
+		for items.Next() {
+			code, stratum, ticket := items.Item()
+			rows = append(rows, selectionRow{CampaignID: id, CreditCode: string(code), Stratum: stratum, Ticket: ticket.String(), Kind: kind})
+			if len(rows) == selectionBatchSQLite {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
 	}
-	src := &selectionSource{items: items, order: make([]int32, len(items)), row: []any{id, nil, nil, nil, kind}}
-	for i := range src.order {
-		src.order[i] = int32(i)
+	// The campaign check (migration 00005) reads the inserted rows from a
+	// transition table, kept in memory up to work_mem and spilled to a
+	// temporary file beyond (166 MB for 1.5M rows). Room for them in
+	// memory, for this transaction only.
+	if err := tx.Exec(fmt.Sprintf("SET LOCAL work_mem = '%dkB'", 4096+items.Len()/4)).Error; err != nil {
+		return err
 	}
-	slices.SortFunc(src.order, func(a, b int32) int { return strings.Compare(items[a].ID, items[b].ID) })
+	src := &selectionSource{items: items, row: []any{id, nil, nil, nil, kind}}
 	err := pg(func(c *pgx.Conn) error {
 		_, err := c.CopyFrom(ctx, pgx.Identifier{"draw_selections"},
 			[]string{"campaign_id", "credit_code", "stratum", "ticket", "kind"}, src)
@@ -1253,24 +1264,22 @@ func insertSelections(ctx context.Context, tx *Tx, pg PgConn, id int64, items []
 	return nil
 }
 
-// selectionSource is a pgx.CopyFromSource over items in the given order.
-// pgx encodes each row before asking for the next, so one row slice and
-// one ticket buffer serve all.
+// selectionSource is a pgx.CopyFromSource over the drawn items. pgx encodes
+// each row before asking for the next, so one row slice and one ticket
+// buffer serve all.
 type selectionSource struct {
-	items  []draw.Item
-	order  []int32
-	next   int
+	items  *draw.ByID
 	row    []any
 	ticket [64]byte
 }
 
-func (s *selectionSource) Next() bool { s.next++; return s.next <= len(s.order) }
+func (s *selectionSource) Next() bool { return s.items.Next() }
 func (s *selectionSource) Err() error { return nil }
 
 func (s *selectionSource) Values() ([]any, error) {
-	it := &s.items[s.order[s.next-1]]
-	hex.Encode(s.ticket[:], it.Ticket[:])
-	s.row[1], s.row[2], s.row[3] = it.ID, it.Stratum, s.ticket[:]
+	code, stratum, ticket := s.items.Item()
+	hex.Encode(s.ticket[:], ticket[:])
+	s.row[1], s.row[2], s.row[3] = code, stratum, s.ticket[:]
 	return s.row, nil
 }
 
@@ -1344,7 +1353,7 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 			return fmt.Errorf("campaign %d digest: %w", id, err)
 		}
 		seed := draw.Seed(digest, randomness)
-		selected, err := sample(ctx, tx, pg, r, seed, m.Ratios)
+		selected, err := sample(ctx, s.db, tx, pg, r, seed, m.Ratios)
 		if err != nil {
 			return err
 		}
@@ -1359,7 +1368,7 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 		if err != nil {
 			return err
 		}
-		addAudit(tx, "campaign.draw", "campaign", id, auditData{"randomness": randomness, "seed": seed.String(), "selected": len(selected)})
+		addAudit(tx, "campaign.draw", "campaign", id, auditData{"randomness": randomness, "seed": seed.String(), "selected": selected.Len()})
 		if r, err = findVisibleCampaign(tx, actor, id, false); err != nil {
 			return err
 		}
@@ -1370,7 +1379,7 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 }
 
 // sample streams the campaign's population through a draw.Sampler and
-// returns the selected items in ascending (ticket, id). The sampler does not
+// returns the selected items in credit-code order. The sampler does not
 // depend on the order rows arrive in, so the scan is unordered. On
 // PostgreSQL (pg not nil) the rows come from a binary COPY and their tickets
 // are computed on every core while they arrive.
@@ -1379,12 +1388,14 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 // ratio: then the whole population, whose size the commit recorded, is one
 // stratum (the commit refused any other), and the sampler still checks that
 // exactly that many rows arrived.
-func sample(ctx context.Context, tx *Tx, pg PgConn, r *campaignRow, seed draw.Hash, ratios map[string]draw.Ratio) ([]draw.Item, error) {
+func sample(ctx context.Context, db *DB, tx *Tx, pg PgConn, r *campaignRow, seed draw.Hash, ratios map[string]draw.Ratio) (*draw.ByID, error) {
 	id := r.ID
 	var sizes map[string]int
+	var only *string // the one stratum, if there is one
 	if len(ratios) == 1 && r.PopulationSize != nil {
 		for stratum := range ratios {
 			sizes = map[string]int{stratum: *r.PopulationSize}
+			only = &stratum
 		}
 	} else {
 		var err error
@@ -1397,18 +1408,22 @@ func sample(ctx context.Context, tx *Tx, pg PgConn, r *campaignRow, seed draw.Ha
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	if pg != nil {
-		err = copyPopulation(ctx, pg, id, sampler)
+		n := 0
+		for _, size := range sizes {
+			n += size
+		}
+		err = copyPopulation(ctx, db, tx, pg, id, n, only, sampler)
 	} else {
 		err = scanPopulation(tx, id, sampler)
 	}
 	if err != nil {
 		return nil, err
 	}
-	res, err := sampler.Finish()
+	selected, err := sampler.SelectedByID(runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
-	return res.Selected, nil
+	return selected, nil
 }
 
 // scanPopulation adds the campaign's population to sampler row by row.
@@ -1430,21 +1445,89 @@ func scanPopulation(tx *Tx, id int64, sampler *draw.Sampler) error {
 	return rows.Err()
 }
 
-// copyPopulation adds the campaign's population to sampler from one binary
-// COPY on the transaction's connection.
-func copyPopulation(ctx context.Context, pg PgConn, id int64, sampler *draw.Sampler) error {
+// parallelReadMin is the smallest population read on two connections
+// (a variable for tests); parallelReads counts such reads, for tests.
+var (
+	parallelReadMin = 1 << 18
+	parallelReads   atomic.Int64
+)
+
+// copyPopulation adds the campaign's population of n rows to sampler from
+// binary COPY on the transaction's connection. With only one stratum, only
+// the credit codes are read: the commit checked every row is in it.
+//
+// PostgreSQL sends a COPY from one backend, whose CPU time bounds the read,
+// so a large population is read in two halves of the table's pages at
+// once: one on the transaction's connection, the other on a second
+// connection that sees the snapshot the transaction exported, both feeding
+// the same sampler. Without a second connection at hand it reads alone.
+func copyPopulation(ctx context.Context, db *DB, tx *Tx, pg PgConn, id int64, n int, only *string, sampler *draw.Sampler) error {
+	cols, stratum := "stratum, credit_code", []byte(nil)
+	if only != nil {
+		cols, stratum = "credit_code", []byte(*only) // not nil, even if empty
+	}
+	query := func(where string) string {
+		return fmt.Sprintf("COPY (SELECT %s FROM campaign_population WHERE campaign_id = %d%s) TO STDOUT (FORMAT binary)", cols, id, where)
+	}
+	copyTo := func(c *pgx.Conn, q string, feed *draw.Feeder) error {
+		rd := &copyRows{fn: feed.Add, stratum: stratum}
+		if _, err := c.PgConn().CopyTo(ctx, rd, q); err != nil {
+			return err
+		}
+		return rd.finish()
+	}
 	feed := sampler.Feed(runtime.GOMAXPROCS(0))
 	defer feed.Close()
-	rd := &copyRows{fn: feed.Add}
-	err := pg(func(c *pgx.Conn) error {
-		_, err := c.PgConn().CopyTo(ctx, rd, fmt.Sprintf(
-			"COPY (SELECT stratum, credit_code FROM campaign_population WHERE campaign_id = %d) TO STDOUT (FORMAT binary)", id))
-		return err
-	})
-	feed.Close()
-	if err == nil {
-		err = rd.finish()
+
+	// Halves of the table's pages are the campaign's halves only if it is
+	// most of the table; a smaller one is read through the index at once.
+	var half struct {
+		Snapshot string
+		Pages    int64
 	}
+	if n >= parallelReadMin && runtime.GOMAXPROCS(0) > 1 {
+		// The lock, held to the end of the transaction, keeps a VACUUM
+		// FULL or CLUSTER from moving rows between the halves.
+		if err := tx.Exec("LOCK TABLE campaign_population IN ACCESS SHARE MODE").Error; err != nil {
+			return fmt.Errorf("campaign %d: read population: %w", id, err)
+		}
+		err := tx.Raw(`SELECT pg_export_snapshot() AS snapshot, pg_relation_size(oid) / current_setting('block_size')::bigint / 2 AS pages
+FROM pg_class WHERE oid = 'campaign_population'::regclass AND reltuples BETWEEN 0 AND ?`, 2*n).Scan(&half).Error
+		if err != nil {
+			return fmt.Errorf("campaign %d: read population: %w", id, err)
+		}
+	}
+	var err error
+	if half.Pages > 0 {
+		// Each half ends with its own query, so a page added meanwhile
+		// (another campaign's population) is in the second.
+		fork := feed.Fork()
+		second := make(chan error, 1)
+		go func() {
+			err := db.WithSnapshotConn(ctx, half.Snapshot, time.Second, func(c *pgx.Conn) error {
+				return copyTo(c, query(fmt.Sprintf(" AND ctid >= '(%d,0)'::tid", half.Pages)), fork)
+			})
+			fork.Close() // before feed's Close, which the result lets run
+			second <- err
+		}()
+		err = pg(func(c *pgx.Conn) error {
+			return copyTo(c, query(fmt.Sprintf(" AND ctid < '(%d,0)'::tid", half.Pages)), feed)
+		})
+		err2 := <-second
+		if err2 == nil {
+			parallelReads.Add(1)
+		}
+		if errors.Is(err2, ErrNoConn) && err == nil {
+			err = pg(func(c *pgx.Conn) error {
+				return copyTo(c, query(fmt.Sprintf(" AND ctid >= '(%d,0)'::tid", half.Pages)), feed)
+			})
+		} else if err == nil {
+			err = err2
+		}
+	} else {
+		err = pg(func(c *pgx.Conn) error { return copyTo(c, query(""), feed) })
+	}
+	feed.Close()
 	if err != nil {
 		return fmt.Errorf("campaign %d: read population: %w", id, err)
 	}
@@ -1455,16 +1538,17 @@ func copyPopulation(ctx context.Context, pg PgConn, id int64, sampler *draw.Samp
 const copySignature = "PGCOPY\n\xff\r\n\x00"
 
 // copyRows is an io.Writer that parses a binary COPY of two non-null text
-// columns and calls fn with each row's fields; the slices are only valid
-// during the call. The first error stops the parsing (the rest of the
+// columns, or one, and calls fn with each row's fields; the slices are only
+// valid during the call. The first error stops the parsing (the rest of the
 // stream is read and dropped, so the connection stays usable) and is
 // returned by finish.
 type copyRows struct {
-	fn     func(a, b []byte) error
-	carry  []byte // an incomplete tuple from the previous Write
-	header bool   // the header has been read
-	done   bool   // the trailer has been read
-	err    error
+	fn      func(a, b []byte) error
+	stratum []byte // if not nil, the stream has one column, b, and a is this
+	carry   []byte // an incomplete tuple from the previous Write
+	header  bool   // the header has been read
+	done    bool   // the trailer has been read
+	err     error
 }
 
 func (r *copyRows) Write(p []byte) (int, error) {
@@ -1514,14 +1598,18 @@ func (r *copyRows) parse(data []byte) int {
 			r.done = true
 			return len(data)
 		}
-		if fields != 2 {
-			r.err = fmt.Errorf("binary COPY tuple of %d fields, want 2", fields)
+		want := 2
+		if r.stratum != nil {
+			want = 1
+		}
+		if int(fields) != want {
+			r.err = fmt.Errorf("binary COPY tuple of %d fields, want %d", fields, want)
 			return len(data)
 		}
 		var f [2][]byte
 		p := at + 2
 		complete := true
-		for i := range f {
+		for i := range want {
 			if len(data)-p < 4 {
 				complete = false
 				break
@@ -1542,7 +1630,11 @@ func (r *copyRows) parse(data []byte) int {
 		if !complete {
 			break
 		}
-		r.err = r.fn(f[0], f[1])
+		if r.stratum != nil {
+			r.err = r.fn(r.stratum, f[0])
+		} else {
+			r.err = r.fn(f[0], f[1])
+		}
 		at = p
 	}
 	return at

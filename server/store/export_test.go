@@ -37,6 +37,18 @@ func SetPublicChunk(n int) (restore func()) {
 	return func() { publicChunk = old }
 }
 
+// SetParallelReadMin sets the smallest population a draw reads on two
+// connections; it returns a function that restores the old value.
+func SetParallelReadMin(n int) (restore func()) {
+	old := parallelReadMin
+	parallelReadMin = n
+	return func() { parallelReadMin = old }
+}
+
+// ParallelReads is how many draws have read their population on two
+// connections so far.
+func ParallelReads() int64 { return parallelReads.Load() }
+
 // ExecRaw runs one statement outside any service, for tests that play an
 // intruder with write access to the database.
 func ExecRaw(db *DB, sql string, args ...any) error { return db.gorm.Exec(sql, args...).Error }
