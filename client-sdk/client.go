@@ -166,6 +166,10 @@ func dsn(path string) string {
 	q.Set("_synchronous", "FULL")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")
+	// Prepared statements kept per connection: a sync runs the same few
+	// statements a thousand times, and preparing them was a tenth of its
+	// CPU.
+	q.Set("_stmt_cache_size", "64")
 	return "file:" + path + "?" + q.Encode()
 }
 

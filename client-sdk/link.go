@@ -15,6 +15,14 @@ const (
 	maxUploads = 8
 )
 
+// From fastLinkRate on (loopback, a LAN) the link is not what limits
+// uploads but the server's durable write of each file (its fsync), and
+// fastLinkUploads files at once overlap those writes.
+const (
+	fastLinkRate    = 25e6 // bytes per second
+	fastLinkUploads = 4
+)
+
 // rttSampleBytes bounds the requests and answers timed as round trips: small
 // enough that their time is the link's delay, not its rate.
 const rttSampleBytes = 4 << 10
@@ -60,10 +68,14 @@ func (l *linkStats) uploads(reqBytes int64) int {
 	l.mu.Lock()
 	rtt, rate := l.rtt, l.rate
 	l.mu.Unlock()
+	least := minUploads
+	if rate >= fastLinkRate {
+		least = fastLinkUploads
+	}
 	if rtt <= 0 || rate <= 0 || reqBytes <= 0 {
-		return minUploads
+		return least
 	}
 	bdp := rate * rtt.Seconds()
 	n := 1 + int(math.Ceil(bdp/float64(reqBytes)))
-	return min(max(n, minUploads), maxUploads)
+	return min(max(n, least), maxUploads)
 }

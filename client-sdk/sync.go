@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -353,8 +354,23 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 		offset = next
 		tries = 0
 	}
+	return nil // the server holds it: uploadAll marks it so (markOnServer)
+}
+
+// markOnServer records, in one local transaction, that the server holds
+// these attachments. Not recorded (the device stopped first), the next sync
+// asks the server about them again and learns it.
+func (c *Client) markOnServer(hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
 	return c.tx(func(tx *gorm.DB) error {
-		return tx.Exec(`UPDATE attachments SET on_server = 1, upload_url = '' WHERE sha256 = ?`, a.SHA256).Error
+		for batch := range slices.Chunk(hashes, 500) {
+			if err := tx.Exec(`UPDATE attachments SET on_server = 1, upload_url = '' WHERE sha256 IN ?`, batch).Error; err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -408,6 +424,7 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 		bySeq[sent[i].Seq] = &sent[i]
 	}
 	err = c.tx(func(tx *gorm.DB) error {
+		var done []uint64 // acknowledged: dropped from the outbox below, in a few statements
 		for _, r := range resp.Results {
 			m := bySeq[r.Seq]
 			if m == nil {
@@ -434,17 +451,25 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 					}
 				}
 				deferred = r.Seq
-				return nil
 			default:
 				return fmt.Errorf("unknown push status %q for seq %d", r.Status, r.Seq)
 			}
-			if err := tx.Exec(`DELETE FROM outbox WHERE seq = ?`, r.Seq).Error; err != nil {
-				return err
+			if deferred != 0 {
+				break
 			}
-			if err := tx.Exec(`UPDATE answers SET pending_seq = NULL WHERE pending_seq = ?`, r.Seq).Error; err != nil {
-				return err
-			}
+			done = append(done, r.Seq)
 			acked++
+		}
+		for batch := range slices.Chunk(done, 500) {
+			if err := tx.Exec(`DELETE FROM outbox WHERE seq IN ?`, batch).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`UPDATE answers SET pending_seq = NULL WHERE pending_seq IN ?`, batch).Error; err != nil {
+				return err
+			}
+		}
+		if deferred != 0 {
+			return nil
 		}
 		return tx.Exec(`UPDATE sync_state SET last_applied_seq = MAX(last_applied_seq, ?) WHERE id = 1`, resp.LastAppliedSeq).Error
 	})

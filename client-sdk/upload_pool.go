@@ -33,6 +33,7 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		firstErr error
 		wg       sync.WaitGroup
 		done     int64 // bytes of finished files
+		finished []string
 		start    = time.Now()
 	)
 	var reqBytes int64 // the average request: a file, or a chunk of a big one
@@ -80,6 +81,7 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 				c.updateProgress(func(p *Progress) { p.ItemsUp++ })
 				mu.Lock()
 				done += a.Size
+				finished = append(finished, a.SHA256)
 				if running >= minUploads {
 					// All workers busy since start: the rate of the link.
 					c.link.observeRate(done, time.Since(start))
@@ -101,6 +103,9 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 	}
 	spawn()
 	wg.Wait()
+	if err := c.markOnServer(finished); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if firstErr != nil {
 		return firstErr
 	}

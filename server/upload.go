@@ -19,9 +19,9 @@ type UploadLimits struct {
 	DailyBytesPerUser int64
 }
 
-// DefaultUploadLimits are ample for a field day (a device uploads two files
-// at a time; a day of photos is a few hundred MB) and keep an abusive device
-// to a bounded share of the disk.
+// DefaultUploadLimits are ample for a field day (a device uploads two to
+// eight files at a time; a day of photos is a few hundred MB) and keep an
+// abusive device to a bounded share of the disk.
 var DefaultUploadLimits = UploadLimits{
 	OpenPerDevice: 64, OpenBytesPerDevice: 512 << 20,
 	OpenPerUser: 128, OpenBytesPerUser: 1 << 30,

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,30 @@ import (
 )
 
 var dayItems = flag.Int("deviceday.items", 60, "BenchmarkDeviceDayLoopback: check items answered per packet (60 gives about 1,260 mutations)")
+
+var dayCPUProfile = flag.String("deviceday.cpuprofile", "", "BenchmarkDeviceDayLoopback: write a CPU profile of each evening sync (device and server) to FILE.DIALECT.N")
+
+var eveningRuns atomic.Int32
+
+// profileEvening runs sync under the CPU profile if -deviceday.cpuprofile is set.
+func profileEvening(tb testing.TB, sync func() error) func() error {
+	if *dayCPUProfile == "" {
+		return sync
+	}
+	return func() error {
+		dialect := tb.Name()[strings.LastIndex(tb.Name(), "/")+1:]
+		f, err := os.Create(fmt.Sprintf("%s.%s.%d", *dayCPUProfile, dialect, eveningRuns.Add(1)))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+		return sync()
+	}
+}
 
 // wireCounter counts what a device's transport puts on and takes off the
 // wire (TCP payload: headers and bodies as sent, compressed or not) and its
@@ -199,7 +225,7 @@ func loopbackDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, items in
 	}
 	d := &device{t: tb, w: w, c: c, dir: dir, local: local, id: c.DeviceID(), intent: map[uint64]intent{}}
 	payload := dayWork(tb, c, d, w, is, spec)
-	evening = wc.measure(tb, func() error { return c.Sync(ctx) })
+	evening = wc.measure(tb, profileEvening(tb, func() error { return c.Sync(ctx) }))
 	noop = wc.measure(tb, func() error { return c.Sync(ctx) })
 	d.verify()
 	verifyBlobs(tb, db, h.App.Blobs)

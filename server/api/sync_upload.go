@@ -173,10 +173,13 @@ func (s *Server) preUploadFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error)
 		ctx = context.Background()
 	}
 	b := &server.Blob{SHA256: info.MetaData[syncproto.UploadMetaSHA256], ContentType: info.MetaData[syncproto.UploadMetaContentType]}
-	err := s.Blobs.AddBlob(ctx, info.Storage[filestore.StorageKeyPath], b)
+	// Stored, the blob's transaction closes the upload's record too.
+	err := s.Blobs.AddBlob(server.NewContextWithUpload(ctx, info.ID), info.Storage[filestore.StorageKeyPath], b)
 	if p := info.Storage[filestore.StorageKeyInfoPath]; p != "" && (err == nil || server.ErrorCode(err) != server.EINTERNAL) {
 		os.Remove(p) // the upload is finished either way
-		s.closeUpload(ctx, info.ID)
+		if err != nil {
+			s.closeUpload(ctx, info.ID)
+		}
 	}
 	if err != nil {
 		code := server.ErrorCode(err)

@@ -201,6 +201,12 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 			b.SHA256, actor.ID, actor.DeviceID, tx.Now).Error; err != nil {
 			return err
 		}
+		if id := server.UploadFromContext(ctx); id != "" {
+			// The resumable upload this file came from is finished.
+			if err := tx.Exec("DELETE FROM uploads WHERE id = ?", id).Error; err != nil {
+				return err
+			}
+		}
 		var got blobRow
 		if err := tx.Where("sha256 = ?", b.SHA256).Take(&got).Error; err != nil {
 			return err

@@ -164,6 +164,9 @@ func sqliteDSN(path string) string {
 	q.Set("_synchronous", "FULL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_txlock", "immediate")
+	// Prepared statements kept per connection: a push or a pull runs the
+	// same statements for each of its rows.
+	q.Set("_stmt_cache_size", "64")
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"

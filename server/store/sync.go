@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -234,10 +235,13 @@ func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncpro
 		if err != nil {
 			return err
 		}
-		p := &pusher{tx: tx, actor: actor, device: dev, packets: map[string]*pushPacket{}}
+		p := newPusher(tx, actor, dev)
 		last := uint64(dev.LastAppliedSeq)
 		originals, err := p.originals(req.Mutations, last)
 		if err != nil {
+			return err
+		}
+		if err := p.prefetchBlobs(req.Mutations, last); err != nil {
 			return err
 		}
 		results := make([]syncproto.MutationResult, 0, len(req.Mutations))
@@ -277,11 +281,12 @@ func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncpro
 				}
 				row.Body = string(b)
 			}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
+			p.mutations = append(p.mutations, row)
 			results = append(results, syncproto.MutationResult{Seq: m.Seq, Status: row.Status, Code: row.Code, Message: row.Message})
 			last = m.Seq
+		}
+		if err := p.flush(); err != nil {
+			return err
 		}
 		if err := tx.Exec("UPDATE devices SET last_applied_seq = ?, last_seen_at = ? WHERE id = ?", int64(last), tx.Now, dev.ID).Error; err != nil {
 			return err
@@ -295,12 +300,164 @@ func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncpro
 	return out, nil
 }
 
-// pusher applies one push's mutations inside its transaction.
+// pusher applies one push's mutations inside its transaction. A day's push
+// is a thousand mutations or more, so it does not read and write row by
+// row: it reads each packet's answers and sealed versions once and keeps
+// them up to date in memory, checks the batch's attachments in one query,
+// and writes the new answers, attachment references and mutation rows in
+// multi-row statements at the end (flush), before the commit. Nothing
+// inside the push reads those tables back except through these caches.
 type pusher struct {
 	tx      *Tx
 	actor   *server.User
 	device  *syncDeviceRow
 	packets map[string]*pushPacket // by id; nil when not visible to the actor
+
+	answers map[string]map[answerKey][]*answerRow // by packet, then item: its versions in order
+	sealed  map[answerKey]int                     // latest sealed version by packet and department (item "")
+
+	// usable are the batch's attachments the device may refer to and blobs
+	// their stored rows, both read once at the start; a hash in neither is
+	// checked on its own (the original queries).
+	usable map[string]bool
+	blobs  map[string]blobRow
+
+	newAnswers []*answerRow
+	refs       []attachmentRefRow
+	refSeen    map[attachmentRefRow]bool
+	mutations  []mutationRow
+}
+
+type answerKey struct{ packet, dept, item string }
+
+type attachmentRefRow struct {
+	SHA256   string `gorm:"column:sha256"`
+	PacketID string
+}
+
+func (attachmentRefRow) TableName() string { return "attachment_refs" }
+
+func newPusher(tx *Tx, actor *server.User, dev *syncDeviceRow) *pusher {
+	return &pusher{tx: tx, actor: actor, device: dev, packets: map[string]*pushPacket{},
+		answers: map[string]map[answerKey][]*answerRow{}, sealed: map[answerKey]int{},
+		usable: map[string]bool{}, blobs: map[string]blobRow{}, refSeen: map[attachmentRefRow]bool{}}
+}
+
+// flushBatch is the rows a multi-row insert takes at once: within
+// PostgreSQL's 65,535 parameters for the widest row.
+const flushBatch = 500
+
+// flush writes what the push queued, in the order the rows were made.
+func (p *pusher) flush() error {
+	if len(p.newAnswers) > 0 {
+		if err := p.tx.CreateInBatches(p.newAnswers, flushBatch).Error; err != nil {
+			return err
+		}
+		p.newAnswers = nil
+	}
+	if err := p.flushRefs(); err != nil {
+		return err
+	}
+	if len(p.mutations) > 0 {
+		if err := p.tx.CreateInBatches(p.mutations, flushBatch).Error; err != nil {
+			return err
+		}
+		p.mutations = nil
+	}
+	return nil
+}
+
+// flushRefs writes the queued attachment references, which unusableBlobs
+// reads.
+func (p *pusher) flushRefs() error {
+	for batch := range slices.Chunk(p.refs, flushBatch) {
+		q := "INSERT INTO attachment_refs (sha256, packet_id) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", ") + " ON CONFLICT DO NOTHING"
+		args := make([]any, 0, 2*len(batch))
+		for _, r := range batch {
+			args = append(args, r.SHA256, r.PacketID)
+		}
+		if err := p.tx.Exec(q, args...).Error; err != nil {
+			return err
+		}
+	}
+	p.refs = nil
+	return nil
+}
+
+// prefetchBlobs reads, in one go, which of the attachments the batch's new
+// mutations refer to the device may use, and their stored rows.
+func (p *pusher) prefetchBlobs(ms []syncproto.Mutation, last uint64) error {
+	var hashes []string
+	seen := map[string]bool{}
+	for i := range ms {
+		if ms[i].Seq <= last {
+			continue
+		}
+		for _, r := range ms[i].Refs() {
+			if !seen[r.SHA256] && syncproto.ValidSHA256(r.SHA256) {
+				seen[r.SHA256] = true
+				hashes = append(hashes, r.SHA256)
+			}
+		}
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	unusable, err := unusableBlobs(p.tx, p.actor, p.device.ID, hashes)
+	if err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		p.usable[h] = true
+	}
+	for _, h := range unusable {
+		delete(p.usable, h)
+	}
+	for batch := range slices.Chunk(hashes, flushBatch) {
+		var rows []blobRow
+		if err := p.tx.Where("sha256 IN ?", batch).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			p.blobs[r.SHA256] = r
+		}
+	}
+	return nil
+}
+
+// itemVersions returns the stored and queued versions of an item, in
+// version order, reading the packet's answers on first use.
+func (p *pusher) itemVersions(k answerKey) ([]*answerRow, error) {
+	byItem, ok := p.answers[k.packet]
+	if !ok {
+		var rows []*answerRow
+		if err := p.tx.Where("packet_id = ?", k.packet).Order("department, item_code, version").Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		byItem = map[answerKey][]*answerRow{}
+		for _, r := range rows {
+			rk := answerKey{r.PacketID, r.Department, r.ItemCode}
+			byItem[rk] = append(byItem[rk], r)
+		}
+		p.answers[k.packet] = byItem
+	}
+	return byItem[k], nil
+}
+
+// sealedVersion is sealedSectionVersion, read once per section and kept
+// up to date by applySeal.
+func (p *pusher) sealedVersion(packetID, dept string) (int, error) {
+	k := answerKey{packet: packetID, dept: dept}
+	if v, ok := p.sealed[k]; ok {
+		return v, nil
+	}
+	v, err := sealedSectionVersion(p.tx, packetID, dept)
+	if err != nil {
+		return 0, err
+	}
+	p.sealed[k] = v
+	return v, nil
 }
 
 // pushPacket is a packet the actor may work on.
@@ -405,7 +562,7 @@ func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error
 		// alone grants nothing and tells nothing.
 		return nil, server.Errorf(server.ENOTFOUND, "附件尚未由本设备上传：%s (attachment not uploaded from this device yet: %s).", unusable[0], unusable[0]), nil
 	}
-	if rej, err := mismatchedRefs(p.tx, refs); rej != nil || err != nil {
+	if rej, err := p.mismatchedRefs(refs); rej != nil || err != nil {
 		return rej, nil, err
 	}
 	switch m.Kind {
@@ -422,8 +579,9 @@ func (p *pusher) apply(m *syncproto.Mutation) (rejection, deferred *server.Error
 		return nil, nil, err
 	}
 	for _, h := range hashes {
-		if err := p.tx.Exec("INSERT INTO attachment_refs (sha256, packet_id) VALUES (?, ?) ON CONFLICT DO NOTHING", h, m.PacketID).Error; err != nil {
-			return nil, nil, err
+		if r := (attachmentRefRow{SHA256: h, PacketID: m.PacketID}); !p.refSeen[r] {
+			p.refSeen[r] = true
+			p.refs = append(p.refs, r)
 		}
 	}
 	return nil, nil, nil
@@ -512,6 +670,16 @@ func (s *SyncService) MissingBlobs(ctx context.Context, hashes []string) ([]stri
 	return out, err
 }
 
+// mismatchedRefs is mismatchedRefs with the blob rows read at the start.
+func (p *pusher) mismatchedRefs(refs []syncproto.AttachmentRef) (*server.Error, error) {
+	for _, r := range refs {
+		if _, ok := p.blobs[r.SHA256]; !ok {
+			return mismatchedRefs(p.tx, refs)
+		}
+	}
+	return checkRefs(refs, p.blobs), nil
+}
+
 // mismatchedRefs rejects a reference whose size or content type is not the
 // stored blob's: a record must describe its attachments as they are.
 func mismatchedRefs(tx *Tx, refs []syncproto.AttachmentRef) (*server.Error, error) {
@@ -532,12 +700,16 @@ func mismatchedRefs(tx *Tx, refs []syncproto.AttachmentRef) (*server.Error, erro
 			stored[r.SHA256] = r
 		}
 	}
+	return checkRefs(refs, stored), nil
+}
+
+func checkRefs(refs []syncproto.AttachmentRef, stored map[string]blobRow) *server.Error {
 	for _, r := range refs {
 		b, ok := stored[r.SHA256]
 		if ok && (b.Size != r.Size || b.ContentType != r.ContentType) {
 			return server.Errorf(server.EINVALID, "附件%s的大小或类型与已上传的文件不符（%d字节，%s） (attachment %s is %d bytes of %s, not %d bytes of %s as the record says).",
-				r.SHA256, b.Size, b.ContentType, r.SHA256, b.Size, b.ContentType, r.Size, r.ContentType), nil
+				r.SHA256, b.Size, b.ContentType, r.SHA256, b.Size, b.ContentType, r.Size, r.ContentType)
 		}
 	}
-	return nil, nil
+	return nil
 }

@@ -99,7 +99,7 @@ func (p *pusher) checkAnswer(m *syncproto.Mutation, pk *pushPacket, me *server.P
 		return rej, nil
 	}
 	draft := max(a.SectionVersion, 1) // protocol 1 outboxes carry none: their answers were for version 1
-	sealed, err := sealedSectionVersion(p.tx, m.PacketID, a.Department)
+	sealed, err := p.sealedVersion(m.PacketID, a.Department)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (p *pusher) checkSeal(m *syncproto.Mutation, pk *pushPacket, me *server.Pac
 	if rej := checkCertificates(pk, s.Certificates, s.Department); rej != nil {
 		return rej, nil
 	}
-	current, err := sealedSectionVersion(p.tx, m.PacketID, s.Department)
+	current, err := p.sealedVersion(m.PacketID, s.Department)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,17 @@ func (p *pusher) checkClose(m *syncproto.Mutation, pk *pushPacket) *server.Error
 // order, each once: those neither uploaded from this device nor already
 // referenced by a packet the inspector's team holds.
 func (p *pusher) unusableBlobs(hashes []string) ([]string, error) {
-	return unusableBlobs(p.tx, p.actor, p.device.ID, hashes)
+	for _, h := range hashes {
+		if !p.usable[h] {
+			// Not known usable from the start of the push: ask, with this
+			// push's references written.
+			if err := p.flushRefs(); err != nil {
+				return nil, err
+			}
+			return unusableBlobs(p.tx, p.actor, p.device.ID, hashes)
+		}
+	}
+	return nil, nil
 }
 
 func unusableBlobs(tx *Tx, actor *server.User, deviceID int64, hashes []string) ([]string, error) {
@@ -280,9 +290,9 @@ func (p *pusher) applyAnswer(m *syncproto.Mutation) error {
 // version has seen every earlier one (a seal's answers: the sealed section is
 // the section's live state).
 func (p *pusher) addAnswerVersion(packetID, dept, item string, base int64, body string, seq int64, deviceTime time.Time, supersede bool) error {
-	var rows []answerRow
-	if err := p.tx.Where("packet_id = ? AND department = ? AND item_code = ?", packetID, dept, item).
-		Order("version").Find(&rows).Error; err != nil {
+	k := answerKey{packetID, dept, item}
+	rows, err := p.itemVersions(k)
+	if err != nil {
 		return err
 	}
 	var current int64
@@ -292,7 +302,7 @@ func (p *pusher) addAnswerVersion(packetID, dept, item string, base int64, body 
 	if supersede {
 		base = current
 	}
-	rows = append(rows, answerRow{
+	rows = append(rows, &answerRow{
 		PacketID: packetID, Department: dept, ItemCode: item, Version: current + 1, BaseVersion: base,
 		DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, Seq: seq, Body: body,
 		DeviceTime: deviceTime, ReceivedAt: p.tx.Now,
@@ -328,21 +338,23 @@ func (p *pusher) addAnswerVersion(packetID, dept, item string, base int64, body 
 			conflict[sortedRows[c]] = true
 		}
 	}
-	for i := range rows[:len(rows)-1] {
-		r := &rows[i]
+	for i, r := range rows[:len(rows)-1] {
 		if r.Winner == winner[i] && r.Conflict == conflict[i] {
 			continue
+		}
+		r.Winner, r.Conflict = winner[i], conflict[i]
+		if r.ID == 0 {
+			continue // queued in this push: written with the new values
 		}
 		if err := p.tx.Model(&answerRow{}).Where("id = ?", r.ID).
 			Updates(map[string]any{"winner": winner[i], "conflict": conflict[i]}).Error; err != nil {
 			return err
 		}
 	}
-	last := len(rows) - 1
-	rows[last].Winner, rows[last].Conflict = winner[last], conflict[last]
-	if err := p.tx.Create(&rows[last]).Error; err != nil {
-		return err
-	}
+	last := rows[len(rows)-1]
+	last.Winner, last.Conflict = winner[len(rows)-1], conflict[len(rows)-1]
+	p.newAnswers = append(p.newAnswers, last)
+	p.answers[packetID][k] = rows
 	return addSyncChange(p.tx, packetID, syncproto.ChangeAnswer, dept+"/"+item)
 }
 
@@ -364,12 +376,18 @@ func (p *pusher) applySeal(m *syncproto.Mutation, pk *pushPacket) error {
 	}).Error; err != nil {
 		return err
 	}
+	p.sealed[answerKey{packet: m.PacketID, dept: s.Department}] = s.Version
 	for i := range s.Answers {
 		a := s.Answers[i]
-		var winners []answerRow
-		if err := p.tx.Where("packet_id = ? AND department = ? AND item_code = ? AND winner", m.PacketID, a.Department, a.ItemCode).
-			Find(&winners).Error; err != nil {
+		versions, err := p.itemVersions(answerKey{m.PacketID, a.Department, a.ItemCode})
+		if err != nil {
 			return err
+		}
+		var winners []*answerRow
+		for _, r := range versions {
+			if r.Winner {
+				winners = append(winners, r)
+			}
 		}
 		ab, err := canonicalJSON(&a)
 		if err != nil {

@@ -48,9 +48,38 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 				return err
 			}
 		}
-		superseded = nil
-		if err := tx.Raw("SELECT id FROM uploads WHERE device_id = ? AND sha256 = ? ORDER BY id", device, u.SHA256).Scan(&superseded).Error; err != nil {
+		// The uploads this creation is weighed against, read at once: the
+		// user's and the device's open ones, and any holding the named ID.
+		var rows []struct {
+			ID       string
+			UserID   int64
+			DeviceID int64
+			SHA256   string `gorm:"column:sha256"`
+			Size     int64
+		}
+		if err := tx.Raw("SELECT id, user_id, device_id, sha256, size FROM uploads WHERE user_id = ? OR device_id = ? OR id = ? ORDER BY id",
+			actor.ID, device, u.ID).Scan(&rows).Error; err != nil {
 			return err
+		}
+		type open struct {
+			N     int
+			Bytes int64
+		}
+		var dev, usr open
+		superseded = nil
+		taken := false
+		for _, r := range rows {
+			if r.DeviceID == device && r.SHA256 == u.SHA256 {
+				superseded = append(superseded, r.ID)
+				continue
+			}
+			taken = taken || r.ID == u.ID
+			if r.DeviceID == device {
+				dev.N, dev.Bytes = dev.N+1, dev.Bytes+r.Size
+			}
+			if r.UserID == actor.ID {
+				usr.N, usr.Bytes = usr.N+1, usr.Bytes+r.Size
+			}
 		}
 		if len(superseded) > 0 {
 			if err := tx.Exec("DELETE FROM uploads WHERE id IN ?", superseded).Error; err != nil {
@@ -58,23 +87,8 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 			}
 		}
 		// An ID the device named may be taken (by anyone): it names another.
-		var taken int64
-		if err := tx.Raw("SELECT COUNT(*) FROM uploads WHERE id = ?", u.ID).Scan(&taken).Error; err != nil {
-			return err
-		}
-		if taken > 0 {
+		if taken {
 			return server.Errorf(server.ECONFLICT, "上传编号已被使用，请换一个 (the upload id is in use; name another).")
-		}
-		type open struct {
-			N     int
-			Bytes int64
-		}
-		var dev, usr open
-		if err := tx.Raw("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM uploads WHERE device_id = ?", device).Scan(&dev).Error; err != nil {
-			return err
-		}
-		if err := tx.Raw("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM uploads WHERE user_id = ?", actor.ID).Scan(&usr).Error; err != nil {
-			return err
 		}
 		over := func(format string, args ...any) *server.Error {
 			e := server.Errorf(server.EQUOTA, format, args...)
