@@ -36,7 +36,10 @@ func (w *walk) resultCode(t *testing.T, d string) string {
 // not hold insp-a1: a team member of d seals the section.
 func (w *walk) result(t *testing.T, d string) string {
 	root := server.NewContextWithUser(context.Background(), w.h.Users["root"])
-	is := w.h.IssueCampaign(t, apptest.CampaignSpec{Departments: []*server.Department{w.dept(d)}, Cafes: 2, TargetsPerTeam: 1})
+	// A district of its own: the enterprises other routes of the walk
+	// declared conflicts of interest with could leave a target no team.
+	is := w.h.IssueCampaign(t, apptest.CampaignSpec{Departments: []*server.Department{w.dept(d)}, Cafes: 2, TargetsPerTeam: 1,
+		District: fmt.Sprintf("走查结果区%d", w.n.Add(1))})
 	walker := *w.h.Users["insp-a1"].InspectorID
 	var p *server.Packet
 	for _, q := range is.Packets {

@@ -159,7 +159,7 @@ type walk struct {
 
 func (w *walk) campaign(t *testing.T) *apptest.Issued {
 	if w.issued == nil {
-		w.issued = w.h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 2})
+		w.issued = w.h.IssueCampaign(t, apptest.CampaignSpec{Cafes: 2, District: "巡查区"})
 	}
 	return w.issued
 }

@@ -34,6 +34,11 @@ type CampaignSpec struct {
 	// prepare [none]; Contact is the lead's office line [none].
 	Materials map[string][]string
 	Contact   server.LeadContact
+	// District holds the new cafés, and the campaign draws from it alone
+	// [湖里区, and the campaign from every district]. A district of its own
+	// keeps other tests' enterprises, and their conflicts of interest, out
+	// of the draw.
+	District string
 	// NoPackets stops after the team draw: the campaign is teamed, with no
 	// packets and so no letters.
 	NoPackets bool
@@ -103,7 +108,7 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 		}
 	}
 	for i := range spec.Cafes {
-		h.AddCafe(t, fmt.Sprintf("网咖%d-%03d", n, i))
+		h.AddCafeIn(t, fmt.Sprintf("网咖%d-%03d", n, i), spec.District)
 	}
 
 	deptIDs := make([]int64, len(spec.Departments))
@@ -117,6 +122,9 @@ func (h *Harness) IssueCampaign(t testing.TB, spec CampaignSpec) *Issued {
 		InspectorsPerDepartment: spec.InspectorsPerDepartment, TargetsPerTeam: spec.TargetsPerTeam,
 		CheckItemIDs: itemIDs, RandomnessSources: []string{"中国福利彩票双色球开奖号码"},
 		SourcesAvailableAt: h.SourcesAvailableAt(), Contact: spec.Contact,
+	}
+	if spec.District != "" {
+		c.Districts = []string{spec.District}
 	}
 	for _, d := range spec.Departments {
 		if ms := spec.Materials[d.Code]; len(ms) > 0 {
@@ -202,12 +210,21 @@ func (is *Issued) MembersOf(packetID string, dept *server.Department) []string {
 // social credit code.
 func (h *Harness) AddCafe(t testing.TB, name string) *server.Enterprise {
 	t.Helper()
+	return h.AddCafeIn(t, name, "")
+}
+
+// AddCafeIn is AddCafe in district ["" is 湖里区].
+func (h *Harness) AddCafeIn(t testing.TB, name, district string) *server.Enterprise {
+	t.Helper()
+	if district == "" {
+		district = "湖里区"
+	}
 	h.cafes++
 	body := fmt.Sprintf("%08d", 60000000+h.cafes)
 	first17 := "91350206" + body + string(server.OrgCodeCheckChar(body))
 	e := &server.Enterprise{
 		CreditCode: first17 + string(server.CreditCodeCheckChar(first17)), Name: name,
-		Category: server.CategoryInternetCafe, District: "湖里区", Address: "厦门市湖里区",
+		Category: server.CategoryInternetCafe, District: district, Address: "厦门市" + district,
 		LegalRepresentative: "王五", Status: server.EnterpriseActive, RiskClass: server.RiskClass("B"),
 	}
 	if err := h.App.Enterprises.CreateEnterprise(app.SystemContext(context.Background()), e); err != nil {
