@@ -34,6 +34,10 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		wg       sync.WaitGroup
 		done     int64 // bytes of finished files
 		start    = time.Now()
+		// recovering counts uploads cut and waiting to learn their offset:
+		// each lets one more file start meanwhile, so the link carries
+		// bytes through those round trips instead of idling.
+		recovering int
 	)
 	var reqBytes int64 // the average request: a file, or a chunk of a big one
 	for _, a := range todo {
@@ -41,12 +45,25 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 	}
 	reqBytes /= int64(len(todo))
 	target := func() int {
-		if !c.autoUploads {
-			return c.cfg.Uploads
+		n := c.cfg.Uploads
+		if c.autoUploads {
+			n = c.link.uploads(reqBytes)
 		}
-		return c.link.uploads(reqBytes)
+		return n + recovering
 	}
 	var spawn func()
+	onRecovering := func(on bool) {
+		mu.Lock()
+		if on {
+			recovering++
+		} else {
+			recovering--
+		}
+		mu.Unlock()
+		if on {
+			spawn()
+		}
+	}
 	worker := func() {
 		defer wg.Done()
 		for {
@@ -60,7 +77,7 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			next++
 			mu.Unlock()
 
-			err := c.upload(ctx, a)
+			err := c.upload(ctx, a, onRecovering)
 			var ae *APIError
 			switch {
 			case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
