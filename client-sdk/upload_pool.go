@@ -15,7 +15,8 @@ import (
 // file; more fill those gaps, so the link stays busy. How many: Config.Uploads
 // if the app set it, otherwise as many as the link's bandwidth-delay product
 // needs (linkStats.uploads), measured again as files finish, so a fast link
-// with a long round trip gets more and a slow one no more than it can fill.
+// with a long round trip gets more and a slow one no more than it can fill,
+// plus one for each upload cut and waiting to learn its offset.
 // After the first failure no new file is started; the ones in flight finish
 // or fail on their own (stopping them would throw away bytes the server is
 // still taking), and the first error is returned. A file the server refuses
@@ -35,8 +36,9 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		done     int64 // bytes of finished files
 		start    = time.Now()
 		// recovering counts uploads cut and waiting to learn their offset:
-		// each lets one more file start meanwhile, so the link carries
-		// bytes through those round trips instead of idling.
+		// each lets one more file start meanwhile (up to maxUploads, when
+		// the SDK chooses), so the link carries bytes through those round
+		// trips instead of idling.
 		recovering int
 	)
 	var reqBytes int64 // the average request: a file, or a chunk of a big one
@@ -45,11 +47,10 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 	}
 	reqBytes /= int64(len(todo))
 	target := func() int {
-		n := c.cfg.Uploads
-		if c.autoUploads {
-			n = c.link.uploads(reqBytes)
+		if !c.autoUploads {
+			return c.cfg.Uploads // the app's choice is a limit
 		}
-		return n + recovering
+		return min(c.link.uploads(reqBytes)+recovering, maxUploads)
 	}
 	var spawn func()
 	onRecovering := func(on bool) {
