@@ -30,6 +30,7 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		mu       sync.Mutex
 		next     int // index in todo of the next file to start
 		running  int // workers
+		busy     int // workers holding a file
 		failed   bool
 		firstErr error
 		wg       sync.WaitGroup
@@ -76,9 +77,13 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			}
 			a := todo[next]
 			next++
+			busy++
 			mu.Unlock()
 
 			err := c.upload(ctx, a, onRecovering)
+			mu.Lock()
+			busy--
+			mu.Unlock()
 			var ae *APIError
 			switch {
 			case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
@@ -107,11 +112,12 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			}
 		}
 	}
-	// spawn starts workers up to the target.
+	// spawn starts workers up to the target, no more than the files left
+	// for workers not holding one.
 	spawn = func() {
 		mu.Lock()
 		defer mu.Unlock()
-		for running < min(target(), len(todo)-next) && !failed {
+		for running < target() && running-busy < len(todo)-next && !failed {
 			running++
 			wg.Add(1)
 			go worker()
