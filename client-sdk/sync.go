@@ -223,7 +223,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = min(ae.RetryAfter, c.cfg.BackoffMax)
 		}
-		c.log.Debug("upload failed again; waiting before resuming", "sha256", a.SHA256, "err", err, "wait", wait)
+		c.log.Debug("upload interrupted; waiting before resuming", "sha256", a.SHA256, "err", err, "wait", wait)
 		return sleep(ctx, wait)
 	}
 	inRecovery := false
