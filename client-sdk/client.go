@@ -54,7 +54,8 @@ type Config struct {
 	// Uploads is how many attachments upload at once. By default (0) the
 	// SDK chooses from the link: enough that the uplink stays busy through
 	// each request's round trip (the bandwidth-delay product over the
-	// request size, plus one), between 2 and 8, measured as it goes.
+	// request size, plus one), between 2 and 8, measured as it goes; after
+	// a cut, one more file starts for each upload asking where it got to.
 	Uploads int
 	// OnEvent, if set, is told what each sync brings as it happens: new
 	// rejections and conflicts, "all synced", offline (see Event). It is

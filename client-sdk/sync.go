@@ -189,7 +189,11 @@ const tusVersion = "1.0.0"
 
 // upload sends one attachment with tus 1.0 core: create, then PATCH from the
 // server's offset, resuming a remembered upload after a cut or a restart.
-func (c *Client) upload(ctx context.Context, a attachmentRow) error {
+// After a cut it asks for the offset at once (the link was there a moment
+// ago); only cuts in a row, with no byte gained in between, back off. While
+// it waits for that answer, recovering (if set) is told, so that other
+// files can use the link meanwhile.
+func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bool)) error {
 	c.updateProgress(func(p *Progress) { p.Phase = "upload"; p.CurrentObject = a.SHA256 })
 	f, err := os.Open(c.attachmentPath(a.SHA256))
 	if err != nil {
@@ -204,6 +208,33 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 		// built it from the Host header): start that file again instead.
 		loc = ""
 	}
+	// cuts counts transient failures since the server last took a byte
+	// (best is the highest offset it confirmed).
+	cuts, best := 0, int64(0)
+	// afterCut waits before asking where a cut upload got to: not at all
+	// after its first cut, with backoff after more (or the server's
+	// Retry-After).
+	afterCut := func(err error) error {
+		defer func() { cuts++ }()
+		if cuts == 0 && errors.Is(err, errCut) {
+			return nil
+		}
+		wait := c.backoff(min(cuts, 6))
+		var ae *APIError
+		if errors.As(err, &ae) && ae.RetryAfter > 0 {
+			wait = min(ae.RetryAfter, c.cfg.BackoffMax)
+		}
+		c.log.Debug("upload interrupted; waiting before resuming", "sha256", a.SHA256, "err", err, "wait", wait)
+		return sleep(ctx, wait)
+	}
+	inRecovery := false
+	setRecovering := func(on bool) {
+		if recovering != nil && on != inRecovery {
+			inRecovery = on
+			recovering(on)
+		}
+	}
+	defer setRecovering(false)
 	for tries := 0; ; tries++ {
 		if tries > 50 {
 			return fmt.Errorf("%w: the upload makes no progress", ErrOffline)
@@ -211,6 +242,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 		if loc != "" && offset < 0 {
 			resp, err := c.call(ctx, request{method: http.MethodHead, path: loc, header: tus(), auth: true,
 				okStatus: []int{http.StatusNotFound, http.StatusGone, http.StatusForbidden}})
+			setRecovering(false)
 			if err != nil {
 				return err
 			}
@@ -227,6 +259,8 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 				loc = "" // start again
 			} else if offset, err = strconv.ParseInt(resp.header.Get("Upload-Offset"), 10, 64); err != nil || offset < 0 || offset > a.Size {
 				return fmt.Errorf("bad Upload-Offset %q", resp.header.Get("Upload-Offset"))
+			} else if offset > best {
+				best, cuts = offset, 0
 			}
 		}
 		if loc == "" {
@@ -261,12 +295,8 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 				okStatus: []int{http.StatusConflict}})
 			if err != nil && isTransient(err) {
 				c.log.Debug("upload creation cut; asking the server where it got to", "sha256", a.SHA256, "err", err)
-				wait := c.backoff(min(tries, 6))
-				var ae *APIError
-				if errors.As(err, &ae) && ae.RetryAfter > 0 {
-					wait = min(ae.RetryAfter, c.cfg.BackoffMax)
-				}
-				if err := sleep(ctx, wait); err != nil {
+				setRecovering(true)
+				if err := afterCut(err); err != nil {
 					return err
 				}
 				loc, offset = named, -1
@@ -308,7 +338,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			}
 			offset = next
 			if next > 0 {
-				tries = 0
+				tries, cuts, best = 0, 0, next
 			}
 			continue
 		}
@@ -332,7 +362,8 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 		case err != nil && isTransient(err):
 			// Cut mid-chunk: ask the server where it got to.
 			c.log.Debug("upload cut; resuming from the server's offset", "sha256", a.SHA256, "err", err)
-			if err := sleep(ctx, c.backoff(min(tries, 6))); err != nil {
+			setRecovering(true)
+			if err := afterCut(err); err != nil {
 				return err
 			}
 			offset = -1
@@ -352,7 +383,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow) error {
 			continue
 		}
 		offset = next
-		tries = 0
+		tries, cuts, best = 0, 0, next
 	}
 	return nil // the server holds it: uploadAll marks it so (markOnServer)
 }

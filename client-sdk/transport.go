@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"gorm.io/gorm"
@@ -185,7 +186,7 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		if errors.Is(err, ErrForeignOrigin) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrOffline, err)
+		return nil, offline(err)
 	}
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -198,7 +199,7 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: reading the response: %v", ErrOffline, err)
+		return nil, offline(fmt.Errorf("reading the response: %w", err))
 	}
 	c.noteLimits(resp.Header)
 	if len(body) <= rttSampleBytes && len(rb) <= rttSampleBytes && r.path != syncproto.PathPull {
@@ -227,6 +228,29 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		}
 	}
 	return out, newAPIError(resp.StatusCode, &e, retry)
+}
+
+// errCut marks a request whose established connection was cut (reset or
+// closed mid-exchange): the server was there a moment ago, so the request is
+// worth trying again at once. A connection that cannot be opened is not a cut.
+var errCut = errors.New("the connection was cut")
+
+// offline wraps a network failure in ErrOffline, and in errCut when it is a
+// cut.
+func offline(err error) error {
+	if isCut(err) {
+		return fmt.Errorf("%w: %w: %v", ErrOffline, errCut, err)
+	}
+	return fmt.Errorf("%w: %v", ErrOffline, err)
+}
+
+func isCut(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // gunzipBody decompresses a gzip answer, at most maxResponseBytes of it. A
@@ -389,10 +413,13 @@ func (c *Client) markRevoked() {
 
 // retry runs fn until it succeeds, fails permanently, or MaxAttempts
 // transient failures have passed, sleeping with jittered exponential backoff
-// (or the server's Retry-After) in between.
+// (or the server's Retry-After) in between. A first failure that is a cut
+// connection is retried at once: the link dropped under a live exchange,
+// and waiting would only leave it idle. Failures after that back off.
 func (c *Client) retry(ctx context.Context, fn func() error) error {
 	var err error
 	deadline := time.Now().Add(c.cfg.RetryFor)
+	waits := 0
 	for attempt := 0; ; attempt++ {
 		if err = fn(); err == nil || !isTransient(err) {
 			return err
@@ -400,7 +427,12 @@ func (c *Client) retry(ctx context.Context, fn func() error) error {
 		if c.cfg.MaxAttempts > 0 && attempt >= c.cfg.MaxAttempts-1 {
 			break
 		}
-		wait := c.backoff(attempt)
+		if attempt == 0 && errors.Is(err, errCut) {
+			c.log.Debug("retrying a cut request at once", "err", err)
+			continue
+		}
+		wait := c.backoff(waits)
+		waits++
 		var ae *APIError
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = min(ae.RetryAfter, c.cfg.BackoffMax)

@@ -15,7 +15,8 @@ import (
 // file; more fill those gaps, so the link stays busy. How many: Config.Uploads
 // if the app set it, otherwise as many as the link's bandwidth-delay product
 // needs (linkStats.uploads), measured again as files finish, so a fast link
-// with a long round trip gets more and a slow one no more than it can fill.
+// with a long round trip gets more and a slow one no more than it can fill,
+// plus one for each upload cut and waiting to learn its offset.
 // After the first failure no new file is started; the ones in flight finish
 // or fail on their own (stopping them would throw away bytes the server is
 // still taking), and the first error is returned. A file the server refuses
@@ -29,12 +30,18 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		mu       sync.Mutex
 		next     int // index in todo of the next file to start
 		running  int // workers
+		busy     int // workers holding a file
 		failed   bool
 		firstErr error
 		wg       sync.WaitGroup
 		done     int64 // bytes of finished files
 		finished []string
 		start    = time.Now()
+		// recovering counts uploads cut and waiting to learn their offset:
+		// each lets one more file start meanwhile (up to maxUploads, when
+		// the SDK chooses), so the link carries bytes through those round
+		// trips instead of idling.
+		recovering int
 	)
 	var reqBytes int64 // the average request: a file, or a chunk of a big one
 	for _, a := range todo {
@@ -43,11 +50,23 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 	reqBytes /= int64(len(todo))
 	target := func() int {
 		if !c.autoUploads {
-			return c.cfg.Uploads
+			return c.cfg.Uploads // the app's choice is a limit
 		}
-		return c.link.uploads(reqBytes)
+		return min(c.link.uploads(reqBytes)+recovering, maxUploads)
 	}
 	var spawn func()
+	onRecovering := func(on bool) {
+		mu.Lock()
+		if on {
+			recovering++
+		} else {
+			recovering--
+		}
+		mu.Unlock()
+		if on {
+			spawn()
+		}
+	}
 	worker := func() {
 		defer wg.Done()
 		for {
@@ -59,9 +78,13 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			}
 			a := todo[next]
 			next++
+			busy++
 			mu.Unlock()
 
-			err := c.upload(ctx, a)
+			err := c.upload(ctx, a, onRecovering)
+			mu.Lock()
+			busy--
+			mu.Unlock()
 			var ae *APIError
 			switch {
 			case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
@@ -91,11 +114,12 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			}
 		}
 	}
-	// spawn starts workers up to the target.
+	// spawn starts workers up to the target, no more than the files left
+	// for workers not holding one.
 	spawn = func() {
 		mu.Lock()
 		defer mu.Unlock()
-		for running < min(target(), len(todo)-next) && !failed {
+		for running < target() && running-busy < len(todo)-next && !failed {
 			running++
 			wg.Add(1)
 			go worker()

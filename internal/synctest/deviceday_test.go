@@ -6,8 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,7 +32,59 @@ var (
 	dayDialect = flag.String("deviceday.dialect", "sqlite", "BenchmarkDeviceDay: the server's database, sqlite or postgres")
 	daySeed    = flag.Uint64("deviceday.seed", 1, "BenchmarkDeviceDay: seed of the payload and of the drop times")
 	dayClean   = flag.Bool("deviceday.clean", false, "BenchmarkDeviceDay: also sync the same day over the link without drops, as the baseline for re-sent bytes")
+	dayDrop    = flag.Duration("deviceday.drop-every", 2*time.Minute, "BenchmarkDeviceDay: mean interval (±25%) between link drops; 0 for none")
+	dayUp      = flag.Float64("deviceday.up-mbit", 1, "BenchmarkDeviceDay: uplink rate in Mbit/s")
+	dayPackets = flag.Int("deviceday.packets", 20, "BenchmarkDeviceDay: packets of the day, with 5 photos and 2 signatures each")
+	dayTrace   = flag.Bool("deviceday.trace", false, "BenchmarkDeviceDay: print the sync's timeline (drops, requests, the SDK's retries) to stderr")
 )
+
+// timeline prints what happened when during the measured sync: drops,
+// requests and their outcome, the SDK's own debug log.
+type timeline struct {
+	mu    sync.Mutex
+	start time.Time
+	on    atomic.Bool
+}
+
+func (tl *timeline) begin() {
+	if tl != nil {
+		tl.mu.Lock()
+		tl.start = time.Now()
+		tl.mu.Unlock()
+		tl.on.Store(true)
+	}
+}
+
+func (tl *timeline) end() {
+	if tl != nil {
+		tl.on.Store(false)
+	}
+}
+
+func (tl *timeline) logf(format string, args ...any) {
+	if tl == nil || !tl.on.Load() {
+		return
+	}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "%8.3fs %s\n", time.Since(tl.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Write takes the SDK's log lines (one per call).
+func (tl *timeline) Write(p []byte) (int, error) {
+	tl.logf("sdk: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func (tl *timeline) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+}
 
 // dayFigures is one device-day run: the link's figures and the device's own
 // count of request-body bytes it had to send again.
@@ -57,6 +113,12 @@ func (f dayFigures) ResentPerDrop() int64 {
 func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg devicedaybench.Config, sdkCfg sdk.Config) dayFigures {
 	tb.Helper()
 	ctx := context.Background()
+	var tl *timeline
+	if *dayTrace {
+		tl = &timeline{}
+		sdkCfg.Logger = tl.logger()
+		cfg.OnDrop = func() { tl.logf("---- link drop ----") }
+	}
 	h := apptest.New(tb, db)
 	w := &world{h: h, db: db, dept: h.DeptA.Code, items: []string{"licence", "minors", "fire"}}
 	is := h.IssueCampaign(tb, apptest.CampaignSpec{
@@ -77,7 +139,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 	}
 	tb.Cleanup(func() { bench.Close() })
 	env := bench.Env()
-	body := &bodyCounter{next: env.Client.Transport}
+	body := &bodyCounter{next: env.Client.Transport, tl: tl}
 	sdkCfg.HTTPClient = &http.Client{Transport: body, Timeout: 60 * time.Second}
 	dir := tb.TempDir()
 	c, err := sdk.Open(dir, sdkCfg)
@@ -109,6 +171,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 
 	// The evening sync from the vehicle.
 	body.reset()
+	tl.begin()
 	res, err := bench.Measure(ctx, attachmentBytes+queued, func(ctx context.Context, _ devicedaybench.Env) error {
 		err := c.Sync(ctx)
 		if errors.Is(err, sdk.ErrRejected) {
@@ -117,6 +180,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 		}
 		return err
 	})
+	tl.end()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -150,6 +214,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 type bodyCounter struct {
 	next        http.RoundTripper
 	patch, lost atomic.Int64
+	tl          *timeline
 }
 
 func (b *bodyCounter) reset() { b.patch.Store(0); b.lost.Store(0) }
@@ -177,7 +242,13 @@ func (b *bodyCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		r = r2
 	}
+	b.tl.logf("→ %s %s %s", r.Method, shortPath(r.URL.Path), r.Header.Get("Upload-Offset"))
 	resp, err := b.next.RoundTrip(r)
+	if err != nil {
+		b.tl.logf("✗ %s %s after %d B: %v", r.Method, shortPath(r.URL.Path), n.Load(), err)
+	} else {
+		b.tl.logf("← %s %s %d offset %s (%d B sent)", r.Method, shortPath(r.URL.Path), resp.StatusCode, resp.Header.Get("Upload-Offset"), n.Load())
+	}
 	switch {
 	case isUploadBody(r):
 		b.patch.Add(n.Load())
@@ -185,6 +256,14 @@ func (b *bodyCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 		b.lost.Add(n.Load())
 	}
 	return resp, err
+}
+
+// shortPath keeps an upload's path readable in the timeline.
+func shortPath(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 && len(p)-i > 9 {
+		return p[:i+9]
+	}
+	return p
 }
 
 // A scaled-down device-day on both dialects in every run: the full path of
@@ -219,16 +298,24 @@ func TestDeviceDayScaled(t *testing.T) {
 // BenchmarkDeviceDay is issue 4's device-day: 20 packets, 40 signatures of
 // ~30 KB and 100 photos of ~300 KB synced over 1 Mbit/s up, 150 ms RTT, the
 // link dropping every ~2 minutes. One iteration takes over four minutes.
+// The flags change the drop interval, the rate and the day's size, and
+// print the sync's timeline.
 //
-//	go test ./internal/synctest -run '^$' -bench DeviceDay -benchtime 1x -timeout 30m [-deviceday.clean]
+//	go test ./internal/synctest -run '^$' -bench DeviceDay -benchtime 1x -timeout 30m [-deviceday.clean] [-deviceday.drop-every 30s]
 func BenchmarkDeviceDay(b *testing.B) {
 	spec := devicedaybench.DeviceDay()
+	if *dayPackets != spec.Packets {
+		spec.Packets, spec.Photos, spec.Signatures = *dayPackets, 5**dayPackets, 2**dayPackets
+	}
+	vehicle := devicedaybench.VehicleLink()
+	vehicle.UpBytesPerSecond = int64(*dayUp * 1e6 / 8)
+	vehicle.CutEvery = *dayDrop
 	for range b.N {
 		run := func(link faultnet.Link) dayFigures {
 			db := storetest.MustOpenDB(b, *dayDialect)
 			return runDeviceDay(b, db, spec, devicedaybench.Config{Link: link, Seed: *daySeed}, sdk.Config{})
 		}
-		f := run(devicedaybench.VehicleLink())
+		f := run(vehicle)
 		b.ReportMetric(f.WallRatio(), "wall/ideal")
 		b.ReportMetric(f.WireRatio(), "wire/payload")
 		b.ReportMetric(float64(f.Sync.RoundTrips), "round-trips")
@@ -237,17 +324,30 @@ func BenchmarkDeviceDay(b *testing.B) {
 		fmt.Println("| payload | link | wall | ideal | wall/ideal | up on wire | wire/payload | conns | drops | attempts | round trips | no-op round trips |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 		fmt.Println(f.Markdown())
-		fmt.Printf("%d attachments, %d mutations (%d KB of JSON), chunk %d B; re-sent %d B in all, %d B per drop; up lost in flight %d B; down %d B; no-op: %d round trip(s), %d B up, %d B down, %v\n",
+		fmt.Printf("%d attachments, %d mutations (%d KB of JSON), chunk %d B; re-sent %d B in all, %d B per drop; up lost in flight %d B (%d B per drop); down %d B; no-op: %d round trip(s), %d B up, %d B down, %v\n",
 			f.Attachments, f.Mutations, (f.PayloadBytes-int64(payloadAttachmentBytes(spec)))/1000, f.Chunk, f.Resent, f.ResentPerDrop(),
-			f.Sync.UpLost, f.Sync.DownWire, f.NoOp.RoundTrips, f.NoOp.UpWire, f.NoOp.DownWire, f.NoOp.Wall.Round(time.Millisecond))
+			f.Sync.UpLost, perDrop(f.Sync.UpLost, f.Sync.Drops), f.Sync.DownWire, f.NoOp.RoundTrips, f.NoOp.UpWire, f.NoOp.DownWire, f.NoOp.Wall.Round(time.Millisecond))
+		if f.Sync.Drops > 0 {
+			// Above the ideal, per drop: an upper bound of a drop's cost
+			// (the clean run below gives the link's own share).
+			fmt.Printf("per drop: %.2f s above the ideal\n", (f.Sync.Wall-f.Ideal).Seconds()/float64(f.Sync.Drops))
+		}
 		if *dayClean {
-			clean := devicedaybench.VehicleLink()
+			clean := vehicle
 			clean.CutEvery = 0
 			c := run(clean)
 			fmt.Println(c.Markdown())
-			fmt.Printf("against this clean run: %d B more on the wire per drop\n", f.Result.ResentPerDrop(c.Result))
+			fmt.Printf("against this clean run: %d B more on the wire per drop, %.2f s more per drop\n", f.Result.ResentPerDrop(c.Result),
+				(f.Sync.Wall-c.Sync.Wall).Seconds()/float64(max(f.Sync.Drops, 1)))
 		}
 	}
+}
+
+func perDrop(n int64, drops int) int64 {
+	if drops == 0 {
+		return 0
+	}
+	return n / int64(drops)
 }
 
 func payloadAttachmentBytes(s devicedaybench.Spec) int {

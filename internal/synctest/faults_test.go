@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -237,6 +238,112 @@ func TestFaultUploadCuts(t *testing.T) {
 			t.Fatalf("only %d of %d cuts happened", cuts, len(points))
 		}
 	})
+}
+
+// A cut request is tried again at once: an upload asks for the server's
+// offset right after the cut and re-sends no more than the chunk that was in
+// flight; a cut push is sent again at once. The device's backoff is an hour
+// here and any wait it announces cancels the sync, so a device that backed
+// off after a cut fails rather than passes slowly. A PATCH sent from an
+// offset a HEAD read before the server had handled the cut request (possible
+// on loopback) is answered 409 and counted apart: at most one per cut.
+func TestFaultCutRetriedAtOnce(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		const chunk = 64 << 10
+		watch := &waitWatch{}
+		d := newDevice(t, w, w.users[0], deviceOpts{chunkSize: chunk, backoff: time.Hour, logger: slog.New(watch)})
+		r := rand.New(rand.NewPCG(5, 9))
+		dir := t.TempDir()
+		const size = 300_000
+		syncOnce := func(trig func(*http.Request) *faultnet.Faults) {
+			t.Helper()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			watch.arm(cancel)
+			cuts := d.proxy.Stats().Cuts
+			d.tr.setTrigger(trig)
+			err := d.c.Sync(ctx)
+			d.tr.setTrigger(nil)
+			if msg := watch.arm(nil); msg != "" {
+				t.Fatalf("the device waited after a cut: %s", msg)
+			}
+			if err != nil {
+				t.Fatalf("sync with one cut: %v", err)
+			}
+			if d.proxy.Stats().Cuts == cuts {
+				t.Fatalf("the link was never cut")
+			}
+			fault(1)
+			d.verify()
+		}
+		// Cut points: inside the creation's first chunk, then inside PATCHes.
+		for i, x := range []int64{40_000, 100_000, 150_000, 230_000} {
+			mode := []faultnet.CutMode{faultnet.CutReset, faultnet.CutClose}[i%2]
+			d.answer(w.items[i%len(w.items)], syncproto.ResultNonCompliant, fmt.Sprintf("photo %d", i), photo(t, dir, r, size))
+			k := x / chunk
+			var uploads atomic.Int64
+			sent, refused := d.tr.patchBytes.Load(), d.tr.refused.Load()
+			syncOnce(func(req *http.Request) *faultnet.Faults {
+				if isUploadBody(req) && uploads.Add(1)-1 == k {
+					return &faultnet.Faults{Up: faultnet.DirFaults{CutAfterBytes: x%chunk + 600}, Mode: mode}
+				}
+				return nil
+			})
+			refused = d.tr.refused.Load() - refused
+			resent := d.tr.patchBytes.Load() - sent - size - refused
+			t.Logf("cut at %d (%s): %d bytes re-sent, %d refused", x, mode, resent, refused)
+			if resent > chunk {
+				t.Errorf("cut at %d: %d bytes re-sent, more than the %d-byte chunk in flight", x, resent, chunk)
+			}
+			if refused > chunk {
+				t.Errorf("cut at %d: %d bytes of refused PATCHes, more than one chunk", x, refused)
+			}
+		}
+		verifyBlobs(t, db, w.h.App.Blobs)
+		// A push cut mid-body.
+		d.answer(w.items[0], syncproto.ResultCompliant, "after the photos")
+		syncOnce(once(isPush, faultnet.Faults{Up: faultnet.DirFaults{CutAfterBytes: 300}, Mode: faultnet.CutReset}))
+		checked.Add(1)
+	})
+}
+
+// waitWatch is the device's log: armed with a cancel, it cancels the sync
+// at the first record announcing a wait (a backoff) and keeps its message.
+type waitWatch struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	msg    string
+}
+
+// arm sets the cancel (nil to disarm) and returns the wait seen since the
+// last arm, if any.
+func (w *waitWatch) arm(cancel context.CancelFunc) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	msg := w.msg
+	w.cancel, w.msg = cancel, ""
+	return msg
+}
+
+func (w *waitWatch) Enabled(context.Context, slog.Level) bool { return true }
+func (w *waitWatch) WithAttrs([]slog.Attr) slog.Handler       { return w }
+func (w *waitWatch) WithGroup(string) slog.Handler            { return w }
+
+func (w *waitWatch) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "wait" {
+			return true
+		}
+		w.mu.Lock()
+		if w.cancel != nil && w.msg == "" {
+			w.msg = fmt.Sprintf("%s (wait %v)", r.Message, a.Value)
+			w.cancel()
+		}
+		w.mu.Unlock()
+		return false
+	})
+	return nil
 }
 
 // Malformed, truncated, oversized and gzip-bomb push bodies are refused with

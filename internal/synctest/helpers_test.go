@@ -12,6 +12,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -130,6 +131,7 @@ type armedTransport struct {
 	trigger    func(r *http.Request) *faultnet.Faults
 	next       atomic.Pointer[faultnet.Faults]
 	patchBytes atomic.Int64 // upload bytes the transport read to send (PATCH bodies, and the first chunk a creation carries)
+	refused    atomic.Int64 // of those, bytes of PATCHes answered 409 (sent from an offset the server no longer held)
 	requests   atomic.Int64
 	uploadLog  []string
 	duplicates atomic.Int64 // push results the server answered "duplicate"
@@ -184,7 +186,14 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			a.next.Store(f)
 		}
 	}
+	var sent atomic.Int64
+	if isUploadBody(r) && r.Body != nil {
+		r.Body = &countingBody{ReadCloser: r.Body, n: &sent}
+	}
 	resp, err := a.base.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPatch && resp.StatusCode == http.StatusConflict {
+		a.refused.Add(sent.Load())
+	}
 	if isUploadBody(r) || r.Method == http.MethodHead {
 		st := 0
 		if resp != nil {
@@ -261,7 +270,9 @@ type intent struct {
 type deviceOpts struct {
 	now       func() time.Time
 	chunkSize int
-	upstream  string // default the harness
+	upstream  string        // default the harness
+	backoff   time.Duration // BackoffBase and BackoffMax, if set
+	logger    *slog.Logger
 }
 
 func newDevice(t testing.TB, w *world, username string, o deviceOpts) *device {
@@ -280,7 +291,10 @@ func newDevice(t testing.TB, w *world, username string, o deviceOpts) *device {
 	cfg := sdk.Config{
 		HTTPClient:  &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		MaxAttempts: 6, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond,
-		ChunkSize: o.chunkSize, Now: o.now,
+		ChunkSize: o.chunkSize, Now: o.now, Logger: o.logger,
+	}
+	if o.backoff > 0 {
+		cfg.BackoffBase, cfg.BackoffMax = o.backoff, o.backoff
 	}
 	c, err := sdk.Open(dir, cfg)
 	if err != nil {

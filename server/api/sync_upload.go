@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
 	expslog "golang.org/x/exp/slog"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -49,6 +50,11 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 	store.DirModePerm, store.FileModePerm = 0o700, 0o600 // uploads are personal data
 	composer := tusd.NewStoreComposer()
 	store.UseIn(composer)
+	// One request at a time per upload: a device resuming right after a cut
+	// may ask for the offset (HEAD) while the cut PATCH is still being
+	// written; the lock makes that PATCH stop and store what it has first,
+	// so the answer is the final offset and two PATCHes never append at once.
+	memorylocker.New().UseIn(composer)
 	h, err := tusd.NewUnroutedHandler(tusd.Config{
 		StoreComposer:             composer,
 		BasePath:                  syncproto.PathUploads + "/",

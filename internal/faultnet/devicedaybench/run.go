@@ -55,6 +55,8 @@ type Config struct {
 	// RoundTrips, if set, replaces the request counter (for an SDK that
 	// cannot take Env.Client): it returns requests made so far.
 	RoundTrips func() int
+	// OnDrop, if set, is called right after each drop (for a timeline).
+	OnDrop func()
 }
 
 // Phase holds the figures of one sync (until success) through the proxy.
@@ -205,6 +207,9 @@ func (b *Bench) Measure(ctx context.Context, payloadBytes int64, sync SyncFunc) 
 			case <-time.After(time.Duration(float64(link.CutEvery) * spread)):
 				b.proxy.CutAll(link.Mode)
 				drops.Add(1)
+				if b.cfg.OnDrop != nil {
+					b.cfg.OnDrop()
+				}
 			case <-stop:
 				return
 			}
