@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -115,9 +116,11 @@ func (s *Service) recorded(ctx context.Context, directory string, rep, out *serv
 
 // batch collects parsed rows until they are flushed to the store.
 type batch interface {
-	// key returns the row's key (credit code or certificate number) as the
-	// store compares it, and keyColumn the column that holds it.
-	key(rec record) string
+	// key returns what job.seen keeps of the row's key (credit code or
+	// certificate number, as the store compares it); ok is false if no row
+	// with that key can be taken, so it can repeat none. keyColumn is the
+	// column that holds it.
+	key(rec record) (k seenKey, ok bool)
 	keyColumn() string
 	// add parses one data row; it returns the row's error, or nil if the row
 	// joined the batch.
@@ -153,16 +156,21 @@ type job struct {
 	onError func(server.ImportRowError)
 	pending []server.ImportRowError // rejected rows of the current batch
 	rows    int                     // data rows of the current batch
-	// seen maps a digest of each key taken so far to its row: a key repeated
-	// in one file is an error, not a silent last-wins. A digest keeps the
-	// map small however long the keys (at most MaxImportRows entries).
-	seen map[[16]byte]int
+	// seen maps each key taken so far to its row: a key repeated in one
+	// file is an error, not a silent last-wins. 16 bytes an entry, at most
+	// MaxImportRows entries.
+	seen map[seenKey]int32
 }
 
-// keyDigest is what job.seen keeps of a key.
-func keyDigest(k string) [16]byte {
+// seenKey is what job.seen keeps of a key: for enterprises the credit code
+// itself, packed (server.CreditCodeKey); for inspectors a digest of the
+// certificate number.
+type seenKey [12]byte
+
+// keyDigest returns a digest of k as a seenKey.
+func keyDigest(k string) seenKey {
 	sum := sha256.Sum256([]byte(k))
-	return [16]byte(sum[:16])
+	return seenKey(sum[:12])
 }
 
 func (j *job) reject(e server.ImportRowError) { j.pending = append(j.pending, e) }
@@ -220,7 +228,7 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		return nil, err
 	}
 
-	j := &job{rep: rep, onError: s.OnRowError, seen: map[[16]byte]int{}}
+	j := &job{rep: rep, onError: s.OnRowError, seen: map[seenKey]int32{}}
 	spare := b.spare()
 	var cur *inflight
 	// wait ends the batch being written, if any.
@@ -297,15 +305,19 @@ func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, 
 				j.reject(*e)
 			} else if e := rec.checkText(row); e != nil {
 				j.reject(*e)
-			} else if k := keyDigest(b.key(rec)); j.seen[k] != 0 {
+			} else if k, ok := b.key(rec); ok && j.seen[k] != 0 {
 				col, first := b.keyColumn(), j.seen[k]
 				j.reject(server.ImportRowError{Row: row, Column: col, Code: CodeDuplicateKey,
 					Message: fmt.Sprintf("与第%d行重复，同一文件中每个%s只能出现一次，已保留第%d行 (repeats row %d: a %s may appear once in a file; row %d was kept).",
 						first, fieldNames[col], first, first, col, first)})
 			} else if e := b.add(row, rec); e != nil {
 				j.reject(*e)
+			} else if ok {
+				j.seen[k] = int32(min(row, math.MaxInt32)) // lines beyond need a file over 2 GB
+
 			} else {
-				j.seen[k] = row
+				// Only a row whose key can repeat may be taken.
+				return fmt.Errorf("import: row %d taken with key %q", row, b.keyColumn())
 			}
 		}
 		// Rejected rows wait for their batch too: flush when either is full,
@@ -329,8 +341,12 @@ type enterpriseBatch struct {
 
 func (b *enterpriseBatch) len() int { return len(b.es) }
 
-func (b *enterpriseBatch) key(rec record) string { return strings.ToUpper(rec.get("credit_code")) }
-func (b *enterpriseBatch) keyColumn() string     { return "credit_code" }
+// key is the credit code packed: a row whose code is not 18 characters of
+// the code's set is refused by parseEnterprise, so it can repeat no row taken.
+func (b *enterpriseBatch) key(rec record) (seenKey, bool) {
+	return server.CreditCodeKey(strings.ToUpper(rec.get("credit_code")))
+}
+func (b *enterpriseBatch) keyColumn() string { return "credit_code" }
 
 func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
 	e, set, rerr := parseEnterprise(rec)
@@ -369,8 +385,10 @@ type inspectorBatch struct {
 
 func (b *inspectorBatch) len() int { return len(b.ins) }
 
-func (b *inspectorBatch) key(rec record) string { return rec.get("certificate_number") }
-func (b *inspectorBatch) keyColumn() string     { return "certificate_number" }
+func (b *inspectorBatch) key(rec record) (seenKey, bool) {
+	return keyDigest(rec.get("certificate_number")), true
+}
+func (b *inspectorBatch) keyColumn() string { return "certificate_number" }
 
 func (b *inspectorBatch) add(row int, rec record) *server.ImportRowError {
 	code, in, set, rerr := parseInspector(rec)

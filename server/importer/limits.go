@@ -3,6 +3,7 @@ package importer
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -44,6 +45,7 @@ func tooLarge(format string, args ...any) error {
 
 // csvScan is what a pass over a CSV file learned about its encoding.
 type csvScan struct {
+	allUTF8     bool // every byte is part of valid UTF-8: no field need be checked again
 	utf8Multi   int  // valid multi-byte UTF-8 sequences
 	utf8Invalid int  // bytes that are not UTF-8
 	gbInvalid   bool // some bytes are not GB18030
@@ -59,31 +61,124 @@ func (c *csvScan) encoding() string {
 	return server.ImportEncodingUTF8
 }
 
-// scanCSV reads a whole CSV file once: it checks the row, record and cell
-// limits, following quoting as encoding/csv does, and whether the bytes are
-// UTF-8 or GB18030.
-func scanCSV(r *bufio.Reader) (*csvScan, error) {
-	var (
-		sc                  csvScan
-		line, rows          = 1, 0
-		recBytes, cellBytes int
-		cells               = 1
-		recStart            = 1
-		inQuote, quoteSeen  bool
-		fieldStart          = true
-		pend                []byte // an incomplete UTF-8 sequence
-		gbState             int
-	)
-	endRecord := func() error {
-		if recBytes > 0 {
-			rows++
-			if rows > MaxImportRows+1 {
-				return tooLarge("文件超过%d行数据，请拆分后导入 (the file has more than %d data rows; split it).", MaxImportRows, MaxImportRows)
-			}
+// scanCSV reads a whole CSV file once, a line at a time: it checks the row,
+// record and cell limits, following quoting as encoding/csv does, and
+// whether the bytes are UTF-8. A file that is not all UTF-8 is read a second
+// time to weigh UTF-8 against GB18030 (scanEncoding).
+func scanCSV(f io.ReadSeeker) (*csvScan, error) {
+	r := bufio.NewReaderSize(f, 64<<10)
+	recs := csvRecords{line: 1, cells: 1, recStart: 1, fieldStart: true}
+	valid := true
+	for {
+		b, err := r.ReadSlice('\n')
+		// A piece cut by a full buffer may end inside a character: then
+		// the exact pass below decides.
+		valid = valid && err != bufio.ErrBufferFull && utf8.Valid(b)
+		if ferr := recs.feedLine(b); ferr != nil {
+			return nil, ferr
 		}
-		recBytes, cellBytes, cells, fieldStart, recStart = 0, 0, 1, true, line+1
-		return nil
+		if err == io.EOF {
+			break
+		} else if err != nil && err != bufio.ErrBufferFull {
+			return nil, err
+		}
 	}
+	if err := recs.endRecord(); err != nil {
+		return nil, err
+	}
+	if valid {
+		return &csvScan{allUTF8: true}, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return scanEncoding(bufio.NewReaderSize(f, 64<<10))
+}
+
+// csvRecords follows a CSV file's records as encoding/csv reads them and
+// checks each against the limits.
+type csvRecords struct {
+	line, rows          int
+	recBytes, cellBytes int
+	cells               int
+	recStart            int // the line the current record starts on
+	inQuote, quoteSeen  bool
+	fieldStart          bool
+}
+
+func (s *csvRecords) endRecord() error {
+	if s.recBytes > 0 {
+		s.rows++
+		if s.rows > MaxImportRows+1 {
+			return tooLarge("文件超过%d行数据，请拆分后导入 (the file has more than %d data rows; split it).", MaxImportRows, MaxImportRows)
+		}
+	}
+	s.recBytes, s.cellBytes, s.cells, s.fieldStart, s.recStart = 0, 0, 1, true, s.line+1
+	return nil
+}
+
+// feedLine reads b, a line with its line break (or the file's last bytes).
+// The usual line, a whole record without quotes, short and with few cells,
+// is taken at once; any other byte by byte.
+func (s *csvRecords) feedLine(b []byte) error {
+	if s.recBytes == 0 && !s.inQuote && len(b) > 0 && len(b) <= MaxCellBytes && b[len(b)-1] == '\n' &&
+		bytes.IndexByte(b, '"') < 0 && bytes.Count(b, []byte{','}) < MaxRowCells {
+		s.line++
+		s.recBytes = len(b)
+		return s.endRecord()
+	}
+	for _, c := range b {
+		if err := s.feed(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feed reads one byte.
+func (s *csvRecords) feed(c byte) error {
+	s.recBytes++
+	if c == '\n' {
+		s.line++
+	}
+	if s.inQuote {
+		if s.quoteSeen {
+			s.quoteSeen = false
+			if c == '"' {
+				s.cellBytes++
+				return nil
+			}
+			s.inQuote = false // closed; c is read below as unquoted
+		} else if c == '"' {
+			s.quoteSeen = true
+			return nil
+		} else {
+			s.cellBytes++
+			return csvCheck(s.recStart, s.recBytes, s.cellBytes, s.cells)
+		}
+	}
+	switch {
+	case c == '"' && s.fieldStart:
+		s.inQuote, s.fieldStart = true, false
+	case c == ',':
+		s.cells, s.cellBytes, s.fieldStart = s.cells+1, 0, true
+	case c == '\n':
+		return s.endRecord()
+	default:
+		s.cellBytes++
+		s.fieldStart = false
+	}
+	return csvCheck(s.recStart, s.recBytes, s.cellBytes, s.cells)
+}
+
+// scanEncoding reads a whole file that is not all UTF-8 and counts what
+// csvScan.encoding weighs.
+func scanEncoding(r *bufio.Reader) (*csvScan, error) {
+	var (
+		sc      csvScan
+		pend    []byte // an incomplete UTF-8 sequence
+		gbState int
+	)
 	buf := make([]byte, 64<<10)
 	for {
 		n, rerr := io.ReadFull(r, buf)
@@ -93,8 +188,8 @@ func scanCSV(r *bufio.Reader) (*csvScan, error) {
 			return nil, rerr
 		}
 		chunk := buf[:n]
-		// Encodings. UTF-8 is decoded a chunk at a time as one stream: a
-		// sequence the chunk's end cuts waits in pend for the next chunk.
+		// UTF-8 is decoded a chunk at a time as one stream: a sequence the
+		// chunk's end cuts waits in pend for the next chunk.
 		u := chunk
 		if len(pend) > 0 {
 			u = append(pend, chunk...)
@@ -147,55 +242,10 @@ func scanCSV(r *bufio.Reader) (*csvScan, error) {
 				}
 				gbState = 0
 			}
-
-			// Records.
-			recBytes++
-			if c == '\n' {
-				line++
-			}
-			if inQuote {
-				if quoteSeen {
-					quoteSeen = false
-					if c == '"' {
-						cellBytes++
-						continue
-					}
-					inQuote = false // closed; c is read below as unquoted
-				} else if c == '"' {
-					quoteSeen = true
-					continue
-				} else {
-					cellBytes++
-					if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
-						return nil, err
-					}
-					continue
-				}
-			}
-			switch {
-			case c == '"' && fieldStart:
-				inQuote, fieldStart = true, false
-			case c == ',':
-				cells, cellBytes, fieldStart = cells+1, 0, true
-			case c == '\n':
-				if err := endRecord(); err != nil {
-					return nil, err
-				}
-				continue
-			default:
-				cellBytes++
-				fieldStart = false
-			}
-			if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
-				return nil, err
-			}
 		}
 		if rerr == io.ErrUnexpectedEOF {
 			break
 		}
-	}
-	if err := endRecord(); err != nil {
-		return nil, err
 	}
 	sc.utf8Invalid += len(pend)
 	if gbState != 0 {

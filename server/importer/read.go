@@ -127,7 +127,9 @@ type csvSource struct {
 	f    *os.File
 	r    *csv.Reader
 	gb   *encoding.Decoder // GB18030; nil: UTF-8
-	out  []string
+	// allUTF8: the whole file is valid UTF-8, so its fields need no check.
+	allUTF8 bool
+	out     []string
 }
 
 func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvSource, err error) {
@@ -144,7 +146,7 @@ func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvS
 	if s.f, err = os.Open(path); err != nil {
 		return nil, err
 	}
-	scan, err := scanCSV(bufio.NewReaderSize(s.f, 64<<10))
+	scan, err := scanCSV(s.f)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +166,7 @@ func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvS
 	if enc == server.ImportEncodingAuto {
 		enc = scan.encoding()
 	}
+	s.allUTF8 = scan.allUTF8
 	if enc == server.ImportEncodingGB18030 {
 		s.gb = simplifiedchinese.GB18030.NewDecoder() // contains GBK and GB2312
 	}
@@ -204,6 +207,9 @@ func (s *csvSource) next() (int, []string, error) {
 	}
 	line, _ := s.r.FieldPos(0)
 	if s.gb == nil {
+		if s.allUTF8 {
+			return line, fields, nil
+		}
 		for _, f := range fields {
 			if !utf8.ValidString(f) {
 				return line, nil, &badRow{CodeInvalidEncoding, "该行含有无效的UTF-8字符 (the row is not valid UTF-8)."}

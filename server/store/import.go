@@ -65,17 +65,20 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		for _, e := range es {
 			keys = append(keys, e.CreditCode)
 		}
-		stored := map[string]*enterpriseRow{}
+		keys = importKeys(keys)
+		var stored map[string]*enterpriseRow
 		if pg != nil {
 			err := pg(func(c *pgx.Conn) (err error) {
-				stored, err = pgFindEnterprises(ctx, c, importKeys(keys))
+				stored, err = pgFindEnterprises(ctx, c, keys)
 				return err
 			})
 			if err != nil {
 				return fmt.Errorf("find enterprises: %w", tx.AddError(err))
 			}
+		} else {
+			stored = map[string]*enterpriseRow{}
 		}
-		for _, chunk := range importChunks(importKeys(keys)) {
+		for _, chunk := range importChunks(keys) {
 			if pg != nil {
 				break // found above
 			}
@@ -89,7 +92,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		}
 
 		// want holds each key's values after the rows seen so far.
-		want := map[string]*enterpriseRow{}
+		want := make(map[string]*enterpriseRow, len(keys))
 		var fresh []string // keys to insert, in first-seen order
 		for i, e := range es {
 			r := enterpriseRowOf(e)
@@ -120,7 +123,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		}
 
 		if pg != nil {
-			return pgWriteEnterprises(ctx, tx, pg, importKeys(keys), stored, want)
+			return pgWriteEnterprises(ctx, tx, pg, keys, stored, want)
 		}
 		for _, chunk := range importChunks(fresh) {
 			rows := make([]enterpriseRow, len(chunk))
@@ -132,7 +135,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 			}
 		}
 		// Keys in sorted order, so concurrent imports lock rows in the same order.
-		for _, k := range importKeys(keys) {
+		for _, k := range keys {
 			old, w := stored[k], want[k]
 			if old == nil || sameEnterprise(old, w) {
 				continue
