@@ -31,6 +31,18 @@ type Store interface {
 	UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector, set []server.ImportFields) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error)
 }
 
+// NewEnterpriseStore is implemented by a Store that writes a batch of
+// enterprises faster when told none of them is stored (store.ImportStore
+// on PostgreSQL copies it in without looking it up first).
+type NewEnterpriseStore interface {
+	// NoEnterprises reports whether no enterprise is stored.
+	NoEnterprises(ctx context.Context) (bool, error)
+	// UpsertNewEnterprises is UpsertEnterprises for a batch expected to
+	// hold no stored credit code; found says one was stored after all. The
+	// outcome is UpsertEnterprises' either way.
+	UpsertNewEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, found bool, err error)
+}
+
 // DefaultBatchSize is how many rows go to the store in one transaction.
 const DefaultBatchSize = 1000
 
@@ -66,6 +78,17 @@ func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server
 	b := &enterpriseBatch{st: s.Store}
 	if _, err := b.flush(ctx); err != nil {
 		return nil, err
+	}
+	// Into an empty directory every row is new: the file repeats no key
+	// (duplicate_key), so no batch meets one written by an earlier batch.
+	if ns, ok := s.Store.(NewEnterpriseStore); ok {
+		empty, err := ns.NoEnterprises(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if empty {
+			b.fresh = &freshEnterprises{st: ns}
+		}
 	}
 	rep := newReport()
 	out, err := s.run(ctx, r, opt, enterpriseColumns, b, rep)
@@ -333,10 +356,20 @@ func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, 
 
 // enterpriseBatch is a batch of enterprise rows.
 type enterpriseBatch struct {
-	st   Store
-	rows []int
-	es   []*server.Enterprise
-	set  []server.ImportFields
+	st    Store
+	fresh *freshEnterprises // shared by the batches of an import; nil: look every batch up
+	rows  []int
+	es    []*server.Enterprise
+	set   []server.ImportFields
+}
+
+// freshEnterprises is an import into a directory that was empty when it
+// began: its batches are written as new until one meets a stored credit
+// code (written meanwhile by someone else). Batches are written one at a
+// time, so found needs no lock.
+type freshEnterprises struct {
+	st    NewEnterpriseStore
+	found bool
 }
 
 func (b *enterpriseBatch) len() int { return len(b.es) }
@@ -358,14 +391,22 @@ func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
 	return nil
 }
 
-func (b *enterpriseBatch) spare() batch { return &enterpriseBatch{st: b.st} }
+func (b *enterpriseBatch) spare() batch { return &enterpriseBatch{st: b.st, fresh: b.fresh} }
 
 func (b *enterpriseBatch) flush(ctx context.Context) (flushed, error) {
 	set := b.set
 	if set == nil {
 		set = []server.ImportFields{} // an empty batch, not "every field"
 	}
-	ins, upd, same, err := b.st.UpsertEnterprises(ctx, b.es, set)
+	var ins, upd, same int
+	var err error
+	if f := b.fresh; f != nil && !f.found && len(b.es) > 0 {
+		var found bool
+		ins, upd, same, found, err = f.st.UpsertNewEnterprises(ctx, b.es, set)
+		f.found = f.found || found
+	} else {
+		ins, upd, same, err = b.st.UpsertEnterprises(ctx, b.es, set)
+	}
 	if err != nil {
 		return flushed{}, err
 	}
