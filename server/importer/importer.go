@@ -180,10 +180,14 @@ type job struct {
 	pending []server.ImportRowError // rejected rows of the current batch
 	rows    int                     // data rows of the current batch
 	// seen maps each key taken so far to its row: a key repeated in one
-	// file is an error, not a silent last-wins. 16 bytes an entry, at most
-	// MaxImportRows entries.
-	seen map[seenKey]int32
+	// file is an error, not a silent last-wins. 16 bytes an entry; with
+	// counts, only keys that may repeat are kept.
+	seen   map[seenKey]int32
+	counts *keyCounts // the file's keys counted before reading; nil: keep all
 }
+
+// mayRepeat reports whether another row of the file may have key k.
+func (j *job) mayRepeat(k seenKey) bool { return j.counts == nil || j.counts.mayRepeat(k) }
 
 // seenKey is what job.seen keeps of a key: for enterprises the credit code
 // itself, packed (server.CreditCodeKey); for inspectors a digest of the
@@ -231,7 +235,17 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
-	src, err := s.open(r, opt)
+	var keys *keyCounter
+	if _, ok := b.(*enterpriseBatch); ok {
+		keys = newKeyCounter(func(cells []string) int {
+			h, err := mapHeader(cells, cols)
+			if err != nil {
+				return -1
+			}
+			return h.index["credit_code"]
+		})
+	}
+	src, err := s.open(r, opt, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +265,7 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		return nil, err
 	}
 
-	j := &job{rep: rep, onError: s.OnRowError, seen: map[seenKey]int32{}}
+	j := &job{rep: rep, onError: s.OnRowError, seen: map[seenKey]int32{}, counts: src.keyCounts()}
 	spare := b.spare()
 	var cur *inflight
 	// wait ends the batch being written, if any.
@@ -328,7 +342,7 @@ func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, 
 				j.reject(*e)
 			} else if e := rec.checkText(row); e != nil {
 				j.reject(*e)
-			} else if k, ok := b.key(rec); ok && j.seen[k] != 0 {
+			} else if k, ok := b.key(rec); ok && j.mayRepeat(k) && j.seen[k] != 0 {
 				col, first := b.keyColumn(), j.seen[k]
 				j.reject(server.ImportRowError{Row: row, Column: col, Code: CodeDuplicateKey,
 					Message: fmt.Sprintf("与第%d行重复，同一文件中每个%s只能出现一次，已保留第%d行 (repeats row %d: a %s may appear once in a file; row %d was kept).",
@@ -336,10 +350,11 @@ func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, 
 			} else if e := b.add(row, rec); e != nil {
 				j.reject(*e)
 			} else if ok {
-				j.seen[k] = int32(min(row, math.MaxInt32)) // lines beyond need a file over 2 GB
-
+				if j.mayRepeat(k) {
+					j.seen[k] = int32(min(row, math.MaxInt32)) // lines beyond need a file over 2 GB
+				}
 			} else {
-				// Only a row whose key can repeat may be taken.
+				// A key that does not pack is no credit code, and its row is refused.
 				return fmt.Errorf("import: row %d taken with key %q", row, b.keyColumn())
 			}
 		}
