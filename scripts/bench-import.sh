@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench-import.sh: import 100,000 enterprises (1% bad rows) twice with the
 # built spotcheck binary, on SQLite and, when BENCH_POSTGRES_URL names a
-# server, on PostgreSQL; wall time and peak RSS come from /usr/bin/time -v.
+# server, on PostgreSQL; wall time, the importing process's user CPU time
+# and peak RSS come from /usr/bin/time -v, with the load average after each run.
 #
 #   scripts/bench-import.sh
 #   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432 scripts/bench-import.sh
@@ -20,10 +21,12 @@ run() { # label, then spotcheck import arguments
 	shift
 	/usr/bin/time -v "$OUT/spotcheck" import enterprises "$OUT/enterprises.csv" --progress=false \
 		--log-level=error --errors "$OUT/errors-$label.csv" "$@" >"$OUT/$label.out" 2>"$OUT/$label.err"
-	printf '%-18s %s | wall %s | max RSS %s KiB\n' "$label" \
+	printf '%-18s %s | wall %s | user %s s | max RSS %s KiB | load %s\n' "$label" \
 		"$(head -1 "$OUT/$label.out")" \
 		"$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$OUT/$label.err")" \
-		"$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$OUT/$label.err")"
+		"$(sed -n 's/.*User time (seconds): //p' "$OUT/$label.err")" \
+		"$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$OUT/$label.err")" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 rm -rf "$OUT/data"

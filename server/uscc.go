@@ -1,6 +1,9 @@
 package server
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+)
 
 // The unified social credit code (统一社会信用代码, GB 32100-2015) is 18
 // characters: registration authority (1), entity kind (1), administrative
@@ -26,19 +29,60 @@ func CheckCreditCode(code string) error {
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
-		v := strings.IndexByte(usccAlphabet, code[i])
+		v := usccValue[code[i]]
 		if v < 0 {
 			return Errorf(EINVALID, "统一社会信用代码第%d位字符无效 (credit code has an invalid character at position %d): %q", i+1, i+1, code)
 		}
-		sum += v * usccWeights[i]
+		sum += int(v) * usccWeights[i]
 	}
-	if code[17] != CreditCodeCheckChar(code[:17]) {
+	if code[17] != usccCheck(sum) {
 		return Errorf(EINVALID, "统一社会信用代码校验位错误 (credit code check character is wrong): %q", code)
 	}
 	if code[16] != OrgCodeCheckChar(code[8:16]) {
 		return Errorf(EINVALID, "统一社会信用代码中的组织机构代码校验位错误 (the embedded organisation code's check character is wrong): %q", code)
 	}
 	return nil
+}
+
+// usccValue maps a byte to its value in usccAlphabet, -1 if it is not in it.
+var usccValue = func() (v [256]int8) {
+	for i := range v {
+		v[i] = int8(strings.IndexByte(usccAlphabet, byte(i)))
+	}
+	return v
+}()
+
+// CreditCodeKey packs the 18 characters of a credit code, 5 bits each, into
+// 12 bytes: distinct codes give distinct keys. ok is false when code is not
+// 18 characters of the set (no valid code is refused).
+func CreditCodeKey(code string) (k [12]byte, ok bool) {
+	if len(code) != 18 {
+		return k, false
+	}
+	var hi, lo uint64
+	for i := 0; i < 18; i++ {
+		v := usccValue[code[i]]
+		if v < 0 {
+			return k, false
+		}
+		if i < 12 {
+			hi = hi<<5 | uint64(v)
+		} else {
+			lo = lo<<5 | uint64(v)
+		}
+	}
+	binary.LittleEndian.PutUint64(k[:8], hi)
+	binary.LittleEndian.PutUint32(k[8:], uint32(lo))
+	return k, true
+}
+
+// usccCheck returns the check character for a weighted sum of the first 17 characters.
+func usccCheck(sum int) byte {
+	c := 31 - sum%31
+	if c == 31 {
+		c = 0
+	}
+	return usccAlphabet[c]
 }
 
 // CreditCodeCheckChar returns the check character for the first 17
@@ -48,11 +92,7 @@ func CreditCodeCheckChar(first17 string) byte {
 	for i := 0; i < 17; i++ {
 		sum += strings.IndexByte(usccAlphabet, first17[i]) * usccWeights[i]
 	}
-	c := 31 - sum%31
-	if c == 31 {
-		c = 0
-	}
-	return usccAlphabet[c]
+	return usccCheck(sum)
 }
 
 // OrgCodeCheckChar returns the GB 11714 check character for an organisation

@@ -74,3 +74,32 @@ func TestCreditCodeCheckChar_RoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestCreditCodeKey: codes differing in any one character, at any position,
+// get different keys, and only 18 characters of the set are packed.
+func TestCreditCodeKey(t *testing.T) {
+	base := "91350100M000100Y43"
+	k0, ok := server.CreditCodeKey(base)
+	if !ok {
+		t.Fatalf("CreditCodeKey(%q) refused", base)
+	}
+	seen := map[[12]byte]string{k0: base}
+	for i := 0; i < 18; i++ {
+		for _, c := range "0123456789ABCDEFGHJKLMNPQRTUWXY" {
+			code := base[:i] + string(c) + base[i+1:]
+			k, ok := server.CreditCodeKey(code)
+			if !ok {
+				t.Fatalf("CreditCodeKey(%q) refused", code)
+			}
+			if other, dup := seen[k]; dup && other != code {
+				t.Fatalf("%q and %q have the same key", code, other)
+			}
+			seen[k] = code
+		}
+	}
+	for _, bad := range []string{"", base[:17], base + "0", "91350100M000100Y4I", "91350100m000100Y43", "91350100M000100Y4\x00"} {
+		if _, ok := server.CreditCodeKey(bad); ok {
+			t.Errorf("CreditCodeKey(%q) packed", bad)
+		}
+	}
+}

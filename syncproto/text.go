@@ -6,10 +6,19 @@ import "reflect"
 // (NUL included, which PostgreSQL cannot store), DEL, or a C1 control. With
 // multiline, tab, line feed and carriage return are allowed, as in notes.
 func ControlChar(s string, multiline bool) bool {
-	for _, r := range s {
-		switch {
-		case multiline && (r == '\t' || r == '\n' || r == '\r'):
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+	// Byte by byte: C0 controls and DEL are single bytes, and a C1 control
+	// is 0xC2 followed by 0x80-0x9F. 0xC2 never continues a character, so
+	// it starts one wherever it stands, as a rune-by-rune reading finds too.
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x20 && c < 0x7f || c > 0xc2:
+		case c < 0x20:
+			if !multiline || c != '\t' && c != '\n' && c != '\r' {
+				return true
+			}
+		case c == 0x7f:
+			return true
+		case c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xa0:
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -28,6 +29,18 @@ type Store interface {
 	// UpsertInspectors is UpsertEnterprises for inspectors; it reports
 	// rejected rows with Row set to the index in ins.
 	UpsertInspectors(ctx context.Context, deptCodes []string, ins []*server.Inspector, set []server.ImportFields) (inserted, updated, unchanged int, rejected []server.ImportRowError, err error)
+}
+
+// NewEnterpriseStore is implemented by a Store that writes a batch of
+// enterprises faster when told none of them is stored (store.ImportStore
+// on PostgreSQL copies it in without looking it up first).
+type NewEnterpriseStore interface {
+	// NoEnterprises reports whether no enterprise is stored.
+	NoEnterprises(ctx context.Context) (bool, error)
+	// UpsertNewEnterprises is UpsertEnterprises for a batch expected to
+	// hold no stored credit code; found says one was stored after all. The
+	// outcome is UpsertEnterprises' either way.
+	UpsertNewEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, found bool, err error)
 }
 
 // DefaultBatchSize is how many rows go to the store in one transaction.
@@ -65,6 +78,17 @@ func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server
 	b := &enterpriseBatch{st: s.Store}
 	if _, err := b.flush(ctx); err != nil {
 		return nil, err
+	}
+	// Into an empty directory every row is new: the file repeats no key
+	// (duplicate_key), so no batch meets one written by an earlier batch.
+	if ns, ok := s.Store.(NewEnterpriseStore); ok {
+		empty, err := ns.NoEnterprises(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if empty {
+			b.fresh = &freshEnterprises{st: ns}
+		}
 	}
 	rep := newReport()
 	out, err := s.run(ctx, r, opt, enterpriseColumns, b, rep)
@@ -115,9 +139,11 @@ func (s *Service) recorded(ctx context.Context, directory string, rep, out *serv
 
 // batch collects parsed rows until they are flushed to the store.
 type batch interface {
-	// key returns the row's key (credit code or certificate number) as the
-	// store compares it, and keyColumn the column that holds it.
-	key(rec record) string
+	// key returns what job.seen keeps of the row's key (credit code or
+	// certificate number, as the store compares it); ok is false if no row
+	// with that key can be taken, so it can repeat none. keyColumn is the
+	// column that holds it.
+	key(rec record) (k seenKey, ok bool)
 	keyColumn() string
 	// add parses one data row; it returns the row's error, or nil if the row
 	// joined the batch.
@@ -153,16 +179,25 @@ type job struct {
 	onError func(server.ImportRowError)
 	pending []server.ImportRowError // rejected rows of the current batch
 	rows    int                     // data rows of the current batch
-	// seen maps a digest of each key taken so far to its row: a key repeated
-	// in one file is an error, not a silent last-wins. A digest keeps the
-	// map small however long the keys (at most MaxImportRows entries).
-	seen map[[16]byte]int
+	// seen maps each key taken so far to its row: a key repeated in one
+	// file is an error, not a silent last-wins. 16 bytes an entry; with
+	// counts, only keys that may repeat are kept.
+	seen   map[seenKey]int32
+	counts *keyCounts // the file's keys counted before reading; nil: keep all
 }
 
-// keyDigest is what job.seen keeps of a key.
-func keyDigest(k string) [16]byte {
+// mayRepeat reports whether another row of the file may have key k.
+func (j *job) mayRepeat(k seenKey) bool { return j.counts == nil || j.counts.mayRepeat(k) }
+
+// seenKey is what job.seen keeps of a key: for enterprises the credit code
+// itself, packed (server.CreditCodeKey); for inspectors a digest of the
+// certificate number.
+type seenKey [12]byte
+
+// keyDigest returns a digest of k as a seenKey.
+func keyDigest(k string) seenKey {
 	sum := sha256.Sum256([]byte(k))
-	return [16]byte(sum[:16])
+	return seenKey(sum[:12])
 }
 
 func (j *job) reject(e server.ImportRowError) { j.pending = append(j.pending, e) }
@@ -200,7 +235,17 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
-	src, err := s.open(r, opt)
+	var keys *keyCounter
+	if _, ok := b.(*enterpriseBatch); ok {
+		keys = newKeyCounter(func(cells []string) int {
+			h, err := mapHeader(cells, cols)
+			if err != nil {
+				return -1
+			}
+			return h.index["credit_code"]
+		})
+	}
+	src, err := s.open(r, opt, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +265,7 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 		return nil, err
 	}
 
-	j := &job{rep: rep, onError: s.OnRowError, seen: map[[16]byte]int{}}
+	j := &job{rep: rep, onError: s.OnRowError, seen: map[seenKey]int32{}, counts: src.keyCounts()}
 	spare := b.spare()
 	var cur *inflight
 	// wait ends the batch being written, if any.
@@ -297,15 +342,20 @@ func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, 
 				j.reject(*e)
 			} else if e := rec.checkText(row); e != nil {
 				j.reject(*e)
-			} else if k := keyDigest(b.key(rec)); j.seen[k] != 0 {
+			} else if k, ok := b.key(rec); ok && j.mayRepeat(k) && j.seen[k] != 0 {
 				col, first := b.keyColumn(), j.seen[k]
 				j.reject(server.ImportRowError{Row: row, Column: col, Code: CodeDuplicateKey,
 					Message: fmt.Sprintf("与第%d行重复，同一文件中每个%s只能出现一次，已保留第%d行 (repeats row %d: a %s may appear once in a file; row %d was kept).",
 						first, fieldNames[col], first, first, col, first)})
 			} else if e := b.add(row, rec); e != nil {
 				j.reject(*e)
+			} else if ok {
+				if j.mayRepeat(k) {
+					j.seen[k] = int32(min(row, math.MaxInt32)) // lines beyond need a file over 2 GB
+				}
 			} else {
-				j.seen[k] = row
+				// A key that does not pack is no credit code, and its row is refused.
+				return fmt.Errorf("import: row %d taken with key %q", row, b.keyColumn())
 			}
 		}
 		// Rejected rows wait for their batch too: flush when either is full,
@@ -321,16 +371,30 @@ func (s *Service) read(ctx context.Context, src source, hdr *header, pb *batch, 
 
 // enterpriseBatch is a batch of enterprise rows.
 type enterpriseBatch struct {
-	st   Store
-	rows []int
-	es   []*server.Enterprise
-	set  []server.ImportFields
+	st    Store
+	fresh *freshEnterprises // shared by the batches of an import; nil: look every batch up
+	rows  []int
+	es    []*server.Enterprise
+	set   []server.ImportFields
+}
+
+// freshEnterprises is an import into a directory that was empty when it
+// began: its batches are written as new until one meets a stored credit
+// code (written meanwhile by someone else). Batches are written one at a
+// time, so found needs no lock.
+type freshEnterprises struct {
+	st    NewEnterpriseStore
+	found bool
 }
 
 func (b *enterpriseBatch) len() int { return len(b.es) }
 
-func (b *enterpriseBatch) key(rec record) string { return strings.ToUpper(rec.get("credit_code")) }
-func (b *enterpriseBatch) keyColumn() string     { return "credit_code" }
+// key is the credit code packed: a row whose code is not 18 characters of
+// the code's set is refused by parseEnterprise, so it can repeat no row taken.
+func (b *enterpriseBatch) key(rec record) (seenKey, bool) {
+	return server.CreditCodeKey(strings.ToUpper(rec.get("credit_code")))
+}
+func (b *enterpriseBatch) keyColumn() string { return "credit_code" }
 
 func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
 	e, set, rerr := parseEnterprise(rec)
@@ -342,14 +406,22 @@ func (b *enterpriseBatch) add(row int, rec record) *server.ImportRowError {
 	return nil
 }
 
-func (b *enterpriseBatch) spare() batch { return &enterpriseBatch{st: b.st} }
+func (b *enterpriseBatch) spare() batch { return &enterpriseBatch{st: b.st, fresh: b.fresh} }
 
 func (b *enterpriseBatch) flush(ctx context.Context) (flushed, error) {
 	set := b.set
 	if set == nil {
 		set = []server.ImportFields{} // an empty batch, not "every field"
 	}
-	ins, upd, same, err := b.st.UpsertEnterprises(ctx, b.es, set)
+	var ins, upd, same int
+	var err error
+	if f := b.fresh; f != nil && !f.found && len(b.es) > 0 {
+		var found bool
+		ins, upd, same, found, err = f.st.UpsertNewEnterprises(ctx, b.es, set)
+		f.found = f.found || found
+	} else {
+		ins, upd, same, err = b.st.UpsertEnterprises(ctx, b.es, set)
+	}
 	if err != nil {
 		return flushed{}, err
 	}
@@ -369,8 +441,10 @@ type inspectorBatch struct {
 
 func (b *inspectorBatch) len() int { return len(b.ins) }
 
-func (b *inspectorBatch) key(rec record) string { return rec.get("certificate_number") }
-func (b *inspectorBatch) keyColumn() string     { return "certificate_number" }
+func (b *inspectorBatch) key(rec record) (seenKey, bool) {
+	return keyDigest(rec.get("certificate_number")), true
+}
+func (b *inspectorBatch) keyColumn() string { return "certificate_number" }
 
 func (b *inspectorBatch) add(row int, rec record) *server.ImportRowError {
 	code, in, set, rerr := parseInspector(rec)

@@ -371,6 +371,14 @@ func (c *countingStore) UpsertEnterprises(ctx context.Context, es []*server.Ente
 	return c.ImportStore.UpsertEnterprises(ctx, es, set)
 }
 
+// UpsertNewEnterprises: an import into an empty directory writes its batches here.
+func (c *countingStore) UpsertNewEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (int, int, int, bool, error) {
+	if len(es) > 0 {
+		c.batches++
+	}
+	return c.ImportStore.UpsertNewEnterprises(ctx, es, set)
+}
+
 // TestImportEnterprises_StoreBatchSize checks that a service with no batch
 // size of its own takes the store's: PostgreSQL writes a few thousand rows in
 // one COPY and merge, SQLite in batches of DefaultBatchSize.
@@ -392,6 +400,75 @@ func TestImportEnterprises_StoreBatchSize(t *testing.T) {
 		}
 		if cs.batches != want {
 			t.Fatalf("%d batches, want %d", cs.batches, want)
+		}
+	})
+}
+
+// meddlingStore is the real import store, where someone else writes an
+// enterprise of the file while the first batch of an import is written.
+type meddlingStore struct {
+	*store.ImportStore
+	meddle             func()
+	newCalls, oldCalls int
+}
+
+func (m *meddlingStore) UpsertEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (int, int, int, error) {
+	if len(es) > 0 {
+		m.oldCalls++
+	}
+	return m.ImportStore.UpsertEnterprises(ctx, es, set)
+}
+
+func (m *meddlingStore) UpsertNewEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (int, int, int, bool, error) {
+	m.newCalls++
+	if m.meddle != nil {
+		m.meddle()
+		m.meddle = nil
+	}
+	return m.ImportStore.UpsertNewEnterprises(ctx, es, set)
+}
+
+// TestImportEnterprises_IntoEmptyDirectory: an import into an empty
+// directory writes its batches as new until one meets an enterprise
+// written meanwhile by someone else; that batch and the rest are looked up,
+// and the report is what it would have been all along.
+func TestImportEnterprises_IntoEmptyDirectory(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		var buf bytes.Buffer
+		st, err := importtest.WriteEnterprisesCSV(&buf, 2500, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := &meddlingStore{ImportStore: store.NewImportStore(db)}
+		// Row 1202 of the file (data row 1201, in the third batch of 500).
+		other := &server.Enterprise{CreditCode: importtest.CreditCode(1201), Name: "别处写入", Category: server.CategoryInternetCafe,
+			District: "区县01", Status: server.EnterpriseActive}
+		ms.meddle = func() {
+			if _, _, _, err := ms.ImportStore.UpsertEnterprises(as(root), []*server.Enterprise{other}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc := importer.New(ms)
+		svc.BatchSize = 500
+		svc.TempDir = t.TempDir()
+		data := buf.Bytes()
+		rep, err := svc.ImportEnterprises(as(root), bytes.NewReader(data), server.ImportOptions{Format: server.ImportCSV})
+		checkReport(t, rep, err, counts{rows: 2500, inserted: st.Good - 1, updated: 1, rejected: st.Bad})
+		// On PostgreSQL the third batch meets the stored row; SQLite looks every batch up.
+		wantNew, wantOld := 3, 2
+		if db.Dialect() != store.Postgres {
+			wantNew, wantOld = 5, 0
+		}
+		if ms.newCalls != wantNew || ms.oldCalls != wantOld {
+			t.Fatalf("batches written as new %d, looked up %d; want %d, %d", ms.newCalls, ms.oldCalls, wantNew, wantOld)
+		}
+
+		// Into a directory that is not empty, every batch is looked up.
+		ms.newCalls, ms.oldCalls = 0, 0
+		rep, err = svc.ImportEnterprises(as(root), bytes.NewReader(data), server.ImportOptions{Format: server.ImportCSV})
+		checkReport(t, rep, err, counts{rows: 2500, unchanged: st.Good, rejected: st.Bad})
+		if ms.newCalls != 0 || ms.oldCalls != 5 {
+			t.Fatalf("second import: batches written as new %d, looked up %d; want 0, 5", ms.newCalls, ms.oldCalls)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package importer
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"strings"
@@ -44,6 +46,7 @@ func tooLarge(format string, args ...any) error {
 
 // csvScan is what a pass over a CSV file learned about its encoding.
 type csvScan struct {
+	allUTF8     bool // every byte is part of valid UTF-8: no field need be checked again
 	utf8Multi   int  // valid multi-byte UTF-8 sequences
 	utf8Invalid int  // bytes that are not UTF-8
 	gbInvalid   bool // some bytes are not GB18030
@@ -59,31 +62,136 @@ func (c *csvScan) encoding() string {
 	return server.ImportEncodingUTF8
 }
 
-// scanCSV reads a whole CSV file once: it checks the row, record and cell
-// limits, following quoting as encoding/csv does, and whether the bytes are
-// UTF-8 or GB18030.
-func scanCSV(r *bufio.Reader) (*csvScan, error) {
-	var (
-		sc                  csvScan
-		line, rows          = 1, 0
-		recBytes, cellBytes int
-		cells               = 1
-		recStart            = 1
-		inQuote, quoteSeen  bool
-		fieldStart          = true
-		pend                []byte // an incomplete UTF-8 sequence
-		gbState             int
-	)
-	endRecord := func() error {
-		if recBytes > 0 {
-			rows++
-			if rows > MaxImportRows+1 {
-				return tooLarge("文件超过%d行数据，请拆分后导入 (the file has more than %d data rows; split it).", MaxImportRows, MaxImportRows)
+// scanCSV reads a whole CSV file once, a line at a time: it checks the row,
+// record and cell limits, following quoting as encoding/csv does, and
+// whether the bytes are UTF-8. A file that is not all UTF-8 is read a second
+// time to weigh UTF-8 against GB18030 (scanEncoding).
+//
+// With keys set, it also counts the file's keys into keys.counts (a nil
+// counts: the file is not one it can count, see keyCounter).
+func scanCSV(f io.ReadSeeker, keys *keyCounter) (*csvScan, error) {
+	r := bufio.NewReaderSize(f, 64<<10)
+	recs := csvRecords{line: 1, cells: 1, recStart: 1, fieldStart: true}
+	valid := true
+	for {
+		b, err := r.ReadSlice('\n')
+		// A piece cut by a full buffer may end inside a character: then
+		// the exact pass below decides.
+		valid = valid && err != bufio.ErrBufferFull && utf8.Valid(b)
+		whole := recs.recBytes == 0 && !recs.inQuote
+		if ferr := recs.feedLine(b); ferr != nil {
+			return nil, ferr
+		}
+		if keys != nil && keys.counts != nil && len(b) > 0 {
+			// Only a whole record without quotes is split here.
+			if whole && (err == nil || err == io.EOF) && bytes.IndexByte(b, '"') < 0 {
+				keys.line(b)
+			} else {
+				keys.counts = nil
 			}
 		}
-		recBytes, cellBytes, cells, fieldStart, recStart = 0, 0, 1, true, line+1
-		return nil
+		if err == io.EOF {
+			break
+		} else if err != nil && err != bufio.ErrBufferFull {
+			return nil, err
+		}
 	}
+	if err := recs.endRecord(); err != nil {
+		return nil, err
+	}
+	if valid {
+		return &csvScan{allUTF8: true}, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return scanEncoding(bufio.NewReaderSize(f, 64<<10))
+}
+
+// csvRecords follows a CSV file's records as encoding/csv reads them and
+// checks each against the limits.
+type csvRecords struct {
+	line, rows          int
+	recBytes, cellBytes int
+	cells               int
+	recStart            int // the line the current record starts on
+	inQuote, quoteSeen  bool
+	fieldStart          bool
+}
+
+func (s *csvRecords) endRecord() error {
+	if s.recBytes > 0 {
+		s.rows++
+		if s.rows > MaxImportRows+1 {
+			return tooLarge("文件超过%d行数据，请拆分后导入 (the file has more than %d data rows; split it).", MaxImportRows, MaxImportRows)
+		}
+	}
+	s.recBytes, s.cellBytes, s.cells, s.fieldStart, s.recStart = 0, 0, 1, true, s.line+1
+	return nil
+}
+
+// feedLine reads b, a line with its line break (or the file's last bytes).
+// The usual line, a whole record without quotes, short and with few cells,
+// is taken at once; any other byte by byte.
+func (s *csvRecords) feedLine(b []byte) error {
+	if s.recBytes == 0 && !s.inQuote && len(b) > 0 && len(b) <= MaxCellBytes && b[len(b)-1] == '\n' &&
+		bytes.IndexByte(b, '"') < 0 && bytes.Count(b, []byte{','}) < MaxRowCells {
+		s.line++
+		s.recBytes = len(b)
+		return s.endRecord()
+	}
+	for _, c := range b {
+		if err := s.feed(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feed reads one byte.
+func (s *csvRecords) feed(c byte) error {
+	s.recBytes++
+	if c == '\n' {
+		s.line++
+	}
+	if s.inQuote {
+		if s.quoteSeen {
+			s.quoteSeen = false
+			if c == '"' {
+				s.cellBytes++
+				return nil
+			}
+			s.inQuote = false // closed; c is read below as unquoted
+		} else if c == '"' {
+			s.quoteSeen = true
+			return nil
+		} else {
+			s.cellBytes++
+			return csvCheck(s.recStart, s.recBytes, s.cellBytes, s.cells)
+		}
+	}
+	switch {
+	case c == '"' && s.fieldStart:
+		s.inQuote, s.fieldStart = true, false
+	case c == ',':
+		s.cells, s.cellBytes, s.fieldStart = s.cells+1, 0, true
+	case c == '\n':
+		return s.endRecord()
+	default:
+		s.cellBytes++
+		s.fieldStart = false
+	}
+	return csvCheck(s.recStart, s.recBytes, s.cellBytes, s.cells)
+}
+
+// scanEncoding reads a whole file that is not all UTF-8 and counts what
+// csvScan.encoding weighs.
+func scanEncoding(r *bufio.Reader) (*csvScan, error) {
+	var (
+		sc      csvScan
+		pend    []byte // an incomplete UTF-8 sequence
+		gbState int
+	)
 	buf := make([]byte, 64<<10)
 	for {
 		n, rerr := io.ReadFull(r, buf)
@@ -93,8 +201,8 @@ func scanCSV(r *bufio.Reader) (*csvScan, error) {
 			return nil, rerr
 		}
 		chunk := buf[:n]
-		// Encodings. UTF-8 is decoded a chunk at a time as one stream: a
-		// sequence the chunk's end cuts waits in pend for the next chunk.
+		// UTF-8 is decoded a chunk at a time as one stream: a sequence the
+		// chunk's end cuts waits in pend for the next chunk.
 		u := chunk
 		if len(pend) > 0 {
 			u = append(pend, chunk...)
@@ -147,55 +255,10 @@ func scanCSV(r *bufio.Reader) (*csvScan, error) {
 				}
 				gbState = 0
 			}
-
-			// Records.
-			recBytes++
-			if c == '\n' {
-				line++
-			}
-			if inQuote {
-				if quoteSeen {
-					quoteSeen = false
-					if c == '"' {
-						cellBytes++
-						continue
-					}
-					inQuote = false // closed; c is read below as unquoted
-				} else if c == '"' {
-					quoteSeen = true
-					continue
-				} else {
-					cellBytes++
-					if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
-						return nil, err
-					}
-					continue
-				}
-			}
-			switch {
-			case c == '"' && fieldStart:
-				inQuote, fieldStart = true, false
-			case c == ',':
-				cells, cellBytes, fieldStart = cells+1, 0, true
-			case c == '\n':
-				if err := endRecord(); err != nil {
-					return nil, err
-				}
-				continue
-			default:
-				cellBytes++
-				fieldStart = false
-			}
-			if err := csvCheck(recStart, recBytes, cellBytes, cells); err != nil {
-				return nil, err
-			}
 		}
 		if rerr == io.ErrUnexpectedEOF {
 			break
 		}
-	}
-	if err := endRecord(); err != nil {
-		return nil, err
 	}
 	sc.utf8Invalid += len(pend)
 	if gbState != 0 {
@@ -356,4 +419,83 @@ func xmlName(tag []byte) (name string, closing bool) {
 		n = n[i+1:]
 	}
 	return n, closing
+}
+
+// keyCounter counts the credit codes of a CSV file's records during the
+// pre-pass, so that the duplicate check need remember only the keys that
+// may repeat: memory that does not grow with the file. It splits records on
+// commas, so a file with a quote in it, or not read as UTF-8, is not counted.
+type keyCounter struct {
+	// header maps the header's cells to the key's column, -1 if it has none.
+	header func(cells []string) int
+	col    int // the key's column, -1 before the header
+	counts *keyCounts
+}
+
+func newKeyCounter(header func(cells []string) int) *keyCounter {
+	return &keyCounter{header: header, col: -1, counts: newKeyCounts()}
+}
+
+// line counts the key of b, a record without quotes and with its line break.
+func (k *keyCounter) line(b []byte) {
+	// As encoding/csv: a line break is \n or \r\n, and empty lines are skipped.
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte{'\n'}), []byte{'\r'})
+	if len(b) == 0 {
+		return
+	}
+	if k.col < 0 {
+		b = bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))
+		if k.col = k.header(strings.Split(string(b), ",")); k.col < 0 {
+			k.counts = nil
+		}
+		return
+	}
+	for i := 0; i < k.col; i++ {
+		j := bytes.IndexByte(b, ',')
+		if j < 0 {
+			return // too few cells: the row is refused
+		}
+		b = b[j+1:]
+	}
+	if j := bytes.IndexByte(b, ','); j >= 0 {
+		b = b[:j]
+	}
+	// As enterpriseBatch.key reads it.
+	if key, ok := server.CreditCodeKey(strings.ToUpper(strings.TrimSpace(string(b)))); ok {
+		k.counts.add(key)
+	}
+}
+
+// keyCounts tells, for each of keyBuckets buckets of keys, whether none,
+// one or more of a file's keys fall in it: 4 MiB however long the file. A
+// key whose bucket holds one key (its own) cannot repeat. At 1,000,000 keys
+// about one in sixteen shares its bucket.
+type keyCounts struct{ once, twice []uint64 }
+
+const keyBuckets = 1 << 24
+
+func newKeyCounts() *keyCounts {
+	return &keyCounts{once: make([]uint64, keyBuckets/64), twice: make([]uint64, keyBuckets/64)}
+}
+
+func keyBucket(k seenKey) (word int, bit uint64) {
+	h := binary.LittleEndian.Uint64(k[:8])*0x9E3779B97F4A7C15 ^ uint64(binary.LittleEndian.Uint32(k[8:]))*0xC2B2AE3D27D4EB4F
+	h ^= h >> 31
+	h *= 0xBF58476D1CE4E5B9
+	i := h >> (64 - 24)
+	return int(i / 64), 1 << (i % 64)
+}
+
+func (c *keyCounts) add(k seenKey) {
+	w, b := keyBucket(k)
+	if c.once[w]&b != 0 {
+		c.twice[w] |= b
+	}
+	c.once[w] |= b
+}
+
+// mayRepeat reports whether k's bucket holds more than one key of the file.
+func (c *keyCounts) mayRepeat(k seenKey) bool {
+	w, b := keyBucket(k)
+	return c.twice[w]&b != 0
 }

@@ -35,6 +35,9 @@ type source interface {
 	// strictWidth reports whether every row must have exactly as many fields
 	// as the header (CSV); XLSX drops trailing empty cells, so it need not.
 	strictWidth() bool
+	// keyCounts returns the file's keys as counted before reading, if they
+	// were (see keyCounter): then only keys that may repeat are remembered.
+	keyCounts() *keyCounts
 	close() error
 }
 
@@ -64,14 +67,14 @@ func fileError(err error) error {
 // (so a file that breaks one is refused before anything is written), and
 // starts reading it in the requested format, reporting progress as the CSV
 // file's rows are read, or as an XLSX file is received.
-func (s *Service) open(r io.Reader, opt server.ImportOptions) (source, error) {
+func (s *Service) open(r io.Reader, opt server.ImportOptions, keys *keyCounter) (source, error) {
 	switch opt.Format {
 	case server.ImportCSV:
 		enc, err := csvEncoding(opt.Encoding)
 		if err != nil {
 			return nil, err
 		}
-		return newCSVSource(r, s.TempDir, enc, opt.Progress)
+		return newCSVSource(r, s.TempDir, enc, opt.Progress, keys)
 	case server.ImportXLSX:
 		if opt.Progress != nil {
 			r = &countingReader{r: r, progress: opt.Progress}
@@ -127,10 +130,13 @@ type csvSource struct {
 	f    *os.File
 	r    *csv.Reader
 	gb   *encoding.Decoder // GB18030; nil: UTF-8
-	out  []string
+	// allUTF8: the whole file is valid UTF-8, so its fields need no check.
+	allUTF8 bool
+	keys    *keyCounts // the file's keys, counted by the pre-pass; nil if not
+	out     []string
 }
 
-func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvSource, err error) {
+func newCSVSource(r io.Reader, dir, enc string, progress func(int64), keys *keyCounter) (src *csvSource, err error) {
 	path, err := spool(r, dir, "spotcheck-import-*.csv")
 	if err != nil {
 		return nil, err
@@ -144,7 +150,7 @@ func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvS
 	if s.f, err = os.Open(path); err != nil {
 		return nil, err
 	}
-	scan, err := scanCSV(bufio.NewReaderSize(s.f, 64<<10))
+	scan, err := scanCSV(s.f, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +170,12 @@ func newCSVSource(r io.Reader, dir, enc string, progress func(int64)) (src *csvS
 	if enc == server.ImportEncodingAuto {
 		enc = scan.encoding()
 	}
+	s.allUTF8 = scan.allUTF8
 	if enc == server.ImportEncodingGB18030 {
 		s.gb = simplifiedchinese.GB18030.NewDecoder() // contains GBK and GB2312
+	} else if keys != nil && scan.allUTF8 {
+		// The keys were counted from the bytes the reader reads as they are.
+		s.keys = keys.counts
 	}
 	// GB18030 never uses the bytes of a comma, quote or line break inside a
 	// character, so records split the same before and after decoding.
@@ -204,6 +214,9 @@ func (s *csvSource) next() (int, []string, error) {
 	}
 	line, _ := s.r.FieldPos(0)
 	if s.gb == nil {
+		if s.allUTF8 {
+			return line, fields, nil
+		}
 		for _, f := range fields {
 			if !utf8.ValidString(f) {
 				return line, nil, &badRow{CodeInvalidEncoding, "该行含有无效的UTF-8字符 (the row is not valid UTF-8)."}
@@ -223,6 +236,8 @@ func (s *csvSource) next() (int, []string, error) {
 }
 
 func (s *csvSource) strictWidth() bool { return true }
+
+func (s *csvSource) keyCounts() *keyCounts { return s.keys }
 
 func (s *csvSource) close() error {
 	if s.f != nil {
@@ -301,6 +316,8 @@ func (s *xlsxSource) next() (int, []string, error) {
 }
 
 func (s *xlsxSource) strictWidth() bool { return false }
+
+func (s *xlsxSource) keyCounts() *keyCounts { return nil }
 
 func (s *xlsxSource) close() error {
 	if s.rows != nil {

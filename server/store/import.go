@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -43,6 +44,45 @@ const importChunk = 1000
 // (EFORBIDDEN otherwise); a call with no rows checks that and nothing else.
 // Every enterprise must pass Validate (EINVALID otherwise, and nothing is written).
 func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, err error) {
+	return s.upsertEnterprises(ctx, es, set, true)
+}
+
+// NoEnterprises reports whether no enterprise is stored. Only platform
+// admins may ask.
+func (s *ImportStore) NoEnterprises(ctx context.Context) (bool, error) {
+	if err := requireRole(ctx, server.RolePlatformAdmin); err != nil {
+		return false, err
+	}
+	var any bool
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		return tx.Raw(`SELECT EXISTS (SELECT 1 FROM enterprises)`).Scan(&any).Error
+	})
+	return !any, err
+}
+
+// UpsertNewEnterprises is UpsertEnterprises for a batch the caller expects
+// to hold no stored credit code, such as a batch of an import into an empty
+// directory whose file repeats no key: on PostgreSQL the batch is copied in
+// without being looked up first. If a credit code is stored after all
+// (written meanwhile by someone else), the copy fails on the credit code's
+// unique index and the batch is written again as UpsertEnterprises writes
+// it, and found is true. The outcome is UpsertEnterprises' either way.
+func (s *ImportStore) UpsertNewEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (inserted, updated, unchanged int, found bool, err error) {
+	inserted, updated, unchanged, err = s.upsertEnterprises(ctx, es, set, false)
+	if errors.Is(err, errEnterpriseStored) {
+		inserted, updated, unchanged, err = s.upsertEnterprises(ctx, es, set, true)
+		return inserted, updated, unchanged, true, err
+	}
+	return inserted, updated, unchanged, false, err
+}
+
+// errEnterpriseStored is returned by upsertEnterprises without lookup when
+// a credit code of the batch is stored.
+var errEnterpriseStored = errors.New("an enterprise of the batch is stored")
+
+// upsertEnterprises is UpsertEnterprises; without lookup, PostgreSQL takes
+// no credit code of es to be stored, and errEnterpriseStored says one is.
+func (s *ImportStore) upsertEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields, lookup bool) (inserted, updated, unchanged int, err error) {
 	if err := requireRole(ctx, server.RolePlatformAdmin); err != nil {
 		return 0, 0, 0, err
 	}
@@ -65,17 +105,18 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		for _, e := range es {
 			keys = append(keys, e.CreditCode)
 		}
+		keys = importKeys(keys)
 		stored := map[string]*enterpriseRow{}
-		if pg != nil {
+		if pg != nil && lookup {
 			err := pg(func(c *pgx.Conn) (err error) {
-				stored, err = pgFindEnterprises(ctx, c, importKeys(keys))
+				stored, err = pgFindEnterprises(ctx, c, keys)
 				return err
 			})
 			if err != nil {
 				return fmt.Errorf("find enterprises: %w", tx.AddError(err))
 			}
 		}
-		for _, chunk := range importChunks(importKeys(keys)) {
+		for _, chunk := range importChunks(keys) {
 			if pg != nil {
 				break // found above
 			}
@@ -89,7 +130,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		}
 
 		// want holds each key's values after the rows seen so far.
-		want := map[string]*enterpriseRow{}
+		want := make(map[string]*enterpriseRow, len(keys))
 		var fresh []string // keys to insert, in first-seen order
 		for i, e := range es {
 			r := enterpriseRowOf(e)
@@ -120,7 +161,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 		}
 
 		if pg != nil {
-			return pgWriteEnterprises(ctx, tx, pg, importKeys(keys), stored, want)
+			return pgWriteEnterprises(ctx, tx, pg, keys, stored, want, lookup)
 		}
 		for _, chunk := range importChunks(fresh) {
 			rows := make([]enterpriseRow, len(chunk))
@@ -132,7 +173,7 @@ func (s *ImportStore) UpsertEnterprises(ctx context.Context, es []*server.Enterp
 			}
 		}
 		// Keys in sorted order, so concurrent imports lock rows in the same order.
-		for _, k := range importKeys(keys) {
+		for _, k := range keys {
 			old, w := stored[k], want[k]
 			if old == nil || sameEnterprise(old, w) {
 				continue

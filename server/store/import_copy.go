@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // On PostgreSQL an enterprise batch is read with one query by key and
@@ -115,8 +117,10 @@ func (s *enterpriseSource) Values() ([]any, error) {
 }
 
 // pgWriteEnterprises writes the outcome of an enterprise batch: keys in
-// ascending order, stored the records before it and want after it.
-func pgWriteEnterprises(ctx context.Context, tx *Tx, pg PgConn, keys []string, stored, want map[string]*enterpriseRow) error {
+// ascending order, stored the records before it and want after it;
+// errEnterpriseStored if the batch was not looked up (lookedUp false) and a
+// credit code taken to be new is stored.
+func pgWriteEnterprises(ctx context.Context, tx *Tx, pg PgConn, keys []string, stored, want map[string]*enterpriseRow, lookedUp bool) error {
 	var fresh, changed []*enterpriseRow
 	for _, k := range keys {
 		old, w := stored[k], want[k]
@@ -134,6 +138,10 @@ func pgWriteEnterprises(ctx context.Context, tx *Tx, pg PgConn, keys []string, s
 		}
 		return pgInsertEnterprises(ctx, c, fresh)
 	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "enterprises_credit_code_key" && !lookedUp {
+		return errEnterpriseStored
+	}
 	if err != nil {
 		return translate(tx.AddError(err), objEnterprise)
 	}

@@ -113,6 +113,67 @@ func TestImportStore_UpsertEnterprises(t *testing.T) {
 	})
 }
 
+// TestImportStore_UpsertNewEnterprises: a batch taken to be new is written
+// as UpsertEnterprises writes it, also when some of its credit codes are
+// stored after all (on PostgreSQL the copy meets the unique index and the
+// batch is written again, looked up).
+func TestImportStore_UpsertNewEnterprises(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		s := store.NewImportStore(db)
+		ctx := as(platformAdmin)
+		if empty, err := s.NoEnterprises(ctx); err != nil || !empty {
+			t.Fatalf("NoEnterprises on an empty directory: %v %v", empty, err)
+		}
+		var batch []*server.Enterprise
+		for i := 1; i <= 5; i++ {
+			batch = append(batch, testEnterprise(i))
+		}
+		ins, upd, same, found, err := s.UpsertNewEnterprises(ctx, batch, nil)
+		if err != nil || ins != 5 || upd != 0 || same != 0 || found {
+			t.Fatalf("new: %d/%d/%d found %v, %v", ins, upd, same, found, err)
+		}
+		if empty, err := s.NoEnterprises(ctx); err != nil || empty {
+			t.Fatalf("NoEnterprises after an import: %v %v", empty, err)
+		}
+
+		// Stored after all: 2 unchanged, 3 changed (one only in a field the
+		// row does not set, which keeps the stored value), 1 new.
+		later := storetest.Now.Add(time.Hour)
+		db.Now = func() time.Time { return later }
+		changed := testEnterprise(3)
+		changed.Status = server.EnterpriseRevoked
+		keep := testEnterprise(4)
+		keep.Address = "别处"
+		batch = []*server.Enterprise{testEnterprise(1), testEnterprise(2), changed, keep, testEnterprise(6)}
+		set := []server.ImportFields{server.ImportAllFields, server.ImportAllFields, server.ImportAllFields, 0, server.ImportAllFields}
+		ins, upd, same, found, err = s.UpsertNewEnterprises(ctx, batch, set)
+		if err != nil || ins != 1 || upd != 1 || same != 3 {
+			t.Fatalf("stored after all: %d/%d/%d %v", ins, upd, same, err)
+		}
+		// SQLite always looks a batch up, so it finds nothing unexpected.
+		if want := db.Dialect() == store.Postgres; found != want {
+			t.Fatalf("found %v, want %v", found, want)
+		}
+		if n := updatedSince(t, db, "enterprises", storetest.Now); n != 2 {
+			t.Fatalf("rows written: %d, want 2 (one changed, one new)", n)
+		}
+		if _, _, same, err := s.UpsertEnterprises(ctx, batch, set); err != nil || same != 5 {
+			t.Fatalf("again: %d unchanged, %v", same, err)
+		}
+
+		t.Run("ErrForbidden", func(t *testing.T) {
+			dept := int64(1)
+			u := &server.User{ID: 2, Role: server.RoleDepartmentAdmin, DepartmentID: &dept}
+			if _, err := s.NoEnterprises(as(u)); server.ErrorCode(err) != server.EFORBIDDEN {
+				t.Errorf("NoEnterprises: %v, want EFORBIDDEN", err)
+			}
+			if _, _, _, _, err := s.UpsertNewEnterprises(as(u), []*server.Enterprise{testEnterprise(30)}, nil); server.ErrorCode(err) != server.EFORBIDDEN {
+				t.Errorf("UpsertNewEnterprises: %v, want EFORBIDDEN", err)
+			}
+		})
+	})
+}
+
 // TestImportStore_UpsertEnterprisesFields checks, on a batch larger than
 // one INSERT of the SQLite path and than a few PostgreSQL COPY buffers, that
 // a row changes only the optional fields it sets, that a new row takes all
