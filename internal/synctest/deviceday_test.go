@@ -58,7 +58,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 	tb.Helper()
 	ctx := context.Background()
 	h := apptest.New(tb, db)
-	w := &world{h: h, db: db, dept: h.DeptA.Code, items: []string{"licence", "minors", "fire"}}
+	w := &world{h: h, db: db, dept: h.DeptA.Code, items: linkDayItems()}
 	is := h.IssueCampaign(tb, apptest.CampaignSpec{
 		Cafes: 2 * spec.Packets, Ratio: "0.5", TargetsPerTeam: spec.Packets,
 		Items: map[string][]string{h.DeptA.Code: w.items, h.DeptB.Code: {"prices"}},
@@ -222,13 +222,15 @@ func TestDeviceDayScaled(t *testing.T) {
 //
 //	go test ./internal/synctest -run '^$' -bench DeviceDay -benchtime 1x -timeout 30m [-deviceday.clean]
 func BenchmarkDeviceDay(b *testing.B) {
-	spec := devicedaybench.DeviceDay()
+	spec := daySpec()
 	for range b.N {
 		run := func(link faultnet.Link) dayFigures {
 			db := storetest.MustOpenDB(b, *dayDialect)
 			return runDeviceDay(b, db, spec, devicedaybench.Config{Link: link, Seed: *daySeed}, sdk.Config{})
 		}
-		f := run(devicedaybench.VehicleLink())
+		vehicle := devicedaybench.VehicleLink()
+		vehicle.CutEvery = *dayCutEvery
+		f := run(vehicle)
 		b.ReportMetric(f.WallRatio(), "wall/ideal")
 		b.ReportMetric(f.WireRatio(), "wire/payload")
 		b.ReportMetric(float64(f.Sync.RoundTrips), "round-trips")
