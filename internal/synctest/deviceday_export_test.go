@@ -60,7 +60,7 @@ type exportMutation struct {
 	Kind        string   `json:"kind"`
 	PacketID    string   `json:"packet_id"`
 	Bytes       int      `json:"bytes"`
-	Attachments []string `json:"attachments"` // sha256 of the files it refers to
+	Attachments []string `json:"attachments"` // sha256 of the files it is the first to refer to
 }
 
 type exportAttachment struct {
@@ -96,7 +96,7 @@ func exportDay(tb testing.TB, d *device, spec devicedaybench.Spec, payload devic
 	if err := d.local.Raw(`SELECT seq, mutation_id, kind, packet_id, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
 		tb.Fatal(err)
 	}
-	known := map[string]bool{}
+	known := map[string]bool{} // sha256 → referred to yet
 	m := struct {
 		Seed          uint64              `json:"seed"`
 		Spec          devicedaybench.Spec `json:"spec"`
@@ -113,7 +113,7 @@ func exportDay(tb testing.TB, d *device, spec devicedaybench.Spec, payload devic
 		if err := os.WriteFile(filepath.Join(dir, "attachments", it.SHA256), it.Data, 0o644); err != nil {
 			tb.Fatal(err)
 		}
-		known[it.SHA256] = true
+		known[it.SHA256] = false
 		m.Attachments = append(m.Attachments, exportAttachment{SHA256: it.SHA256, Name: it.Name, Kind: string(it.Kind), ContentType: it.ContentType, Size: len(it.Data)})
 	}
 	f, err := os.Create(filepath.Join(dir, "mutations.jsonl"))
@@ -126,12 +126,18 @@ func exportDay(tb testing.TB, d *device, spec devicedaybench.Spec, payload devic
 		if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
 			tb.Fatalf("outbox seq %d: %v", r.Seq, err)
 		}
+		// A file belongs to the mutation that brought it (an answer its
+		// photos, a close its signatures); a seal's snapshot of the section
+		// refers to them again.
 		refs := []string{}
 		for _, sha := range shaRefs(body) {
-			if !known[sha] {
+			if _, ok := known[sha]; !ok {
 				tb.Fatalf("outbox seq %d refers to %s, not in the day's payload", r.Seq, sha)
 			}
-			refs = append(refs, sha)
+			if !known[sha] {
+				known[sha] = true
+				refs = append(refs, sha)
+			}
 		}
 		if _, err := f.WriteString(r.Body + "\n"); err != nil {
 			tb.Fatal(err)
@@ -141,6 +147,11 @@ func exportDay(tb testing.TB, d *device, spec devicedaybench.Spec, payload devic
 	}
 	if err := f.Close(); err != nil {
 		tb.Fatal(err)
+	}
+	for sha, referred := range known {
+		if !referred {
+			tb.Fatalf("no mutation refers to attachment %s", sha)
+		}
 	}
 	js, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
