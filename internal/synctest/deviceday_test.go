@@ -102,7 +102,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 
 	payload := dayWork(tb, c, d, w, is, spec)
 	var queued int64
-	if err := local.Raw(`SELECT COALESCE(SUM(LENGTH(body)), 0) FROM outbox`).Scan(&queued).Error; err != nil {
+	if err := local.Raw(`SELECT COALESCE(SUM(LENGTH(CAST(body AS BLOB))), 0) FROM outbox`).Scan(&queued).Error; err != nil {
 		tb.Fatal(err)
 	}
 	attachmentBytes := payload.Bytes()
