@@ -115,7 +115,7 @@ async function pouchdb(batch, server, proxy) {
   const out = await run(process.execPath, args);
   const r = JSON.parse(out.trim().split('\n').pop());
   if (proxy && r.wire) { r.client_up = r.up; r.up = r.wire.up; r.drops = r.wire.drops; }
-  if (throttled) r.ratio = r.wall_s / floor;
+  if (throttled && r.finished) r.ratio = r.wall_s / floor;
   return r;
 }
 
@@ -171,7 +171,7 @@ async function main() {
       results.push(r);
       fs.appendFileSync(log, JSON.stringify(r) + '\n');
       const who = r.system === 'spotcheck' ? `spotcheck ${r.dialect}` : `pouchdb batch ${r.batch}`;
-      console.log(`round ${round} ${who}: ${r.finished ? `${r.wall_s.toFixed(3)} s` : `did not finish (${r.error})`}, ${r.requests} requests, ${(r.up / 1e6).toFixed(2)} MB up` +
+      console.log(`round ${round} ${who}: ${r.finished ? `${r.wall_s.toFixed(3)} s` : `did not finish in ${r.wall_s.toFixed(0)} s (${r.error})`}, ${r.requests} requests, ${(r.up / 1e6).toFixed(2)} MB up` +
         (r.ratio ? `, ${r.ratio.toFixed(3)}× floor` : '') + (r.drops !== undefined ? `, ${r.drops} drops` : '') + ` (${load})`);
     }
   }

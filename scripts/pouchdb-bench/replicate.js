@@ -204,8 +204,11 @@ async function main() {
     out = await sync(local, remote, a.batch, Date.now() + a.timeout * 1000);
   } catch (e) {
     await control(a.control, '/drops/stop');
+    const wire = await control(a.control, '/stats');
+    const b = c.bytes();
     console.log(JSON.stringify({ system: 'pouchdb', batch: a.batch || 100, finished: false, error: e.message, attempts: e.attempts,
-      wall_s: Number(process.hrtime.bigint() - start) / 1e9 }));
+      wall_s: Number(process.hrtime.bigint() - start) / 1e9, requests: c.requests, up: b.up - before.up,
+      wire: wire && wire0 ? { up: wire.up_read - wire0.up_read, drops: wire.drops - wire0.drops } : undefined }));
     process.exit(0);
   }
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
