@@ -132,11 +132,20 @@ async function sync(local, remote, batch, deadline) {
     attempts++;
     try {
       const opts = batch ? { batch_size: batch } : {};
-      const res = await PouchDB.replicate(local, remote, opts);
+      const rep = PouchDB.replicate(local, remote, opts);
+      const timer = setTimeout(() => rep.cancel(), Math.max(deadline - Date.now(), 0));
+      let res;
+      try { res = await rep; } finally { clearTimeout(timer); }
+      if (res.status === 'cancelled') {
+        const err = new Error(`did not finish in time (${attempts} attempts)`);
+        err.attempts = attempts;
+        throw err;
+      }
       if (res.ok === false || (res.doc_write_failures || 0) > 0) throw new Error('replication: ' + JSON.stringify(res.errors || res));
       return { attempts, written: res.docs_written };
     } catch (e) {
       last = e;
+      if (e.attempts) throw e;
       if (Date.now() > deadline) {
         const err = new Error(`did not finish in time after ${attempts} attempts: ${last && last.message}`);
         err.attempts = attempts;
