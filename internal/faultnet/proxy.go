@@ -46,7 +46,13 @@ type Proxy struct {
 // New starts a proxy on 127.0.0.1:0 that forwards to upstream ("host:port").
 // A nil plan means no faults. Call Close when done.
 func New(upstream string, plan Plan) (*Proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return Listen("127.0.0.1:0", upstream, plan)
+}
+
+// Listen is New on a given address ("host:port"), for a standalone proxy
+// that another program connects to.
+func Listen(addr, upstream string, plan Plan) (*Proxy, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("faultnet: listen: %w", err)
 	}

@@ -248,7 +248,7 @@ func loopbackDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, items in
 //
 //	SPOTCHECK_TEST_POSTGRES_DSN=… go test ./internal/synctest -run '^$' -bench DeviceDayLoopback -benchtime 3x
 func BenchmarkDeviceDayLoopback(b *testing.B) {
-	spec := devicedaybench.DeviceDay()
+	spec := daySpec()
 	for _, dialect := range storetest.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
 			var wall time.Duration

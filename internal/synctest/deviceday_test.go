@@ -34,7 +34,6 @@ var (
 	dayClean   = flag.Bool("deviceday.clean", false, "BenchmarkDeviceDay: also sync the same day over the link without drops, as the baseline for re-sent bytes")
 	dayDrop    = flag.Duration("deviceday.drop-every", 2*time.Minute, "BenchmarkDeviceDay: mean interval (±25%) between link drops; 0 for none")
 	dayUp      = flag.Float64("deviceday.up-mbit", 1, "BenchmarkDeviceDay: uplink rate in Mbit/s")
-	dayPackets = flag.Int("deviceday.packets", 20, "BenchmarkDeviceDay: packets of the day, with 5 photos and 2 signatures each")
 	dayTrace   = flag.Bool("deviceday.trace", false, "BenchmarkDeviceDay: print the sync's timeline (drops, requests, the SDK's retries) to stderr")
 )
 
@@ -120,7 +119,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 		cfg.OnDrop = func() { tl.logf("---- link drop ----") }
 	}
 	h := apptest.New(tb, db)
-	w := &world{h: h, db: db, dept: h.DeptA.Code, items: []string{"licence", "minors", "fire"}}
+	w := &world{h: h, db: db, dept: h.DeptA.Code, items: linkDayItems()}
 	is := h.IssueCampaign(tb, apptest.CampaignSpec{
 		Cafes: 2 * spec.Packets, Ratio: "0.5", TargetsPerTeam: spec.Packets,
 		Items: map[string][]string{h.DeptA.Code: w.items, h.DeptB.Code: {"prices"}},
@@ -164,7 +163,7 @@ func runDeviceDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, cfg dev
 
 	payload := dayWork(tb, c, d, w, is, spec)
 	var queued int64
-	if err := local.Raw(`SELECT COALESCE(SUM(LENGTH(body)), 0) FROM outbox`).Scan(&queued).Error; err != nil {
+	if err := local.Raw(`SELECT COALESCE(SUM(LENGTH(CAST(body AS BLOB))), 0) FROM outbox`).Scan(&queued).Error; err != nil {
 		tb.Fatal(err)
 	}
 	attachmentBytes := payload.Bytes()
@@ -303,10 +302,7 @@ func TestDeviceDayScaled(t *testing.T) {
 //
 //	go test ./internal/synctest -run '^$' -bench DeviceDay -benchtime 1x -timeout 30m [-deviceday.clean] [-deviceday.drop-every 30s]
 func BenchmarkDeviceDay(b *testing.B) {
-	spec := devicedaybench.DeviceDay()
-	if *dayPackets != spec.Packets {
-		spec.Packets, spec.Photos, spec.Signatures = *dayPackets, 5**dayPackets, 2**dayPackets
-	}
+	spec := daySpec()
 	vehicle := devicedaybench.VehicleLink()
 	vehicle.UpBytesPerSecond = int64(*dayUp * 1e6 / 8)
 	vehicle.CutEvery = *dayDrop

@@ -93,5 +93,6 @@ func dayWork(tb testing.TB, c *sdk.Client, d *device, w *world, is *apptest.Issu
 	if len(photos) != 0 || len(sigs) != 0 {
 		tb.Fatalf("%d photos and %d signatures left over", len(photos), len(sigs))
 	}
+	exportDay(tb, d, spec, payload)
 	return payload
 }
