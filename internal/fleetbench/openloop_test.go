@@ -29,10 +29,12 @@ import (
 )
 
 var (
-	flagWindow   = flag.Duration("fleet.window", 2*time.Minute, "BenchmarkFleetOpenLoop: the evening syncs arrive over this window")
-	flagArrivals = flag.String("fleet.arrivals", "uniform", "BenchmarkFleetOpenLoop: arrival times, uniform (each device at a uniformly random time in the window) or poisson (exponential gaps, mean window/devices)")
-	flagSeed     = flag.Uint64("fleet.seed", 1, "BenchmarkFleetOpenLoop: seed of the arrival times")
-	flagServer   = flag.String("fleet.server", "", "BenchmarkFleetOpenLoop: the spotcheck binary to run; empty: go build ./server/cmd/spotcheck into a temporary directory")
+	flagWindow     = flag.Duration("fleet.window", 2*time.Minute, "BenchmarkFleetOpenLoop: the evening syncs arrive over this window")
+	flagArrivals   = flag.String("fleet.arrivals", "uniform", "BenchmarkFleetOpenLoop: arrival times, uniform (each device at a uniformly random time in the window) or poisson (exponential gaps, mean window/devices)")
+	flagSeed       = flag.Uint64("fleet.seed", 1, "BenchmarkFleetOpenLoop: seed of the arrival times")
+	flagPerf       = flag.String("fleet.perf", "", "BenchmarkFleetOpenLoop: record the server process with `perf record -g` during the window into this file (read it with perf report -i FILE)")
+	flagOpenSample = flag.Duration("fleet.openloop-sample", 500*time.Millisecond, "BenchmarkFleetOpenLoop: the least interval between samples of the server's pool (its /metrics) and pg_stat_activity")
+	flagServer     = flag.String("fleet.server", "", "BenchmarkFleetOpenLoop: the spotcheck binary to run; empty: go build ./server/cmd/spotcheck into a temporary directory")
 )
 
 // stageArrivals is the open-loop run's measured window.
@@ -243,15 +245,27 @@ func BenchmarkFleetOpenLoop(b *testing.B) {
 		if *flagDialect == store.Postgres {
 			pgDSN = dsn
 		}
-		smp := startSampler(b, f, pgDSN, *flagSample)
+		// Each sample scrapes the server's /metrics: at the in-process
+		// benchmark's 50 ms that took a fifth of the server's CPU.
+		smp := startSampler(b, f, pgDSN, max(*flagSample, *flagOpenSample))
 		loadBefore, cpuBefore, srvBefore := loadAvg(), readCPU(), srv.cpu()
+		var pgBefore map[int]time.Duration
+		if pgDSN != "" {
+			pgBefore = backendCPU(b, pgDSN)
+		}
 
+		stopPerf := startPerf(b, *flagPerf, srv.cmd.Process.Pid)
 		b.StartTimer()
 		res := f.openLoop(ctx, offsets, *flagWindow, *flagArrivals)
 		b.StopTimer()
 
+		stopPerf()
 		smp.finish()
 		loadAfter, cpu, srvCPU := loadAvg(), readCPU().since(cpuBefore, "the devices"), srv.cpu()-srvBefore
+		pgCPU := "not measured (SQLite)"
+		if pgDSN != "" {
+			pgCPU = fmt.Sprintf("%.1f core-seconds", backendCPUSince(pgBefore, backendCPU(b, pgDSN)).Seconds())
+		}
 		lost, dup := f.verify(ctx)
 		cancel()
 
@@ -267,7 +281,7 @@ func BenchmarkFleetOpenLoop(b *testing.B) {
 			opt.Devices, *flagDialect, srv.cmd.Process.Pid, srv.Stats().MaxOpenConnections, f.packets, opt.Packets, opt.Items, opt.Photos, opt.PhotoKB, *flagArrivals, *flagWindow, *flagSeed)
 		fmt.Fprintf(&hdr, "Machine: %d CPUs, %s, %s. Load average before the window: %s; after: %s.\n",
 			runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, loadBefore, loadAfter)
-		fmt.Fprintf(&hdr, "CPU during the window: %s; the server process %.1f core-seconds of the latter.\n", cpu, srvCPU.Seconds())
+		fmt.Fprintf(&hdr, "CPU during the window: %s. Of the latter, the server process %.1f core-seconds and the PostgreSQL backends of its database %s.\n", cpu, srvCPU.Seconds(), pgCPU)
 		fmt.Fprintf(&hdr, "Setup (not timed: seeding, enrolment, morning sync, field work): %s. Verified: %d lost, %d duplicated.\n", fmtDur(setup), lost, dup)
 		fmt.Fprint(os.Stdout, f.openLoopReport(res, smp, hdr.String()))
 	}
@@ -431,10 +445,13 @@ func (s *serverProc) stop() {
 	}
 }
 
-// cpu is the server process's CPU time so far (user and system), from
+// cpu is the server process's CPU time so far.
+func (s *serverProc) cpu() time.Duration { return procCPU(s.cmd.Process.Pid) }
+
+// procCPU is a process's CPU time so far (user and system), from
 // /proc/PID/stat in clock ticks of 1/100 s; 0 where that is not readable.
-func (s *serverProc) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -450,11 +467,51 @@ func (s *serverProc) cpu() time.Duration {
 	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
+// backendCPU is the CPU time so far of each PostgreSQL backend serving the
+// database of dsn (PostgreSQL on this machine), by pid.
+func backendCPU(tb testing.TB, dsn string) map[int]time.Duration {
+	tb.Helper()
+	pg, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer pg.Close()
+	rows, err := pg.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			tb.Fatal(err)
+		}
+		out[pid] = procCPU(pid)
+	}
+	return out
+}
+
+// backendCPUSince is the CPU the backends used between the two readings; a
+// backend that ended in between is missed (the pools keep theirs open).
+func backendCPUSince(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		d += t - before[pid]
+	}
+	return d
+}
+
 // Stats reads the server's pool from its /metrics (the gauges and counters
 // of server/api/metrics_db.go); zeros when they cannot be read.
 func (s *serverProc) Stats() sql.DBStats {
 	var st sql.DBStats
-	resp, err := http.Get(s.metricsURL)
+	req, err := http.NewRequest(http.MethodGet, s.metricsURL, nil)
+	if err != nil {
+		return st
+	}
+	req.Header.Set("Accept-Encoding", "identity") // gzip would cost the server more than the rest of the scrape
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return st
 	}
@@ -483,6 +540,27 @@ func (s *serverProc) Stats() sql.DBStats {
 		}
 	}
 	return st
+}
+
+// startPerf records pid with perf (call graphs, 499 samples a second) into
+// file until the returned function is called; nothing when file is "".
+func startPerf(tb testing.TB, file string, pid int) func() {
+	tb.Helper()
+	if file == "" {
+		return func() {}
+	}
+	cmd := exec.Command("perf", "record", "-F", "499", "-g", "-o", file, "-p", strconv.Itoa(pid))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("perf: %v", err)
+	}
+	return func() {
+		cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			tb.Logf("perf: %v", err)
+		}
+		tb.Logf("the server's profile of the window is in %s (perf report -i %s)", file, file)
+	}
 }
 
 // freeAddr is a loopback address with a port free at the moment.
