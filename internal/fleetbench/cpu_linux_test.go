@@ -55,3 +55,13 @@ func (s cpuSample) since(before cpuSample, self string) string {
 		"this process (%s) %.1f core-seconds, everything else (PostgreSQL and any other work on the machine) %.1f",
 		pct(busy), pct(d[0]+d[1]), pct(d[2]+d[5]+d[6]), pct(d[4]), pct(d[7]), busy/100, self, used, max(busy/100-used, 0))
 }
+
+// raiseFileLimit lifts the open-files limit to the hard limit (the server
+// process inherits it): 500 devices keep up to three connections each.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
