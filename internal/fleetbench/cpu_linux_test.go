@@ -36,9 +36,9 @@ func readCPU() cpuSample {
 	return s
 }
 
-// since describes the CPU used between before and s. Clock ticks are taken
-// as 1/100 s (USER_HZ on Linux).
-func (s cpuSample) since(before cpuSample) string {
+// since describes the CPU used between before and s; self names what runs
+// in this process. Clock ticks are taken as 1/100 s (USER_HZ on Linux).
+func (s cpuSample) since(before cpuSample, self string) string {
 	var d [8]float64
 	var total float64
 	for i := range d {
@@ -49,9 +49,19 @@ func (s cpuSample) since(before cpuSample) string {
 		return "unknown"
 	}
 	busy := total - d[3] - d[4]
-	self := (s.self - before.self).Seconds()
+	used := (s.self - before.self).Seconds()
 	pct := func(x float64) float64 { return 100 * x / total }
 	return fmt.Sprintf("machine %.0f%% busy (user %.0f%%, system %.0f%%, iowait %.0f%%, steal %.0f%%), %.1f core-seconds; "+
-		"this process (server and devices) %.1f core-seconds, everything else (PostgreSQL and any other work on the machine) %.1f",
-		pct(busy), pct(d[0]+d[1]), pct(d[2]+d[5]+d[6]), pct(d[4]), pct(d[7]), busy/100, self, max(busy/100-self, 0))
+		"this process (%s) %.1f core-seconds, everything else (PostgreSQL and any other work on the machine) %.1f",
+		pct(busy), pct(d[0]+d[1]), pct(d[2]+d[5]+d[6]), pct(d[4]), pct(d[7]), busy/100, self, used, max(busy/100-used, 0))
+}
+
+// raiseFileLimit lifts the open-files limit to the hard limit (the server
+// process inherits it): 500 devices keep up to three connections each.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
 }

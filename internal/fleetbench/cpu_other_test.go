@@ -7,4 +7,7 @@ type cpuSample struct{}
 
 func readCPU() cpuSample { return cpuSample{} }
 
-func (cpuSample) since(cpuSample) string { return "not measured on this system" }
+func (cpuSample) since(cpuSample, string) string { return "not measured on this system" }
+
+// raiseFileLimit is a no-op outside Linux.
+func raiseFileLimit() {}

@@ -51,7 +51,7 @@ func BenchmarkFleet(b *testing.B) {
 		h := apptest.New(b, db)
 		f := newFleet(ctx, b, h, opt)
 		if *flagPool > 0 {
-			f.pool.SetMaxConns(*flagPool)
+			h.App.DB.SetMaxConns(*flagPool)
 		}
 		setup := time.Since(setupStart)
 		pgDSN := ""
@@ -68,7 +68,7 @@ func BenchmarkFleet(b *testing.B) {
 		stopProfiles()
 
 		smp.finish()
-		loadAfter, cpu := loadAvg(), readCPU().since(cpuBefore)
+		loadAfter, cpu := loadAvg(), readCPU().since(cpuBefore, "server and devices")
 		lost, dup := f.verify(ctx)
 		cancel()
 

@@ -44,6 +44,10 @@ type options struct {
 	// is counted and called again after a pause, as an app would.
 	SyncAttempts int
 	Timeout      time.Duration // the whole run, setup included
+	// URL is the server the devices talk to; empty: the harness's own. The
+	// open-loop benchmark points it at a separate server process on the
+	// harness's database (the harness only seeds and verifies).
+	URL string
 }
 
 func (o *options) defaults() {
@@ -107,8 +111,8 @@ type fleet struct {
 	opt     options
 	rec     *recorder
 	devices []*device
-	packets int // packets issued
-	pool    *store.DB
+	packets int        // packets issued
+	pool    poolStater // the server's connection pool
 	stages  []stageResult
 	// phase is the measured phase's wall time: the stages and the clock move.
 	phase time.Duration
@@ -137,6 +141,10 @@ func newFleet(ctx context.Context, tb testing.TB, h *apptest.Harness, opt option
 	f := &fleet{tb: tb, h: h, opt: opt, rec: newRecorder()}
 	f.rec.setStage(stageSetup)
 	f.pool = h.App.DB
+	serverURL := h.URL
+	if opt.URL != "" {
+		serverURL = opt.URL
+	}
 
 	// Half the inspectors in each department, the harness's own included.
 	per := opt.Devices / 2
@@ -219,7 +227,7 @@ func newFleet(ctx context.Context, tb testing.TB, h *apptest.Harness, opt option
 		}
 		d.tr = http.DefaultTransport.(*http.Transport).Clone()
 		c, err := sdk.Open(filepath.Join(dir, "store"), sdk.Config{
-			ServerURL:  h.URL,
+			ServerURL:  serverURL,
 			HTTPClient: &http.Client{Transport: &transport{rec: f.rec, next: d.tr}, Timeout: 60 * time.Second},
 		})
 		if err != nil {
@@ -236,7 +244,7 @@ func newFleet(ctx context.Context, tb testing.TB, h *apptest.Harness, opt option
 	for range opt.EnrolWorkers {
 		wg.Go(func() {
 			for d := range work {
-				if err := d.client.Enrol(ctx, h.URL, d.username, apptest.Password, fmt.Sprintf("执法终端-%03d", d.idx)); err != nil {
+				if err := d.client.Enrol(ctx, serverURL, d.username, apptest.Password, fmt.Sprintf("执法终端-%03d", d.idx)); err != nil {
 					errs <- fmt.Errorf("enrol %s: %w", d.username, err)
 				}
 			}

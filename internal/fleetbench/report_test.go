@@ -107,7 +107,30 @@ func (f *fleet) report(smp *sampler, header string) string {
 		}
 	}
 
-	b.WriteString("\n| stage | request | failure | attempts |\n|---|---|---|---|\n")
+	b.WriteString("\n")
+	f.failureTable(&b)
+	fmt.Fprintf(&b, "\nErrors (failed attempts and given-up Syncs, not counting the expected 401s): **%d**. 401s on sync requests: %d (expected %d).\n",
+		s.errors, s.unauthorized, f.expected401)
+
+	if smp != nil {
+		b.WriteString("\n")
+		smp.table(&b)
+	}
+	return b.String()
+}
+
+func stageNames(st []stageResult) []string {
+	var out []string
+	for _, s := range st {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// failureTable writes every failed attempt and given-up Sync by stage, kind
+// and failure.
+func (f *fleet) failureTable(b *strings.Builder) {
+	b.WriteString("| stage | request | failure | attempts |\n|---|---|---|---|\n")
 	f.rec.mu.Lock()
 	type row struct {
 		failure
@@ -137,28 +160,12 @@ func (f *fleet) report(smp *sampler, header string) string {
 	})
 	for _, r := range rows {
 		note := ""
-		if strings.HasPrefix(r.what, "HTTP 401") && r.stage == stageEvening && f.expected401 > 0 {
-			note = " (expected: the access token expired during the day; refreshed and retried)"
+		if strings.HasPrefix(r.what, "HTTP 401") && (r.stage == stageEvening || r.stage == stageArrivals) && f.expected401 > 0 {
+			note = " (expected: the access token expired during the day or since enrolment; refreshed and retried)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s%s | %d |\n", r.stage, r.kind, r.what, note, r.n)
+		fmt.Fprintf(b, "| %s | %s | %s%s | %d |\n", r.stage, r.kind, r.what, note, r.n)
 	}
 	if len(rows) == 0 {
 		b.WriteString("| — | — | none | 0 |\n")
 	}
-	fmt.Fprintf(&b, "\nErrors (failed attempts and given-up Syncs, not counting the expected 401s): **%d**. 401s on sync requests: %d (expected %d).\n",
-		s.errors, s.unauthorized, f.expected401)
-
-	if smp != nil {
-		b.WriteString("\n")
-		smp.table(&b)
-	}
-	return b.String()
-}
-
-func stageNames(st []stageResult) []string {
-	var out []string
-	for _, s := range st {
-		out = append(out, s.name)
-	}
-	return out
 }

@@ -11,14 +11,16 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for pg_stat_activity
-
-	"github.com/spotcheck/spotcheck/server/store"
 )
+
+// poolStater is a server's connection pool: the in-process server's
+// *store.DB, or a server process's as its /metrics tell (remotePool).
+type poolStater interface{ Stats() sql.DBStats }
 
 // poolSnapshot and poolDelta are the pool's wait counters.
 type poolSnapshot sql.DBStats
 
-func poolStats(p *store.DB) poolSnapshot { return poolSnapshot(p.Stats()) }
+func poolStats(p poolStater) poolSnapshot { return poolSnapshot(p.Stats()) }
 
 type poolDelta struct {
 	MaxOpen int
@@ -35,7 +37,7 @@ func (s poolSnapshot) since(before poolSnapshot) poolDelta {
 // benchmark database's backends are doing, from pg_stat_activity.
 type sampler struct {
 	rec  *recorder
-	pool *store.DB
+	pool poolStater
 	pg   *sql.DB // nil on SQLite
 
 	mu      sync.Mutex
