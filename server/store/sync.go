@@ -172,7 +172,9 @@ type syncDeviceRow struct {
 func loadSyncDevice(tx *Tx, actor *server.User, id int64, lock, imported bool) (*syncDeviceRow, error) {
 	q := "SELECT id, user_id, public_key, revoked_at, last_applied_seq FROM devices WHERE id = ?"
 	if lock && tx.Dialector.Name() == Postgres {
-		q += " FOR UPDATE"
+		// NO KEY UPDATE queues the device's pushes without holding up the
+		// foreign-key checks (FOR KEY SHARE) of its uploads meanwhile.
+		q += " FOR NO KEY UPDATE"
 	}
 	var rows []syncDeviceRow
 	if err := tx.Raw(q, id).Scan(&rows).Error; err != nil {

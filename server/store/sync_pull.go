@@ -165,20 +165,30 @@ func changesData(tx *Tx, changes []syncChangeRow, ackFor int64) ([]json.RawMessa
 			packets[rows[i].ID] = &rows[i]
 		}
 	}
-	answers := make(map[answerKey][]answerRow, len(answerKeys))
-	for batch := range slices.Chunk(answerKeys, pullBatch) {
-		keys := make([][]any, len(batch))
-		for i, k := range batch {
-			keys[i] = []any{k.packet, k.dept, k.item}
+	// The answers by packet, filtered here: one index range per packet is
+	// cheaper than a long list of (packet, department, item) tuples, which
+	// PostgreSQL plans as one index probe each.
+	wanted := make(map[answerKey]bool, len(answerKeys))
+	var answerPackets []string
+	seenPacket := map[string]bool{}
+	for _, k := range answerKeys {
+		if !seenPacket[k.packet] {
+			seenPacket[k.packet] = true
+			answerPackets = append(answerPackets, k.packet)
 		}
+		wanted[k] = true
+	}
+	answers := make(map[answerKey][]answerRow, len(answerKeys))
+	for batch := range slices.Chunk(answerPackets, pullBatch) {
 		var rows []answerRow
-		if err := tx.Where("(packet_id, department, item_code) IN ?", keys).
+		if err := tx.Where("packet_id IN ?", batch).
 			Order("packet_id, department, item_code, version").Find(&rows).Error; err != nil {
 			return nil, nil, err
 		}
 		for _, r := range rows {
-			k := answerKey{r.PacketID, r.Department, r.ItemCode}
-			answers[k] = append(answers[k], r)
+			if k := (answerKey{r.PacketID, r.Department, r.ItemCode}); wanted[k] {
+				answers[k] = append(answers[k], r)
+			}
 		}
 	}
 	records := make(map[recordKey]*recordRow, len(recordKeys))

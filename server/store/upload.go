@@ -42,9 +42,11 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 	err := s.db.WithTx(ctx, func(tx *Tx) error {
 		if tx.Dialector.Name() == Postgres {
 			// One creation at a time per user, so the sums below stay true
-			// (SQLite runs one transaction at a time anyway).
+			// (SQLite runs one transaction at a time anyway). NO KEY UPDATE:
+			// it still queues creations, but not the foreign-key checks of
+			// the user's blobs being stored meanwhile (FOR KEY SHARE).
 			var id []int64
-			if err := tx.Raw("SELECT id FROM users WHERE id = ? FOR UPDATE", actor.ID).Scan(&id).Error; err != nil {
+			if err := tx.Raw("SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE", actor.ID).Scan(&id).Error; err != nil {
 				return err
 			}
 		}
