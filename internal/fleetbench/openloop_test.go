@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -20,10 +19,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/spotcheck/spotcheck/internal/serverproc"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/store"
 )
@@ -254,7 +253,7 @@ func BenchmarkFleetOpenLoop(b *testing.B) {
 			pgBefore = backendCPU(b, pgDSN)
 		}
 
-		stopPerf := startPerf(b, *flagPerf, srv.cmd.Process.Pid)
+		stopPerf := startPerf(b, *flagPerf, srv.Cmd.Process.Pid)
 		b.StartTimer()
 		res := f.openLoop(ctx, offsets, *flagWindow, *flagArrivals)
 		b.StopTimer()
@@ -278,7 +277,7 @@ func BenchmarkFleetOpenLoop(b *testing.B) {
 
 		var hdr strings.Builder
 		fmt.Fprintf(&hdr, "\nOpen loop: %d devices, %s server database (spotcheck serve, pid %d, a separate process; pool of %d connections); %d packets issued, each device seals %d (%d items per department, %d photo(s) of %d KiB per packet, a signature and a stamp). Arrivals %s over %s, seed %d.\n",
-			opt.Devices, *flagDialect, srv.cmd.Process.Pid, srv.Stats().MaxOpenConnections, f.packets, opt.Packets, opt.Items, opt.Photos, opt.PhotoKB, *flagArrivals, *flagWindow, *flagSeed)
+			opt.Devices, *flagDialect, srv.Cmd.Process.Pid, srv.Stats().MaxOpenConnections, f.packets, opt.Packets, opt.Items, opt.Photos, opt.PhotoKB, *flagArrivals, *flagWindow, *flagSeed)
 		fmt.Fprintf(&hdr, "Machine: %d CPUs, %s, %s. Load average before the window: %s; after: %s.\n",
 			runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, loadBefore, loadAfter)
 		fmt.Fprintf(&hdr, "CPU during the window: %s. Of the latter, the server process %.1f core-seconds and the PostgreSQL backends of its database %s.\n", cpu, srvCPU.Seconds(), pgCPU)
@@ -381,10 +380,9 @@ func buildServer(tb testing.TB) string {
 // serverProc is a `spotcheck serve` process; its pool is read from its
 // /metrics on a separate loopback address.
 type serverProc struct {
-	cmd        *exec.Cmd
+	*serverproc.Proc
 	url        string
 	metricsURL string
-	done       chan struct{}
 }
 
 // startServer runs `bin serve` on the database (dataDir holds its keys and
@@ -403,50 +401,16 @@ func startServer(tb testing.TB, bin, dialect, dsn, dataDir string, pool int) *se
 		cmd.Env = append(cmd.Env, "SPOTCHECK_DATABASE_URL="+dsn)
 	}
 	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	p, err := serverproc.Start(context.Background(), cmd, 90*time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	s := &serverProc{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "spotcheck listening on "); ok {
-				a, _, _ := strings.Cut(rest, " ")
-				addr <- a
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	go func() { cmd.Wait(); close(s.done) }()
-	tb.Cleanup(s.stop)
-	select {
-	case s.url = <-addr:
-	case <-s.done:
-		tb.Fatal("the server exited before listening")
-	case <-time.After(90 * time.Second):
-		tb.Fatal("the server did not listen within 90 s")
-	}
-	return s
-}
-
-// stop asks the server to shut down, and kills it after 10 s.
-func (s *serverProc) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	tb.Cleanup(p.Stop)
+	return &serverProc{Proc: p, url: p.URL, metricsURL: "http://" + metricsAddr + "/metrics"}
 }
 
 // cpu is the server process's CPU time so far.
-func (s *serverProc) cpu() time.Duration { return procCPU(s.cmd.Process.Pid) }
+func (s *serverProc) cpu() time.Duration { return procCPU(s.Cmd.Process.Pid) }
 
 // procCPU is a process's CPU time so far (user and system), from
 // /proc/PID/stat in clock ticks of 1/100 s; 0 where that is not readable.

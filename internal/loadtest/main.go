@@ -54,6 +54,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spotcheck/spotcheck/internal/serverproc"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -178,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { srv.stop(); logf("server stopped") }()
+	defer func() { srv.Stop(); logf("server stopped") }()
 
 	setup, err := prepare(ctx, base, cfg)
 	if err != nil {
@@ -196,7 +197,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if hwm, rss, err := readRSS(srv.cmd.Process.Pid); err == nil {
+			if hwm, rss, err := readRSS(srv.Cmd.Process.Pid); err == nil {
 				res.PeakRSS, res.LastRSS = max(res.PeakRSS, hwm, rss), rss
 			}
 			select {
@@ -275,7 +276,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	time.Sleep(min(2*time.Second, max(0, time.Until(deadlineOf(actx)))))
 	cancel()
 	bg.Wait()
-	if hwm, rss, err := readRSS(srv.cmd.Process.Pid); err == nil {
+	if hwm, rss, err := readRSS(srv.Cmd.Process.Pid); err == nil {
 		res.PeakRSS, res.LastRSS = max(res.PeakRSS, hwm), rss
 	}
 	return res, nil
@@ -329,60 +330,17 @@ func readRSS(pid int) (hwm, rss int64, err error) {
 	return hwm, rss, nil
 }
 
-type serverProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 // startServer runs `bin serve --demo` on SQLite in dataDir on a free
 // loopback port and waits for it to listen.
-func startServer(ctx context.Context, bin, dataDir string, log io.Writer) (*serverProc, string, error) {
+func startServer(ctx context.Context, bin, dataDir string, log io.Writer) (*serverproc.Proc, string, error) {
 	cmd := exec.Command(bin, "serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), "SPOTCHECK_LOG_LEVEL=error", "SPOTCHECK_DATABASE_URL=")
 	cmd.Stderr = log
-	out, err := cmd.StdoutPipe()
+	p, err := serverproc.Start(ctx, cmd, 90*time.Second)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	s := &serverProc{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "spotcheck listening on "); ok {
-				a, _, _ := strings.Cut(rest, " ")
-				addr <- a
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	go func() { cmd.Wait(); close(s.done) }()
-	select {
-	case a := <-addr:
-		return s, a, nil
-	case <-s.done:
-		return nil, "", errors.New("the server exited before listening")
-	case <-time.After(90 * time.Second):
-		s.stop()
-		return nil, "", errors.New("the server did not listen within 90 s")
-	case <-ctx.Done():
-		s.stop()
-		return nil, "", ctx.Err()
-	}
-}
-
-// stop asks the server to shut down, and kills it after 10 s.
-func (s *serverProc) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	return p, p.URL, nil
 }
 
 // setup is what the attacks need, made before they start.
