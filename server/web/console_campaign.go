@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -321,22 +319,12 @@ func (p *Pages) renderDraw(c echo.Context, cp *server.Campaign, status int, form
 	if err != nil {
 		return err
 	}
-	// The record the public reads at /public/campaigns/ID/record: the page
-	// shows the same bytes' values.
-	var buf bytes.Buffer
-	if err := p.Public.WriteRecord(c.Request().Context(), cp.ID, &buf); err != nil {
+	rec, m, err := p.publicRecord(c, cp.ID)
+	if err != nil {
 		return err
 	}
-	var rec draw.Record
-	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
-		return fmt.Errorf("decode the record of campaign %d: %w", cp.ID, err)
-	}
-	m, err := draw.ParseManifest([]byte(rec.Manifest))
-	if err != nil {
-		return fmt.Errorf("parse the manifest of campaign %d: %w", cp.ID, err)
-	}
 	d := drawData{
-		campaignData: cd, Record: &rec, Manifest: m,
+		campaignData: cd, Record: rec, Manifest: m,
 		ManifestURL: fmt.Sprintf("/public/campaigns/%d/manifest", cp.ID),
 		RecordURL:   fmt.Sprintf("/public/campaigns/%d/record", cp.ID),
 	}

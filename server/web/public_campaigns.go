@@ -54,20 +54,12 @@ func (p *Pages) handlePublicCampaign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := p.Public.WriteRecord(c.Request().Context(), pc.ID, &buf); err != nil {
+	rec, m, err := p.publicRecord(c, pc.ID)
+	if err != nil {
 		return err
 	}
-	var rec draw.Record
-	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
-		return fmt.Errorf("decode the public record of campaign %d: %w", pc.ID, err)
-	}
-	m, err := draw.ParseManifest([]byte(rec.Manifest))
-	if err != nil {
-		return fmt.Errorf("parse the manifest of campaign %d: %w", pc.ID, err)
-	}
 	d := publicCampaignData{
-		Campaign: *pc, Record: &rec, Manifest: m,
+		Campaign: *pc, Record: rec, Manifest: m,
 		ManifestURL: fmt.Sprintf("/public/campaigns/%d/manifest", pc.ID),
 		RecordURL:   fmt.Sprintf("/public/campaigns/%d/record", pc.ID),
 	}
@@ -110,4 +102,22 @@ func (p *Pages) publicCampaign(c echo.Context) (*api.PublicCampaign, error) {
 		}
 	}
 	return nil, server.Errorf(server.ENOTFOUND, "未找到该抽查 (campaign not found).")
+}
+
+// publicRecord is campaign id's public record, as /public/campaigns/ID/record
+// serves it, with its manifest parsed: the pages show the same bytes' values.
+func (p *Pages) publicRecord(c echo.Context, id int64) (*draw.Record, *draw.Manifest, error) {
+	var buf bytes.Buffer
+	if err := p.Public.WriteRecord(c.Request().Context(), id, &buf); err != nil {
+		return nil, nil, err
+	}
+	var rec draw.Record
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		return nil, nil, fmt.Errorf("decode the public record of campaign %d: %w", id, err)
+	}
+	m, err := draw.ParseManifest([]byte(rec.Manifest))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse the manifest of campaign %d: %w", id, err)
+	}
+	return &rec, m, nil
 }
