@@ -12,8 +12,7 @@ import (
 // The result does not depend on the order items arrive or are ranked in.
 //
 // Add may be called from one goroutine at a time; Close must be called
-// before Sampler.Finish, also after an error. Fork makes a Feeder for one
-// more producer goroutine on the same workers.
+// before Sampler.Finish, also after an error.
 type Feeder struct {
 	*feedWorkers
 	cur     *batch
@@ -21,10 +20,9 @@ type Feeder struct {
 	last    []byte // the stratum of the previous Add
 	lastIdx int
 	closed  bool
-	fork    bool // made by Fork: Close leaves the workers running
 }
 
-// feedWorkers rank the batches of a Feeder and its forks.
+// feedWorkers rank the batches of a Feeder.
 type feedWorkers struct {
 	s    *Sampler
 	work chan *batch
@@ -66,14 +64,6 @@ func newBatch() *batch {
 	}
 }
 
-// Fork returns a Feeder for another producer goroutine, sharing f's
-// workers. Each producer counts its own items, so one of them exceeding a
-// stratum's N is reported by its Add, several together only by Finish.
-// Every fork must be closed before f.
-func (f *Feeder) Fork() *Feeder {
-	return &Feeder{feedWorkers: f.feedWorkers, cur: <-f.free, seen: make([]int, len(f.s.strata)), lastIdx: -1, fork: true}
-}
-
 // Add counts the item (id, stratum) and queues it for ranking; the bytes
 // are copied, so the caller may reuse them.
 func (f *Feeder) Add(stratum, id []byte) error {
@@ -102,8 +92,8 @@ func (f *Feeder) Add(stratum, id []byte) error {
 	return nil
 }
 
-// Close ranks what is queued and adds the counts to the sampler's; unless
-// f is a fork, it then stops the workers. It is safe to call more than once.
+// Close ranks what is queued, stops the workers and adds the counts to the
+// sampler's. It is safe to call more than once.
 func (f *Feeder) Close() {
 	if f.closed {
 		return
@@ -117,10 +107,8 @@ func (f *Feeder) Close() {
 		f.s.strata[i].seen += n
 	}
 	f.mu.Unlock()
-	if !f.fork {
-		close(f.work)
-		f.wg.Wait()
-	}
+	close(f.work)
+	f.wg.Wait()
 }
 
 // run computes the tickets of each batch, then ranks it under the lock.

@@ -77,33 +77,11 @@ func TestSampler_LargeAgreesWithReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			if feed {
-				// Odd trials feed a third of the items from a fork, as a
-				// second reader would.
 				f := s.Feed(1 + trial%3)
-				from := len(ids)
-				if trial%2 == 1 {
-					from = 2 * len(ids) / 3
-				}
-				fork := f.Fork()
-				var forkErr error
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					defer fork.Close()
-					for i := from; i < len(ids); i++ {
-						if forkErr = fork.Add([]byte(strata[i]), []byte(ids[i])); forkErr != nil {
-							return
-						}
-					}
-				}()
-				for i := range ids[:from] {
+				for i := range ids {
 					if err := f.Add([]byte(strata[i]), []byte(ids[i])); err != nil {
 						t.Fatal(err)
 					}
-				}
-				<-done
-				if forkErr != nil {
-					t.Fatal(forkErr)
 				}
 				f.Close()
 			} else {
@@ -187,28 +165,6 @@ func TestFeeder_Errors(t *testing.T) {
 	f.Close()
 	if _, err := s.Finish(); err == nil {
 		t.Error("Finish accepted a stratum with the wrong count")
-	}
-
-	// Two producers within the size each but not together: Finish sees it.
-	s, err = draw.NewSampler(seed, map[string]int{"a": 1}, map[string]draw.Ratio{"a": draw.MustRatio("1")}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f = s.Feed(2)
-	fork := f.Fork()
-	if err := f.Add([]byte("a"), []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := fork.Add([]byte("a"), []byte("y")); err != nil {
-		t.Fatal(err)
-	}
-	fork.Close()
-	f.Close()
-	if _, err := s.Finish(); err == nil {
-		t.Error("Finish accepted two producers' items beyond the stratum's size")
-	}
-	if _, err := s.SelectedByID(2); err == nil {
-		t.Error("SelectedByID accepted two producers' items beyond the stratum's size")
 	}
 }
 

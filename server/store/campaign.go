@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -1136,7 +1134,8 @@ func findRecusalOpenings(tx *Tx, campaignID int64) ([]recusalOpeningRow, error) 
 
 // populationDigest returns the SHA-256 (hex) of head followed by the
 // campaign's population lines, streamed in credit-code order, and the
-// population size. EINVALID if the population is empty or a stratum has no
+// population size; on the way it packs the population into blocks for the
+// draw. EINVALID if the population is empty or a stratum has no
 // ratio.
 func populationDigest(tx *Tx, id int64, head string, ratios map[string]draw.Ratio) (string, int, error) {
 	sizes, err := strataSizes(tx, id)
@@ -1158,11 +1157,17 @@ func populationDigest(tx *Tx, id int64, head string, ratios map[string]draw.Rati
 	}
 	h := sha256.New()
 	h.Write([]byte(head))
+	blocks := newBlockWriter(tx, id)
 	n, err := streamPopulation(tx, id, func(code, stratum string) error {
-		_, err := io.WriteString(h, "population\t"+code+"\t"+stratum+"\n")
-		return err
+		if _, err := io.WriteString(h, "population\t"+code+"\t"+stratum+"\n"); err != nil {
+			return err
+		}
+		return blocks.add(code, stratum)
 	})
 	if err != nil {
+		return "", 0, err
+	}
+	if err := blocks.close(); err != nil {
 		return "", 0, err
 	}
 	if n != total {
@@ -1171,33 +1176,44 @@ func populationDigest(tx *Tx, id int64, head string, ratios map[string]draw.Rati
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// populationPage is how many population rows streamPopulation reads per
+// query (a variable for tests).
+var populationPage = 8192
+
 // streamPopulation calls fn for each population row of the campaign in
 // ascending credit-code byte order, and returns the number of rows. The
 // order comes from the primary key index; credit codes are ASCII digits and
 // capitals, which every collation orders by bytes, and the order is checked
-// anyway, since the digest depends on it.
+// anyway, since the digest depends on it. The rows are read a page at a
+// time, each query done before fn sees its rows, so fn may write in the
+// same transaction (PostgreSQL runs one statement at a time per
+// connection).
 func streamPopulation(tx *Tx, id int64, fn func(code, stratum string) error) (int, error) {
-	rows, err := tx.Raw("SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ? ORDER BY credit_code", id).Rows()
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
 	n, prev := 0, ""
-	var code, stratum string
-	for rows.Next() {
-		if err := rows.Scan(&code, &stratum); err != nil {
+	page := make([]populationRow, 0, populationPage)
+	for {
+		page = page[:0]
+		q := tx.Select("credit_code, stratum").Where("campaign_id = ?", id)
+		if n > 0 {
+			q = q.Where("credit_code > ?", prev)
+		}
+		if err := q.Order("credit_code").Limit(populationPage).Find(&page).Error; err != nil {
 			return n, err
 		}
-		if n > 0 && code <= prev {
-			return n, fmt.Errorf("population of campaign %d is not in byte order at %q (check the database collation)", id, code)
+		for _, r := range page {
+			if n > 0 && r.CreditCode <= prev {
+				return n, fmt.Errorf("population of campaign %d is not in byte order at %q (check the database collation)", id, r.CreditCode)
+			}
+			if err := fn(r.CreditCode, r.Stratum); err != nil {
+				return n, err
+			}
+			prev = r.CreditCode
+			n++
 		}
-		if err := fn(code, stratum); err != nil {
-			return n, err
+		if len(page) < populationPage {
+			return n, nil
 		}
-		prev = code
-		n++
 	}
-	return n, rows.Err()
 }
 
 // checkRandomness returns EINVALID unless values are one per named source,
@@ -1353,7 +1369,7 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 			return fmt.Errorf("campaign %d digest: %w", id, err)
 		}
 		seed := draw.Seed(digest, randomness)
-		selected, err := sample(ctx, s.db, tx, pg, r, seed, m.Ratios)
+		selected, err := sample(tx, r, seed, m.Ratios)
 		if err != nil {
 			return err
 		}
@@ -1378,45 +1394,43 @@ func (s *CampaignService) Draw(ctx context.Context, id int64, randomness []strin
 	return out, err
 }
 
-// sample streams the campaign's population through a draw.Sampler and
-// returns the selected items in credit-code order. The sampler does not
-// depend on the order rows arrive in, so the scan is unordered. On
-// PostgreSQL (pg not nil) the rows come from a binary COPY and their tickets
-// are computed on every core while they arrive.
+// sample streams the campaign's population blocks through a draw.Sampler
+// and returns the selected items in credit-code order. The sampler does not
+// depend on the order codes arrive in.
 //
-// The stratum sizes are counted first, except when the manifest has a single
-// ratio: then the whole population, whose size the commit recorded, is one
-// stratum (the commit refused any other), and the sampler still checks that
-// exactly that many rows arrived.
-func sample(ctx context.Context, db *DB, tx *Tx, pg PgConn, r *campaignRow, seed draw.Hash, ratios map[string]draw.Ratio) (*draw.ByID, error) {
+// The stratum sizes are counted from the blocks first, and their total must
+// be the population size the commit recorded, except when the manifest has
+// a single ratio: then the whole population is one stratum (the commit
+// refused any other) of that size. Either way the sampler checks that
+// exactly that many codes arrive.
+func sample(tx *Tx, r *campaignRow, seed draw.Hash, ratios map[string]draw.Ratio) (*draw.ByID, error) {
 	id := r.ID
+	if err := ensurePopulationBlocks(tx, id); err != nil {
+		return nil, err
+	}
 	var sizes map[string]int
-	var only *string // the one stratum, if there is one
 	if len(ratios) == 1 && r.PopulationSize != nil {
 		for stratum := range ratios {
 			sizes = map[string]int{stratum: *r.PopulationSize}
-			only = &stratum
 		}
 	} else {
 		var err error
-		if sizes, err = strataSizes(tx, id); err != nil {
+		if sizes, err = blockSizes(tx, id); err != nil {
 			return nil, err
+		}
+		total := 0
+		for _, n := range sizes {
+			total += n
+		}
+		if r.PopulationSize != nil && total != *r.PopulationSize {
+			return nil, fmt.Errorf("campaign %d: the population blocks hold %d codes, the commit counted %d", id, total, *r.PopulationSize)
 		}
 	}
 	sampler, err := draw.NewSampler(seed, sizes, ratios, 0)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
-	if pg != nil {
-		n := 0
-		for _, size := range sizes {
-			n += size
-		}
-		err = copyPopulation(ctx, db, tx, pg, id, n, only, sampler)
-	} else {
-		err = scanPopulation(tx, id, sampler)
-	}
-	if err != nil {
+	if err := feedPopulation(tx, id, sampler); err != nil {
 		return nil, err
 	}
 	selected, err := sampler.SelectedByID(runtime.GOMAXPROCS(0))
@@ -1424,231 +1438,6 @@ func sample(ctx context.Context, db *DB, tx *Tx, pg PgConn, r *campaignRow, seed
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	return selected, nil
-}
-
-// scanPopulation adds the campaign's population to sampler row by row.
-func scanPopulation(tx *Tx, id int64, sampler *draw.Sampler) error {
-	rows, err := tx.Raw("SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ?", id).Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var code, stratum string
-	for rows.Next() {
-		if err := rows.Scan(&code, &stratum); err != nil {
-			return err
-		}
-		if err := sampler.Add(stratum, code); err != nil {
-			return fmt.Errorf("campaign %d: %w", id, err)
-		}
-	}
-	return rows.Err()
-}
-
-// parallelReadMin is the smallest population read on two connections
-// (a variable for tests); parallelReads counts such reads, for tests.
-var (
-	parallelReadMin = 1 << 18
-	parallelReads   atomic.Int64
-)
-
-// copyPopulation adds the campaign's population of n rows to sampler from
-// binary COPY on the transaction's connection. With only one stratum, only
-// the credit codes are read: the commit checked every row is in it.
-//
-// PostgreSQL sends a COPY from one backend, whose CPU time bounds the read,
-// so a large population is read in two halves of the table's pages at
-// once: one on the transaction's connection, the other on a second
-// connection that sees the snapshot the transaction exported, both feeding
-// the same sampler. Without a second connection at hand it reads alone.
-func copyPopulation(ctx context.Context, db *DB, tx *Tx, pg PgConn, id int64, n int, only *string, sampler *draw.Sampler) error {
-	cols, stratum := "stratum, credit_code", []byte(nil)
-	if only != nil {
-		cols, stratum = "credit_code", []byte(*only) // not nil, even if empty
-	}
-	query := func(where string) string {
-		return fmt.Sprintf("COPY (SELECT %s FROM campaign_population WHERE campaign_id = %d%s) TO STDOUT (FORMAT binary)", cols, id, where)
-	}
-	copyTo := func(c *pgx.Conn, q string, feed *draw.Feeder) error {
-		rd := &copyRows{fn: feed.Add, stratum: stratum}
-		if _, err := c.PgConn().CopyTo(ctx, rd, q); err != nil {
-			return err
-		}
-		return rd.finish()
-	}
-	feed := sampler.Feed(runtime.GOMAXPROCS(0))
-	defer feed.Close()
-
-	// Halves of the table's pages are the campaign's halves only if it is
-	// most of the table; a smaller one is read through the index at once.
-	var half struct {
-		Snapshot string
-		Pages    int64
-	}
-	if n >= parallelReadMin && runtime.GOMAXPROCS(0) > 1 {
-		// The lock, held to the end of the transaction, keeps a VACUUM
-		// FULL or CLUSTER from moving rows between the halves.
-		if err := tx.Exec("LOCK TABLE campaign_population IN ACCESS SHARE MODE").Error; err != nil {
-			return fmt.Errorf("campaign %d: read population: %w", id, err)
-		}
-		err := tx.Raw(`SELECT pg_export_snapshot() AS snapshot, pg_relation_size(oid) / current_setting('block_size')::bigint / 2 AS pages
-FROM pg_class WHERE oid = 'campaign_population'::regclass AND reltuples BETWEEN 0 AND ?`, 2*n).Scan(&half).Error
-		if err != nil {
-			return fmt.Errorf("campaign %d: read population: %w", id, err)
-		}
-	}
-	var err error
-	if half.Pages > 0 {
-		// Each half ends with its own query, so a page added meanwhile
-		// (another campaign's population) is in the second.
-		fork := feed.Fork()
-		second := make(chan error, 1)
-		go func() {
-			err := db.WithSnapshotConn(ctx, half.Snapshot, time.Second, func(c *pgx.Conn) error {
-				return copyTo(c, query(fmt.Sprintf(" AND ctid >= '(%d,0)'::tid", half.Pages)), fork)
-			})
-			fork.Close() // before feed's Close, which the result lets run
-			second <- err
-		}()
-		err = pg(func(c *pgx.Conn) error {
-			return copyTo(c, query(fmt.Sprintf(" AND ctid < '(%d,0)'::tid", half.Pages)), feed)
-		})
-		err2 := <-second
-		if err2 == nil {
-			parallelReads.Add(1)
-		}
-		if errors.Is(err2, ErrNoConn) && err == nil {
-			err = pg(func(c *pgx.Conn) error {
-				return copyTo(c, query(fmt.Sprintf(" AND ctid >= '(%d,0)'::tid", half.Pages)), feed)
-			})
-		} else if err == nil {
-			err = err2
-		}
-	} else {
-		err = pg(func(c *pgx.Conn) error { return copyTo(c, query(""), feed) })
-	}
-	feed.Close()
-	if err != nil {
-		return fmt.Errorf("campaign %d: read population: %w", id, err)
-	}
-	return nil
-}
-
-// copySignature starts PostgreSQL's binary COPY format.
-const copySignature = "PGCOPY\n\xff\r\n\x00"
-
-// copyRows is an io.Writer that parses a binary COPY of two non-null text
-// columns, or one, and calls fn with each row's fields; the slices are only
-// valid during the call. The first error stops the parsing (the rest of the
-// stream is read and dropped, so the connection stays usable) and is
-// returned by finish.
-type copyRows struct {
-	fn      func(a, b []byte) error
-	stratum []byte // if not nil, the stream has one column, b, and a is this
-	carry   []byte // an incomplete tuple from the previous Write
-	header  bool   // the header has been read
-	done    bool   // the trailer has been read
-	err     error
-}
-
-func (r *copyRows) Write(p []byte) (int, error) {
-	if r.err != nil || r.done {
-		return len(p), nil
-	}
-	data := p
-	if len(r.carry) > 0 {
-		r.carry = append(r.carry, p...)
-		data = r.carry
-	}
-	used := r.parse(data)
-	rest := data[used:]
-	if len(r.carry) > 0 {
-		r.carry = r.carry[:copy(r.carry, rest)]
-	} else {
-		r.carry = append(r.carry, rest...)
-	}
-	return len(p), nil
-}
-
-// parse consumes the complete parts of data and returns how many bytes
-// that was.
-func (r *copyRows) parse(data []byte) int {
-	at := 0
-	if !r.header {
-		const fixed = len(copySignature) + 8
-		if len(data) < fixed {
-			return 0
-		}
-		if string(data[:len(copySignature)]) != copySignature {
-			r.err = fmt.Errorf("not a binary COPY stream")
-			return len(data)
-		}
-		ext := int(binary.BigEndian.Uint32(data[fixed-4:]))
-		if len(data) < fixed+ext {
-			return 0
-		}
-		at, r.header = fixed+ext, true
-	}
-	for r.err == nil && !r.done {
-		if len(data)-at < 2 {
-			break
-		}
-		fields := int16(binary.BigEndian.Uint16(data[at:]))
-		if fields == -1 {
-			r.done = true
-			return len(data)
-		}
-		want := 2
-		if r.stratum != nil {
-			want = 1
-		}
-		if int(fields) != want {
-			r.err = fmt.Errorf("binary COPY tuple of %d fields, want %d", fields, want)
-			return len(data)
-		}
-		var f [2][]byte
-		p := at + 2
-		complete := true
-		for i := range want {
-			if len(data)-p < 4 {
-				complete = false
-				break
-			}
-			n := int32(binary.BigEndian.Uint32(data[p:]))
-			if n < 0 {
-				r.err = fmt.Errorf("NULL in binary COPY")
-				return len(data)
-			}
-			p += 4
-			if len(data)-p < int(n) {
-				complete = false
-				break
-			}
-			f[i] = data[p : p+int(n)]
-			p += int(n)
-		}
-		if !complete {
-			break
-		}
-		if r.stratum != nil {
-			r.err = r.fn(r.stratum, f[0])
-		} else {
-			r.err = r.fn(f[0], f[1])
-		}
-		at = p
-	}
-	return at
-}
-
-// finish reports a parse or callback error, or a stream cut short.
-func (r *copyRows) finish() error {
-	switch {
-	case r.err != nil:
-		return r.err
-	case !r.done:
-		return fmt.Errorf("binary COPY stream ended without its trailer")
-	}
-	return nil
 }
 
 // FindSelections lists the campaign's drawn targets, first draw and

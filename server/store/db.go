@@ -101,57 +101,6 @@ func (db *DB) SetMaxConns(n int) {
 	}
 }
 
-// WithSnapshotConn runs f on another connection from the pool, in a
-// read-only REPEATABLE READ transaction that sees the snapshot another,
-// still open, transaction exported with pg_export_snapshot(). PostgreSQL
-// only. It gives up with ErrNoConn if the pool is in full use, or still
-// is after wait: the caller holds a connection already, and waiting for
-// another could wait forever.
-func (db *DB) WithSnapshotConn(ctx context.Context, snapshot string, wait time.Duration, f func(*pgx.Conn) error) error {
-	if db.dialect != Postgres {
-		return fmt.Errorf("snapshot connection on %s", db.dialect)
-	}
-	if strings.Trim(snapshot, "0123456789ABCDEF-") != "" {
-		return fmt.Errorf("snapshot id %q", snapshot)
-	}
-	if st := db.sql.Stats(); st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
-		return ErrNoConn
-	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	conn, err := db.sql.Conn(wctx)
-	cancel()
-	if err != nil {
-		if ctx.Err() == nil && wctx.Err() != nil {
-			return ErrNoConn
-		}
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("postgres driver connection is %T, not pgx", dc)
-		}
-		c := sc.Conn()
-		if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-			return err
-		}
-		_, err := c.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshot+"'")
-		if err == nil {
-			err = f(c)
-		}
-		// Read only: the end is the same either way. A connection broken
-		// by a cancelled COPY is dropped from the pool.
-		if _, rerr := c.Exec(ctx, "ROLLBACK"); err == nil {
-			err = rerr
-		}
-		return err
-	})
-}
-
-// ErrNoConn is WithSnapshotConn finding no free connection in time.
-var ErrNoConn = errors.New("no free database connection")
-
 // Stats are the connection pool's counters, for metrics.
 func (db *DB) Stats() sql.DBStats { return db.sql.Stats() }
 

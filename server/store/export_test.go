@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -37,18 +38,35 @@ func SetPublicChunk(n int) (restore func()) {
 	return func() { publicChunk = old }
 }
 
-// SetParallelReadMin sets the smallest population a draw reads on two
-// connections; it returns a function that restores the old value.
-func SetParallelReadMin(n int) (restore func()) {
-	old := parallelReadMin
-	parallelReadMin = n
-	return func() { parallelReadMin = old }
+// SetBlockCodes sets how many credit codes a population block holds, for
+// tests that span several blocks with few rows; it returns a function that
+// restores the old value.
+func SetBlockCodes(n int) (restore func()) {
+	old := blockCodes
+	blockCodes = n
+	return func() { blockCodes = old }
 }
-
-// ParallelReads is how many draws have read their population on two
-// connections so far.
-func ParallelReads() int64 { return parallelReads.Load() }
 
 // ExecRaw runs one statement outside any service, for tests that play an
 // intruder with write access to the database.
 func ExecRaw(db *DB, sql string, args ...any) error { return db.gorm.Exec(sql, args...).Error }
+
+// ScanForTest runs one query outside any service and scans its rows into dest.
+func (db *DB) ScanForTest(dest any, sql string, args ...any) error {
+	return db.gorm.Raw(sql, args...).Scan(dest).Error
+}
+
+// SetPopulationPage sets how many population rows one query of
+// streamPopulation reads; it returns a function that restores the old value.
+func SetPopulationPage(n int) (restore func()) {
+	old := populationPage
+	populationPage = n
+	return func() { populationPage = old }
+}
+
+// EnsurePopulationBlocks packs a committed campaign's population into
+// blocks unless it has some, as its draw would, for benchmarks that load a
+// population without the commit.
+func EnsurePopulationBlocks(ctx context.Context, db *DB, id int64) error {
+	return db.WithTx(ctx, func(tx *Tx) error { return ensurePopulationBlocks(tx, id) })
+}
