@@ -1190,30 +1190,52 @@ var populationPage = 8192
 // connection).
 func streamPopulation(tx *Tx, id int64, fn func(code, stratum string) error) (int, error) {
 	n, prev := 0, ""
-	page := make([]populationRow, 0, populationPage)
+	page := make([][2]string, 0, populationPage)
 	for {
-		page = page[:0]
-		q := tx.Select("credit_code, stratum").Where("campaign_id = ?", id)
-		if n > 0 {
-			q = q.Where("credit_code > ?", prev)
-		}
-		if err := q.Order("credit_code").Limit(populationPage).Find(&page).Error; err != nil {
+		var err error
+		if page, err = populationPageAfter(tx, id, n > 0, prev, page[:0]); err != nil {
 			return n, err
 		}
 		for _, r := range page {
-			if n > 0 && r.CreditCode <= prev {
-				return n, fmt.Errorf("population of campaign %d is not in byte order at %q (check the database collation)", id, r.CreditCode)
+			code, stratum := r[0], r[1]
+			if n > 0 && code <= prev {
+				return n, fmt.Errorf("population of campaign %d is not in byte order at %q (check the database collation)", id, code)
 			}
-			if err := fn(r.CreditCode, r.Stratum); err != nil {
+			if err := fn(code, stratum); err != nil {
 				return n, err
 			}
-			prev = r.CreditCode
+			prev = code
 			n++
 		}
 		if len(page) < populationPage {
 			return n, nil
 		}
 	}
+}
+
+// populationPageAfter appends to page the next populationPage rows (credit
+// code, stratum) of the campaign's population in credit-code order, after
+// the code after if from is set.
+func populationPageAfter(tx *Tx, id int64, from bool, after string, page [][2]string) ([][2]string, error) {
+	q := "SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ? ORDER BY credit_code LIMIT ?"
+	args := []any{id, populationPage}
+	if from {
+		q = "SELECT credit_code, stratum FROM campaign_population WHERE campaign_id = ? AND credit_code > ? ORDER BY credit_code LIMIT ?"
+		args = []any{id, after, populationPage}
+	}
+	rows, err := tx.Raw(q, args...).Rows()
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	var r [2]string
+	for rows.Next() {
+		if err := rows.Scan(&r[0], &r[1]); err != nil {
+			return page, err
+		}
+		page = append(page, r)
+	}
+	return page, rows.Err()
 }
 
 // checkRandomness returns EINVALID unless values are one per named source,
