@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"runtime"
 
@@ -127,10 +128,11 @@ func feedPopulation(tx *Tx, id int64, sampler *draw.Sampler) error {
 	defer rows.Close()
 	feed := sampler.Feed(runtime.GOMAXPROCS(0))
 	defer feed.Close()
+	// RawBytes: the codes are copied into the feeder's batches anyway, so
+	// a block's 150 KB need not be copied first.
 	var (
-		no, n   int
-		stratum []byte
-		codes   []byte
+		no, n          int
+		stratum, codes sql.RawBytes
 	)
 	for rows.Next() {
 		if err := rows.Scan(&no, &stratum, &n, &codes); err != nil {
