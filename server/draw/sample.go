@@ -2,6 +2,7 @@ package draw
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -195,6 +196,30 @@ func (st *stratum) cmp(a, b *entry) int {
 		return c
 	}
 	return bytes.Compare(st.idOf(a), st.idOf(b))
+}
+
+// cmpID orders entries by id.
+func (st *stratum) cmpID(a, b *entry) int { return cmpIDs(st, a, st, b) }
+
+// cmpIDs orders a of stratum sa and b of stratum sb by id. Inline ids are
+// zero-padded, so they compare as big-endian words, the shorter first when
+// the words are equal; this is bytes.Compare's order, without its call.
+func cmpIDs(sa *stratum, a *entry, sb *stratum, b *entry) int {
+	if a.n == longID || b.n == longID {
+		return bytes.Compare(sa.idOf(a), sb.idOf(b))
+	}
+	for i := 0; i+8 <= inlineID; i += 8 {
+		if x, y := binary.BigEndian.Uint64(a.id[i:]), binary.BigEndian.Uint64(b.id[i:]); x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	if c := bytes.Compare(a.id[inlineID/8*8:], b.id[inlineID/8*8:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.n, b.n)
 }
 
 // cmpTicket compares the item (t, id) with the entry b.
@@ -422,7 +447,7 @@ func (s *Sampler) SelectedByID(workers int) (*ByID, error) {
 	for i := range c.runs {
 		r := &c.runs[i]
 		wg.Go(func() {
-			slices.SortFunc(r.e, func(a, b entry) int { return bytes.Compare(r.st.idOf(&a), r.st.idOf(&b)) })
+			slices.SortFunc(r.e, func(a, b entry) int { return r.st.cmpID(&a, &b) })
 		})
 	}
 	wg.Wait()
@@ -448,7 +473,7 @@ func (c *ByID) Next() bool {
 			continue
 		}
 		b := &c.runs[c.cur]
-		d := bytes.Compare(r.st.idOf(&r.e[0]), b.st.idOf(&b.e[0]))
+		d := cmpIDs(r.st, &r.e[0], b.st, &b.e[0])
 		if d < 0 || d == 0 && r.st.name < b.st.name {
 			c.cur = i
 		}

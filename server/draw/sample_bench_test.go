@@ -82,3 +82,37 @@ func BenchmarkFeeder_1M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSelectedByID_1M is BenchmarkFeeder_1M ending as the store's draw
+// does: the selection sorted by id on every core and read in id order.
+func BenchmarkSelectedByID_1M(b *testing.B) {
+	codes := benchCodes(1_000_000)
+	seed := draw.Seed(draw.Hash{1}, []string{"42"})
+	ratios := map[string]draw.Ratio{"": draw.MustRatio("0.15")}
+	sizes := map[string]int{"": len(codes)}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := draw.NewSampler(seed, sizes, ratios, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range codes {
+			if err := s.Add("", c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		sel, err := s.SelectedByID(runtime.GOMAXPROCS(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for sel.Next() {
+			n++
+		}
+		if n != 150_000 {
+			b.Fatalf("%d selected", n)
+		}
+	}
+}
