@@ -331,18 +331,25 @@ func (w *waitWatch) WithAttrs([]slog.Attr) slog.Handler       { return w }
 func (w *waitWatch) WithGroup(string) slog.Handler            { return w }
 
 func (w *waitWatch) Handle(_ context.Context, r slog.Record) error {
+	var wait, cause string
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key != "wait" {
-			return true
+		switch a.Key {
+		case "wait":
+			wait = a.Value.String()
+		case "err":
+			cause = a.Value.String()
 		}
-		w.mu.Lock()
-		if w.cancel != nil && w.msg == "" {
-			w.msg = fmt.Sprintf("%s (wait %v)", r.Message, a.Value)
-			w.cancel()
-		}
-		w.mu.Unlock()
-		return false
+		return true
 	})
+	if wait == "" {
+		return nil
+	}
+	w.mu.Lock()
+	if w.cancel != nil && w.msg == "" {
+		w.msg = fmt.Sprintf("%s (wait %s) after: %s", r.Message, wait, cause)
+		w.cancel()
+	}
+	w.mu.Unlock()
 	return nil
 }
 
