@@ -28,15 +28,7 @@ func BenchmarkSampler_1M(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := draw.NewSampler(seed, sizes, ratios, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, c := range codes {
-			if err := s.Add("", c); err != nil {
-				b.Fatal(err)
-			}
-		}
+		s := sampleAll(b, seed, sizes, ratios, codes)
 		res, err := s.Finish()
 		if err != nil {
 			b.Fatal(err)
@@ -93,15 +85,7 @@ func BenchmarkSelectedByID_1M(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		s, err := draw.NewSampler(seed, sizes, ratios, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, c := range codes {
-			if err := s.Add("", c); err != nil {
-				b.Fatal(err)
-			}
-		}
+		s := sampleAll(b, seed, sizes, ratios, codes)
 		b.StartTimer()
 		sel, err := s.SelectedByID(runtime.GOMAXPROCS(0))
 		if err != nil {
@@ -115,4 +99,18 @@ func BenchmarkSelectedByID_1M(b *testing.B) {
 			b.Fatalf("%d selected", n)
 		}
 	}
+}
+
+// sampleAll returns a sampler for one unnamed stratum with every code added.
+func sampleAll(b *testing.B, seed draw.Hash, sizes map[string]int, ratios map[string]draw.Ratio, codes []string) *draw.Sampler {
+	s, err := draw.NewSampler(seed, sizes, ratios, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range codes {
+		if err := s.Add("", c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
 }

@@ -917,11 +917,16 @@ SELECT @id, e.credit_code, `+stratum+`, e.id FROM enterprises e WHERE `+where, a
 
 // strataSizes counts the committed population per stratum.
 func strataSizes(tx *Tx, id int64) (map[string]int, error) {
+	return sizesByStratum(tx, "SELECT stratum, COUNT(*) AS n FROM campaign_population WHERE campaign_id = ? GROUP BY stratum", id)
+}
+
+// sizesByStratum runs a query of (stratum, n) rows and returns them as a map.
+func sizesByStratum(tx *Tx, query string, args ...any) (map[string]int, error) {
 	var rows []struct {
 		Stratum string
 		N       int
 	}
-	if err := tx.Raw("SELECT stratum, COUNT(*) AS n FROM campaign_population WHERE campaign_id = ? GROUP BY stratum", id).Scan(&rows).Error; err != nil {
+	if err := tx.Raw(query, args...).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make(map[string]int, len(rows))

@@ -102,18 +102,7 @@ func ensurePopulationBlocks(tx *Tx, id int64) error {
 
 // blockSizes counts the committed population per stratum from its blocks.
 func blockSizes(tx *Tx, id int64) (map[string]int, error) {
-	var rows []struct {
-		Stratum string
-		N       int
-	}
-	if err := tx.Raw("SELECT stratum, SUM(n) AS n FROM campaign_population_blocks WHERE campaign_id = ? GROUP BY stratum", id).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.Stratum] = r.N
-	}
-	return out, nil
+	return sizesByStratum(tx, "SELECT stratum, SUM(n) AS n FROM campaign_population_blocks WHERE campaign_id = ? GROUP BY stratum", id)
 }
 
 // feedPopulation adds every credit code of the campaign's blocks to the
