@@ -443,7 +443,7 @@ const (
 	formatCSV  = "csv"
 	formatXLSX = "xlsx"
 	formatPDF  = "pdf"
-	mimeXLSX   = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	mimeXLSX   = report.MediaTypeXLSX
 )
 
 // handleGroupingReport handles "GET /v1/campaigns/:id/grouping-report" with
@@ -474,7 +474,7 @@ func (s *Server) handleGroupingReport(c echo.Context) error {
 	if dept != nil && len(rep.Sections) == 1 {
 		name += "-" + rep.Sections[0].DepartmentCode
 	}
-	ctype := "text/csv; charset=utf-8"
+	ctype := report.MediaTypeCSV
 	switch format {
 	case formatCSV:
 		err = report.WriteGroupingCSV(&buf, rep)

@@ -66,12 +66,9 @@ func (s *Server) handlePublicationExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	format := c.QueryParam("format")
-	if format == "" {
-		format = server.ExportCSV
-	}
-	if format != server.ExportCSV && format != server.ExportXLSX {
-		return server.Errorf(server.EINVALID, "format须为csv或xlsx (format must be csv or xlsx).")
+	format, err := report.PublicationFormat(c.QueryParam("format"))
+	if err != nil {
+		return err
 	}
 	e, err := s.Results.FindPublicationExport(c.Request().Context(), id)
 	if err != nil {
@@ -81,14 +78,10 @@ func (s *Server) handlePublicationExport(c echo.Context) error {
 	if err := report.WritePublication(&buf, format, e); err != nil {
 		return err
 	}
-	ctype := "text/csv; charset=utf-8"
-	if format == server.ExportXLSX {
-		ctype = mimeXLSX
-	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="publication-`+strconv.FormatInt(id, 10)+"."+format+`"`)
 	h.Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, ctype, buf.Bytes())
+	return c.Blob(http.StatusOK, report.PublicationMediaType(format), buf.Bytes())
 }
 
 func (s *Server) handlePublicCampaignResults(c echo.Context) error {

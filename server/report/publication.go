@@ -65,6 +65,33 @@ func WritePublicationXLSX(w io.Writer, e *server.PublicationExport) error {
 	return err
 }
 
+// Media types of the exports.
+const (
+	MediaTypeCSV  = "text/csv; charset=utf-8"
+	MediaTypeXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+// PublicationFormat returns the publication export format a request names:
+// server.ExportCSV (also when it names none) or server.ExportXLSX; EINVALID
+// for any other.
+func PublicationFormat(name string) (string, error) {
+	switch name {
+	case "", server.ExportCSV:
+		return server.ExportCSV, nil
+	case server.ExportXLSX:
+		return server.ExportXLSX, nil
+	}
+	return "", errPublicationFormat()
+}
+
+// PublicationMediaType is the Content-Type of a publication export in format.
+func PublicationMediaType(format string) string {
+	if format == server.ExportXLSX {
+		return MediaTypeXLSX
+	}
+	return MediaTypeCSV
+}
+
 // WritePublication writes the export in format (server.ExportCSV or
 // server.ExportXLSX); EINVALID for any other.
 func WritePublication(w io.Writer, format string, e *server.PublicationExport) error {
@@ -74,5 +101,9 @@ func WritePublication(w io.Writer, format string, e *server.PublicationExport) e
 	case server.ExportXLSX:
 		return WritePublicationXLSX(w, e)
 	}
-	return server.Errorf(server.EINVALID, "format须为csv或xlsx (format must be csv or xlsx).")
+	return errPublicationFormat()
+}
+
+func errPublicationFormat() error {
+	return server.Errorf(server.EINVALID, "导出格式须为csv或xlsx (format must be csv or xlsx).")
 }

@@ -46,3 +46,25 @@ func TestPublication_Formats(t *testing.T) {
 		t.Fatalf("pdf: %v", err)
 	}
 }
+
+// A request names csv (or nothing) or xlsx; anything else is EINVALID, and
+// each format has its media type.
+func TestPublicationFormat(t *testing.T) {
+	for name, want := range map[string]string{"": server.ExportCSV, "csv": server.ExportCSV, "xlsx": server.ExportXLSX} {
+		got, err := report.PublicationFormat(name)
+		if err != nil || got != want {
+			t.Errorf("PublicationFormat(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"pdf", "CSV", "xls", " csv"} {
+		if _, err := report.PublicationFormat(name); server.ErrorCode(err) != server.EINVALID {
+			t.Errorf("PublicationFormat(%q): %v, want EINVALID", name, err)
+		}
+	}
+	if got := report.PublicationMediaType(server.ExportXLSX); got != report.MediaTypeXLSX {
+		t.Errorf("xlsx media type %q", got)
+	}
+	if got := report.PublicationMediaType(server.ExportCSV); got != report.MediaTypeCSV {
+		t.Errorf("csv media type %q", got)
+	}
+}

@@ -112,12 +112,9 @@ func (p *Pages) handlePublicationExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	format := c.QueryParam("format")
-	if format == "" {
-		format = server.ExportCSV
-	}
-	if format != server.ExportCSV && format != server.ExportXLSX {
-		return server.Errorf(server.EINVALID, "导出格式须为CSV或XLSX (format must be csv or xlsx).")
+	format, err := report.PublicationFormat(c.QueryParam("format"))
+	if err != nil {
+		return err
 	}
 	e, err := p.Results.FindPublicationExport(c.Request().Context(), id)
 	if err != nil {
@@ -127,10 +124,8 @@ func (p *Pages) handlePublicationExport(c echo.Context) error {
 	if err := report.WritePublication(&buf, format, e); err != nil {
 		return err
 	}
-	ctype := "text/csv; charset=utf-8"
-	if format == server.ExportXLSX {
-		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="publication-`+strconv.FormatInt(id, 10)+"."+format+`"`)
-	return c.Blob(http.StatusOK, ctype, buf.Bytes())
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="publication-`+strconv.FormatInt(id, 10)+"."+format+`"`)
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, report.PublicationMediaType(format), buf.Bytes())
 }
