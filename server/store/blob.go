@@ -325,9 +325,5 @@ func (s *BlobService) OpenBlob(ctx context.Context, sha string) (*server.Blob, i
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(s.Path(sha))
-	if err != nil {
-		return nil, nil, fmt.Errorf("blob %s: %w", sha, err)
-	}
-	return b, f, nil
+	return s.openFile(b)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"gorm.io/gorm"
@@ -481,49 +480,26 @@ func (s *FollowUpService) AddEvidence(ctx context.Context, id int64, sha string)
 	}
 	actor := server.UserFromContext(ctx)
 	return s.db.WithTx(ctx, func(tx *Tx) error {
-		res := tx.Exec("INSERT INTO followup_evidence (followup_id, sha256, uploaded_by, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			id, sha, actor.ID, tx.Now)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 1 {
-			addAudit(tx, "followup.evidence_added", "followup", id, auditData{"sha256": sha})
-		}
-		return nil
+		return followUpEvidence.attach(tx, id, sha, actor)
 	})
 }
 
 // OpenEvidence returns evidence of task id to a caller who may see the task.
 func (s *FollowUpService) OpenEvidence(ctx context.Context, id int64, sha string) (*server.Blob, io.ReadSeekCloser, error) {
-	missing := server.Errorf(server.ENOTFOUND, "附件不存在 (attachment not found).")
 	var b *server.Blob
 	err := s.db.WithTx(ctx, func(tx *Tx) error {
 		// Visibility first: a caller who may not see the task learns nothing from the hash's check.
 		if _, err := loadVisibleFollowUp(tx, server.UserFromContext(ctx), id); err != nil {
 			return err
 		}
-		if !syncproto.ValidSHA256(sha) {
-			return server.Errorf(server.EINVALID, "sha256格式无效 (sha256 is malformed).")
-		}
-		var rows []blobRow
-		if err := tx.Raw(`SELECT b.* FROM blobs b JOIN followup_evidence e ON e.sha256 = b.sha256
-			WHERE e.followup_id = ? AND b.sha256 = ?`, id, sha).Scan(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return missing
-		}
-		b = rows[0].domain()
-		return nil
+		var err error
+		b, err = followUpEvidence.find(tx, id, sha)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(s.blobs.Path(sha))
-	if err != nil {
-		return nil, nil, fmt.Errorf("blob %s: %w", sha, err)
-	}
-	return b, f, nil
+	return s.blobs.openFile(b)
 }
 
 // FindAbnormalCandidates lists the enterprises flagged for the abnormal

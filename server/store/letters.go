@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/calendar"
 	"github.com/spotcheck/spotcheck/server/draw"
-	"github.com/spotcheck/spotcheck/syncproto"
 )
 
 // LetterService implements server.LetterService: the committed materials of
@@ -135,15 +133,7 @@ func (s *LetterService) AddProof(ctx context.Context, campaignID int64, sha stri
 		if _, err := runnableCampaign(tx, actor, campaignID); err != nil {
 			return err
 		}
-		res := tx.Exec("INSERT INTO letter_proofs (campaign_id, sha256, uploaded_by, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			campaignID, sha, actor.ID, tx.Now)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 1 {
-			addAudit(tx, "letter.proof_add", "campaign", campaignID, auditData{"sha256": sha})
-		}
-		return nil
+		return letterProofs.attach(tx, campaignID, sha, actor)
 	})
 }
 
@@ -160,28 +150,14 @@ func (s *LetterService) OpenProof(ctx context.Context, campaignID int64, sha str
 		if _, err := findVisibleCampaign(tx, actor, campaignID, false); err != nil {
 			return err
 		}
-		if !syncproto.ValidSHA256(sha) {
-			return server.Errorf(server.EINVALID, "sha256格式无效 (sha256 is malformed).")
-		}
-		var rows []blobRow
-		if err := tx.Raw(`SELECT b.* FROM blobs b JOIN letter_proofs p ON p.sha256 = b.sha256
-			WHERE p.campaign_id = ? AND b.sha256 = ?`, campaignID, sha).Scan(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return server.Errorf(server.ENOTFOUND, "送达回证不存在 (proof not found).")
-		}
-		b = rows[0].domain()
-		return nil
+		var err error
+		b, err = letterProofs.find(tx, campaignID, sha)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(s.blobs.Path(sha))
-	if err != nil {
-		return nil, nil, fmt.Errorf("blob %s: %w", sha, err)
-	}
-	return b, f, nil
+	return s.blobs.openFile(b)
 }
 
 // sameDelivery reports whether a and b record the same facts (the reason a
