@@ -381,27 +381,44 @@ func (p *Pages) handleCampaignCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return p.saveCampaignForm(c, "新建抽查方案", d, 0, "抽查方案草稿已保存", func(cp *server.Campaign) (int64, error) {
+		err := p.Campaigns.CreateCampaign(c.Request().Context(), cp)
+		return cp.ID, err
+	})
+}
+
+// saveCampaignForm parses the draft form posted to c and saves it with
+// save: then it redirects to the campaign with the flash done, or else shows
+// the form again with its errors. lead is the draft's lead department, 0
+// for a new draft, whose form names it.
+func (p *Pages) saveCampaignForm(c echo.Context, title string, d *campaignFormData, lead int64, done string, save func(*server.Campaign) (int64, error)) error {
 	values, err := c.FormParams()
 	if err != nil {
 		return server.Errorf(server.EINVALID, "表单无效 (invalid form).")
 	}
 	form := newForm(values)
 	cp, errs := parseCampaignForm(values)
-	cp.CheckItemIDs = itemsOfDepartments(d, cp.CheckItemIDs, cp.DepartmentIDs, cp.LeadDepartmentID, server.UserFromContext(c.Request().Context()))
+	if lead == 0 {
+		lead = cp.LeadDepartmentID
+	} else {
+		delete(errs, "lead_department_id") // the lead never changes
+	}
+	cp.CheckItemIDs = itemsOfDepartments(d, cp.CheckItemIDs, cp.DepartmentIDs, lead, server.UserFromContext(c.Request().Context()))
 	form.Errors = errs
+	status := http.StatusBadRequest
 	if len(errs) == 0 {
-		err := p.Campaigns.CreateCampaign(c.Request().Context(), cp)
+		id, err := save(cp)
 		if err == nil {
-			p.setFlash(c, "抽查方案草稿已保存")
-			return c.Redirect(http.StatusSeeOther, campaignPath(cp.ID))
+			p.setFlash(c, done)
+			return c.Redirect(http.StatusSeeOther, campaignPath(id))
 		}
 		if server.ErrorCode(err) == server.EINTERNAL {
 			return err
 		}
 		formFromError(form, err, campaignErrorField)
-		return p.render(c, statusOf(server.ErrorCode(err)), "campaign_form", &page{Title: "新建抽查方案", Form: form, Data: d})
+		status = statusOf(server.ErrorCode(err))
 	}
-	return p.render(c, http.StatusBadRequest, "campaign_form", &page{Title: "新建抽查方案", Form: form, Data: d})
+	return p.render(c, status, "campaign_form", &page{Title: title, Form: form, Data: d})
 }
 
 // itemsOfDepartments keeps the check items of the participating
@@ -467,33 +484,15 @@ func (p *Pages) handleCampaignUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	values, err := c.FormParams()
-	if err != nil {
-		return server.Errorf(server.EINVALID, "表单无效 (invalid form).")
-	}
-	form := newForm(values)
-	in, errs := parseCampaignForm(values)
-	in.CheckItemIDs = itemsOfDepartments(d, in.CheckItemIDs, in.DepartmentIDs, cp.LeadDepartmentID, server.UserFromContext(c.Request().Context()))
-	form.Errors = errs
-	delete(errs, "lead_department_id") // the lead never changes
-	if len(errs) == 0 {
+	return p.saveCampaignForm(c, "修改抽查方案", d, cp.LeadDepartmentID, "抽查方案草稿已更新", func(in *server.Campaign) (int64, error) {
 		_, err := p.Campaigns.UpdateCampaign(c.Request().Context(), cp.ID, server.CampaignUpdate{
 			Name: &in.Name, DepartmentIDs: &in.DepartmentIDs, WindowStart: &in.WindowStart, WindowEnd: &in.WindowEnd,
 			Category: &in.Category, Districts: &in.Districts, Ratio: &in.Ratio, ExclusionMonths: &in.ExclusionMonths,
 			InspectorsPerDepartment: &in.InspectorsPerDepartment, TargetsPerTeam: &in.TargetsPerTeam,
 			CheckItemIDs: &in.CheckItemIDs, RandomnessSources: &in.RandomnessSources, SourcesAvailableAt: in.SourcesAvailableAt,
 		})
-		if err == nil {
-			p.setFlash(c, "抽查方案草稿已更新")
-			return c.Redirect(http.StatusSeeOther, campaignPath(cp.ID))
-		}
-		if server.ErrorCode(err) == server.EINTERNAL {
-			return err
-		}
-		formFromError(form, err, campaignErrorField)
-		return p.render(c, statusOf(server.ErrorCode(err)), "campaign_form", &page{Title: "修改抽查方案", Form: form, Data: d})
-	}
-	return p.render(c, http.StatusBadRequest, "campaign_form", &page{Title: "修改抽查方案", Form: form, Data: d})
+		return cp.ID, err
+	})
 }
 
 // Has reports whether value is among the values submitted for field (a
