@@ -23,20 +23,20 @@ func TestCampaignErrorField(t *testing.T) {
 		"区县名称不能含逗号 (a district may not contain a comma): \"a,b\"":                                                 "districts",
 		"抽查方案已提交 (the campaign is already committed).":                                                            "",
 	} {
-		if got := campaignErrorField(server.Errorf(server.EINVALID, "%s", msg)); got != want {
+		if got := fieldOf(errorText(server.Errorf(server.EINVALID, "%s", msg)), campaignFields); got != want {
 			t.Errorf("%q: field %q, want %q", msg, got, want)
 		}
 	}
-	if got := campaignErrorText(server.Errorf(server.EINVALID, "任务名称 (name)须为1-200字节 (任务名称 (name) must be 1-200 bytes).")); got != "任务名称须为1-200字节" {
+	if got := errorText(server.Errorf(server.EINVALID, "任务名称 (name)须为1-200字节 (任务名称 (name) must be 1-200 bytes).")); got != "任务名称须为1-200字节" {
 		t.Errorf("error text %q", got)
 	}
-	if got := campaignErrorText(server.Errorf(server.EINVALID, "区县名称不能含逗号 (a district may not contain a comma): \"路南,区\"")); got != "区县名称不能含逗号" {
+	if got := errorText(server.Errorf(server.EINVALID, "区县名称不能含逗号 (a district may not contain a comma): \"路南,区\"")); got != "区县名称不能含逗号" {
 		t.Errorf("error text %q", got)
 	}
-	if got := campaignErrorText(server.Errorf(server.EINVALID, "抽查比例无效 (invalid ratio): ratio \"0.5x\" is not a decimal")); got != "抽查比例无效" {
+	if got := errorText(server.Errorf(server.EINVALID, "抽查比例无效 (invalid ratio): ratio \"0.5x\" is not a decimal")); got != "抽查比例无效" {
 		t.Errorf("error text %q", got)
 	}
-	if got := campaignErrorText(server.Errorf(server.ECONFLICT, "抽查任务当前状态为issued，不能组队 (the campaign is issued: drawing teams is not possible now).")); got != "抽查任务当前状态为“已下发检查表”，不能组队" {
+	if got := errorText(server.Errorf(server.ECONFLICT, "抽查任务当前状态为issued，不能组队 (the campaign is issued: drawing teams is not possible now).")); got != "抽查任务当前状态为“已下发检查表”，不能组队" {
 		t.Errorf("error text %q", got)
 	}
 }

@@ -71,23 +71,31 @@ func formValues(c echo.Context) (url.Values, error) {
 	return out, nil
 }
 
-// fieldError puts a service's error on the field its message names (the
-// first of fields, by the Chinese word the message starts with), else on
-// the form; an internal error is returned to show the error page.
+// fieldError puts a service's error on the field its message names (by
+// the first of fields that matches), else above the form; an internal error
+// is returned to show the error page.
 func fieldError(form *Form, err error, fields []fieldWord) error {
-	code := server.ErrorCode(err)
-	if code == server.EINTERNAL {
+	if server.ErrorCode(err) == server.EINTERNAL {
 		return err
 	}
 	msg := errorText(err)
+	if f := fieldOf(msg, fields); f != "" {
+		form.Errors[f] = msg
+	} else {
+		form.Message = msg
+	}
+	return nil
+}
+
+// fieldOf is the field of the first of fields whose word msg starts with
+// (or contains, for a word that may be anywhere), or "" for the form.
+func fieldOf(msg string, fields []fieldWord) string {
 	for _, f := range fields {
-		if strings.HasPrefix(msg, f.Word) || strings.Contains(msg, f.Word) && f.Anywhere {
-			form.Errors[f.Field] = msg
-			return nil
+		if strings.HasPrefix(msg, f.Word) || f.Anywhere && strings.Contains(msg, f.Word) {
+			return f.Field
 		}
 	}
-	form.Message = msg
-	return nil
+	return ""
 }
 
 // fieldWord names a form field by a word of the messages about it.

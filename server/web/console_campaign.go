@@ -262,7 +262,7 @@ func (p *Pages) handleCampaignCommit(c echo.Context) error {
 				return err
 			}
 			form := newForm(nil)
-			form.Message = campaignErrorText(err)
+			form.Message = errorText(err)
 			return p.renderCommit(c, cp, statusOf(server.ErrorCode(err)), form)
 		}
 	}
@@ -272,7 +272,7 @@ func (p *Pages) handleCampaignCommit(c echo.Context) error {
 			return err
 		}
 		form := newForm(nil)
-		form.Message = campaignErrorText(err)
+		form.Message = errorText(err)
 		return p.renderCommit(c, cp, statusOf(server.ErrorCode(err)), form)
 	}
 	p.setFlash(c, "抽查方案已提交，清单摘要已公布："+done.ManifestDigest)
@@ -385,7 +385,7 @@ func (p *Pages) handleCampaignDraw(c echo.Context) error {
 		if server.ErrorCode(err) == server.EINTERNAL {
 			return err
 		}
-		form.Message = campaignErrorText(err)
+		form.Message = errorText(err)
 		return p.renderDraw(c, cp, statusOf(server.ErrorCode(err)), form)
 	}
 	p.setFlash(c, "已摇号：检查对象已抽取，种子和抽取结果已公布")

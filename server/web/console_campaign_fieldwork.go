@@ -20,23 +20,20 @@ import (
 // actionFailed shows the campaign page again with err above it, with the
 // service's status; an internal error goes to the error page.
 func (p *Pages) actionFailed(c echo.Context, cp *server.Campaign, err error) error {
-	if server.ErrorCode(err) == server.EINTERNAL {
-		return err
-	}
 	form := newForm(nil)
 	if v, ferr := c.FormParams(); ferr == nil {
 		form = newForm(v)
 	}
-	formFromError(form, err, func(err error) string {
-		if strings.HasPrefix(errorText(err), "替补理由") || strings.HasPrefix(errorText(err), "须填写替补理由") {
-			return "reason"
-		}
-		if strings.Contains(errorText(err), "当前检查对象") || strings.HasPrefix(errorText(err), "须指定被替补企业") {
-			return "credit_code"
-		}
-		return ""
-	})
+	if err := fieldError(form, err, replacementFields); err != nil {
+		return err
+	}
 	return p.renderCampaign(c, cp, statusOf(server.ErrorCode(err)), form)
+}
+
+// replacementFields name the field of a refused replacement.
+var replacementFields = []fieldWord{
+	{"替补理由", "reason", false}, {"须填写替补理由", "reason", false},
+	{"当前检查对象", "credit_code", true}, {"须指定被替补企业", "credit_code", false},
 }
 
 // formDepartment is the form's department_id: a platform admin names the

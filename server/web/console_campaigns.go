@@ -20,7 +20,7 @@ import (
 // Campaign screens: the list, the draft form (new and edit) and the commit.
 // They call the campaign service as the signed-in user, which applies the
 // same rules as POST/PATCH /v1/campaigns; its errors are shown next to the
-// field they are about (campaignErrorField).
+// field they are about (campaignFields).
 
 // campaignListData is the campaign list's.
 type campaignListData struct {
@@ -263,65 +263,34 @@ func splitList(s string) []string {
 	return out
 }
 
-// campaignErrorFields name the field a service error is about, by the
-// start of its Chinese message; the first match wins.
-var campaignErrorFields = []struct{ prefix, field string }{
-	{"任务名称", "name"},
-	{"企业类别", "category"},
-	{"检查期结束日", "window_end"},
-	{"检查期", "window_start"},
-	{"须指定检查期", "window_start"},
-	{"牵头部门", "lead_department_id"},
-	{"须指定牵头部门", "lead_department_id"},
-	{"排除期", "exclusion_months"},
-	{"每组每部门", "inspectors_per_department"},
-	{"每组检查对象数", "targets_per_team"},
-	{"公开随机数最早可知时间", "sources_available_at"},
-	{"须指定公开随机数最早可知时间", "sources_available_at"},
-	{"须至少指定一个公开随机数来源", "randomness_sources"},
-	{"公开随机数来源", "randomness_sources"},
-	{"随机数来源", "randomness_sources"},
-	{"区县", "districts"},
-	{"须指定抽查比例", "ratio"},
-	{"抽查比例", "ratio"},
-	{"信用风险分类", "ratio"},
-	{"没有符合条件的企业", "districts"},
-	{"参与部门", "department_ids"},
-	{"检查事项", "check_item_ids"},
-}
-
-// campaignErrorField is the form field err is about, or "" for the form.
-func campaignErrorField(err error) string {
-	msg := campaignErrorText(err)
-	for _, f := range campaignErrorFields {
-		if strings.HasPrefix(msg, f.prefix) {
-			return f.field
-		}
-	}
+// campaignFields name the field a service error is about, by the start of
+// its Chinese message; the first match wins.
+var campaignFields = []fieldWord{
+	{"任务名称", "name", false},
+	{"企业类别", "category", false},
+	{"检查期结束日", "window_end", false},
+	{"检查期", "window_start", false},
+	{"须指定检查期", "window_start", false},
+	{"牵头部门", "lead_department_id", false},
+	{"须指定牵头部门", "lead_department_id", false},
+	{"排除期", "exclusion_months", false},
+	{"每组每部门", "inspectors_per_department", false},
+	{"每组检查对象数", "targets_per_team", false},
+	{"公开随机数最早可知时间", "sources_available_at", false},
+	{"须指定公开随机数最早可知时间", "sources_available_at", false},
+	{"须至少指定一个公开随机数来源", "randomness_sources", false},
+	{"公开随机数来源", "randomness_sources", false},
+	{"随机数来源", "randomness_sources", false},
+	{"区县", "districts", false},
+	{"须指定抽查比例", "ratio", false},
+	{"抽查比例", "ratio", false},
+	{"信用风险分类", "ratio", false},
+	{"没有符合条件的企业", "districts", false},
+	{"参与部门", "department_ids", false},
+	{"检查事项", "check_item_ids", false},
 	// "A类抽查比例无效"; "有N家企业不属于已列出的信用风险分类，且未设默认抽查比例"
-	if len(msg) > 1 && strings.HasPrefix(msg[1:], "类抽查比例") || strings.Contains(msg, "未设默认抽查比例") {
-		return "ratio"
-	}
-	return ""
-}
-
-// formFromError puts a service error on its field, or above the form.
-func formFromError(form *Form, err error, field func(error) string) {
-	if f := field(err); f != "" {
-		form.Errors[f] = campaignErrorText(err)
-	} else {
-		form.Message = campaignErrorText(err)
-	}
-}
-
-// campaignErrorText is errorText with a campaign's status named in
-// Chinese ("当前状态为issued" reads "当前状态为“已下发检查表”").
-func campaignErrorText(err error) string {
-	msg := errorText(err)
-	for code, label := range campaignStatusLabels {
-		msg = strings.ReplaceAll(msg, "状态为"+code+"，", "状态为“"+label+"”，")
-	}
-	return msg
+	{"类抽查比例", "ratio", true},
+	{"未设默认抽查比例", "ratio", true},
 }
 
 // campaignFormChoices loads what the form offers.
@@ -412,10 +381,9 @@ func (p *Pages) saveCampaignForm(c echo.Context, title string, d *campaignFormDa
 			p.setFlash(c, done)
 			return c.Redirect(http.StatusSeeOther, campaignPath(id))
 		}
-		if server.ErrorCode(err) == server.EINTERNAL {
-			return err
+		if ferr := fieldError(form, err, campaignFields); ferr != nil {
+			return ferr
 		}
-		formFromError(form, err, campaignErrorField)
 		status = statusOf(server.ErrorCode(err))
 	}
 	return p.render(c, status, "campaign_form", &page{Title: title, Form: form, Data: d})

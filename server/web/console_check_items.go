@@ -89,18 +89,10 @@ func (p *Pages) renderCheckItems(c echo.Context, status int, form *Form) error {
 	return p.render(c, status, "check_items", &page{Title: "检查事项目录", Data: d, Form: form})
 }
 
-// checkItemErrorField names the field of a check-item error.
-func checkItemErrorField(err error) string {
-	msg := errorText(err)
-	for _, f := range []struct{ prefix, field string }{
-		{"事项编码", "code"}, {"事项名称", "title"}, {"检查依据", "legal_basis"}, {"答题方式", "answer_type"},
-		{"须指定部门", "department_id"}, {"只能管理本部门", "department_id"},
-	} {
-		if strings.HasPrefix(msg, f.prefix) {
-			return f.field
-		}
-	}
-	return ""
+// checkItemFields name the field of a check-item error.
+var checkItemFields = []fieldWord{
+	{"事项编码", "code", false}, {"事项名称", "title", false}, {"检查依据", "legal_basis", false}, {"答题方式", "answer_type", false},
+	{"须指定部门", "department_id", false}, {"只能管理本部门", "department_id", false},
 }
 
 // handleCheckItemCreate handles "POST /console/check-items": a new item, or
@@ -130,10 +122,9 @@ func (p *Pages) handleCheckItemCreate(c echo.Context) error {
 		return p.renderCheckItems(c, http.StatusBadRequest, form)
 	}
 	if err := p.CheckItems.CreateCheckItem(c.Request().Context(), it); err != nil {
-		if server.ErrorCode(err) == server.EINTERNAL {
+		if err := fieldError(form, err, checkItemFields); err != nil {
 			return err
 		}
-		formFromError(form, err, checkItemErrorField)
 		return p.renderCheckItems(c, statusOf(server.ErrorCode(err)), form)
 	}
 	p.setFlash(c, "已保存检查事项 "+it.Code+" 第"+strconv.Itoa(it.Version)+"版")
@@ -152,7 +143,7 @@ func (p *Pages) handleCheckItemRetire(c echo.Context) error {
 			return err
 		}
 		form := newForm(url.Values{"answer_type": {string(server.AnswerCompliance)}})
-		form.Message = campaignErrorText(err)
+		form.Message = errorText(err)
 		return p.renderCheckItems(c, statusOf(server.ErrorCode(err)), form)
 	}
 	p.setFlash(c, "已停用检查事项 "+it.Code+" 第"+strconv.Itoa(it.Version)+"版")

@@ -495,13 +495,13 @@ func (p *Pages) renderLetterTarget(c echo.Context, id int64, code string, status
 
 // deliveryFields place the service's refusals of a delivery record next to
 // the field they are about, by the start of their Chinese message.
-var deliveryFields = []struct{ prefix, field string }{
-	{"须指定送达日期", "delivered_on"},
-	{"送达日期", "delivered_on"},
-	{"送达方式", "method"},
-	{"送达回证", "proof"},
-	{"该对象的送达已于", "correction_reason"},
-	{"该对象尚无送达记录", "correction_reason"},
+var deliveryFields = []fieldWord{
+	{"须指定送达日期", "delivered_on", false},
+	{"送达日期", "delivered_on", false},
+	{"送达方式", "method", false},
+	{"送达回证", "proof", false},
+	{"该对象的送达已于", "correction_reason", false},
+	{"该对象尚无送达记录", "correction_reason", false},
 }
 
 // handleLetterDelivery handles "POST /console/campaigns/:id/letters/targets/:credit_code":
@@ -524,18 +524,8 @@ func (p *Pages) handleLetterDelivery(c echo.Context) error {
 		if !letterFormError(err) {
 			return err
 		}
-		msg := errorText(err)
-		field := ""
-		for _, df := range deliveryFields {
-			if strings.HasPrefix(msg, df.prefix) {
-				field = df.field
-				break
-			}
-		}
-		if field == "" {
-			f.Message = msg
-		} else {
-			f.Errors[field] = msg
+		if err := fieldError(f, err, deliveryFields); err != nil {
+			return err
 		}
 		return p.renderLetterTarget(c, id, code, statusOf(server.ErrorCode(err)), f)
 	}

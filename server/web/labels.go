@@ -178,7 +178,13 @@ func errorText(err error) string {
 	if code == server.EINTERNAL {
 		return "服务器内部错误，请稍后再试。如果问题持续，请联系管理员。"
 	}
-	return chinese(server.ErrorMessage(err))
+	msg := chinese(server.ErrorMessage(err))
+	// A campaign's status by its label: "当前状态为issued，" reads
+	// "当前状态为“已下发检查表”，".
+	for code, label := range campaignStatusLabels {
+		msg = strings.ReplaceAll(msg, "状态为"+code+"，", "状态为“"+label+"”，")
+	}
+	return msg
 }
 
 // chinese is the Chinese part of a service's message. Messages read
