@@ -3,8 +3,13 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"syscall"
 	"testing"
 )
 
@@ -46,6 +51,31 @@ func TestCutOrUnreachable(t *testing.T) {
 		}
 		if got := errors.Is(err, errCut); got != tc.cut {
 			t.Errorf("%s: cut = %v, want %v (%v)", tc.base, got, tc.cut, err)
+		}
+	}
+}
+
+// The errors a cut shows up as, from the reading and the writing side, are
+// cuts; a connection that could not be opened is not.
+func TestIsCut(t *testing.T) {
+	write := func(err error) error {
+		return &url.Error{Op: "Patch", URL: "http://127.0.0.1:1/v1/uploads/x", Err: fmt.Errorf("readfrom tcp 127.0.0.1:2->127.0.0.1:1: %w",
+			&net.OpError{Op: "write", Net: "tcp", Err: err})}
+	}
+	for _, tc := range []struct {
+		err error
+		cut bool
+	}{
+		{write(net.ErrClosed), true}, // the reader closed the connection under the writer
+		{write(os.NewSyscallError("write", syscall.EPIPE)), true},
+		{write(os.NewSyscallError("write", syscall.ECONNRESET)), true},
+		{&url.Error{Op: "Post", Err: io.ErrUnexpectedEOF}, true},
+		{&url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, false},
+		{&url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Net: "tcp", Err: net.ErrClosed}}, false},
+		{context.DeadlineExceeded, false},
+	} {
+		if got := isCut(tc.err); got != tc.cut {
+			t.Errorf("isCut(%v) = %v, want %v", tc.err, got, tc.cut)
 		}
 	}
 }

@@ -244,13 +244,17 @@ func offline(err error) error {
 	return fmt.Errorf("%w: %v", ErrOffline, err)
 }
 
+// isCut: an established connection was reset or closed mid-exchange. A
+// reset read while the body is still being written closes the connection
+// under the writer, which then fails with net.ErrClosed ("use of closed
+// network connection"): that is the same cut, seen from the other side.
 func isCut(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return false
 	}
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }
 
 // gunzipBody decompresses a gzip answer, at most maxResponseBytes of it. A
