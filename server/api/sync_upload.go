@@ -80,9 +80,10 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 	}
 	own := ownUpload(store)
 	create := h.Middleware(http.HandlerFunc(h.PostFile))
-	g.POST("", s.withUploadSlot(create), noMethodOverride, s.requireFreeDisk)
-	g.HEAD("/:id", serve(h.HeadFile), noMethodOverride, own)
-	g.PATCH("/:id", serve(h.PatchFile), noMethodOverride, own, s.requireFreeDisk)
+	creating := newCreations()
+	g.POST("", s.withUploadSlot(create), noMethodOverride, s.requireFreeDisk, creating.track)
+	g.HEAD("/:id", serve(h.HeadFile), noMethodOverride, creating.settled, own)
+	g.PATCH("/:id", serve(h.PatchFile), noMethodOverride, creating.settled, own, s.requireFreeDisk)
 }
 
 // noMethodOverride drops X-HTTP-Method-Override, which tusd would follow: the
