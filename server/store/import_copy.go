@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/spotcheck/spotcheck/server"
 )
 
 // On PostgreSQL an enterprise batch is read with one query by key and
@@ -113,8 +115,11 @@ func pgCopyEnterprises(ctx context.Context, c *pgx.Conn, table string, rows []*e
 // every value in an interface and look up its encoder, which cost about as
 // much CPU as reading and checking the file.
 type enterpriseCopy struct {
-	rows    []*enterpriseRow
-	withID  bool
+	rows   []*enterpriseRow
+	withID bool
+	// es, when rows is nil: new enterprises, written created and updated now.
+	es      []*server.Enterprise
+	now     time.Time
 	next    int // rows[next] is the next row to encode
 	started bool
 	done    bool
@@ -149,11 +154,18 @@ func (c *enterpriseCopy) fill() {
 		c.buf = append(c.buf, pgCopySignature...)
 		c.started = true
 	}
-	for c.next < len(c.rows) && len(c.buf) < enterpriseCopyChunk {
-		c.buf = appendEnterpriseTuple(c.buf, c.rows[c.next], c.withID)
+	n := max(len(c.rows), len(c.es))
+	for c.next < n && len(c.buf) < enterpriseCopyChunk {
+		if c.rows != nil {
+			c.buf = appendEnterpriseTuple(c.buf, c.rows[c.next], c.withID)
+		} else {
+			r := enterpriseRowOf(c.es[c.next])
+			r.CreatedAt, r.UpdatedAt = c.now, c.now
+			c.buf = appendEnterpriseTuple(c.buf, &r, false)
+		}
 		c.next++
 	}
-	if c.next == len(c.rows) {
+	if c.next == n {
 		c.buf = binary.BigEndian.AppendUint16(c.buf, 0xffff) // -1 fields: the end
 		c.done = true
 	}
@@ -222,8 +234,27 @@ func pgWriteEnterprises(ctx context.Context, tx *Tx, pg PgConn, keys []string, s
 		}
 		return pgInsertEnterprises(ctx, c, fresh)
 	})
+	return pgEnterpriseWriteError(tx, err, !lookedUp)
+}
+
+// pgInsertNewEnterprises copies es, all new and with distinct credit codes,
+// into enterprises, created and updated now; errEnterpriseStored if one of
+// their credit codes is stored after all.
+func pgInsertNewEnterprises(ctx context.Context, tx *Tx, pg PgConn, es []*server.Enterprise) error {
+	err := pg(func(c *pgx.Conn) error {
+		sql := `COPY enterprises (` + strings.Join(enterpriseCopyColumns[1:], ", ") + `) FROM STDIN (FORMAT binary)`
+		_, err := c.PgConn().CopyFrom(ctx, &enterpriseCopy{es: es, now: tx.Now}, sql)
+		return err
+	})
+	return pgEnterpriseWriteError(tx, err, true)
+}
+
+// pgEnterpriseWriteError is what writing a batch returns for err:
+// errEnterpriseStored when a stored credit code was met and the batch was
+// taken to be new, else err as an application error.
+func pgEnterpriseWriteError(tx *Tx, err error, takenNew bool) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "enterprises_credit_code_key" && !lookedUp {
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "enterprises_credit_code_key" && takenNew {
 		return errEnterpriseStored
 	}
 	if err != nil {

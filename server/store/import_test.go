@@ -161,6 +161,17 @@ func TestImportStore_UpsertNewEnterprises(t *testing.T) {
 			t.Fatalf("again: %d unchanged, %v", same, err)
 		}
 
+		// A new key twice in a batch taken to be new: the last row wins.
+		first, last := testEnterprise(40), testEnterprise(40)
+		first.Name, last.Name = "先", "后"
+		ins, upd, same, _, err = s.UpsertNewEnterprises(ctx, []*server.Enterprise{testEnterprise(41), first, last}, nil)
+		if err != nil || ins != 2 || upd != 1 || same != 0 {
+			t.Fatalf("a key twice: %d/%d/%d %v", ins, upd, same, err)
+		}
+		if name, err := db.ImportedEnterpriseName(last.CreditCode); err != nil || name != "后" {
+			t.Fatalf("last row should win: %q %v", name, err)
+		}
+
 		t.Run("ErrForbidden", func(t *testing.T) {
 			dept := int64(1)
 			u := &server.User{ID: 2, Role: server.RoleDepartmentAdmin, DepartmentID: &dept}
