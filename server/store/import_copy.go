@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,18 @@ func (s *ImportStore) ImportBatchSize() int {
 		return pgImportBatch
 	}
 	return 0
+}
+
+// ImportWriters is how many batches of new enterprises an import should
+// write at once: two on PostgreSQL, where one batch is validated, begun and
+// committed while the other is copied (one COPY at a time, see
+// pgInsertNewEnterprises), and one on SQLite, which writes one transaction
+// at a time.
+func (s *ImportStore) ImportWriters() int {
+	if s.db.dialect == Postgres {
+		return 2
+	}
+	return 1
 }
 
 // pgImportBatch bounds the rows of a PostgreSQL import batch: big enough
@@ -237,11 +250,19 @@ func pgWriteEnterprises(ctx context.Context, tx *Tx, pg PgConn, keys []string, s
 	return pgEnterpriseWriteError(tx, err, !lookedUp)
 }
 
+// copyingNew is held by the COPY of a batch of new enterprises.
+var copyingNew sync.Mutex
+
 // pgInsertNewEnterprises copies es, all new and with distinct credit codes,
 // into enterprises, created and updated now; errEnterpriseStored if one of
 // their credit codes is stored after all.
 func pgInsertNewEnterprises(ctx context.Context, tx *Tx, pg PgConn, es []*server.Enterprise) error {
 	err := pg(func(c *pgx.Conn) error {
+		// One such COPY at a time: batches copied side by side would
+		// interleave their rows in the table and its indexes, which made
+		// every later lookup of the directory slower.
+		copyingNew.Lock()
+		defer copyingNew.Unlock()
 		sql := `COPY enterprises (` + strings.Join(enterpriseCopyColumns[1:], ", ") + `) FROM STDIN (FORMAT binary)`
 		_, err := c.PgConn().CopyFrom(ctx, &enterpriseCopy{es: es, now: tx.Now}, sql)
 		return err
