@@ -46,12 +46,14 @@ for d in $DIALECTS; do
 	case $d in
 	sqlite)
 		rm -rf "$OUT/data"
+		"$BIN" migrate --log-level=error --data-dir "$OUT/data" >/dev/null
 		run sqlite-first --data-dir "$OUT/data"
 		run sqlite-second --data-dir "$OUT/data"
 		;;
 	postgres)
 		[ -n "${BENCH_POSTGRES_URL:-}" ] || continue
 		psql "$BENCH_POSTGRES_URL/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_DB" -c "CREATE DATABASE $BENCH_DB"
+		"$BIN" migrate --log-level=error --data-dir "$OUT/data" --database-url "$BENCH_POSTGRES_URL/$BENCH_DB?sslmode=disable" >/dev/null
 		run postgres-first --data-dir "$OUT/data" --database-url "$BENCH_POSTGRES_URL/$BENCH_DB?sslmode=disable"
 		run postgres-second --data-dir "$OUT/data" --database-url "$BENCH_POSTGRES_URL/$BENCH_DB?sslmode=disable"
 		psql "$BENCH_POSTGRES_URL/postgres" -qc "DROP DATABASE $BENCH_DB"
