@@ -1,9 +1,12 @@
 package importer_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -83,6 +86,61 @@ func TestImport_OneAuditEventPerImport(t *testing.T) {
 		}
 		if r, err := db.VerifyAudit(context.Background(), nil); err != nil || !r.OK() {
 			t.Fatalf("verify: %+v %v", r, err)
+		}
+	})
+}
+
+// failingStore is the real import store, failing the second batch of new
+// enterprises it is given; it writes two batches of new rows at once.
+type failingStore struct {
+	*store.ImportStore
+	mu    sync.Mutex
+	calls int
+}
+
+var errSecondBatch = errors.New("the second batch fails")
+
+func (f *failingStore) ImportWriters() int { return 2 }
+
+func (f *failingStore) UpsertNewEnterprises(ctx context.Context, es []*server.Enterprise, set []server.ImportFields) (int, int, int, bool, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if n == 2 {
+		return 0, 0, 0, false, errSecondBatch
+	}
+	return f.ImportStore.UpsertNewEnterprises(ctx, es, set)
+}
+
+// TestImport_FailedBatchAmongWriters: when a batch fails while another is
+// written beside it, the import fails, and its audit event counts exactly
+// the rows the batches that did get written hold.
+func TestImport_FailedBatchAmongWriters(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		var buf bytes.Buffer
+		if _, err := importtest.WriteEnterprisesCSV(&buf, 2000, 0); err != nil {
+			t.Fatal(err)
+		}
+		svc := importer.New(&failingStore{ImportStore: store.NewImportStore(db)})
+		svc.BatchSize = 400
+		svc.TempDir = t.TempDir()
+		if _, err := svc.ImportEnterprises(as(root), &buf, server.ImportOptions{Format: server.ImportCSV}); !errors.Is(err, errSecondBatch) {
+			t.Fatalf("%v, want the second batch's error", err)
+		}
+		events := importEvents(t, db)
+		if len(events) != 1 {
+			t.Fatalf("%d import events, want 1", len(events))
+		}
+		var p struct {
+			Complete bool
+			Inserted int
+		}
+		if err := json.Unmarshal([]byte(events[0].Payload), &p); err != nil {
+			t.Fatal(err)
+		}
+		if n := countEnterprises(t, db); p.Complete || p.Inserted != n || n < 400 || n%400 != 0 {
+			t.Fatalf("recorded %+v, %d enterprises written", p, n)
 		}
 	})
 }

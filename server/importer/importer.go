@@ -15,6 +15,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spotcheck/spotcheck/server"
 )
@@ -54,6 +55,14 @@ type BatchSizer interface {
 	ImportBatchSize() int
 }
 
+// ParallelWriter is implemented by a Store that writes batches of new rows
+// faster two or more at a time (store.ImportStore on PostgreSQL, which
+// prepares and commits one batch while it copies the other).
+type ParallelWriter interface {
+	// ImportWriters returns how many batches of new rows to write at once.
+	ImportWriters() int
+}
+
 // Service implements server.ImportService on a Store.
 type Service struct {
 	Store Store
@@ -80,7 +89,9 @@ func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server
 		return nil, err
 	}
 	// Into an empty directory every row is new: the file repeats no key
-	// (duplicate_key), so no batch meets one written by an earlier batch.
+	// (duplicate_key), so no batch meets one written by an earlier batch,
+	// and batches may be written side by side.
+	writers := 1
 	if ns, ok := s.Store.(NewEnterpriseStore); ok {
 		empty, err := ns.NoEnterprises(ctx)
 		if err != nil {
@@ -88,10 +99,11 @@ func (s *Service) ImportEnterprises(ctx context.Context, r io.Reader, opt server
 		}
 		if empty {
 			b.fresh = &freshEnterprises{st: ns}
+			writers = s.writers()
 		}
 	}
 	rep := newReport()
-	out, err := s.run(ctx, r, opt, enterpriseColumns, b, rep)
+	out, err := s.run(ctx, r, opt, enterpriseColumns, b, rep, writers)
 	return s.recorded(ctx, "enterprise", rep, out, err)
 }
 
@@ -105,7 +117,7 @@ func (s *Service) ImportInspectors(ctx context.Context, r io.Reader, opt server.
 		return nil, err
 	}
 	rep := newReport()
-	out, err := s.run(ctx, r, opt, inspectorColumns, b, rep)
+	out, err := s.run(ctx, r, opt, inspectorColumns, b, rep, 1)
 	return s.recorded(ctx, "inspector", rep, out, err)
 }
 
@@ -223,11 +235,11 @@ func (j *job) endBatch(f *inflight) {
 	}
 }
 
-// run reads r row by row into b, flushing every BatchSize rows. A batch is
-// written while the next is read, so the store and the parsing share the
-// time; at most two batches are in memory. Batches end in file order and
-// their rejections are reported in row order.
-func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch, rep *server.ImportReport) (*server.ImportReport, error) {
+// run reads r row by row into b, flushing every BatchSize rows. Up to
+// writers batches are written while the next is read, so the store and the
+// parsing share the time; at most writers+1 batches are in memory. Batches
+// end in file order and their rejections are reported in row order.
+func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions, cols []column, b batch, rep *server.ImportReport, writers int) (*server.ImportReport, error) {
 	size := s.BatchSize
 	if bs, ok := s.Store.(BatchSizer); ok && size <= 0 {
 		size = bs.ImportBatchSize()
@@ -266,27 +278,38 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	}
 
 	j := &job{rep: rep, onError: s.OnRowError, seen: map[seenKey]int32{}, counts: src.keyCounts()}
-	spare := b.spare()
-	var cur *inflight
-	// wait ends the batch being written, if any.
-	wait := func() error {
-		if cur == nil {
-			return nil
-		}
-		f := cur
-		cur = nil
+	var writing []*inflight // batches being written, oldest first
+	var spares []batch      // written batches, emptied, to read into
+	// waitOldest ends the oldest batch being written.
+	waitOldest := func() error {
+		f := writing[0]
+		writing = writing[1:]
 		<-f.done
 		if f.err != nil {
 			return f.err
 		}
+		spares = append(spares, f.b)
 		j.endBatch(f)
 		return nil
 	}
-	// flush starts writing b, once the batch before it is written, and
-	// reads on into the spare batch.
+	// waitAll ends every batch being written; those written are counted
+	// even after one failed, for they stay written.
+	waitAll := func() error {
+		var errs []error
+		for len(writing) > 0 {
+			if err := waitOldest(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	// flush starts writing b, once fewer than writers batches are being
+	// written, and reads on into an empty batch.
 	flush := func() error {
-		if err := wait(); err != nil {
-			return err
+		if len(writing) == writers {
+			if err := waitOldest(); err != nil {
+				return errors.Join(err, waitAll())
+			}
 		}
 		f := &inflight{done: make(chan struct{}), b: b, pending: j.pending, rows: j.rows}
 		j.pending, j.rows = nil, 0
@@ -294,12 +317,17 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 			defer close(f.done)
 			f.res, f.err = f.b.flush(ctx)
 		}()
-		cur, b, spare = f, spare, b
+		writing = append(writing, f)
+		if n := len(spares); n > 0 {
+			b, spares = spares[n-1], spares[:n-1]
+		} else {
+			b = b.spare()
+		}
 		return nil
 	}
 	if err := s.read(ctx, src, hdr, &b, j, size, flush); err != nil {
-		// A batch being written stays written: count it for the audit.
-		if werr := wait(); werr != nil && !errors.Is(werr, err) {
+		// Batches being written stay written: count them for the audit.
+		if werr := waitAll(); werr != nil && !errors.Is(werr, err) {
 			err = errors.Join(err, werr)
 		}
 		return nil, err
@@ -307,10 +335,19 @@ func (s *Service) run(ctx context.Context, r io.Reader, opt server.ImportOptions
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	if err := wait(); err != nil {
+	if err := waitAll(); err != nil {
 		return nil, err
 	}
 	return j.rep, nil
+}
+
+// writers returns how many batches of new rows may be written at once: the
+// Store's ImportWriters when it is a ParallelWriter, else 1.
+func (s *Service) writers() int {
+	if pw, ok := s.Store.(ParallelWriter); ok {
+		return max(pw.ImportWriters(), 1)
+	}
+	return 1
 }
 
 // read reads the data rows of src into *b, calling flush (which swaps *b
@@ -380,11 +417,11 @@ type enterpriseBatch struct {
 
 // freshEnterprises is an import into a directory that was empty when it
 // began: its batches are written as new until one meets a stored credit
-// code (written meanwhile by someone else). Batches are written one at a
-// time, so found needs no lock.
+// code (written meanwhile by someone else). Batches may be written side by
+// side, so found is atomic.
 type freshEnterprises struct {
 	st    NewEnterpriseStore
-	found bool
+	found atomic.Bool
 }
 
 func (b *enterpriseBatch) len() int { return len(b.es) }
@@ -415,10 +452,12 @@ func (b *enterpriseBatch) flush(ctx context.Context) (flushed, error) {
 	}
 	var ins, upd, same int
 	var err error
-	if f := b.fresh; f != nil && !f.found && len(b.es) > 0 {
+	if f := b.fresh; f != nil && !f.found.Load() && len(b.es) > 0 {
 		var found bool
 		ins, upd, same, found, err = f.st.UpsertNewEnterprises(ctx, b.es, set)
-		f.found = f.found || found
+		if found {
+			f.found.Store(true)
+		}
 	} else {
 		ins, upd, same, err = b.st.UpsertEnterprises(ctx, b.es, set)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -96,6 +97,19 @@ func (s *ImportStore) upsertEnterprises(ctx context.Context, es []*server.Enterp
 	}
 	if len(es) == 0 {
 		return 0, 0, 0, nil
+	}
+	if !lookup && s.db.dialect == Postgres {
+		// A batch of distinct keys taken to be new is copied in as it is,
+		// with nothing to decide row by row.
+		if sorted, ok := distinctEnterprises(es); ok {
+			err := s.db.WithPgConn(ctx, func(tx *Tx, pg PgConn) error {
+				return pgInsertNewEnterprises(ctx, tx, pg, sorted)
+			})
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			return len(es), 0, 0, nil
+		}
 	}
 	// On PostgreSQL (pg not nil) the batch is read by one query and written
 	// by COPY (import_copy.go); the values are decided here on both dialects.
@@ -194,6 +208,19 @@ func (s *ImportStore) upsertEnterprises(ctx context.Context, es []*server.Enterp
 		return 0, 0, 0, err
 	}
 	return inserted, updated, unchanged, nil
+}
+
+// distinctEnterprises returns es in credit code order, and whether no
+// credit code appears twice.
+func distinctEnterprises(es []*server.Enterprise) ([]*server.Enterprise, bool) {
+	sorted := slices.Clone(es)
+	slices.SortFunc(sorted, func(a, b *server.Enterprise) int { return strings.Compare(a.CreditCode, b.CreditCode) })
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].CreditCode == sorted[i-1].CreditCode {
+			return nil, false
+		}
+	}
+	return sorted, true
 }
 
 // keepEnterpriseFields copies into r the optional fields set does not name
