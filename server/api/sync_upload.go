@@ -46,8 +46,9 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 	if s.UploadDir == "" || s.Blobs == nil {
 		panic("api: uploads need Services.UploadDir and Services.Blobs")
 	}
-	store := filestore.New(s.UploadDir)
-	store.DirModePerm, store.FileModePerm = 0o700, 0o600 // uploads are personal data
+	files := filestore.New(s.UploadDir)
+	files.DirModePerm, files.FileModePerm = 0o700, 0o600 // uploads are personal data
+	store := wholeFileStore{files}
 	composer := tusd.NewStoreComposer()
 	store.UseIn(composer)
 	// One request at a time per upload: a device resuming right after a cut
@@ -78,7 +79,7 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 			return nil
 		}
 	}
-	own := ownUpload(store)
+	own := ownUpload(files)
 	create := h.Middleware(http.HandlerFunc(h.PostFile))
 	g.POST("", s.withUploadSlot(create), noMethodOverride, s.requireFreeDisk)
 	g.HEAD("/:id", serve(h.HeadFile), noMethodOverride, own)
