@@ -193,7 +193,7 @@ const tusVersion = "1.0.0"
 // ago); only cuts in a row, with no byte gained in between, back off. While
 // it waits for that answer, recovering (if set) is told, so that other
 // files can use the link meanwhile.
-func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bool)) error {
+func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bool), names *uploadNames) error {
 	c.updateProgress(func(p *Progress) { p.Phase = "upload"; p.CurrentObject = a.SHA256 })
 	f, err := os.Open(c.attachmentPath(a.SHA256))
 	if err != nil {
@@ -272,17 +272,17 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 			if _, err := f.ReadAt(first, 0); err != nil && err != io.EOF {
 				return err
 			}
-			// The upload is named here and the name remembered before the
-			// creation is sent: a creation cut before its answer resumes
-			// from the offset the server holds under that name (HEAD), as a
-			// cut PATCH does, instead of sending the first chunk again.
+			// The upload is named here: a creation cut before its answer
+			// resumes from the offset the server holds under that name
+			// (HEAD), as a cut PATCH does, instead of sending the first
+			// chunk again. The name is remembered on the device with
+			// others in a batch (uploadNames) while the creation is sent,
+			// or before it when there is no batch.
 			var rnd [16]byte
 			rand.Read(rnd[:])
 			id := hex.EncodeToString(rnd[:])
 			named := syncproto.PathUploads + "/" + id
-			if err := c.tx(func(tx *gorm.DB) error {
-				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, named, a.SHA256).Error
-			}); err != nil {
+			if err := c.rememberUpload(a.SHA256, named, names); err != nil {
 				return err
 			}
 			h := tus()
@@ -331,9 +331,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 			if next == a.Size {
 				break // the whole file in one request: verified and stored
 			}
-			if err := c.tx(func(tx *gorm.DB) error {
-				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, loc, a.SHA256).Error
-			}); err != nil {
+			if err := c.rememberUpload(a.SHA256, loc, names); err != nil {
 				return err
 			}
 			offset = next
@@ -386,6 +384,18 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 		tries, cuts, best = 0, 0, next
 	}
 	return nil // the server holds it: uploadAll marks it so (markOnServer)
+}
+
+// rememberUpload records the path of the file's upload on the device: in
+// names' next batch, or at once when names is nil.
+func (c *Client) rememberUpload(sha, path string, names *uploadNames) error {
+	if names != nil {
+		names.remember(sha, path)
+		return nil
+	}
+	return c.tx(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, path, sha).Error
+	})
 }
 
 // markOnServer records, in one local transaction, that the server holds
