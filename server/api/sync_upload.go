@@ -181,7 +181,11 @@ func (s *Server) preUploadFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error)
 	}
 	b := &server.Blob{SHA256: info.MetaData[syncproto.UploadMetaSHA256], ContentType: info.MetaData[syncproto.UploadMetaContentType]}
 	// Stored, the blob's transaction closes the upload's record too.
-	err := s.Blobs.AddBlob(server.NewContextWithUpload(ctx, info.ID), info.Storage[filestore.StorageKeyPath], b)
+	ctx = server.NewContextWithUpload(ctx, info.ID)
+	if slot, _ := ctx.Value(uploadSlotKey{}).(*uploadSlot); slot != nil && slot.whole != nil && slot.whole.written != nil {
+		ctx = server.NewContextWithFileHash(ctx, *slot.whole.written) // hashed as it was written
+	}
+	err := s.Blobs.AddBlob(ctx, info.Storage[filestore.StorageKeyPath], b)
 	if p := info.Storage[filestore.StorageKeyInfoPath]; p != "" && (err == nil || server.ErrorCode(err) != server.EINTERNAL) {
 		os.Remove(p) // the upload is finished either way
 		if err != nil {

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/spotcheck/spotcheck/server"
 )
 
 // wholeFileStore is tusd's file store, except that an upload created with
@@ -72,6 +76,9 @@ func (store wholeFileStore) AsLengthDeclarableUpload(upload tusd.Upload) tusd.Le
 type wholeFileUpload struct {
 	info tusd.FileInfo
 	perm fs.FileMode
+	// written is the file's hash, computed as it was written, once the
+	// whole file is.
+	written *server.FileHash
 }
 
 func (u *wholeFileUpload) GetInfo(context.Context) (tusd.FileInfo, error) { return u.info, nil }
@@ -81,10 +88,14 @@ func (u *wholeFileUpload) WriteChunk(_ context.Context, _ int64, src io.Reader) 
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(f, src)
+	h := sha256.New()
+	n, err := io.Copy(f, io.TeeReader(src, h))
 	u.info.Offset += n
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && u.info.Offset == u.info.Size && n == u.info.Size {
+		u.written = &server.FileHash{Path: u.info.Storage[filestore.StorageKeyPath], SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
 	}
 	return n, err
 }

@@ -93,6 +93,15 @@ func fileSHA256(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// hashOf returns the SHA-256 and size of the file at path: as the server
+// computed them while writing it, when the context says so, else read.
+func hashOf(ctx context.Context, path string) (string, int64, error) {
+	if h, ok := server.FileHashFromContext(ctx, path); ok {
+		return h.SHA256, h.Size, nil
+	}
+	return fileSHA256(path)
+}
+
 // syncDir makes a directory's entries durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -175,7 +184,7 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 		os.Remove(path)
 		return server.Errorf(server.EINVALID, "附件哈希格式无效 (the attachment's sha256 is malformed).")
 	}
-	sum, size, err := fileSHA256(path)
+	sum, size, err := hashOf(ctx, path)
 	if err != nil {
 		return err
 	}
