@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -119,7 +120,12 @@ func (tx *Tx) flushSyncChanges() error {
 			return err
 		}
 	}
-	if err := tx.CreateInBatches(tx.syncChanges, 500).Error; err != nil {
+	if tx.pg != nil {
+		if err := copyInto(tx, "sync_changes", []string{"packet_id", "kind", "key", "created_at"}, tx.syncChanges,
+			func(r syncChangeRow) []any { return []any{r.PacketID, r.Kind, r.Key, r.CreatedAt} }); err != nil {
+			return err
+		}
+	} else if err := tx.CreateInBatches(tx.syncChanges, 500).Error; err != nil {
 		return err
 	}
 	tx.syncChanges, tx.syncChanged = nil, true
@@ -232,7 +238,9 @@ func retryable(err error) bool {
 // administrator takes in, which may come from a revoked device.
 func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncproto.PushRequest, raw []json.RawMessage, imported bool) (*syncproto.PushResponse, error) {
 	var out *syncproto.PushResponse
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
+	// On PostgreSQL with the pgx connection at hand, so that flush writes
+	// the push's rows by COPY.
+	err := s.db.WithPgConn(ctx, func(tx *Tx, _ PgConn) error {
 		dev, err := loadSyncDevice(tx, actor, req.DeviceID, true, imported)
 		if err != nil {
 			return err
@@ -352,7 +360,7 @@ const flushBatch = 500
 // flush writes what the push queued, in the order the rows were made.
 func (p *pusher) flush() error {
 	if len(p.newAnswers) > 0 {
-		if err := p.tx.CreateInBatches(p.newAnswers, flushBatch).Error; err != nil {
+		if err := p.insertAnswers(); err != nil {
 			return err
 		}
 		p.newAnswers = nil
@@ -361,12 +369,55 @@ func (p *pusher) flush() error {
 		return err
 	}
 	if len(p.mutations) > 0 {
-		if err := p.tx.CreateInBatches(p.mutations, flushBatch).Error; err != nil {
+		if err := p.insertMutations(); err != nil {
 			return err
 		}
 		p.mutations = nil
 	}
 	return nil
+}
+
+// insertAnswers writes the new answer versions: by COPY on PostgreSQL
+// (nothing in the push reads their ids), else multi-row inserts.
+func (p *pusher) insertAnswers() error {
+	if p.tx.pg == nil {
+		return p.tx.CreateInBatches(p.newAnswers, flushBatch).Error
+	}
+	return copyInto(p.tx, "answers", []string{"packet_id", "department", "item_code", "version", "base_version", "device_id",
+		"inspector_id", "seq", "body", "winner", "conflict", "device_time", "received_at"}, p.newAnswers,
+		func(r *answerRow) []any {
+			return []any{r.PacketID, r.Department, r.ItemCode, r.Version, r.BaseVersion, r.DeviceID,
+				r.InspectorID, r.Seq, r.Body, r.Winner, r.Conflict, r.DeviceTime, r.ReceivedAt}
+		})
+}
+
+// insertMutations writes the batch's mutation rows, as insertAnswers.
+func (p *pusher) insertMutations() error {
+	if p.tx.pg == nil {
+		return p.tx.CreateInBatches(p.mutations, flushBatch).Error
+	}
+	return copyInto(p.tx, "mutations", []string{"device_id", "seq", "mutation_id", "kind", "packet_id", "status",
+		"code", "message", "device_time", "received_at", "body"}, p.mutations,
+		func(r mutationRow) []any {
+			return []any{r.DeviceID, r.Seq, r.MutationID, r.Kind, r.PacketID, r.Status,
+				r.Code, r.Message, r.DeviceTime, r.ReceivedAt, r.Body}
+		})
+}
+
+// copyInto writes rows into table's columns by COPY on the transaction's
+// pgx connection (tx.pg must be set), each row's values given by values in
+// the columns' order.
+func copyInto[R any](tx *Tx, table string, columns []string, rows []R, values func(R) []any) error {
+	return tx.pg(func(c *pgx.Conn) error {
+		ctx := tx.Statement.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			return values(rows[i]), nil
+		}))
+		return err
+	})
 }
 
 // flushRefs writes the queued attachment references, which unusableBlobs
