@@ -110,29 +110,43 @@ func (c *Client) pendingUploads() ([]attachmentRow, error) {
 	if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
+	// The references in outbox order (the order files are uploaded in),
+	// then their rows in one query a batch.
 	seen := map[string]bool{}
-	var out []attachmentRow
+	var refs []string
+	refSeq := map[string]uint64{}
 	for _, r := range rows {
 		var m syncproto.Mutation
 		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
 			return nil, fmt.Errorf("outbox %d: %w", r.Seq, err)
 		}
 		for _, ref := range m.Refs() {
-			if seen[ref.SHA256] {
-				continue
+			if !seen[ref.SHA256] {
+				seen[ref.SHA256] = true
+				refs = append(refs, ref.SHA256)
+				refSeq[ref.SHA256] = r.Seq
 			}
-			seen[ref.SHA256] = true
-			var a []attachmentRow
-			if err := c.db.Raw(`SELECT * FROM attachments WHERE sha256 = ?`, ref.SHA256).Scan(&a).Error; err != nil {
-				return nil, err
-			}
-			if len(a) == 0 {
-				c.log.Error("an outbox mutation references an attachment missing on the device", "seq", r.Seq, "sha256", ref.SHA256)
-				continue
-			}
-			if a[0].OnServer == 0 {
-				out = append(out, a[0])
-			}
+		}
+	}
+	byHash := make(map[string]attachmentRow, len(refs))
+	for batch := range slices.Chunk(refs, 500) {
+		var found []attachmentRow
+		if err := c.db.Raw(`SELECT * FROM attachments WHERE sha256 IN ?`, batch).Scan(&found).Error; err != nil {
+			return nil, err
+		}
+		for _, a := range found {
+			byHash[a.SHA256] = a
+		}
+	}
+	var out []attachmentRow
+	for _, h := range refs {
+		a, ok := byHash[h]
+		if !ok {
+			c.log.Error("an outbox mutation references an attachment missing on the device", "seq", refSeq[h], "sha256", h)
+			continue
+		}
+		if a.OnServer == 0 {
+			out = append(out, a)
 		}
 	}
 	return out, nil
@@ -629,6 +643,25 @@ var errAckUnknown = errors.New("an acknowledged change is not on this device")
 // one. It fails with errAckUnknown, before anything is written, if the
 // device no longer holds that content.
 func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error {
+	// A day's acknowledgements are mostly answers, many per packet: each
+	// packet's local answers are read once, by one query.
+	answers := map[string]map[string]string{} // packet → "dept/item" → answer
+	localAnswer := func(packetID, key string) (string, bool, error) {
+		byKey, ok := answers[packetID]
+		if !ok {
+			var rows []struct{ Department, ItemCode, Answer string }
+			if err := tx.Raw(`SELECT department, item_code, answer FROM answers WHERE packet_id = ?`, packetID).Scan(&rows).Error; err != nil {
+				return "", false, err
+			}
+			byKey = make(map[string]string, len(rows))
+			for _, r := range rows {
+				byKey[r.Department+"/"+r.ItemCode] = r.Answer
+			}
+			answers[packetID] = byKey
+		}
+		body, ok := byKey[key]
+		return body, ok, nil
+	}
 	for i := range resp.Changes {
 		ch := &resp.Changes[i]
 		ack := ch.Ack
@@ -639,16 +672,15 @@ func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error
 		switch ch.Kind {
 		case syncproto.ChangeAnswer:
 			dept, item, _ := strings.Cut(ch.Key, "/")
-			var bodies []string
-			if err := tx.Raw(`SELECT answer FROM answers WHERE packet_id = ? AND department = ? AND item_code = ?`,
-				ch.PacketID, dept, item).Scan(&bodies).Error; err != nil {
+			body, ok, err := localAnswer(ch.PacketID, dept+"/"+item)
+			if err != nil {
 				return err
 			}
-			if len(bodies) == 0 {
+			if !ok {
 				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
 			}
 			var am syncproto.AnswerMutation
-			if err := json.Unmarshal([]byte(bodies[0]), &am); err != nil {
+			if err := json.Unmarshal([]byte(body), &am); err != nil {
 				return err
 			}
 			if h, err := syncproto.CanonicalHash(&am); err != nil || len(ack.Hash) < syncproto.AckAnswerDigest || !strings.HasPrefix(h, ack.Hash) {
