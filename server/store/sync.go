@@ -254,6 +254,9 @@ func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncpro
 		if err := p.prefetchBlobs(req.Mutations, last); err != nil {
 			return err
 		}
+		if err := p.prefetchPackets(req.Mutations, last); err != nil {
+			return err
+		}
 		results := make([]syncproto.MutationResult, 0, len(req.Mutations))
 		for i := range req.Mutations {
 			m := &req.Mutations[i]
@@ -325,6 +328,9 @@ type pusher struct {
 
 	answers map[string]map[answerKey][]*answerRow // by packet, then item: its versions in order
 	sealed  map[answerKey]int                     // latest sealed version by packet and department (item "")
+	// sealsRead are the packets all of whose sealed versions are in sealed
+	// (a section missing there has none).
+	sealsRead map[string]bool
 
 	// usable are the batch's attachments the device may refer to and blobs
 	// their stored rows, both read once at the start; a hash in neither is
@@ -349,7 +355,7 @@ func (attachmentRefRow) TableName() string { return "attachment_refs" }
 
 func newPusher(tx *Tx, actor *server.User, dev *syncDeviceRow) *pusher {
 	return &pusher{tx: tx, actor: actor, device: dev, packets: map[string]*pushPacket{},
-		answers: map[string]map[answerKey][]*answerRow{}, sealed: map[answerKey]int{},
+		answers: map[string]map[answerKey][]*answerRow{}, sealed: map[answerKey]int{}, sealsRead: map[string]bool{},
 		usable: map[string]bool{}, blobs: map[string]blobRow{}, refSeen: map[attachmentRefRow]bool{}}
 }
 
@@ -505,12 +511,74 @@ func (p *pusher) sealedVersion(packetID, dept string) (int, error) {
 	if v, ok := p.sealed[k]; ok {
 		return v, nil
 	}
+	if p.sealsRead[packetID] {
+		p.sealed[k] = 0
+		return 0, nil
+	}
 	v, err := sealedSectionVersion(p.tx, packetID, dept)
 	if err != nil {
 		return 0, err
 	}
 	p.sealed[k] = v
 	return v, nil
+}
+
+// prefetchPackets reads, in three queries for the whole batch, what packet,
+// itemVersions and sealedVersion would otherwise read one packet at a time:
+// the packets the batch's new mutations name (those the actor may work
+// on), their answers, and their sections' latest sealed versions.
+func (p *pusher) prefetchPackets(ms []syncproto.Mutation, last uint64) error {
+	var ids []string
+	seen := map[string]bool{}
+	for i := range ms {
+		if id := ms[i].PacketID; ms[i].Seq > last && id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for batch := range slices.Chunk(ids, flushBatch) {
+		var packets []packetRow
+		if err := p.tx.Raw(`SELECT p.* FROM packets p JOIN team_members tm
+		ON tm.campaign_id = p.campaign_id AND tm.team_no = p.team_no
+		WHERE p.id IN ? AND tm.inspector_id = ?`, batch, *p.actor.InspectorID).Scan(&packets).Error; err != nil {
+			return err
+		}
+		for _, id := range batch {
+			p.packets[id] = nil // not the actor's, unless read below
+			p.answers[id] = map[answerKey][]*answerRow{}
+			p.sealsRead[id] = true
+		}
+		for _, r := range packets {
+			if p.packets[r.ID] != nil {
+				continue
+			}
+			pk := &pushPacket{row: r}
+			if err := json.Unmarshal([]byte(r.Content), &pk.content); err != nil {
+				return fmt.Errorf("packet %s: content: %w", r.ID, err)
+			}
+			p.packets[r.ID] = pk
+		}
+		var answers []*answerRow
+		if err := p.tx.Where("packet_id IN ?", batch).Order("packet_id, department, item_code, version").Find(&answers).Error; err != nil {
+			return err
+		}
+		for _, r := range answers {
+			k := answerKey{r.PacketID, r.Department, r.ItemCode}
+			p.answers[r.PacketID][k] = append(p.answers[r.PacketID][k], r)
+		}
+		var sealed []struct {
+			PacketID, Department string
+			Version              int
+		}
+		if err := p.tx.Raw("SELECT packet_id, department, MAX(version) AS version FROM section_seals WHERE packet_id IN ? GROUP BY packet_id, department",
+			batch).Scan(&sealed).Error; err != nil {
+			return err
+		}
+		for _, r := range sealed {
+			p.sealed[answerKey{packet: r.PacketID, dept: r.Department}] = r.Version
+		}
+	}
+	return nil
 }
 
 // pushPacket is a packet the actor may work on.
