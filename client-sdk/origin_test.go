@@ -83,7 +83,7 @@ func TestUpload_RefusesLocationOnAnotherOrigin(t *testing.T) {
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := f.c.upload(ctx, f.att, nil)
+	err := f.c.upload(ctx, f.att, nil, nil)
 	if !errors.Is(err, ErrForeignOrigin) {
 		t.Fatalf("upload: %v, want ErrForeignOrigin", err)
 	}
@@ -118,7 +118,7 @@ func TestUpload_RememberedForeignLocationStartsAgain(t *testing.T) {
 	f.att.UploadURL = f.foreign.URL + syncproto.PathUploads + "/old"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := f.c.upload(ctx, f.att, nil); err != nil {
+	if err := f.c.upload(ctx, f.att, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if created.Load() != 1 || patched.Load() != 1 {

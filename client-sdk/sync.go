@@ -110,29 +110,43 @@ func (c *Client) pendingUploads() ([]attachmentRow, error) {
 	if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
+	// The references in outbox order (the order files are uploaded in),
+	// then their rows in one query a batch.
 	seen := map[string]bool{}
-	var out []attachmentRow
+	var refs []string
+	refSeq := map[string]uint64{}
 	for _, r := range rows {
 		var m syncproto.Mutation
 		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
 			return nil, fmt.Errorf("outbox %d: %w", r.Seq, err)
 		}
 		for _, ref := range m.Refs() {
-			if seen[ref.SHA256] {
-				continue
+			if !seen[ref.SHA256] {
+				seen[ref.SHA256] = true
+				refs = append(refs, ref.SHA256)
+				refSeq[ref.SHA256] = r.Seq
 			}
-			seen[ref.SHA256] = true
-			var a []attachmentRow
-			if err := c.db.Raw(`SELECT * FROM attachments WHERE sha256 = ?`, ref.SHA256).Scan(&a).Error; err != nil {
-				return nil, err
-			}
-			if len(a) == 0 {
-				c.log.Error("an outbox mutation references an attachment missing on the device", "seq", r.Seq, "sha256", ref.SHA256)
-				continue
-			}
-			if a[0].OnServer == 0 {
-				out = append(out, a[0])
-			}
+		}
+	}
+	byHash := make(map[string]attachmentRow, len(refs))
+	for batch := range slices.Chunk(refs, 500) {
+		var found []attachmentRow
+		if err := c.db.Raw(`SELECT * FROM attachments WHERE sha256 IN ?`, batch).Scan(&found).Error; err != nil {
+			return nil, err
+		}
+		for _, a := range found {
+			byHash[a.SHA256] = a
+		}
+	}
+	var out []attachmentRow
+	for _, h := range refs {
+		a, ok := byHash[h]
+		if !ok {
+			c.log.Error("an outbox mutation references an attachment missing on the device", "seq", refSeq[h], "sha256", h)
+			continue
+		}
+		if a.OnServer == 0 {
+			out = append(out, a)
 		}
 	}
 	return out, nil
@@ -193,7 +207,7 @@ const tusVersion = "1.0.0"
 // ago); only cuts in a row, with no byte gained in between, back off. While
 // it waits for that answer, recovering (if set) is told, so that other
 // files can use the link meanwhile.
-func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bool)) error {
+func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bool), names *uploadNames) error {
 	c.updateProgress(func(p *Progress) { p.Phase = "upload"; p.CurrentObject = a.SHA256 })
 	f, err := os.Open(c.attachmentPath(a.SHA256))
 	if err != nil {
@@ -272,17 +286,17 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 			if _, err := f.ReadAt(first, 0); err != nil && err != io.EOF {
 				return err
 			}
-			// The upload is named here and the name remembered before the
-			// creation is sent: a creation cut before its answer resumes
-			// from the offset the server holds under that name (HEAD), as a
-			// cut PATCH does, instead of sending the first chunk again.
+			// The upload is named here: a creation cut before its answer
+			// resumes from the offset the server holds under that name
+			// (HEAD), as a cut PATCH does, instead of sending the first
+			// chunk again. The name is remembered on the device with
+			// others in a batch (uploadNames) while the creation is sent,
+			// or before it when there is no batch.
 			var rnd [16]byte
 			rand.Read(rnd[:])
 			id := hex.EncodeToString(rnd[:])
 			named := syncproto.PathUploads + "/" + id
-			if err := c.tx(func(tx *gorm.DB) error {
-				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, named, a.SHA256).Error
-			}); err != nil {
+			if err := c.rememberUpload(a.SHA256, named, names); err != nil {
 				return err
 			}
 			h := tus()
@@ -331,9 +345,7 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 			if next == a.Size {
 				break // the whole file in one request: verified and stored
 			}
-			if err := c.tx(func(tx *gorm.DB) error {
-				return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, loc, a.SHA256).Error
-			}); err != nil {
+			if err := c.rememberUpload(a.SHA256, loc, names); err != nil {
 				return err
 			}
 			offset = next
@@ -386,6 +398,18 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 		tries, cuts, best = 0, 0, next
 	}
 	return nil // the server holds it: uploadAll marks it so (markOnServer)
+}
+
+// rememberUpload records the path of the file's upload on the device: in
+// names' next batch, or at once when names is nil.
+func (c *Client) rememberUpload(sha, path string, names *uploadNames) error {
+	if names != nil {
+		names.remember(sha, path)
+		return nil
+	}
+	return c.tx(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, path, sha).Error
+	})
 }
 
 // markOnServer records, in one local transaction, that the server holds
@@ -619,6 +643,25 @@ var errAckUnknown = errors.New("an acknowledged change is not on this device")
 // one. It fails with errAckUnknown, before anything is written, if the
 // device no longer holds that content.
 func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error {
+	// A day's acknowledgements are mostly answers, many per packet: each
+	// packet's local answers are read once, by one query.
+	answers := map[string]map[string]string{} // packet → "dept/item" → answer
+	localAnswer := func(packetID, key string) (string, bool, error) {
+		byKey, ok := answers[packetID]
+		if !ok {
+			var rows []struct{ Department, ItemCode, Answer string }
+			if err := tx.Raw(`SELECT department, item_code, answer FROM answers WHERE packet_id = ?`, packetID).Scan(&rows).Error; err != nil {
+				return "", false, err
+			}
+			byKey = make(map[string]string, len(rows))
+			for _, r := range rows {
+				byKey[r.Department+"/"+r.ItemCode] = r.Answer
+			}
+			answers[packetID] = byKey
+		}
+		body, ok := byKey[key]
+		return body, ok, nil
+	}
 	for i := range resp.Changes {
 		ch := &resp.Changes[i]
 		ack := ch.Ack
@@ -629,16 +672,15 @@ func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error
 		switch ch.Kind {
 		case syncproto.ChangeAnswer:
 			dept, item, _ := strings.Cut(ch.Key, "/")
-			var bodies []string
-			if err := tx.Raw(`SELECT answer FROM answers WHERE packet_id = ? AND department = ? AND item_code = ?`,
-				ch.PacketID, dept, item).Scan(&bodies).Error; err != nil {
+			body, ok, err := localAnswer(ch.PacketID, dept+"/"+item)
+			if err != nil {
 				return err
 			}
-			if len(bodies) == 0 {
+			if !ok {
 				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
 			}
 			var am syncproto.AnswerMutation
-			if err := json.Unmarshal([]byte(bodies[0]), &am); err != nil {
+			if err := json.Unmarshal([]byte(body), &am); err != nil {
 				return err
 			}
 			if h, err := syncproto.CanonicalHash(&am); err != nil || len(ack.Hash) < syncproto.AckAnswerDigest || !strings.HasPrefix(h, ack.Hash) {

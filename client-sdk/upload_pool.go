@@ -54,6 +54,7 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		}
 		return min(c.link.uploads(reqBytes)+recovering, maxUploads)
 	}
+	names := c.startUploadNames()
 	var spawn func()
 	onRecovering := func(on bool) {
 		mu.Lock()
@@ -81,7 +82,7 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			busy++
 			mu.Unlock()
 
-			err := c.upload(ctx, a, onRecovering)
+			err := c.upload(ctx, a, onRecovering, names)
 			mu.Lock()
 			busy--
 			mu.Unlock()
@@ -127,6 +128,10 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 	}
 	spawn()
 	wg.Wait()
+	// The names first: a finished file's is then cleared by markOnServer.
+	if err := names.close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if err := c.markOnServer(finished); err != nil && firstErr == nil {
 		firstErr = err
 	}

@@ -7,6 +7,7 @@ type contextKey int
 const (
 	userContextKey contextKey = iota
 	uploadContextKey
+	fileHashContextKey
 )
 
 // NewContextWithUser returns a copy of ctx that carries the authenticated user.
@@ -31,4 +32,26 @@ func NewContextWithUpload(ctx context.Context, id string) context.Context {
 func UploadFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(uploadContextKey).(string)
 	return id
+}
+
+// FileHash is the SHA-256 (hex) and size of the file at Path, computed by
+// the server itself as it wrote the file.
+type FileHash struct {
+	Path   string
+	SHA256 string
+	Size   int64
+}
+
+// NewContextWithFileHash returns a copy of ctx that carries the hash of the
+// file BlobService.AddBlob takes in, computed as the file was written, so
+// that the file is not read again to verify it.
+func NewContextWithFileHash(ctx context.Context, h FileHash) context.Context {
+	return context.WithValue(ctx, fileHashContextKey, h)
+}
+
+// FileHashFromContext returns the hash NewContextWithFileHash carries for
+// the file at path, if any.
+func FileHashFromContext(ctx context.Context, path string) (FileHash, bool) {
+	h, ok := ctx.Value(fileHashContextKey).(FileHash)
+	return h, ok && h.Path == path
 }

@@ -133,6 +133,8 @@ func (w *wireCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 // loopbackPhase is one sync's figures.
 type loopbackPhase struct {
 	wall     time.Duration
+	cpu      time.Duration // this process's: device and server
+	dbCPU    time.Duration // PostgreSQL's backends for the database
 	up, down int64
 	kinds    map[string]int
 	bodies   map[string]int64
@@ -161,23 +163,25 @@ func (p loopbackPhase) String() string {
 			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 		}
 	}
-	return fmt.Sprintf("%v, %d requests (%d uploads, %d others: %s), %.2f MB up, %.1f KB down",
-		p.wall.Round(time.Millisecond), all, uploads, all-uploads, strings.Join(kinds, ", "), float64(p.up)/1e6, float64(p.down)/1e3)
+	return fmt.Sprintf("%v (CPU %v, database %v), %d requests (%d uploads, %d others: %s), %.2f MB up, %.1f KB down",
+		p.wall.Round(time.Millisecond), p.cpu.Round(time.Millisecond), p.dbCPU.Round(time.Millisecond), all, uploads, all-uploads, strings.Join(kinds, ", "), float64(p.up)/1e6, float64(p.down)/1e3)
 }
 
 // measure runs sync and returns its figures.
-func (w *wireCounter) measure(tb testing.TB, sync func() error) loopbackPhase {
+func (w *wireCounter) measure(tb testing.TB, db *store.DB, sync func() error) loopbackPhase {
 	tb.Helper()
+	db0 := databaseCPU(tb, db)
 	w.mu.Lock()
 	w.kinds = map[string]int{}
 	w.bodies = map[string]*atomic.Int64{}
 	w.mu.Unlock()
 	up0, down0 := w.up.Load(), w.down.Load()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	if err := sync(); err != nil {
 		tb.Fatal(err)
 	}
-	p := loopbackPhase{wall: time.Since(start), up: w.up.Load() - up0, down: w.down.Load() - down0}
+	p := loopbackPhase{wall: time.Since(start), cpu: processCPU() - cpu0, up: w.up.Load() - up0, down: w.down.Load() - down0}
+	p.dbCPU = databaseCPU(tb, db) - db0
 	w.mu.Lock()
 	p.kinds = w.kinds
 	p.bodies = map[string]int64{}
@@ -215,7 +219,7 @@ func loopbackDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, items in
 	if err := c.Enrol(ctx, h.URL, username, apptest.Password, "车载平板"); err != nil {
 		tb.Fatal(err)
 	}
-	morning = wc.measure(tb, func() error { return c.Sync(ctx) })
+	morning = wc.measure(tb, db, func() error { return c.Sync(ctx) })
 	local, err := gorm.Open(sqlite.Open("file:"+filepath.Join(dir, "field.db")+"?mode=ro&_busy_timeout=10000"), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		tb.Fatal(err)
@@ -225,8 +229,8 @@ func loopbackDay(tb testing.TB, db *store.DB, spec devicedaybench.Spec, items in
 	}
 	d := &device{t: tb, w: w, c: c, dir: dir, local: local, id: c.DeviceID(), intent: map[uint64]intent{}}
 	payload := dayWork(tb, c, d, w, is, spec)
-	evening = wc.measure(tb, profileEvening(tb, func() error { return c.Sync(ctx) }))
-	noop = wc.measure(tb, func() error { return c.Sync(ctx) })
+	evening = wc.measure(tb, db, profileEvening(tb, func() error { return c.Sync(ctx) }))
+	noop = wc.measure(tb, db, func() error { return c.Sync(ctx) })
 	d.verify()
 	verifyBlobs(tb, db, h.App.Blobs)
 	hashes := make([]string, 0, len(payload.Items))
@@ -251,11 +255,13 @@ func BenchmarkDeviceDayLoopback(b *testing.B) {
 	spec := daySpec()
 	for _, dialect := range storetest.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
-			var wall time.Duration
+			var wall, cpu, dbCPU time.Duration
 			for i := range b.N {
 				db := storetest.MustOpenDB(b, dialect)
 				morning, evening, noop, mutations := loopbackDay(b, db, spec, *dayItems)
 				wall += evening.wall
+				cpu += evening.cpu
+				dbCPU += evening.dbCPU
 				all, uploads := evening.requests()
 				mAll, _ := morning.requests()
 				b.ReportMetric(float64(all), "evening-requests")
@@ -265,6 +271,10 @@ func BenchmarkDeviceDayLoopback(b *testing.B) {
 				fmt.Printf("%s run %d: %d mutations\n  morning: %s\n  evening: %s\n  no-op:   %s\n", dialect, i+1, mutations, morning, evening, noop)
 			}
 			b.ReportMetric(wall.Seconds()/float64(b.N), "evening-s")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "evening-cpu-s")
+			if dialect == store.Postgres {
+				b.ReportMetric(dbCPU.Seconds()/float64(b.N), "evening-db-cpu-s")
+			}
 		})
 	}
 }

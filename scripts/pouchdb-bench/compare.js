@@ -78,8 +78,15 @@ function metric(line, name) {
   return m ? Number(m[1]) : NaN;
 }
 
+// spotcheck's device and server keep their files (SQLite databases,
+// attachments, uploads, blobs) in the test's temporary directories: under
+// OUT, like PouchDB's databases, not in the system's /tmp, so that both
+// systems write to the same file system and directory tree.
+const GO_TMP = path.join(OUT, 'go-tmp');
+
 async function spotcheck(dialect) {
-  const pg = { SPOTCHECK_TEST_POSTGRES_DSN: env.PG_DSN };
+  fs.mkdirSync(GO_TMP, { recursive: true });
+  const pg = { SPOTCHECK_TEST_POSTGRES_DSN: env.PG_DSN, TMPDIR: GO_TMP };
   if (!throttled) {
     const out = await run(env.TEST_BIN, ['-test.run', '^$', '-test.bench', `^BenchmarkDeviceDayLoopback$/^${dialect}$`, '-test.benchtime', '1x',
       '-test.timeout', '30m', ...GO_FLAGS], { env: Object.assign({}, env, pg) });

@@ -46,8 +46,9 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 	if s.UploadDir == "" || s.Blobs == nil {
 		panic("api: uploads need Services.UploadDir and Services.Blobs")
 	}
-	store := filestore.New(s.UploadDir)
-	store.DirModePerm, store.FileModePerm = 0o700, 0o600 // uploads are personal data
+	files := filestore.New(s.UploadDir)
+	files.DirModePerm, files.FileModePerm = 0o700, 0o600 // uploads are personal data
+	store := wholeFileStore{files}
 	composer := tusd.NewStoreComposer()
 	store.UseIn(composer)
 	// One request at a time per upload: a device resuming right after a cut
@@ -78,7 +79,7 @@ func (s *Server) uploadRoutes(g *echo.Group) {
 			return nil
 		}
 	}
-	own := ownUpload(store)
+	own := ownUpload(files)
 	create := h.Middleware(http.HandlerFunc(h.PostFile))
 	creating := newCreations()
 	g.POST("", s.withUploadSlot(create), noMethodOverride, s.requireFreeDisk, creating.track)
@@ -181,7 +182,11 @@ func (s *Server) preUploadFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error)
 	}
 	b := &server.Blob{SHA256: info.MetaData[syncproto.UploadMetaSHA256], ContentType: info.MetaData[syncproto.UploadMetaContentType]}
 	// Stored, the blob's transaction closes the upload's record too.
-	err := s.Blobs.AddBlob(server.NewContextWithUpload(ctx, info.ID), info.Storage[filestore.StorageKeyPath], b)
+	ctx = server.NewContextWithUpload(ctx, info.ID)
+	if slot, _ := ctx.Value(uploadSlotKey{}).(*uploadSlot); slot != nil && slot.whole != nil && slot.whole.written != nil {
+		ctx = server.NewContextWithFileHash(ctx, *slot.whole.written) // hashed as it was written
+	}
+	err := s.Blobs.AddBlob(ctx, info.Storage[filestore.StorageKeyPath], b)
 	if p := info.Storage[filestore.StorageKeyInfoPath]; p != "" && (err == nil || server.ErrorCode(err) != server.EINTERNAL) {
 		os.Remove(p) // the upload is finished either way
 		if err != nil {

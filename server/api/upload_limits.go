@@ -75,7 +75,13 @@ func (s *Server) requireFreeDisk(next echo.HandlerFunc) echo.HandlerFunc {
 // hook gives it back.
 type uploadSlotKey struct{}
 
-type uploadSlot struct{ id string }
+type uploadSlot struct {
+	id string
+	// wholeFile: the creation's body is the whole file; whole is the upload
+	// wholeFileStore created for it (without its info file).
+	wholeFile bool
+	whole     *wholeFileUpload
+}
 
 // withUploadSlot serves an upload's creation; if it does not end in 201
 // Created, the upload the hook recorded is forgotten again, unless the
@@ -86,10 +92,15 @@ type uploadSlot struct{ id string }
 // files (or the pruner does).
 func (s *Server) withUploadSlot(create http.Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		slot := &uploadSlot{}
 		r := c.Request()
+		slot := &uploadSlot{wholeFile: carriesWholeFile(r)}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), uploadSlotKey{}, slot)))
 		s.withTusErrors(c, create)
+		if slot.whole != nil && c.Response().Status != http.StatusCreated {
+			if err := slot.whole.keepResumable(); err != nil {
+				s.Logger.ErrorContext(r.Context(), "keeping a cut upload", slog.String("upload", slot.id), slog.Any("err", err))
+			}
+		}
 		if slot.id != "" && c.Response().Status != http.StatusCreated && !uploadOnDisk(s.UploadDir, slot.id) {
 			s.closeUpload(context.WithoutCancel(r.Context()), slot.id)
 		}

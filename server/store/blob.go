@@ -47,7 +47,30 @@ func NewBlobService(db *DB, dir string) (*BlobService, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("blob directory: %w", err)
 	}
+	if err := makeShards(dir); err != nil {
+		return nil, fmt.Errorf("blob directory: %w", err)
+	}
 	return &BlobService{db: db, dir: dir}, nil
+}
+
+// makeShards creates the 256 subdirectories (00 to ff) files are kept in,
+// once, and makes their entries durable: storing a file then never creates
+// a directory (on ext4 a new inode is costly while many were just freed,
+// and the new entry would need its parent synced as well).
+func makeShards(dir string) error {
+	created := false
+	for i := range 256 {
+		err := os.Mkdir(filepath.Join(dir, fmt.Sprintf("%02x", i)), 0o700)
+		if err == nil {
+			created = true
+		} else if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	if !created {
+		return nil
+	}
+	return syncDir(dir)
 }
 
 // Path returns where the blob with the hash lives.
@@ -68,6 +91,15 @@ func fileSHA256(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// hashOf returns the SHA-256 and size of the file at path: as the server
+// computed them while writing it, when the context says so, else read.
+func hashOf(ctx context.Context, path string) (string, int64, error) {
+	if h, ok := server.FileHashFromContext(ctx, path); ok {
+		return h.SHA256, h.Size, nil
+	}
+	return fileSHA256(path)
 }
 
 // syncDir makes a directory's entries durable.
@@ -152,7 +184,7 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 		os.Remove(path)
 		return server.Errorf(server.EINVALID, "附件哈希格式无效 (the attachment's sha256 is malformed).")
 	}
-	sum, size, err := fileSHA256(path)
+	sum, size, err := hashOf(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -172,10 +204,7 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 	if err != nil {
 		return err
 	}
-	dst := s.Path(b.SHA256)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
+	dst := s.Path(b.SHA256) // its directory made by makeShards
 	if _, err := os.Stat(dst); err == nil {
 		os.Remove(path) // the same content is already in place
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -189,21 +218,62 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 		return err
 	}
 	b.Size = size
-	return s.db.WithTx(ctx, func(tx *Tx) error {
-		r := blobRow{SHA256: b.SHA256, Size: size, ContentType: b.ContentType, UploadedBy: actor.ID, CreatedAt: tx.Now}
-		if err := tx.Exec("INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			r.SHA256, r.Size, r.ContentType, r.UploadedBy, r.CreatedAt).Error; err != nil {
+	return s.recordBlob(ctx, b, actor)
+}
+
+// blobRecordPg records a stored file in one statement (so one round trip
+// and one commit): its row, who uploaded it from which device (a device may
+// refer only to attachments it uploaded itself, see unusableBlobs), and the
+// end of the resumable upload it came from. It returns the blob's row,
+// unless another upload of the same content committed it meanwhile (then
+// the statement's snapshot does not show it: read it again).
+const blobRecordPg = `WITH new_blob AS (
+	INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES (@sha, @size, @type, @user, @now)
+	ON CONFLICT DO NOTHING RETURNING sha256, size, content_type, uploaded_by, created_at
+), uploader AS (
+	INSERT INTO blob_uploads (sha256, user_id, device_id, created_at) VALUES (@sha, @user, @device, @now) ON CONFLICT DO NOTHING
+), finished AS (
+	DELETE FROM uploads WHERE id = @upload
+)
+SELECT * FROM new_blob
+UNION ALL
+SELECT sha256, size, content_type, uploaded_by, created_at FROM blobs WHERE sha256 = @sha AND NOT EXISTS (SELECT 1 FROM new_blob)`
+
+// recordBlob records the file of b, already in place and synced, and sets
+// b to its row.
+func (s *BlobService) recordBlob(ctx context.Context, b *server.Blob, actor *server.User) error {
+	upload := server.UploadFromContext(ctx)
+	if s.db.dialect == Postgres {
+		var rows []blobRow
+		err := s.db.gorm.WithContext(ctx).Raw(blobRecordPg, map[string]any{
+			"sha": b.SHA256, "size": b.Size, "type": b.ContentType, "user": actor.ID,
+			"device": actor.DeviceID, "now": s.db.Now().UTC(), "upload": upload,
+		}).Scan(&rows).Error
+		if err != nil {
 			return err
 		}
-		// Who uploaded it, from which device: a device may refer only to
-		// attachments it uploaded itself (see unusableBlobs).
+		if len(rows) == 0 {
+			var got blobRow
+			if err := s.db.gorm.WithContext(ctx).Where("sha256 = ?", b.SHA256).Take(&got).Error; err != nil {
+				return err
+			}
+			rows = append(rows, got)
+		}
+		*b = *rows[0].domain()
+		return nil
+	}
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		if err := tx.Exec("INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			b.SHA256, b.Size, b.ContentType, actor.ID, tx.Now).Error; err != nil {
+			return err
+		}
 		if err := tx.Exec("INSERT INTO blob_uploads (sha256, user_id, device_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
 			b.SHA256, actor.ID, actor.DeviceID, tx.Now).Error; err != nil {
 			return err
 		}
-		if id := server.UploadFromContext(ctx); id != "" {
+		if upload != "" {
 			// The resumable upload this file came from is finished.
-			if err := tx.Exec("DELETE FROM uploads WHERE id = ?", id).Error; err != nil {
+			if err := tx.Exec("DELETE FROM uploads WHERE id = ?", upload).Error; err != nil {
 				return err
 			}
 		}

@@ -190,6 +190,9 @@ type Tx struct {
 	// audits are the transaction's audit events, appended to the chain just
 	// before it commits (see addAudit).
 	audits []pendingAudit
+	// pg is the transaction's pgx connection when it was begun by
+	// WithPgConn (nil otherwise, and on SQLite): bulk writes use COPY on it.
+	pg PgConn
 }
 
 // WithTx runs fn in a transaction: an error or panic rolls back, nil commits.
@@ -238,7 +241,7 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 	var tx *Tx
 	err = g.Transaction(func(g *gorm.DB) error {
 		tx = &Tx{DB: g, Now: db.Now().UTC()}
-		err := fn(tx, func(f func(*pgx.Conn) error) error {
+		tx.pg = func(f func(*pgx.Conn) error) error {
 			return conn.Raw(func(dc any) error {
 				c, ok := dc.(*stdlib.Conn)
 				if !ok {
@@ -246,7 +249,8 @@ func (db *DB) WithPgConn(ctx context.Context, fn func(tx *Tx, pg PgConn) error) 
 				}
 				return f(c.Conn())
 			})
-		})
+		}
+		err := fn(tx, tx.pg)
 		if err != nil {
 			return err
 		}

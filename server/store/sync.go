@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -119,7 +120,12 @@ func (tx *Tx) flushSyncChanges() error {
 			return err
 		}
 	}
-	if err := tx.CreateInBatches(tx.syncChanges, 500).Error; err != nil {
+	if tx.pg != nil {
+		if err := copyInto(tx, "sync_changes", []string{"packet_id", "kind", "key", "created_at"}, tx.syncChanges,
+			func(r syncChangeRow) []any { return []any{r.PacketID, r.Kind, r.Key, r.CreatedAt} }); err != nil {
+			return err
+		}
+	} else if err := tx.CreateInBatches(tx.syncChanges, 500).Error; err != nil {
 		return err
 	}
 	tx.syncChanges, tx.syncChanged = nil, true
@@ -232,7 +238,9 @@ func retryable(err error) bool {
 // administrator takes in, which may come from a revoked device.
 func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncproto.PushRequest, raw []json.RawMessage, imported bool) (*syncproto.PushResponse, error) {
 	var out *syncproto.PushResponse
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
+	// On PostgreSQL with the pgx connection at hand, so that flush writes
+	// the push's rows by COPY.
+	err := s.db.WithPgConn(ctx, func(tx *Tx, _ PgConn) error {
 		dev, err := loadSyncDevice(tx, actor, req.DeviceID, true, imported)
 		if err != nil {
 			return err
@@ -244,6 +252,9 @@ func (s *SyncService) push(ctx context.Context, actor *server.User, req *syncpro
 			return err
 		}
 		if err := p.prefetchBlobs(req.Mutations, last); err != nil {
+			return err
+		}
+		if err := p.prefetchPackets(req.Mutations, last); err != nil {
 			return err
 		}
 		results := make([]syncproto.MutationResult, 0, len(req.Mutations))
@@ -317,6 +328,9 @@ type pusher struct {
 
 	answers map[string]map[answerKey][]*answerRow // by packet, then item: its versions in order
 	sealed  map[answerKey]int                     // latest sealed version by packet and department (item "")
+	// sealsRead are the packets all of whose sealed versions are in sealed
+	// (a section missing there has none).
+	sealsRead map[string]bool
 
 	// usable are the batch's attachments the device may refer to and blobs
 	// their stored rows, both read once at the start; a hash in neither is
@@ -341,7 +355,7 @@ func (attachmentRefRow) TableName() string { return "attachment_refs" }
 
 func newPusher(tx *Tx, actor *server.User, dev *syncDeviceRow) *pusher {
 	return &pusher{tx: tx, actor: actor, device: dev, packets: map[string]*pushPacket{},
-		answers: map[string]map[answerKey][]*answerRow{}, sealed: map[answerKey]int{},
+		answers: map[string]map[answerKey][]*answerRow{}, sealed: map[answerKey]int{}, sealsRead: map[string]bool{},
 		usable: map[string]bool{}, blobs: map[string]blobRow{}, refSeen: map[attachmentRefRow]bool{}}
 }
 
@@ -352,7 +366,7 @@ const flushBatch = 500
 // flush writes what the push queued, in the order the rows were made.
 func (p *pusher) flush() error {
 	if len(p.newAnswers) > 0 {
-		if err := p.tx.CreateInBatches(p.newAnswers, flushBatch).Error; err != nil {
+		if err := p.insertAnswers(); err != nil {
 			return err
 		}
 		p.newAnswers = nil
@@ -361,12 +375,55 @@ func (p *pusher) flush() error {
 		return err
 	}
 	if len(p.mutations) > 0 {
-		if err := p.tx.CreateInBatches(p.mutations, flushBatch).Error; err != nil {
+		if err := p.insertMutations(); err != nil {
 			return err
 		}
 		p.mutations = nil
 	}
 	return nil
+}
+
+// insertAnswers writes the new answer versions: by COPY on PostgreSQL
+// (nothing in the push reads their ids), else multi-row inserts.
+func (p *pusher) insertAnswers() error {
+	if p.tx.pg == nil {
+		return p.tx.CreateInBatches(p.newAnswers, flushBatch).Error
+	}
+	return copyInto(p.tx, "answers", []string{"packet_id", "department", "item_code", "version", "base_version", "device_id",
+		"inspector_id", "seq", "body", "winner", "conflict", "device_time", "received_at"}, p.newAnswers,
+		func(r *answerRow) []any {
+			return []any{r.PacketID, r.Department, r.ItemCode, r.Version, r.BaseVersion, r.DeviceID,
+				r.InspectorID, r.Seq, r.Body, r.Winner, r.Conflict, r.DeviceTime, r.ReceivedAt}
+		})
+}
+
+// insertMutations writes the batch's mutation rows, as insertAnswers.
+func (p *pusher) insertMutations() error {
+	if p.tx.pg == nil {
+		return p.tx.CreateInBatches(p.mutations, flushBatch).Error
+	}
+	return copyInto(p.tx, "mutations", []string{"device_id", "seq", "mutation_id", "kind", "packet_id", "status",
+		"code", "message", "device_time", "received_at", "body"}, p.mutations,
+		func(r mutationRow) []any {
+			return []any{r.DeviceID, r.Seq, r.MutationID, r.Kind, r.PacketID, r.Status,
+				r.Code, r.Message, r.DeviceTime, r.ReceivedAt, r.Body}
+		})
+}
+
+// copyInto writes rows into table's columns by COPY on the transaction's
+// pgx connection (tx.pg must be set), each row's values given by values in
+// the columns' order.
+func copyInto[R any](tx *Tx, table string, columns []string, rows []R, values func(R) []any) error {
+	return tx.pg(func(c *pgx.Conn) error {
+		ctx := tx.Statement.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			return values(rows[i]), nil
+		}))
+		return err
+	})
 }
 
 // flushRefs writes the queued attachment references, which unusableBlobs
@@ -454,12 +511,74 @@ func (p *pusher) sealedVersion(packetID, dept string) (int, error) {
 	if v, ok := p.sealed[k]; ok {
 		return v, nil
 	}
+	if p.sealsRead[packetID] {
+		p.sealed[k] = 0
+		return 0, nil
+	}
 	v, err := sealedSectionVersion(p.tx, packetID, dept)
 	if err != nil {
 		return 0, err
 	}
 	p.sealed[k] = v
 	return v, nil
+}
+
+// prefetchPackets reads, in three queries for the whole batch, what packet,
+// itemVersions and sealedVersion would otherwise read one packet at a time:
+// the packets the batch's new mutations name (those the actor may work
+// on), their answers, and their sections' latest sealed versions.
+func (p *pusher) prefetchPackets(ms []syncproto.Mutation, last uint64) error {
+	var ids []string
+	seen := map[string]bool{}
+	for i := range ms {
+		if id := ms[i].PacketID; ms[i].Seq > last && id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for batch := range slices.Chunk(ids, flushBatch) {
+		var packets []packetRow
+		if err := p.tx.Raw(`SELECT p.* FROM packets p JOIN team_members tm
+		ON tm.campaign_id = p.campaign_id AND tm.team_no = p.team_no
+		WHERE p.id IN ? AND tm.inspector_id = ?`, batch, *p.actor.InspectorID).Scan(&packets).Error; err != nil {
+			return err
+		}
+		for _, id := range batch {
+			p.packets[id] = nil // not the actor's, unless read below
+			p.answers[id] = map[answerKey][]*answerRow{}
+			p.sealsRead[id] = true
+		}
+		for _, r := range packets {
+			if p.packets[r.ID] != nil {
+				continue
+			}
+			pk := &pushPacket{row: r}
+			if err := json.Unmarshal([]byte(r.Content), &pk.content); err != nil {
+				return fmt.Errorf("packet %s: content: %w", r.ID, err)
+			}
+			p.packets[r.ID] = pk
+		}
+		var answers []*answerRow
+		if err := p.tx.Where("packet_id IN ?", batch).Order("packet_id, department, item_code, version").Find(&answers).Error; err != nil {
+			return err
+		}
+		for _, r := range answers {
+			k := answerKey{r.PacketID, r.Department, r.ItemCode}
+			p.answers[r.PacketID][k] = append(p.answers[r.PacketID][k], r)
+		}
+		var sealed []struct {
+			PacketID, Department string
+			Version              int
+		}
+		if err := p.tx.Raw("SELECT packet_id, department, MAX(version) AS version FROM section_seals WHERE packet_id IN ? GROUP BY packet_id, department",
+			batch).Scan(&sealed).Error; err != nil {
+			return err
+		}
+		for _, r := range sealed {
+			p.sealed[answerKey{packet: r.PacketID, dept: r.Department}] = r.Version
+		}
+	}
+	return nil
 }
 
 // pushPacket is a packet the actor may work on.
