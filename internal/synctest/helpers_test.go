@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -128,10 +129,20 @@ type armedTransport struct {
 	pushes []capturedPush
 	// trigger, if set, returns faults for the connection this request is
 	// about to open; nil means a clean connection.
-	trigger    func(r *http.Request) *faultnet.Faults
-	next       atomic.Pointer[faultnet.Faults]
-	patchBytes atomic.Int64 // upload bytes the transport read to send (PATCH bodies, and the first chunk a creation carries)
-	refused    atomic.Int64 // of those, bytes of PATCHes answered 409 (sent from an offset the server no longer held)
+	trigger func(r *http.Request) *faultnet.Faults
+	next    atomic.Pointer[faultnet.Faults]
+	// The faults of a triggered request must go to its own connection, not
+	// to one a request running beside it (a push beside an upload) opened
+	// just before: connections are dialled one at a time, and a request
+	// with faults dials only once the proxy has planned every connection
+	// dialled before it (the proxy accepts and plans in dial order).
+	dialMu     sync.Mutex
+	countMu    sync.Mutex
+	dials      int           // connections dialled to the proxy
+	plans      int           // connections the proxy has planned
+	planned    chan struct{} // closed at the next plan
+	patchBytes atomic.Int64  // upload bytes the transport read to send (PATCH bodies, and the first chunk a creation carries)
+	refused    atomic.Int64  // of those, bytes of PATCHes answered 409 (sent from an offset the server no longer held)
 	requests   atomic.Int64
 	uploadLog  []string
 	duplicates atomic.Int64 // push results the server answered "duplicate"
@@ -144,11 +155,62 @@ type capturedPush struct {
 }
 
 func newArmedTransport() *armedTransport {
-	return &armedTransport{base: &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: 20 * time.Second}}
+	a := &armedTransport{planned: make(chan struct{})}
+	a.base = &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: 20 * time.Second, DialContext: a.dial}
+	return a
+}
+
+// faultsKey carries a triggered request's faults to its dial.
+type faultsKey struct{}
+
+// dial opens a request's connection; for a triggered request it arms the
+// faults once every earlier connection has been planned, so that they are
+// its connection's. If the proxy never plans an earlier one (it is gone),
+// it arms them after a while anyway, as before this ordering existed.
+func (a *armedTransport) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	a.dialMu.Lock()
+	defer a.dialMu.Unlock()
+	f, _ := ctx.Value(faultsKey{}).(*faultnet.Faults)
+	if f != nil {
+		giveUp := time.After(5 * time.Second)
+	wait:
+		for {
+			a.countMu.Lock()
+			done, ch := a.plans >= a.dials, a.planned
+			a.countMu.Unlock()
+			if done {
+				break
+			}
+			select {
+			case <-ch:
+			case <-giveUp:
+				break wait
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		a.next.Store(f)
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		if f != nil {
+			a.next.CompareAndSwap(f, nil)
+		}
+		return nil, err
+	}
+	a.countMu.Lock()
+	a.dials++
+	a.countMu.Unlock()
+	return c, nil
 }
 
 // plan is the proxy's plan: the faults armed for the next connection, once.
 func (a *armedTransport) plan(int) faultnet.Faults {
+	a.countMu.Lock()
+	a.plans++
+	close(a.planned)
+	a.planned = make(chan struct{})
+	a.countMu.Unlock()
 	if f := a.next.Swap(nil); f != nil {
 		return *f
 	}
@@ -183,7 +245,7 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	a.mu.Unlock()
 	if trig != nil {
 		if f := trig(r); f != nil {
-			a.next.Store(f)
+			r = r.WithContext(context.WithValue(r.Context(), faultsKey{}, f))
 		}
 	}
 	var sent atomic.Int64
