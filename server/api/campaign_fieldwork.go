@@ -443,7 +443,6 @@ const (
 	formatCSV  = "csv"
 	formatXLSX = "xlsx"
 	formatPDF  = "pdf"
-	mimeXLSX   = report.MediaTypeXLSX
 )
 
 // handleGroupingReport handles "GET /v1/campaigns/:id/grouping-report" with
@@ -480,7 +479,7 @@ func (s *Server) handleGroupingReport(c echo.Context) error {
 		err = report.WriteGroupingCSV(&buf, rep)
 	case formatXLSX:
 		err = report.WriteGroupingXLSX(&buf, rep)
-		ctype = mimeXLSX
+		ctype = report.MediaTypeXLSX
 	case formatPDF:
 		err = pdf.WriteGrouping(&buf, rep)
 		ctype = mimePDF

@@ -10,10 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spotcheck/spotcheck/server"
+	"github.com/spotcheck/spotcheck/server/report"
 )
-
-// MIMEXLSX is the media type of an XLSX workbook.
-const MIMEXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // importRoutes registers the directory imports. The body is the file itself,
 // streamed into the importer; the group's body limit caps its size.
@@ -67,11 +65,11 @@ func importFormat(contentType string) (server.ImportFormat, string, error) {
 		switch mt {
 		case "text/csv":
 			return server.ImportCSV, params["charset"], nil
-		case MIMEXLSX:
+		case report.MediaTypeXLSX:
 			return server.ImportXLSX, "", nil
 		}
 	}
-	return "", "", server.Errorf(server.EUNSUPPORTED, "请上传CSV或XLSX文件 (Content-Type must be text/csv or %s).", MIMEXLSX)
+	return "", "", server.Errorf(server.EUNSUPPORTED, "请上传CSV或XLSX文件 (Content-Type must be text/csv or %s).", report.MediaTypeXLSX)
 }
 
 // importError maps a body cut off by the size limit to ETOOLARGE; other

@@ -15,6 +15,7 @@ import (
 	"github.com/spotcheck/spotcheck/server/api"
 	"github.com/spotcheck/spotcheck/server/app/apptest"
 	"github.com/spotcheck/spotcheck/server/importer/importtest"
+	"github.com/spotcheck/spotcheck/server/report"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -77,7 +78,7 @@ func TestImportEnterprises(t *testing.T) {
 			if err := f.Write(&book); err != nil {
 				t.Fatal(err)
 			}
-			rep := importReport(t, importUpload(t, h, "/v1/imports/enterprises", root, api.MIMEXLSX, &book))
+			rep := importReport(t, importUpload(t, h, "/v1/imports/enterprises", root, report.MediaTypeXLSX, &book))
 			if rep.Rows != 1 || rep.Inserted != 1 {
 				t.Fatalf("report %+v", rep)
 			}
@@ -89,7 +90,7 @@ func TestImportEnterprises(t *testing.T) {
 		}{
 			{"ErrUnsupportedType", "root", "application/json", `{}`, http.StatusUnsupportedMediaType, syncproto.CodeUnsupportedType},
 			{"ErrMissingColumns", "root", "text/csv", "credit_code,name\n", http.StatusBadRequest, syncproto.CodeInvalid},
-			{"ErrNotXLSX", "root", api.MIMEXLSX, "credit_code,name\n", http.StatusBadRequest, syncproto.CodeInvalid},
+			{"ErrNotXLSX", "root", report.MediaTypeXLSX, "credit_code,name\n", http.StatusBadRequest, syncproto.CodeInvalid},
 			{"ErrDepartmentAdmin", "admin-a", "text/csv", string(file), http.StatusForbidden, syncproto.CodeForbidden},
 			{"ErrCoordinator", "coord-a", "text/csv", string(file), http.StatusForbidden, syncproto.CodeForbidden},
 			{"ErrNoToken", "", "text/csv", string(file), http.StatusUnauthorized, syncproto.CodeUnauthorized},

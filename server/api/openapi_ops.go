@@ -7,6 +7,7 @@ import (
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api/apidoc"
 	"github.com/spotcheck/spotcheck/server/draw"
+	"github.com/spotcheck/spotcheck/server/report"
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
@@ -83,7 +84,7 @@ var (
 	hProtocol = apidoc.Param{Name: syncproto.HeaderProtocol, Type: "integer", Required: true,
 		Description: "客户端所用的同步协议版本；过旧为426 upgrade_required，比服务器新为400", Example: strconv.Itoa(syncproto.ProtocolVersion)}
 
-	formatTable = apidoc.File("表格文件", "text/csv; charset=utf-8", MIMEXLSX)
+	formatTable = apidoc.File("表格文件", report.MediaTypeCSV, report.MediaTypeXLSX)
 	pdfFile     = apidoc.File("PDF 文件", mimePDF)
 )
 
@@ -304,7 +305,7 @@ func apiOperations() []apidoc.Operation {
 			Description: "部门管理员（本部门部分）或牵头协调人（全部）。",
 			Query: []apidoc.Param{{Name: "format", Description: "文件格式，默认 csv", Enum: []string{"csv", "xlsx", "pdf"}},
 				idFilter("department_id", "部门")},
-			Response: apidoc.File("报备表文件", "text/csv; charset=utf-8", MIMEXLSX, mimePDF)},
+			Response: apidoc.File("报备表文件", report.MediaTypeCSV, report.MediaTypeXLSX, mimePDF)},
 		{Method: "GET", Path: "/v1/campaigns/:id/letters.pdf", Tag: tagFieldwork, Summary: "打印告知书",
 			Description: "所有对象的告知书合为一个 PDF（每份各自编页），或只打印一个对象的；检查包下发前为409。",
 			Query:       []apidoc.Param{{Name: "target", Description: "只打印该统一社会信用代码的告知书", Example: exCreditCode}},

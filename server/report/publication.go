@@ -65,7 +65,7 @@ func WritePublicationXLSX(w io.Writer, e *server.PublicationExport) error {
 	return err
 }
 
-// Media types of the exports.
+// Media types of the files the server reads and writes as CSV and XLSX.
 const (
 	MediaTypeCSV  = "text/csv; charset=utf-8"
 	MediaTypeXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -191,9 +191,9 @@ func (p *Pages) handleGroupingReport(c echo.Context) error {
 	var ctype string
 	switch format {
 	case "csv":
-		err, ctype = report.WriteGroupingCSV(&buf, rep), "text/csv; charset=utf-8"
+		err, ctype = report.WriteGroupingCSV(&buf, rep), report.MediaTypeCSV
 	case "xlsx":
-		err, ctype = report.WriteGroupingXLSX(&buf, rep), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		err, ctype = report.WriteGroupingXLSX(&buf, rep), report.MediaTypeXLSX
 	case "pdf":
 		err, ctype = pdf.WriteGrouping(&buf, rep), "application/pdf"
 	default:

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/server/api"
+	"github.com/spotcheck/spotcheck/server/report"
 )
 
 // Imports: a CSV or XLSX file of enterprises or inspectors through the
@@ -340,7 +341,7 @@ func (p *Pages) handleImportErrorsCSV(c echo.Context) error {
 		return err
 	}
 	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentType, report.MediaTypeCSV)
 	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": "import-errors-" + strings.ToLower(id[:8]) + ".csv"}))
 	c.Response().WriteHeader(http.StatusOK)
 	return writeImportErrorsCSV(c.Response(), si.Report)
