@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -61,18 +60,11 @@ func TestCampaignService_SourcesAvailableAt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var manifest strings.Builder
-		if err := store.NewPublicRecordService(db).WriteManifest(context.Background(), c.ID, &manifest); err != nil {
-			t.Fatal(err)
-		}
-		m, err := draw.ParseManifest([]byte(manifest.String()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		manifest, m := publishedManifest(t, db, c.ID)
 		if m.Version != draw.ManifestV3 || m.SourcesAvailableAt != "2026-11-02T11:00:00Z" || len(m.Recusals) != 0 || len(m.RecusalCommitments) != 1 {
 			t.Fatalf("manifest: version %d, sources %q, %d pairs, %d commitments", m.Version, m.SourcesAvailableAt, len(m.Recusals), len(m.RecusalCommitments))
 		}
-		if strings.Contains(manifest.String(), f.inspA1.CertificateNumber+"\t"+e.CreditCode) {
+		if strings.Contains(manifest, f.inspA1.CertificateNumber+"\t"+e.CreditCode) {
 			t.Fatal("the manifest names the recusal pair")
 		}
 		openings, err := svc.FindRecusalOpenings(as(f.coordA), c.ID)

@@ -35,12 +35,7 @@ func TestCampaignService_DrawReadsBlocks(t *testing.T) {
 			{Default: "0.2", ByClass: map[string]string{"A": "0.5", "B": "0.15"}},
 			{Default: "0.3"},
 		} {
-			c := &server.Campaign{
-				Name: "分两半读取", LeadDepartmentID: f.deptA.ID, DepartmentIDs: []int64{f.deptA.ID},
-				WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
-				Category: server.CategoryInternetCafe, Ratio: ratio, InspectorsPerDepartment: 1, TargetsPerTeam: 2,
-				RandomnessSources: []string{"双色球第2026140期"}, SourcesAvailableAt: &after,
-			}
+			c := cafeDraft(f, "分块读取", ratio, after)
 			if err := svc.CreateCampaign(as(f.root), c); err != nil {
 				t.Fatal(err)
 			}
@@ -48,14 +43,7 @@ func TestCampaignService_DrawReadsBlocks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var manifest strings.Builder
-			if err := store.NewPublicRecordService(db).WriteManifest(context.Background(), c.ID, &manifest); err != nil {
-				t.Fatal(err)
-			}
-			m, err := draw.ParseManifest([]byte(manifest.String()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, m := publishedManifest(t, db, c.ID)
 			if len(m.Population) != n || len(m.Ratios) != len(ratio.ByClass)+1 {
 				t.Fatalf("manifest: %d population, ratios %v", len(m.Population), m.Ratios)
 			}
@@ -165,12 +153,7 @@ func TestCampaignService_DrawRefusesBadBlocks(t *testing.T) {
 		svc := store.NewCampaignService(db, calendar.China())
 		insertRiskCafes(t, db, 200)
 		after := storetest.Now.Add(90 * time.Minute)
-		c := &server.Campaign{
-			Name: "坏的分块", LeadDepartmentID: f.deptA.ID, DepartmentIDs: []int64{f.deptA.ID},
-			WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
-			Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.2", ByClass: map[string]string{"A": "0.5"}},
-			InspectorsPerDepartment: 1, TargetsPerTeam: 2, RandomnessSources: []string{"双色球第2026140期"}, SourcesAvailableAt: &after,
-		}
+		c := cafeDraft(f, "坏的分块", server.RatioTable{Default: "0.2", ByClass: map[string]string{"A": "0.5"}}, after)
 		if err := svc.CreateCampaign(as(f.root), c); err != nil {
 			t.Fatal(err)
 		}
@@ -226,12 +209,7 @@ func TestDrawSelections_CampaignMustExist(t *testing.T) {
 		f := newDirFixture(t, db)
 		svc := store.NewCampaignService(db, calendar.China())
 		after := storetest.Now.Add(90 * time.Minute)
-		c := &server.Campaign{
-			Name: "外键", LeadDepartmentID: f.deptA.ID, DepartmentIDs: []int64{f.deptA.ID},
-			WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
-			Category: server.CategoryInternetCafe, Ratio: server.RatioTable{Default: "0.2"},
-			InspectorsPerDepartment: 1, TargetsPerTeam: 2, RandomnessSources: []string{"双色球第2026140期"}, SourcesAvailableAt: &after,
-		}
+		c := cafeDraft(f, "外键", server.RatioTable{Default: "0.2"}, after)
 		if err := svc.CreateCampaign(as(f.root), c); err != nil {
 			t.Fatal(err)
 		}
@@ -255,4 +233,30 @@ func TestDrawSelections_CampaignMustExist(t *testing.T) {
 			t.Errorf("%d selections written", n)
 		}
 	})
+}
+
+// cafeDraft is a draft inspecting the internet cafés of f's department A
+// at ratio, its randomness known at after.
+func cafeDraft(f *dirFixture, name string, ratio server.RatioTable, after time.Time) *server.Campaign {
+	return &server.Campaign{
+		Name: name, LeadDepartmentID: f.deptA.ID, DepartmentIDs: []int64{f.deptA.ID},
+		WindowStart: server.Date{Year: 2026, Month: 12, Day: 1}, WindowEnd: server.Date{Year: 2026, Month: 12, Day: 6},
+		Category: server.CategoryInternetCafe, Ratio: ratio, InspectorsPerDepartment: 1, TargetsPerTeam: 2,
+		RandomnessSources: []string{"双色球第2026140期"}, SourcesAvailableAt: &after,
+	}
+}
+
+// publishedManifest is a committed campaign's manifest as the public record
+// serves it, as text and parsed.
+func publishedManifest(t *testing.T, db *store.DB, id int64) (string, *draw.Manifest) {
+	t.Helper()
+	var text strings.Builder
+	if err := store.NewPublicRecordService(db).WriteManifest(context.Background(), id, &text); err != nil {
+		t.Fatal(err)
+	}
+	m, err := draw.ParseManifest([]byte(text.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text.String(), m
 }
