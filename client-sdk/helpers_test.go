@@ -101,12 +101,19 @@ func count(t *testing.T, c *Client, q string, args ...any) int {
 	return int(n)
 }
 
-func outbox(t *testing.T, c *Client) []syncproto.Mutation {
+// outboxRows is the outbox as pushAll reads it.
+func outboxRows(t *testing.T, c *Client) []outboxRow {
 	t.Helper()
 	var rows []outboxRow
 	if err := c.db.Raw(`SELECT seq, body FROM outbox ORDER BY seq`).Scan(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
+	return rows
+}
+
+func outbox(t *testing.T, c *Client) []syncproto.Mutation {
+	t.Helper()
+	rows := outboxRows(t, c)
 	var out []syncproto.Mutation
 	for _, r := range rows {
 		var m syncproto.Mutation

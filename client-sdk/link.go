@@ -60,6 +60,14 @@ func (l *linkStats) observeRate(bytes int64, elapsed time.Duration) {
 	l.rate = float64(bytes) / elapsed.Seconds()
 }
 
+// fast reports whether the uploads measured the link at fastLinkRate or
+// more.
+func (l *linkStats) fast() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate >= fastLinkRate
+}
+
 // uploads is how many uploads keep the link busy when each request carries
 // about reqBytes: while one request waits a round trip for its answer, the
 // others must have rtt×rate bytes to send, so 1 + BDP/reqBytes of them,

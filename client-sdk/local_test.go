@@ -425,7 +425,7 @@ func TestPullKeepsPendingAnswersAndListsConflicts(t *testing.T) {
 		t.Fatalf("pending answer replaced by the pull: %+v", a)
 	}
 	// Acknowledged: the next pull shows the server's winner.
-	if _, _, _, err := c.applyPushResults(outbox(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{{Seq: 1, Status: syncproto.StatusApplied}}, LastAppliedSeq: 1}); err != nil {
+	if _, _, _, err := c.applyPushResults(outboxRows(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{{Seq: 1, Status: syncproto.StatusApplied}}, LastAppliedSeq: 1}); err != nil {
 		t.Fatal(err)
 	}
 	apply()
@@ -463,7 +463,7 @@ func TestPushResults(t *testing.T) {
 		}
 	}
 	c.db.Exec(`UPDATE attachments SET on_server = 1`)
-	rej, def, acked, err := c.applyPushResults(outbox(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{
+	rej, def, acked, err := c.applyPushResults(outboxRows(t, c), &syncproto.PushResponse{Results: []syncproto.MutationResult{
 		{Seq: 1, Status: syncproto.StatusDuplicate},
 		{Seq: 2, Status: syncproto.StatusRejected, Code: "conflict", Message: "检查包已关闭"},
 		{Seq: 3, Status: syncproto.StatusDuplicate, Code: "invalid", Message: "重复推送的拒绝"},

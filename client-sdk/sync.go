@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -217,10 +219,12 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 	tus := func() http.Header { h := http.Header{}; h.Set("Tus-Resumable", tusVersion); return h }
 
 	loc, offset := a.UploadURL, int64(-1)
-	if d, err := c.device(c.db); err == nil && loc != "" && !sameOrigin(c.serverURL(d), loc) {
+	if loc != "" {
 		// Remembered from a server that named its own host (older servers
 		// built it from the Host header): start that file again instead.
-		loc = ""
+		if d, err := c.device(c.db); err == nil && !sameOrigin(c.serverURL(d), loc) {
+			loc = ""
+		}
 	}
 	// cuts counts transient failures since the server last took a byte
 	// (best is the highest offset it confirmed).
@@ -442,47 +446,65 @@ func (c *Client) pushAll(ctx context.Context, deviceID int64) (rejected int, def
 		if len(rows) == 0 {
 			return rejected, 0, nil
 		}
-		req := syncproto.PushRequest{DeviceID: deviceID}
+		// The outbox holds each mutation as the JSON it is sent as: the
+		// request is written around those bodies, not decoded and encoded
+		// again (a day's push is a thousand mutations).
+		var body bytes.Buffer
+		fmt.Fprintf(&body, `{"device_id":%d,"mutations":[`, deviceID)
+		var sent []outboxRow
 		size := 0
 		for _, r := range rows {
-			var m syncproto.Mutation
-			if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
-				return rejected, 0, fmt.Errorf("outbox %d: %w", r.Seq, err)
+			if !json.Valid([]byte(r.Body)) {
+				return rejected, 0, fmt.Errorf("outbox %d: the stored mutation is not JSON", r.Seq)
 			}
-			if size += len(r.Body) + 1; size > syncproto.MaxPushBytes-(64<<10) && len(req.Mutations) > 0 {
+			if size += len(r.Body) + 1; size > syncproto.MaxPushBytes-(64<<10) && len(sent) > 0 {
 				break
 			}
-			req.Mutations = append(req.Mutations, m)
+			if len(sent) > 0 {
+				body.WriteByte(',')
+			}
+			body.WriteString(r.Body)
+			sent = append(sent, r)
 		}
+		body.WriteString("]}")
 		c.updateProgress(func(p *Progress) { p.Phase = "push"; p.BytesUpTotal += int64(size) })
 		var resp syncproto.PushResponse
-		if err := c.postJSON(ctx, syncproto.PathPush, req, &resp, true); err != nil {
+		// Compressed unless the link is fast: there gzip costs more time
+		// than the bytes it saves.
+		if err := c.postBody(ctx, syncproto.PathPush, body.Bytes(), &resp, !c.link.fast()); err != nil {
 			return rejected, 0, err
 		}
-		n, def, acked, err := c.applyPushResults(req.Mutations, &resp)
+		n, def, acked, err := c.applyPushResults(sent, &resp)
 		rejected += n
 		if err != nil || def != 0 {
 			return rejected, def, err
 		}
 		if acked == 0 {
 			return rejected, 0, fmt.Errorf("the server took none of mutations %d-%d (its last applied is %d)",
-				req.Mutations[0].Seq, req.Mutations[len(req.Mutations)-1].Seq, resp.LastAppliedSeq)
+				sent[0].Seq, sent[len(sent)-1].Seq, resp.LastAppliedSeq)
 		}
 	}
 }
 
 // applyPushResults drops acknowledged mutations from the outbox and records
 // rejections, all in one local transaction.
-func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.PushResponse) (rejected int, deferred uint64, acked int, err error) {
-	bySeq := map[uint64]*syncproto.Mutation{}
-	for i := range sent {
-		bySeq[sent[i].Seq] = &sent[i]
+func (c *Client) applyPushResults(sent []outboxRow, resp *syncproto.PushResponse) (rejected int, deferred uint64, acked int, err error) {
+	bySeq := make(map[uint64]string, len(sent))
+	for _, r := range sent {
+		bySeq[r.Seq] = r.Body
+	}
+	// decode reads a sent mutation back, for the few answers that need it.
+	decode := func(seq uint64) (*syncproto.Mutation, error) {
+		var m syncproto.Mutation
+		if err := json.Unmarshal([]byte(bySeq[seq]), &m); err != nil {
+			return nil, fmt.Errorf("outbox %d: %w", seq, err)
+		}
+		return &m, nil
 	}
 	err = c.tx(func(tx *gorm.DB) error {
 		var done []uint64 // acknowledged: dropped from the outbox below, in a few statements
 		for _, r := range resp.Results {
-			m := bySeq[r.Seq]
-			if m == nil {
+			if _, ok := bySeq[r.Seq]; !ok {
 				return fmt.Errorf("the server answered for seq %d, which was not sent", r.Seq)
 			}
 			status := r.Status
@@ -494,12 +516,20 @@ func (c *Client) applyPushResults(sent []syncproto.Mutation, resp *syncproto.Pus
 			switch status {
 			case syncproto.StatusApplied, syncproto.StatusDuplicate:
 			case syncproto.StatusRejected:
+				m, err := decode(r.Seq)
+				if err != nil {
+					return err
+				}
 				if err := recordRejection(tx, m, r.Code, r.Message, c.now()); err != nil {
 					return err
 				}
 				rejected++
 			case syncproto.StatusDeferred:
 				// The server lacks an attachment it was told about: ask again.
+				m, err := decode(r.Seq)
+				if err != nil {
+					return err
+				}
 				for _, ref := range m.Refs() {
 					if err := tx.Exec(`UPDATE attachments SET on_server = 0 WHERE sha256 = ?`, ref.SHA256).Error; err != nil {
 						return err
@@ -579,10 +609,11 @@ func (c *Client) pull(ctx context.Context, deviceID int64) error {
 			return err
 		}
 		err = c.tx(func(tx *gorm.DB) error {
-			if err := expandAcks(tx, deviceID, resp); err != nil {
+			states, err := expandAcks(tx, deviceID, resp)
+			if err != nil {
 				return err
 			}
-			return applyPull(tx, resp)
+			return applyPullStates(tx, resp, states)
 		})
 		if errors.Is(err, errAckUnknown) {
 			// This device no longer holds what the server acknowledged
@@ -641,8 +672,10 @@ var errAckUnknown = errors.New("an acknowledged change is not on this device")
 // sealed section or close) and what the acknowledgement adds (version,
 // sequence, receipt time, flags), so the page applies exactly as a full
 // one. It fails with errAckUnknown, before anything is written, if the
-// device no longer holds that content.
-func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error {
+// device no longer holds that content. The answers' states are also
+// returned decoded, by index in resp.Changes, for applyPullStates.
+func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) (map[int]*syncproto.AnswerState, error) {
+	states := map[int]*syncproto.AnswerState{}
 	// A day's acknowledgements are mostly answers, many per packet: each
 	// packet's local answers are read once, by one query.
 	answers := map[string]map[string]string{} // packet → "dept/item" → answer
@@ -674,33 +707,34 @@ func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error
 			dept, item, _ := strings.Cut(ch.Key, "/")
 			body, ok, err := localAnswer(ch.PacketID, dept+"/"+item)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !ok {
-				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
+				return nil, fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
 			}
 			var am syncproto.AnswerMutation
 			if err := json.Unmarshal([]byte(body), &am); err != nil {
-				return err
+				return nil, err
 			}
 			if h, err := syncproto.CanonicalHash(&am); err != nil || len(ack.Hash) < syncproto.AckAnswerDigest || !strings.HasPrefix(h, ack.Hash) {
-				return fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
+				return nil, fmt.Errorf("%w: answer %s %s", errAckUnknown, ch.PacketID, ch.Key)
 			}
-			state = syncproto.AnswerState{Version: ack.Version, Winner: syncproto.AnswerVersion{Answer: am, DeviceID: deviceID,
+			st := &syncproto.AnswerState{Version: ack.Version, Winner: syncproto.AnswerVersion{Answer: am, DeviceID: deviceID,
 				InspectorID: ack.InspectorID, Seq: ack.Seq, ReceivedAt: ack.ReceivedAt, DeviceTime: ack.DeviceTime}}
+			state, states[i] = st, st
 		case syncproto.ChangeSection:
 			dept, version, _ := strings.Cut(ch.Key, "/")
 			var bodies []string
 			if err := tx.Raw(`SELECT body FROM section_seals WHERE packet_id = ? AND department = ? AND version = ? AND hash = ? AND origin = 'local'`,
 				ch.PacketID, dept, version, ack.Hash).Scan(&bodies).Error; err != nil {
-				return err
+				return nil, err
 			}
 			if len(bodies) == 0 {
-				return fmt.Errorf("%w: section %s %s", errAckUnknown, ch.PacketID, ch.Key)
+				return nil, fmt.Errorf("%w: section %s %s", errAckUnknown, ch.PacketID, ch.Key)
 			}
 			var ss syncproto.SealedSection
 			if err := json.Unmarshal([]byte(bodies[0]), &ss); err != nil {
-				return err
+				return nil, err
 			}
 			ss.ReceivedAt, ss.Flags = ack.ReceivedAt, ack.Flags
 			state = ss
@@ -708,27 +742,27 @@ func expandAcks(tx *gorm.DB, deviceID int64, resp *syncproto.PullResponse) error
 			var bodies []string
 			if err := tx.Raw(`SELECT body FROM closes WHERE packet_id = ? AND hash = ? AND origin = 'local'`,
 				ch.PacketID, ack.Hash).Scan(&bodies).Error; err != nil {
-				return err
+				return nil, err
 			}
 			if len(bodies) == 0 || ch.Key != ack.Hash {
-				return fmt.Errorf("%w: close %s %s", errAckUnknown, ch.PacketID, ch.Key)
+				return nil, fmt.Errorf("%w: close %s %s", errAckUnknown, ch.PacketID, ch.Key)
 			}
 			var sc syncproto.SealedClose
 			if err := json.Unmarshal([]byte(bodies[0]), &sc); err != nil {
-				return err
+				return nil, err
 			}
 			sc.ReceivedAt, sc.Flags = ack.ReceivedAt, ack.Flags
 			state = sc
 		default:
-			return fmt.Errorf("%w: a %s", errAckUnknown, ch.Kind)
+			return nil, fmt.Errorf("%w: a %s", errAckUnknown, ch.Kind)
 		}
 		data, err := json.Marshal(state)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ch.Data, ch.Ack = data, nil
 	}
-	return nil
+	return states, nil
 }
 
 // pullCursor is the server-issued cursor the next pull starts from.
@@ -739,6 +773,20 @@ func pullCursor(db *gorm.DB) (string, error) {
 }
 
 func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
+	return applyPullStates(tx, resp, nil)
+}
+
+// answerUpsert writes a pulled answer's state; the device's own answer
+// stays while it is not acknowledged.
+const answerUpsert = `INSERT INTO answers (packet_id, department, item_code, answer, server_version, server_state, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (packet_id, department, item_code) DO UPDATE SET server_version = excluded.server_version,
+	server_state = excluded.server_state, conflicts = excluded.conflicts,
+	answer = CASE WHEN answers.pending_seq IS NULL THEN excluded.answer ELSE answers.answer END`
+
+// applyPullStates applies a pulled page; states are answer states already
+// decoded (by index in resp.Changes; see expandAcks). A page's answers
+// (a day's pull is a thousand or more) share one prepared statement.
+func applyPullStates(tx *gorm.DB, resp *syncproto.PullResponse, states map[int]*syncproto.AnswerState) error {
 	if resp.Reset {
 		// Drop what came from the server; keep the outbox, local answers not
 		// yet acknowledged, and records sealed here.
@@ -755,7 +803,13 @@ func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
 			}
 		}
 	}
-	for _, ch := range resp.Changes {
+	var upsert *sql.Stmt
+	defer func() {
+		if upsert != nil {
+			upsert.Close()
+		}
+	}()
+	for i, ch := range resp.Changes {
 		switch ch.Kind {
 		case syncproto.ChangePacket:
 			var p syncproto.PacketState
@@ -769,17 +823,22 @@ func applyPull(tx *gorm.DB, resp *syncproto.PullResponse) error {
 				return err
 			}
 		case syncproto.ChangeAnswer:
-			var st syncproto.AnswerState
-			if err := json.Unmarshal(ch.Data, &st); err != nil {
-				return fmt.Errorf("pulled answer %s %s: %w", ch.PacketID, ch.Key, err)
+			st := states[i]
+			if st == nil {
+				st = new(syncproto.AnswerState)
+				if err := json.Unmarshal(ch.Data, st); err != nil {
+					return fmt.Errorf("pulled answer %s %s: %w", ch.PacketID, ch.Key, err)
+				}
 			}
 			w := st.Winner.Answer
 			answer, _ := json.Marshal(w)
-			if err := tx.Exec(`INSERT INTO answers (packet_id, department, item_code, answer, server_version, server_state, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (packet_id, department, item_code) DO UPDATE SET server_version = excluded.server_version,
-				server_state = excluded.server_state, conflicts = excluded.conflicts,
-				answer = CASE WHEN answers.pending_seq IS NULL THEN excluded.answer ELSE answers.answer END`,
-				ch.PacketID, w.Department, w.ItemCode, string(answer), st.Version, string(ch.Data), len(st.Conflicts)).Error; err != nil {
+			if upsert == nil {
+				var err error
+				if upsert, err = tx.Statement.ConnPool.PrepareContext(context.Background(), answerUpsert); err != nil {
+					return err
+				}
+			}
+			if _, err := upsert.ExecContext(context.Background(), ch.PacketID, w.Department, w.ItemCode, string(answer), st.Version, string(ch.Data), len(st.Conflicts)); err != nil {
 				return err
 			}
 		case syncproto.ChangeRecord:

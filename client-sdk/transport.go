@@ -483,6 +483,11 @@ func (c *Client) postJSON(ctx context.Context, path string, in, out any, gz bool
 	if err != nil {
 		return err
 	}
+	return c.postBody(ctx, path, body, out, gz)
+}
+
+// postBody is postJSON with the request's JSON already written.
+func (c *Client) postBody(ctx context.Context, path string, body []byte, out any, gz bool) error {
 	resp, err := c.call(ctx, request{method: http.MethodPost, path: path, body: body, auth: true, gzip: gz})
 	if err != nil {
 		return err

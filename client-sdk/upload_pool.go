@@ -1,9 +1,11 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +56,11 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		}
 		return min(c.link.uploads(reqBytes)+recovering, maxUploads)
 	}
+	// Small files first: the first batches measure the link, and a fast one
+	// then takes the photos in batches too.
+	todo = slices.Clone(todo)
+	slices.SortStableFunc(todo, func(a, b attachmentRow) int { return cmp.Compare(a.Size, b.Size) })
+	batches := true // until the server says it takes none
 	names := c.startUploadNames()
 	var spawn func()
 	onRecovering := func(on bool) {
@@ -77,15 +84,49 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 				mu.Unlock()
 				return
 			}
-			a := todo[next]
-			next++
+			n, batch := c.nextJob(todo[next:], batches)
+			job := todo[next : next+n]
+			next += n
 			busy++
 			mu.Unlock()
 
-			err := c.upload(ctx, a, onRecovering, names)
+			var stored []string
+			var err error
+			if !batch {
+				if err = c.upload(ctx, job[0], onRecovering, names); err == nil {
+					stored = []string{job[0].SHA256}
+				}
+			} else if stored, err = c.uploadBatch(ctx, job, onRecovering); errors.Is(err, errNoBatches) {
+				// An older server: these files, and the rest, by tus.
+				mu.Lock()
+				batches = false
+				mu.Unlock()
+				stored, err = nil, nil
+				for _, a := range job {
+					if err = c.upload(ctx, a, onRecovering, names); err != nil {
+						break
+					}
+					stored = append(stored, a.SHA256)
+				}
+			}
 			mu.Lock()
 			busy--
 			mu.Unlock()
+			if len(stored) > 0 {
+				c.updateProgress(func(p *Progress) { p.ItemsUp += len(stored) })
+				mu.Lock()
+				for _, a := range job {
+					if slices.Contains(stored, a.SHA256) {
+						done += a.Size
+					}
+				}
+				finished = append(finished, stored...)
+				if running >= minUploads {
+					// All workers busy since start: the rate of the link.
+					c.link.observeRate(done, time.Since(start))
+				}
+				mu.Unlock()
+			}
 			var ae *APIError
 			switch {
 			case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
@@ -93,24 +134,15 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 				// uploading it again cannot help. The push that follows
 				// is answered with a rejection of every change that
 				// refers to it, which the inspector sees.
-				c.log.Warn("attachment refused by the server", "sha256", a.SHA256, "reason", ae.Message)
+				c.log.Warn("attachment refused by the server", "sha256", job[0].SHA256, "reason", ae.Message)
 			case err != nil:
 				mu.Lock()
 				if firstErr == nil {
-					firstErr = fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], err)
+					firstErr = fmt.Errorf("upload attachment %s: %w", firstNotIn(job, stored).SHA256[:12], err)
 				}
 				failed = true
 				mu.Unlock()
 			default:
-				c.updateProgress(func(p *Progress) { p.ItemsUp++ })
-				mu.Lock()
-				done += a.Size
-				finished = append(finished, a.SHA256)
-				if running >= minUploads {
-					// All workers busy since start: the rate of the link.
-					c.link.observeRate(done, time.Since(start))
-				}
-				mu.Unlock()
 				spawn()
 			}
 		}
@@ -139,4 +171,32 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// nextJob is what one worker sends next, from the first of files: a batch
+// of the files the link has batched (see batchable), up to batchBytes and
+// syncproto.MaxBatchFiles, or one file by tus. n is how many files.
+func (c *Client) nextJob(files []attachmentRow, batches bool) (n int, batch bool) {
+	fast := c.link.fast()
+	if !batches || !c.batchable(files[0], fast) {
+		return 1, false
+	}
+	total, budget := int64(0), c.batchBytes(fast)
+	for _, a := range files {
+		if n == syncproto.MaxBatchFiles || !c.batchable(a, fast) || (n > 0 && total+a.Size > budget) {
+			break
+		}
+		n, total = n+1, total+a.Size
+	}
+	return n, true
+}
+
+// firstNotIn is the first of files whose hash is not in hashes.
+func firstNotIn(files []attachmentRow, hashes []string) attachmentRow {
+	for _, a := range files {
+		if !slices.Contains(hashes, a.SHA256) {
+			return a
+		}
+	}
+	return files[0]
 }

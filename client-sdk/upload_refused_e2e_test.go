@@ -18,11 +18,12 @@ import (
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
-// countingTransport counts upload creations.
+// countingTransport counts requests that send a file: upload creations and
+// batch uploads.
 type countingTransport struct{ creates atomic.Int32 }
 
 func (ct *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method == http.MethodPost && r.URL.Path == syncproto.PathUploads {
+	if r.Method == http.MethodPost && (r.URL.Path == syncproto.PathUploads || r.URL.Path == syncproto.PathAttachmentsBatch) {
 		ct.creates.Add(1)
 	}
 	return http.DefaultTransport.RoundTrip(r)
@@ -105,14 +106,14 @@ func TestE2ERefusedAttachmentIsARejection(t *testing.T) {
 			t.Fatalf("%d changes still queued", n)
 		}
 		if n := counter.creates.Load(); n != 1 {
-			t.Fatalf("%d upload creations, want the one", n)
+			t.Fatalf("%d requests sending the file, want the one", n)
 		}
 		// Nothing more to do, and the file is not sent again.
 		if err := c.Sync(ctx); err != nil {
 			t.Fatalf("second sync: %v", err)
 		}
 		if n := counter.creates.Load(); n != 1 {
-			t.Fatalf("%d upload creations after a second sync, want 1", n)
+			t.Fatalf("%d requests sending the file after a second sync, want 1", n)
 		}
 		r := h.Do(t, "GET", syncproto.PathAttachments+"/"+bad.SHA256, h.Token(t, "root"), nil)
 		if r.Status != http.StatusNotFound {

@@ -69,6 +69,27 @@ type BlobService interface {
 	// OpenBlob returns the blob to a caller who may read a packet that
 	// references it; ENOTFOUND to anyone else and for unknown hashes.
 	OpenBlob(ctx context.Context, sha256 string) (*Blob, io.ReadSeekCloser, error)
+	// NewBatch starts storing several files, uploaded together by the
+	// device-bound user in ctx, as blobs.
+	NewBatch(ctx context.Context) (BlobBatch, error)
+}
+
+// BlobBatch stores several files as blobs at once: each is written and
+// checked as it arrives (Add), and all are made durable and recorded
+// together (Commit), so a batch costs one flush of the file system and one
+// transaction rather than one of each per file.
+type BlobBatch interface {
+	// Add writes the file read from r, which must hash to b.SHA256 and be
+	// the image b.ContentType names. EINVALID if it does not hash to it,
+	// EREFUSED if its content is refused (and so recorded, as AddBlob does);
+	// neither is kept. An error from r is returned as it is. Until Commit,
+	// nothing is stored.
+	Add(ctx context.Context, b *Blob, r io.Reader) error
+	// Commit stores the files added since the last Commit: synced, moved
+	// into place and recorded in one transaction. An existing blob is fine.
+	Commit(ctx context.Context) error
+	// Close discards the files added and not committed.
+	Close()
 }
 
 // ValidatePushEnvelope checks the parts of a push that are not any single

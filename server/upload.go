@@ -44,6 +44,11 @@ type UploadService interface {
 	// creation starts again): their records go and their IDs are returned
 	// so that their files can be removed.
 	OpenUpload(ctx context.Context, u *OpenUpload) (superseded []string, err error)
+	// CheckBatch refuses, with EQUOTA and a RetryAfter, a batch upload of
+	// size bytes by the device-bound user in ctx where a creation of that
+	// size would be refused. A batch leaves no unfinished upload behind, so
+	// nothing is recorded.
+	CheckBatch(ctx context.Context, size int64) error
 	// CloseUpload forgets an upload: finished, failed or removed.
 	CloseUpload(ctx context.Context, id string) error
 	// UploadsOpenedBefore lists the unfinished uploads created before t.

@@ -38,6 +38,10 @@ const (
 	PathPush               = "/v1/sync/push"
 	PathPull               = "/v1/sync/pull"
 	PathAttachmentsMissing = "/v1/sync/attachments/missing"
+	// PathAttachmentsBatch takes several whole attachments in one request
+	// (see BatchUploadResponse): a day's signatures, or on a fast link its
+	// photos, without a request and a commit per file.
+	PathAttachmentsBatch = "/v1/sync/attachments/batch"
 	// PathUploads is the resumable-upload (tus 1.0) endpoint: POST creates an
 	// upload, HEAD PathUploads/ID reports its offset, PATCH appends from it.
 	PathUploads = "/v1/uploads"
@@ -401,6 +405,46 @@ type MissingRequest struct {
 // MissingResponse lists the hashes the server lacks, in request order.
 type MissingResponse struct {
 	Missing []string `json:"missing"`
+}
+
+// A batch upload (POST PathAttachmentsBatch) is a multipart/mixed body,
+// BatchMediaType with a boundary parameter, of at most MaxBatchBytes and
+// MaxBatchFiles parts. Each part is one whole attachment with exactly the
+// headers Content-Type (image/png or image/jpeg), Content-Length (its size
+// in bytes, at least 1) and HeaderBatchSHA256 (its SHA-256, 64 lowercase
+// hex digits). A malformed body is refused whole (400 invalid, 413
+// too_large), and nothing in it is kept. Otherwise the answer is 200 with
+// one BatchResult per part, in order: each file is stored, or refused on
+// its own as a tus upload of it would be. A body cut off keeps the files
+// that arrived whole; the device asks which are missing (PathAttachmentsMissing)
+// and sends those again.
+const (
+	BatchMediaType    = "multipart/mixed"
+	HeaderBatchSHA256 = "Spotcheck-Sha256"
+	MaxBatchFiles     = 256
+	MaxBatchBytes     = 16 << 20 // the parts' bytes, headers and boundaries included
+)
+
+// Outcomes of a file in a batch upload.
+const (
+	BatchStored  = "stored"  // the server holds the file (it may have held it before)
+	BatchRefused = "refused" // not kept: Code and Message say why
+)
+
+// BatchUploadResponse is the answer to a batch upload: one result per part.
+type BatchUploadResponse struct {
+	Results []BatchResult `json:"results"`
+}
+
+// BatchResult is what became of one file of a batch. A refused file has
+// Code CodeAttachmentRefused (its content is not the image it claims to
+// be: sending it again cannot help) or CodeInvalid (its bytes do not hash
+// to its SHA-256).
+type BatchResult struct {
+	SHA256  string `json:"sha256"`
+	Status  string `json:"status"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Upload metadata keys (tus Upload-Metadata).

@@ -102,6 +102,8 @@ func requestKind(r *http.Request) string {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, syncproto.PathUploads):
 		return "upload " + r.Method
+	case p == syncproto.PathAttachmentsBatch:
+		return "upload batch"
 	case p == syncproto.PathAttachmentsMissing:
 		return "missing"
 	case p == syncproto.PathPush:

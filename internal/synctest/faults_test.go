@@ -240,6 +240,74 @@ func TestFaultUploadCuts(t *testing.T) {
 	})
 }
 
+// Cuts mid-batch: ten signature-sized files go in one batch upload, cut
+// at points inside and between files. The files that arrived whole before
+// the cut are stored; the device asks which are missing and sends only
+// those again: the bytes it sends after the cut are at most those the cut
+// kept from the server plus the file in flight. (On loopback the device's
+// question may reach the server before the cut request does; then the
+// batch is sent again whole: never more, and rarely.) The server lists
+// only whole, hash-checked blobs.
+func TestFaultBatchUploadCuts(t *testing.T) {
+	storetest.RunDialects(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		d := newDevice(t, w, w.users[0], deviceOpts{})
+		r := rand.New(rand.NewPCG(3, 17))
+		dir := t.TempDir()
+		const files, size = 10, 20_000
+		cuts, whole := 0, 0
+		for i, at := range []float64{0.05, 0.25, 0.5, 0.75, 0.95, 0.31} {
+			mode := []faultnet.CutMode{faultnet.CutClose, faultnet.CutReset}[i%2]
+			for k := range files {
+				d.answer(w.items[(i*files+k)%len(w.items)], syncproto.ResultNonCompliant, fmt.Sprintf("signature %d.%d", i, k), photo(t, dir, r, size))
+			}
+			var mu sync.Mutex
+			var lengths []int64 // of the batch requests, the cut one first
+			trig := func(req *http.Request) *faultnet.Faults {
+				if req.URL.Path != syncproto.PathAttachmentsBatch {
+					return nil
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				lengths = append(lengths, req.ContentLength)
+				if len(lengths) == 1 {
+					return &faultnet.Faults{Up: faultnet.DirFaults{CutAfterBytes: int64(at * float64(req.ContentLength))}, Mode: mode}
+				}
+				return nil
+			}
+			if d.cutSync(trig) {
+				cuts++
+			}
+			d.verify()
+			mu.Lock()
+			if len(lengths) < 2 {
+				t.Fatalf("cut at %.0f%%: batch requests %v; want the cut one and the rest", at*100, lengths)
+			}
+			var after int64
+			for _, n := range lengths[1:] {
+				after += n
+			}
+			if limit := int64((1-at)*float64(lengths[0])) + size + 2000; after > limit {
+				whole++
+				t.Logf("cut at %.0f%% (%s) of %d bytes: %d bytes sent again, more than the %d not delivered and the file in flight", at*100, mode, lengths[0], after, limit)
+			}
+			if after > lengths[0] {
+				t.Errorf("cut at %.0f%% (%s): %d bytes sent again, more than the whole batch of %d", at*100, mode, after, lengths[0])
+			}
+			mu.Unlock()
+		}
+		if whole > 1 {
+			t.Errorf("%d of 6 cut batches sent again whole", whole)
+		}
+		fault(cuts)
+		verifyBlobs(t, db, w.h.App.Blobs)
+		checked.Add(1)
+		if cuts < 4 {
+			t.Fatalf("only %d of 6 cuts happened", cuts)
+		}
+	})
+}
+
 // A cut request is tried again at once: an upload asks for the server's
 // offset right after the cut and re-sends no more than the chunk that was in
 // flight; a cut push is sent again at once. The device's backoff is an hour

@@ -294,11 +294,12 @@ func (a *armedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// isUploadBody reports whether r carries upload bytes: a PATCH, or a
-// creation carrying its first chunk (tus creation-with-upload).
+// isUploadBody reports whether r carries upload bytes: a PATCH, a creation
+// carrying its first chunk (tus creation-with-upload), or a batch upload.
 func isUploadBody(r *http.Request) bool {
 	return r.Method == http.MethodPatch ||
-		(r.Method == http.MethodPost && r.URL.Path == syncproto.PathUploads && r.Header.Get("Content-Type") == "application/offset+octet-stream")
+		(r.Method == http.MethodPost && r.URL.Path == syncproto.PathUploads && r.Header.Get("Content-Type") == "application/offset+octet-stream") ||
+		(r.Method == http.MethodPost && r.URL.Path == syncproto.PathAttachmentsBatch)
 }
 
 func (a *armedTransport) capturedPushes() []capturedPush {

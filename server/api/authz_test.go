@@ -160,6 +160,7 @@ func policies() map[string]policy {
 		"POST /v1/sync/push":                {roles: inspector, body: syncproto.PushRequest{}},
 		"POST /v1/sync/pull":                {roles: inspector, body: syncproto.PullRequest{}},
 		"POST /v1/sync/attachments/missing": {roles: inspector, body: syncproto.MissingRequest{}},
+		"POST /v1/sync/attachments/batch":   {roles: inspector},
 		"POST /v1/uploads":                  {roles: inspector},
 		"HEAD /v1/uploads/:id":              {roles: inspector},
 		"PATCH /v1/uploads/:id":             {roles: inspector},

@@ -460,6 +460,14 @@ func apiOperations() []apidoc.Operation {
 			Request:     apidoc.JSON[syncproto.MissingRequest](`{"hashes": ["` + exSHA256 + `"]}`),
 			Response:    apidoc.JSON[syncproto.MissingResponse](`{"missing": ["` + exSHA256 + `"]}`),
 			Errors:      []int{http.StatusUpgradeRequired}},
+		{Method: "POST", Path: syncproto.PathAttachmentsBatch, Tag: tagSync, Summary: "批量上传整份附件",
+			Description: "multipart/mixed 请求体，最多256个分段、共16 MiB；每段是一份完整附件，恰有 Content-Type（image/jpeg 或 image/png）、Content-Length 和 Spotcheck-Sha256 三个头。" +
+				"每个文件到达时即核对 SHA-256 和图片内容，全部到齐后一次落盘、一次记录；答复逐个给出 stored 或 refused（invalid：哈希不符；attachment_refused：内容不是所称图片）。" +
+				"分段格式有误则整个请求作废（400），什么也不保存；请求体中途断开时，已完整到达的文件照样保存，设备再查询缺少的附件补传。受配额（429 quota_exceeded）和磁盘下限（507）限制。",
+			Headers:  []apidoc.Param{hProtocol},
+			Request:  apidoc.File("每段一份附件", syncproto.BatchMediaType),
+			Response: apidoc.JSON[syncproto.BatchUploadResponse](`{"results": [{"sha256": "` + exSHA256 + `", "status": "stored"}]}`),
+			Errors:   []int{http.StatusUpgradeRequired, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusInsufficientStorage}},
 		{Method: "POST", Path: syncproto.PathUploads, Tag: tagSync, Summary: "创建续传上传（tus 1.0）",
 			Description: "Upload-Metadata 须含 sha256 和 content_type（image/jpeg 或 image/png）；Upload-Length 最大32 MiB。受未完成上传配额（429 quota_exceeded）和磁盘下限（507）限制。",
 			Headers: []apidoc.Param{hProtocol, {Name: "Tus-Resumable", Required: true, Example: "1.0.0", Description: "tus 协议版本"},

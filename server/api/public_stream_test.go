@@ -41,6 +41,9 @@ type noBlobs struct{}
 
 func (noBlobs) AddBlob(context.Context, string, *server.Blob) error     { return nil }
 func (noBlobs) AddDocument(context.Context, string, *server.Blob) error { return nil }
+func (noBlobs) NewBatch(context.Context) (server.BlobBatch, error) {
+	return nil, server.Errorf(server.EINTERNAL, "no blobs")
+}
 func (noBlobs) OpenBlob(context.Context, string) (*server.Blob, io.ReadSeekCloser, error) {
 	return nil, nil, server.Errorf(server.ENOTFOUND, "no blobs")
 }

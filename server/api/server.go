@@ -119,6 +119,8 @@ type Server struct {
 	draining     chan struct{}
 	drainOnce    sync.Once
 	pullsWaiting prometheus.Gauge
+	// batches are the batch uploads running, by device.
+	batches batchesInFlight
 }
 
 // DefaultMaxPullWait is the longest a pull waits for changes: below the idle

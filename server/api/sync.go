@@ -42,6 +42,7 @@ func (s *Server) syncRoutes(v1 *echo.Group) {
 	g.POST(strings.TrimPrefix(syncproto.PathPush, "/v1/sync"), s.handlePush, compressAnswer)
 	g.POST(strings.TrimPrefix(syncproto.PathPull, "/v1/sync"), s.handlePull, compressAnswer)
 	g.POST(strings.TrimPrefix(syncproto.PathAttachmentsMissing, "/v1/sync"), s.handleAttachmentsMissing, compressAnswer)
+	g.POST(strings.TrimPrefix(syncproto.PathAttachmentsBatch, "/v1/sync"), s.handleAttachmentsBatch, s.requireFreeDisk, compressAnswer)
 	s.uploadRoutes(v1.Group(strings.TrimPrefix(syncproto.PathUploads, "/v1"), allow(fieldOnly), requireProtocol, requireDevice))
 	v1.GET(strings.TrimPrefix(syncproto.PathAttachments, "/v1")+"/:id", s.handleAttachment, allow(anyRole))
 }
@@ -292,6 +293,10 @@ func (s *Server) handleAttachmentsMissing(c echo.Context) error {
 	}
 	if err := invalid(req.Validate()); err != nil {
 		return err
+	}
+	// Files of a cut batch upload still being handled are not known yet.
+	if u := server.UserFromContext(c.Request().Context()); u != nil && u.DeviceID != nil {
+		s.batches.waitFor(c.Request().Context(), *u.DeviceID, req.Hashes)
 	}
 	missing, err := s.Sync.MissingBlobs(c.Request().Context(), req.Hashes)
 	if err != nil {

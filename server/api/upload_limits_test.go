@@ -210,6 +210,14 @@ func TestUploads_DailyQuota(t *testing.T) {
 		if s, _ := strconv.Atoi(r.Header.Get("Retry-After")); s < 23*3600 || s > 24*3600 {
 			t.Fatalf("Retry-After %q, want about a day", r.Header.Get("Retry-After"))
 		}
+		// A batch counts the same, and stores nothing when over.
+		r = d.batch(t, batchFile{content: next})
+		if e := r.Error(); r.Status != http.StatusTooManyRequests || e.Code != syncproto.CodeQuotaExceeded || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("a batch over the daily quota: %d %s", r.Status, r.Body)
+		}
+		if got := d.missing(t, ref.SHA256); len(got) != 1 {
+			t.Fatal("a batch over the daily quota stored its file")
+		}
 		h.Advance(24*time.Hour + time.Second)
 		d = newFieldDevice(t, h, "insp-a1") // a fresh token on the moved clock
 		if _, r := d.createUpload(t, len(next), ref.SHA256, ref.ContentType); r.Status != http.StatusCreated {
@@ -251,6 +259,10 @@ func TestUploads_DiskFloor(t *testing.T) {
 		other := pngBytes("floor 2", 200_000)
 		_, r = d.createUpload(t, len(other), attachment(other).SHA256, "image/png")
 		noSpace("a creation below the floor", r)
+		noSpace("a batch below the floor", d.batch(t, batchFile{content: other}))
+		if got := d.missing(t, attachment(other).SHA256); len(got) != 1 {
+			t.Fatal("a batch below the floor stored its file")
+		}
 		if n := countRows(t, h, "SELECT COUNT(*) FROM uploads"); n != 1 {
 			t.Fatalf("%d uploads open, want the first only", n)
 		}

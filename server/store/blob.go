@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spotcheck/spotcheck/server"
@@ -38,6 +39,8 @@ func (r *blobRow) domain() *server.Blob {
 type BlobService struct {
 	db  *DB
 	dir string
+	// noUnnamed: batches stage named files (see stagingFile).
+	noUnnamed atomic.Bool
 }
 
 var _ server.BlobService = (*BlobService)(nil)
@@ -192,11 +195,15 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 		os.Remove(path)
 		return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
 	}
-	if err := s.checkContent(ctx, path, size, b, actor, check); err != nil {
-		return err
-	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
+		return err
+	}
+	if refused, err := s.checkContent(ctx, f, size, b, actor, check); err != nil {
+		f.Close()
+		if refused {
+			os.Remove(path)
+		}
 		return err
 	}
 	err = f.Sync()
@@ -287,26 +294,21 @@ func (s *BlobService) recordBlob(ctx context.Context, b *server.Blob, actor *ser
 }
 
 // checkContent requires the file to be the image its content type names
-// (syncproto.CheckAttachment). A file that is not is removed and its hash
-// recorded as refused, so that the mutations referring to it are rejected
-// with the reason instead of waiting for an upload that can never pass.
-// Only content that hashes to the name is ever recorded: the refusal is a
-// fact about those bytes, whoever sent them.
-func (s *BlobService) checkContent(ctx context.Context, path string, size int64, b *server.Blob, actor *server.User,
-	check func(io.ReaderAt, int64, string) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
+// (syncproto.CheckAttachment). A file that is not is refused: the caller
+// removes it, and its hash is recorded as refused, so that the mutations
+// referring to it are rejected with the reason instead of waiting for an
+// upload that can never pass (the answer is then EREFUSED). Only content
+// that hashes to the name is ever recorded: the refusal is a fact about
+// those bytes, whoever sent them.
+func (s *BlobService) checkContent(ctx context.Context, f io.ReaderAt, size int64, b *server.Blob, actor *server.User,
+	check func(io.ReaderAt, int64, string) error) (refused bool, err error) {
 	cerr := check(f, size, b.ContentType)
-	f.Close()
 	var ve *syncproto.ValidationError
 	if cerr == nil {
-		return nil
+		return false, nil
 	} else if !errors.As(cerr, &ve) {
-		return fmt.Errorf("check attachment %s: %w", b.SHA256, cerr)
+		return false, fmt.Errorf("check attachment %s: %w", b.SHA256, cerr)
 	}
-	os.Remove(path)
 	refusal := server.Errorf(server.EREFUSED, "附件内容不是有效的%s图片，未予保存：%s (the attachment is not a valid %s and was not kept: %s).",
 		imageKind(b.ContentType), ve.Reason, b.ContentType, ve.Reason)
 	if b.ContentType == "application/pdf" {
@@ -317,9 +319,9 @@ func (s *BlobService) checkContent(ctx context.Context, path string, size int64,
 			b.SHA256, b.ContentType, refusal.Message, actor.ID, tx.Now).Error
 	})
 	if err != nil {
-		return err
+		return true, err
 	}
-	return refusal
+	return true, refusal
 }
 
 func imageKind(contentType string) string {

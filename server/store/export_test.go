@@ -70,3 +70,7 @@ func SetPopulationPage(n int) (restore func()) {
 func EnsurePopulationBlocks(ctx context.Context, db *DB, id int64) error {
 	return db.WithTx(ctx, func(tx *Tx) error { return ensurePopulationBlocks(tx, id) })
 }
+
+// StageNamed makes the service's batches stage named temporary files, as
+// on a system without unnamed ones.
+func (s *BlobService) StageNamed() { s.noUnnamed.Store(true) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,14 +95,22 @@ func NewResultService(db *DB, cal *calendar.Calendar) *ResultService {
 	return &ResultService{db: db, calendar: cal}
 }
 
-// ensureResult drafts the department's result for the packet, once: called
-// when a section is sealed.
-func ensureResult(tx *Tx, packetID, deptCode string) error {
-	return tx.Exec(`INSERT INTO results (packet_id, department_id, campaign_id, enterprise_id, state, created_at, updated_at)
-		SELECT p.id, d.id, p.campaign_id, p.enterprise_id, ?, ?, ? FROM packets p, departments d
-		WHERE p.id = ? AND d.code = ?
-		ON CONFLICT (packet_id, department_id) DO NOTHING`,
-		syncproto.ResultDraft, tx.Now, tx.Now, packetID, deptCode).Error
+// ensureResults drafts each packet department's result, once: called for
+// the sections a push sealed.
+func ensureResults(tx *Tx, drafted []answerKey) error {
+	for batch := range slices.Chunk(drafted, flushBatch) {
+		args := []any{syncproto.ResultDraft, tx.Now, tx.Now}
+		for _, k := range batch {
+			args = append(args, k.packet, k.dept)
+		}
+		if err := tx.Exec(`INSERT INTO results (packet_id, department_id, campaign_id, enterprise_id, state, created_at, updated_at)
+			SELECT p.id, d.id, p.campaign_id, p.enterprise_id, ?, ?, ? FROM packets p, departments d
+			WHERE (p.id, d.code) IN (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(batch)), ", ")+`)
+			ON CONFLICT (packet_id, department_id) DO NOTHING`, args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FindResultCodes lists the catalogue in its order, to anyone signed in.

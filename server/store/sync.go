@@ -120,12 +120,8 @@ func (tx *Tx) flushSyncChanges() error {
 			return err
 		}
 	}
-	if tx.pg != nil {
-		if err := copyInto(tx, "sync_changes", []string{"packet_id", "kind", "key", "created_at"}, tx.syncChanges,
-			func(r syncChangeRow) []any { return []any{r.PacketID, r.Kind, r.Key, r.CreatedAt} }); err != nil {
-			return err
-		}
-	} else if err := tx.CreateInBatches(tx.syncChanges, 500).Error; err != nil {
+	if err := insertRows(tx, "sync_changes", []string{"packet_id", "kind", "key", "created_at"}, tx.syncChanges,
+		func(r syncChangeRow) []any { return []any{r.PacketID, r.Kind, r.Key, r.CreatedAt} }); err != nil {
 		return err
 	}
 	tx.syncChanges, tx.syncChanged = nil, true
@@ -342,6 +338,12 @@ type pusher struct {
 	refs       []attachmentRefRow
 	refSeen    map[attachmentRefRow]bool
 	mutations  []mutationRow
+	// The joint record's rows, and the departments whose results are
+	// drafted: nothing in the push reads them back.
+	events  []visitEventRow
+	seals   []sectionSealRow
+	closes  []visitCloseRow
+	drafted []answerKey // packet and department
 }
 
 type answerKey struct{ packet, dept, item string }
@@ -374,6 +376,9 @@ func (p *pusher) flush() error {
 	if err := p.flushRefs(); err != nil {
 		return err
 	}
+	if err := p.flushJoint(); err != nil {
+		return err
+	}
 	if len(p.mutations) > 0 {
 		if err := p.insertMutations(); err != nil {
 			return err
@@ -383,13 +388,60 @@ func (p *pusher) flush() error {
 	return nil
 }
 
-// insertAnswers writes the new answer versions: by COPY on PostgreSQL
-// (nothing in the push reads their ids), else multi-row inserts.
-func (p *pusher) insertAnswers() error {
-	if p.tx.pg == nil {
-		return p.tx.CreateInBatches(p.newAnswers, flushBatch).Error
+// flushJoint writes the queued visit events, sealed sections and closes,
+// and drafts the results of the departments that sealed: by COPY on
+// PostgreSQL, else multi-row inserts; a statement each, not a few per
+// packet.
+func (p *pusher) flushJoint() error {
+	if len(p.events) > 0 {
+		if err := insertRows(p.tx, "visit_events", []string{"packet_id", "kind", "device_id", "inspector_id", "seq", "body", "device_time", "received_at"},
+			p.events, func(r visitEventRow) []any {
+				return []any{r.PacketID, r.Kind, r.DeviceID, r.InspectorID, r.Seq, r.Body, r.DeviceTime, r.ReceivedAt}
+			}); err != nil {
+			return err
+		}
+		p.events = nil
 	}
-	return copyInto(p.tx, "answers", []string{"packet_id", "department", "item_code", "version", "base_version", "device_id",
+	if len(p.seals) > 0 {
+		if err := insertRows(p.tx, "section_seals", []string{"packet_id", "department", "version", "hash", "signature", "body", "flags", "device_id", "inspector_id", "received_at"},
+			p.seals, func(r sectionSealRow) []any {
+				return []any{r.PacketID, r.Department, r.Version, r.Hash, r.Signature, r.Body, r.Flags, r.DeviceID, r.InspectorID, r.ReceivedAt}
+			}); err != nil {
+			return err
+		}
+		p.seals = nil
+	}
+	if len(p.closes) > 0 {
+		if err := insertRows(p.tx, "visit_closes", []string{"packet_id", "hash", "signature", "body", "flags", "device_id", "inspector_id", "received_at"},
+			p.closes, func(r visitCloseRow) []any {
+				return []any{r.PacketID, r.Hash, r.Signature, r.Body, r.Flags, r.DeviceID, r.InspectorID, r.ReceivedAt}
+			}); err != nil {
+			return err
+		}
+		p.closes = nil
+	}
+	if len(p.drafted) > 0 {
+		if err := ensureResults(p.tx, p.drafted); err != nil {
+			return err
+		}
+		p.drafted = nil
+	}
+	return nil
+}
+
+// insertRows writes rows into table's columns: by COPY when the transaction
+// has its pgx connection, else in multi-row inserts of the rows' model.
+func insertRows[R any](tx *Tx, table string, columns []string, rows []R, values func(R) []any) error {
+	if tx.pg != nil {
+		return copyInto(tx, table, columns, rows, values)
+	}
+	return tx.CreateInBatches(rows, flushBatch).Error
+}
+
+// insertAnswers writes the new answer versions (nothing in the push reads
+// their ids).
+func (p *pusher) insertAnswers() error {
+	return insertRows(p.tx, "answers", []string{"packet_id", "department", "item_code", "version", "base_version", "device_id",
 		"inspector_id", "seq", "body", "winner", "conflict", "device_time", "received_at"}, p.newAnswers,
 		func(r *answerRow) []any {
 			return []any{r.PacketID, r.Department, r.ItemCode, r.Version, r.BaseVersion, r.DeviceID,
@@ -397,12 +449,9 @@ func (p *pusher) insertAnswers() error {
 		})
 }
 
-// insertMutations writes the batch's mutation rows, as insertAnswers.
+// insertMutations writes the batch's mutation rows.
 func (p *pusher) insertMutations() error {
-	if p.tx.pg == nil {
-		return p.tx.CreateInBatches(p.mutations, flushBatch).Error
-	}
-	return copyInto(p.tx, "mutations", []string{"device_id", "seq", "mutation_id", "kind", "packet_id", "status",
+	return insertRows(p.tx, "mutations", []string{"device_id", "seq", "mutation_id", "kind", "packet_id", "status",
 		"code", "message", "device_time", "received_at", "body"}, p.mutations,
 		func(r mutationRow) []any {
 			return []any{r.DeviceID, r.Seq, r.MutationID, r.Kind, r.PacketID, r.Status,
@@ -728,10 +777,11 @@ func (p *pusher) addVisitEvent(m *syncproto.Mutation, payload any) error {
 	if err != nil {
 		return err
 	}
-	return p.tx.Create(&visitEventRow{
+	p.events = append(p.events, visitEventRow{
 		PacketID: m.PacketID, Kind: m.Kind, DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, Seq: int64(m.Seq),
 		Body: string(b), DeviceTime: m.DeviceTime.UTC(), ReceivedAt: p.tx.Now,
-	}).Error
+	})
+	return nil
 }
 
 // canonicalJSON is the encoding syncproto.RecordHash hashes.

@@ -370,12 +370,10 @@ func (p *pusher) applySeal(m *syncproto.Mutation, pk *pushPacket) error {
 	if err != nil {
 		return err
 	}
-	if err := p.tx.Create(&sectionSealRow{
+	p.seals = append(p.seals, sectionSealRow{
 		PacketID: m.PacketID, Department: s.Department, Version: s.Version, Hash: m.Seal.Hash, Signature: m.Seal.Signature,
 		Body: body, Flags: string(flags), DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, ReceivedAt: p.tx.Now,
-	}).Error; err != nil {
-		return err
-	}
+	})
 	p.sealed[answerKey{packet: m.PacketID, dept: s.Department}] = s.Version
 	for i := range s.Answers {
 		a := s.Answers[i]
@@ -402,9 +400,7 @@ func (p *pusher) applySeal(m *syncproto.Mutation, pk *pushPacket) error {
 	}
 	addAudit(p.tx, "record.section_sealed", "packet", m.PacketID, auditData{"department": s.Department, "version": s.Version, "hash": m.Seal.Hash, "device_id": p.device.ID})
 	// The department's result is drafted from its first sealed version.
-	if err := ensureResult(p.tx, m.PacketID, s.Department); err != nil {
-		return err
-	}
+	p.drafted = append(p.drafted, answerKey{packet: m.PacketID, dept: s.Department})
 	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeSection, s.Department+"/"+strconv.Itoa(s.Version))
 }
 
@@ -432,12 +428,10 @@ func (p *pusher) applyClose(m *syncproto.Mutation, pk *pushPacket) error {
 	if err != nil {
 		return err
 	}
-	if err := p.tx.Create(&visitCloseRow{
+	p.closes = append(p.closes, visitCloseRow{
 		PacketID: m.PacketID, Hash: m.SealClose.Hash, Signature: m.SealClose.Signature, Body: body, Flags: string(flags),
 		DeviceID: p.device.ID, InspectorID: *p.actor.InspectorID, ReceivedAt: p.tx.Now,
-	}).Error; err != nil {
-		return err
-	}
+	})
 	addAudit(p.tx, "record.closed", "packet", m.PacketID, auditData{"hash": m.SealClose.Hash, "outcome": r.Close.Outcome, "covers": r.Covers, "device_id": p.device.ID})
 	return addSyncChange(p.tx, m.PacketID, syncproto.ChangeClose, m.SealClose.Hash)
 }

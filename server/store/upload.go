@@ -231,8 +231,16 @@ func openUploadPipelined(ctx context.Context, pg *pgx.Conn, lim server.UploadLim
 	// user's blobs being stored meanwhile (FOR KEY SHARE). Each statement
 	// after the lock reads what the previous holder committed (READ
 	// COMMITTED takes a snapshot per statement).
+	//
+	// The record does not wait for its WAL flush (synchronous_commit off):
+	// it only counts the upload against the quotas. The blob's record, a
+	// synchronous commit later in the WAL, flushes it with itself; if a
+	// crash comes first and loses it, the upload still resumes and finishes
+	// from its files (its owner is in its info file) and is only missing
+	// from the quotas until then, or until the pruner removes it.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit = off")
 	b.Queue("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE", actor.ID)
 	var rows []openRow
 	b.Queue(openUploadsQueryPg, actor.ID, device, u.ID).Query(func(r pgx.Rows) error {
@@ -266,6 +274,43 @@ func openUploadPipelined(ctx context.Context, pg *pgx.Conn, lim server.UploadLim
 		return creation{refused: server.Errorf(server.ECONFLICT, "上传编号已被使用，请换一个 (the upload id is in use; name another).")}, nil
 	}
 	return c, err
+}
+
+// CheckBatch implements server.UploadService: the reads of a creation's
+// check, without its lock or its record. Batches running side by side may
+// each pass where together they would not; the server bounds how many a
+// device runs at once.
+func (s *UploadService) CheckBatch(ctx context.Context, size int64) error {
+	if err := requireRole(ctx, server.RoleInspector); err != nil {
+		return err
+	}
+	actor := server.UserFromContext(ctx)
+	if actor.DeviceID == nil {
+		return server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
+	}
+	device, lim := *actor.DeviceID, s.Limits
+	g := s.db.gorm.WithContext(ctx)
+	now := s.db.Now().UTC()
+	var rows []openRow
+	if err := g.Raw(openUploadsQuery, actor.ID, device, "").Scan(&rows).Error; err != nil {
+		return err
+	}
+	var stored int64
+	if lim.DailyBytesPerUser > 0 {
+		if err := g.Raw(storedTodayQuery, actor.ID, now.Add(-24*time.Hour)).Scan(&stored).Error; err != nil {
+			return err
+		}
+	}
+	c := weigh(lim, actor, device, &server.OpenUpload{Size: size}, rows, stored)
+	if c.refused == nil {
+		return nil
+	}
+	if c.overDaily {
+		if err := dailyRetry(g, c.refused, actor.ID, now); err != nil {
+			return err
+		}
+	}
+	return c.refused
 }
 
 // CloseUpload implements server.UploadService.
