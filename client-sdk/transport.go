@@ -61,6 +61,11 @@ type request struct {
 	header http.Header
 	auth   bool
 	gzip   bool
+	// stream, when body is nil, gives the body as a fresh reader for each
+	// attempt, of streamSize bytes (a batch upload's files, read from disk
+	// as they are sent).
+	stream     func() (io.ReadCloser, error)
+	streamSize int64
 	// okStatus lists extra statuses returned to the caller without an error.
 	okStatus []int
 }
@@ -148,15 +153,27 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 		body = buf.Bytes()
 	}
 	var rd io.Reader
+	sent := int64(len(body))
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	if !sameOrigin(base, r.path) {
 		return nil, fmt.Errorf("%w: %s is not on %s", ErrForeignOrigin, origin(resolve(base, r.path)), origin(base))
 	}
+	if body == nil && r.stream != nil {
+		rc, err := r.stream()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		rd, sent = rc, r.streamSize
+	}
 	req, err := http.NewRequestWithContext(ctx, r.method, resolve(base, r.path), rd)
 	if err != nil {
 		return nil, err
+	}
+	if body == nil && r.stream != nil {
+		req.ContentLength = r.streamSize
 	}
 	for k, v := range r.header {
 		req.Header[k] = v
@@ -178,7 +195,7 @@ func (c *Client) send(ctx context.Context, base, token string, r request) (*resp
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
-	c.addBytes(int64(len(body)), 0)
+	c.addBytes(sent, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -1,17 +1,16 @@
 package sdk
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime/multipart"
+	"io"
 	"net/http"
-	"net/textproto"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -63,13 +62,10 @@ func (c *Client) uploadBatch(ctx context.Context, files []attachmentRow, recover
 		if tries > 50 {
 			return stored, fmt.Errorf("%w: the batch upload makes no progress", ErrOffline)
 		}
-		body, contentType, err := c.batchBody(todo)
-		if err != nil {
-			return stored, err
-		}
+		open, size, contentType := c.batchBody(todo)
 		h := http.Header{}
 		h.Set("Content-Type", contentType)
-		resp, err := c.callOnce(ctx, request{method: http.MethodPost, path: syncproto.PathAttachmentsBatch, body: body, header: h, auth: true})
+		resp, err := c.callOnce(ctx, request{method: http.MethodPost, path: syncproto.PathAttachmentsBatch, stream: open, streamSize: size, header: h, auth: true})
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
@@ -148,40 +144,61 @@ func (c *Client) lacking(ctx context.Context, files []attachmentRow) (map[string
 	return missing, nil
 }
 
-// batchBody writes files as a batch upload's multipart/mixed body.
-func (c *Client) batchBody(files []attachmentRow) (body []byte, contentType string, err error) {
-	var total int64
-	for _, a := range files {
-		total += a.Size
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(total) + 256*len(files))
-	w := multipart.NewWriter(&buf)
+// batchBody is a batch upload's multipart/mixed body over files: a fresh
+// reader for each attempt, reading the files from disk as it is sent (a
+// batch is megabytes), and its size.
+func (c *Client) batchBody(files []attachmentRow) (open func() (io.ReadCloser, error), size int64, contentType string) {
 	var b [16]byte
 	rand.Read(b[:])
-	if err := w.SetBoundary(fmt.Sprintf("spotcheck-%x", b)); err != nil {
-		return nil, "", err
-	}
-	for _, a := range files {
-		data, err := os.ReadFile(c.attachmentPath(a.SHA256))
-		if err != nil {
-			return nil, "", fmt.Errorf("the attachment file is gone from the device: %w", err)
+	boundary := fmt.Sprintf("spotcheck-%x", b)
+	// The framing mime/multipart writes: each part's delimiter and headers,
+	// then the file; the closing delimiter after the last.
+	frames := make([]string, len(files)+1)
+	for i, a := range files {
+		sep := "\r\n--"
+		if i == 0 {
+			sep = "--"
 		}
-		if int64(len(data)) != a.Size {
-			return nil, "", fmt.Errorf("attachment %s is %d bytes on the device, not %d", a.SHA256[:12], len(data), a.Size)
-		}
-		part, err := w.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {a.ContentType},
-			"Content-Length":            {strconv.FormatInt(a.Size, 10)},
-			syncproto.HeaderBatchSHA256: {a.SHA256},
-		})
-		if err != nil {
-			return nil, "", err
-		}
-		part.Write(data)
+		frames[i] = sep + boundary + "\r\nContent-Length: " + strconv.FormatInt(a.Size, 10) +
+			"\r\nContent-Type: " + a.ContentType + "\r\n" + syncproto.HeaderBatchSHA256 + ": " + a.SHA256 + "\r\n\r\n"
+		size += int64(len(frames[i])) + a.Size
 	}
-	if err := w.Close(); err != nil {
-		return nil, "", err
+	frames[len(files)] = "\r\n--" + boundary + "--\r\n"
+	size += int64(len(frames[len(files)]))
+	open = func() (io.ReadCloser, error) {
+		body := &batchReader{}
+		for i, a := range files {
+			f, err := os.Open(c.attachmentPath(a.SHA256))
+			if err != nil {
+				body.Close()
+				return nil, fmt.Errorf("the attachment file is gone from the device: %w", err)
+			}
+			body.files = append(body.files, f)
+			if st, err := f.Stat(); err != nil || st.Size() != a.Size {
+				body.Close()
+				return nil, fmt.Errorf("attachment %s is not %d bytes on the device", a.SHA256[:12], a.Size)
+			}
+			body.parts = append(body.parts, strings.NewReader(frames[i]), f)
+		}
+		body.parts = append(body.parts, strings.NewReader(frames[len(files)]))
+		body.r = io.MultiReader(body.parts...)
+		return body, nil
 	}
-	return buf.Bytes(), syncproto.BatchMediaType + "; boundary=" + w.Boundary(), nil
+	return open, size, syncproto.BatchMediaType + "; boundary=" + boundary
+}
+
+// batchReader is a batch body being sent, holding its files open.
+type batchReader struct {
+	r     io.Reader
+	parts []io.Reader
+	files []*os.File
+}
+
+func (b *batchReader) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func (b *batchReader) Close() error {
+	for _, f := range b.files {
+		f.Close()
+	}
+	return nil
 }

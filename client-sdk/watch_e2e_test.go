@@ -124,16 +124,21 @@ const eventuallyBound = time.Minute
 
 // eventually checks cond each time a request of the device through link
 // starts or ends (its state changes only around them) until cond holds, and
-// returns how long that took, for the log. It fails the test if cond does not
-// hold within eventuallyBound.
+// returns how long that took, for the log. The device acts on an answer
+// after its request has ended, so cond is also checked again every few
+// milliseconds: the last request's end may come before what it changes. It
+// fails the test if cond does not hold within eventuallyBound.
 func eventually(t *testing.T, link *watchedLink, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	bound := time.NewTimer(eventuallyBound)
 	defer bound.Stop()
+	again := time.NewTicker(5 * time.Millisecond)
+	defer again.Stop()
 	for !cond() {
 		select {
 		case <-link.changed():
+		case <-again.C:
 		case <-bound.C:
 			t.Fatalf("%s: not within %s", what, eventuallyBound)
 		}

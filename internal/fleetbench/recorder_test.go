@@ -25,6 +25,7 @@ const (
 	kindPull         = "pull"
 	kindMissing      = "missing-query"
 	kindUploadCreate = "upload-create"
+	kindUploadBatch  = "upload-batch"
 	kindUploadPatch  = "upload-patch"
 	kindUploadHead   = "upload-head"
 	kindLogin        = "login"
@@ -34,7 +35,7 @@ const (
 )
 
 // kindOrder is the order of kinds in the report.
-var kindOrder = []string{kindLogin, kindRegister, kindRefresh, kindMissing, kindUploadCreate, kindUploadPatch, kindUploadHead, kindPush, kindPull, kindOther}
+var kindOrder = []string{kindLogin, kindRegister, kindRefresh, kindMissing, kindUploadBatch, kindUploadCreate, kindUploadPatch, kindUploadHead, kindPush, kindPull, kindOther}
 
 func classify(r *http.Request) string {
 	p := r.URL.Path
@@ -45,6 +46,8 @@ func classify(r *http.Request) string {
 		return kindPull
 	case p == syncproto.PathAttachmentsMissing:
 		return kindMissing
+	case p == syncproto.PathAttachmentsBatch:
+		return kindUploadBatch
 	case p == syncproto.PathLogin:
 		return kindLogin
 	case p == syncproto.PathRefresh:
