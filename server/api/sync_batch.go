@@ -239,8 +239,9 @@ func (s *Server) handleAttachmentsBatch(c echo.Context) error {
 	ctx := req.Context()
 	u := server.UserFromContext(ctx)
 	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != syncproto.BatchMediaType || params["boundary"] == "" {
-		return server.Errorf(server.EUNSUPPORTED, "批量上传须为multipart/mixed (a batch upload is multipart/mixed with a boundary).")
+	// A boundary is 1 to 70 characters (RFC 2046).
+	if b := params["boundary"]; err != nil || mt != syncproto.BatchMediaType || b == "" || len(b) > 70 {
+		return server.Errorf(server.EUNSUPPORTED, "批量上传须为multipart/mixed，分隔符1至70个字符 (a batch upload is multipart/mixed with a boundary of 1 to 70 characters).")
 	}
 	if enc := strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
 		return server.Errorf(server.EUNSUPPORTED, "批量上传不接受内容编码 (a batch upload takes no Content-Encoding: images do not compress).")

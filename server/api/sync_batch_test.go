@@ -187,6 +187,7 @@ func TestBatchUpload_MalformedChangesNothing(t *testing.T) {
 			"no parts":              {body: []byte("--x--\r\n"), ct: syncproto.BatchMediaType + "; boundary=x"},
 			"not multipart":         {body: one, ct: "application/octet-stream", status: http.StatusUnsupportedMediaType, code: syncproto.CodeUnsupportedType},
 			"no boundary":           {body: one, ct: syncproto.BatchMediaType, status: http.StatusUnsupportedMediaType, code: syncproto.CodeUnsupportedType},
+			"a boundary over 70":    {body: one, ct: syncproto.BatchMediaType + "; boundary=" + strings.Repeat("b", 71), status: http.StatusUnsupportedMediaType, code: syncproto.CodeUnsupportedType},
 			"form-data":             {body: one, ct: "multipart/form-data; boundary=" + boundaryOf(one), status: http.StatusUnsupportedMediaType, code: syncproto.CodeUnsupportedType},
 			"not a multipart body":  {body: []byte("hello"), ct: syncproto.BatchMediaType + "; boundary=x"},
 			"over the body limit":   {body: bytes.Repeat([]byte("x"), syncproto.MaxBatchBytes+1), ct: syncproto.BatchMediaType + "; boundary=x", status: http.StatusRequestEntityTooLarge, code: syncproto.CodeTooLarge},
