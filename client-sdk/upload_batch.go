@@ -119,7 +119,7 @@ func (c *Client) uploadBatch(ctx context.Context, files []attachmentRow, recover
 			case r.Code == syncproto.CodeAttachmentRefused:
 				c.log.Warn("attachment refused by the server", "sha256", a.SHA256, "reason", r.Message)
 			default:
-				return stored, &APIError{Status: http.StatusUnprocessableEntity, Code: r.Code, Message: r.Message}
+				return stored, fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], &APIError{Status: http.StatusUnprocessableEntity, Code: r.Code, Message: r.Message})
 			}
 		}
 		return stored, nil

@@ -12,7 +12,8 @@ import (
 	"github.com/spotcheck/spotcheck/syncproto"
 )
 
-// uploadAll uploads todo, several at once. One upload at a time leaves a
+// uploadAll uploads todo, several requests at once, each a batch of small
+// files or one file by tus (see nextJob). One request at a time leaves a
 // slow uplink idle for a round trip at every chunk's answer and every new
 // file; more fill those gaps, so the link stays busy. How many: Config.Uploads
 // if the app set it, otherwise as many as the link's bandwidth-delay product
@@ -93,21 +94,15 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 			var stored []string
 			var err error
 			if !batch {
-				if err = c.upload(ctx, job[0], onRecovering, names); err == nil {
-					stored = []string{job[0].SHA256}
-				}
+				stored, err = c.uploadEach(ctx, job, onRecovering, names)
 			} else if stored, err = c.uploadBatch(ctx, job, onRecovering); errors.Is(err, errNoBatches) {
 				// An older server: these files, and the rest, by tus.
 				mu.Lock()
 				batches = false
 				mu.Unlock()
-				stored, err = nil, nil
-				for _, a := range job {
-					if err = c.upload(ctx, a, onRecovering, names); err != nil {
-						break
-					}
-					stored = append(stored, a.SHA256)
-				}
+				stored, err = c.uploadEach(ctx, job, onRecovering, names)
+			} else if err != nil {
+				err = fmt.Errorf("batch upload of %d attachments: %w", len(job), err)
 			}
 			mu.Lock()
 			busy--
@@ -127,22 +122,14 @@ func (c *Client) uploadAll(ctx context.Context, todo []attachmentRow) error {
 				}
 				mu.Unlock()
 			}
-			var ae *APIError
-			switch {
-			case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
-				// The server refused the file's content for good:
-				// uploading it again cannot help. The push that follows
-				// is answered with a rejection of every change that
-				// refers to it, which the inspector sees.
-				c.log.Warn("attachment refused by the server", "sha256", job[0].SHA256, "reason", ae.Message)
-			case err != nil:
+			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
-					firstErr = fmt.Errorf("upload attachment %s: %w", firstNotIn(job, stored).SHA256[:12], err)
+					firstErr = err
 				}
 				failed = true
 				mu.Unlock()
-			default:
+			} else {
 				spawn()
 			}
 		}
@@ -191,12 +178,23 @@ func (c *Client) nextJob(files []attachmentRow, batches bool) (n int, batch bool
 	return n, true
 }
 
-// firstNotIn is the first of files whose hash is not in hashes.
-func firstNotIn(files []attachmentRow, hashes []string) attachmentRow {
+// uploadEach uploads files one after the other by tus and returns those
+// stored. A file the server refuses for its content for good is logged and
+// left out: uploading it again cannot help, and the push that follows is
+// answered with a rejection of every change that refers to it, which the
+// inspector sees. Any other failure stops it.
+func (c *Client) uploadEach(ctx context.Context, files []attachmentRow, recovering func(bool), names *uploadNames) (stored []string, err error) {
 	for _, a := range files {
-		if !slices.Contains(hashes, a.SHA256) {
-			return a
+		err := c.upload(ctx, a, recovering, names)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Code == syncproto.CodeAttachmentRefused:
+			c.log.Warn("attachment refused by the server", "sha256", a.SHA256, "reason", ae.Message)
+		case err != nil:
+			return stored, fmt.Errorf("upload attachment %s: %w", a.SHA256[:12], err)
+		default:
+			stored = append(stored, a.SHA256)
 		}
 	}
-	return files[0]
+	return stored, nil
 }
