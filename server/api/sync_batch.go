@@ -49,7 +49,14 @@ const (
 type batchesInFlight struct {
 	mu       sync.Mutex
 	byDevice map[int64][]*runningBatch
+	// wait bounds a question's wait (maxBatchWait when zero): a batch whose
+	// connection went silent rather than broke ends only at the body's rate
+	// limit, and the device should not wait for that.
+	wait time.Duration
 }
+
+// maxBatchWait is the longest a missing question waits for batches.
+const maxBatchWait = 10 * time.Second
 
 // runningBatch is one batch upload being handled.
 type runningBatch struct {
@@ -94,8 +101,15 @@ func (b *batchesInFlight) leave(device int64, rb *runningBatch) {
 }
 
 // waitFor waits until none of the device's running batches carries any of
-// hashes, nor may (it has not begun a part yet), or ctx ends.
+// hashes, nor may (it has not begun a part yet), at most b.wait, or until
+// ctx ends.
 func (b *batchesInFlight) waitFor(ctx context.Context, device int64, hashes []string) {
+	bound := b.wait
+	if bound <= 0 {
+		bound = maxBatchWait
+	}
+	timeout := time.NewTimer(bound)
+	defer timeout.Stop()
 	for {
 		var busy *runningBatch
 		b.mu.Lock()
@@ -112,6 +126,8 @@ func (b *batchesInFlight) waitFor(ctx context.Context, device int64, hashes []st
 		select {
 		case <-busy.done:
 		case <-ctx.Done():
+			return
+		case <-timeout.C:
 			return
 		}
 	}

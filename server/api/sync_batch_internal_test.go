@@ -116,12 +116,19 @@ func TestBatchesInFlight(t *testing.T) {
 	if b.enter(1) == nil {
 		t.Fatal("an ended batch kept its slot")
 	}
-	// A batch that has not begun a part may carry anything: waited for.
+	// A batch that has not begun a part may carry anything: waited for,
+	// until the question's context ends, or at most the bound.
 	timeout, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	b.waitFor(timeout, 1, []string{"c"})
 	if time.Since(start) < 20*time.Millisecond {
+		t.Fatal("a question did not wait for a batch that has not begun a part")
+	}
+	b.wait = 30 * time.Millisecond
+	start = time.Now()
+	b.waitFor(ctx, 1, []string{"c"})
+	if time.Since(start) < b.wait {
 		t.Fatal("a question did not wait for a batch that has not begun a part")
 	}
 }
