@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -185,7 +186,7 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 	}
 	if !syncproto.ValidSHA256(b.SHA256) {
 		os.Remove(path)
-		return server.Errorf(server.EINVALID, "附件哈希格式无效 (the attachment's sha256 is malformed).")
+		return errBadHash()
 	}
 	sum, size, err := hashOf(ctx, path)
 	if err != nil {
@@ -193,7 +194,7 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 	}
 	if sum != b.SHA256 {
 		os.Remove(path)
-		return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
+		return errNotItsHash()
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -212,20 +213,66 @@ func (s *BlobService) add(ctx context.Context, path string, b *server.Blob, chec
 		return err
 	}
 	dst := s.Path(b.SHA256) // its directory made by makeShards
-	if _, err := os.Stat(dst); err == nil {
-		os.Remove(path) // the same content is already in place
-	} else if errors.Is(err, fs.ErrNotExist) {
-		if err := os.Rename(path, dst); err != nil {
-			return err
-		}
-	} else {
+	if moved, err := putInPlace(path, dst); err != nil {
 		return err
+	} else if !moved {
+		os.Remove(path)
 	}
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	b.Size = size
 	return s.recordBlob(ctx, b, actor)
+}
+
+// errBadHash and errNotItsHash refuse a file by its name: a malformed
+// SHA-256, or bytes that do not hash to it (the file is discarded).
+func errBadHash() error {
+	return server.Errorf(server.EINVALID, "附件哈希格式无效 (the attachment's sha256 is malformed).")
+}
+
+func errNotItsHash() error {
+	return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
+}
+
+// putInPlace moves the synced file at path to dst, its name in the blob
+// store, unless a file is there already: blobs are named by their content,
+// so it is the same one. It reports whether path was moved.
+func putInPlace(path, dst string) (moved bool, err error) {
+	if _, err := os.Stat(dst); err == nil {
+		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	if err := os.Rename(path, dst); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// insertBlobRows records stored files: their rows, and who uploaded each
+// from which device (a device may refer only to attachments it uploaded
+// itself, see unusableBlobs). Rows already there stay as they are.
+func insertBlobRows(tx *Tx, blobs []server.Blob, actor *server.User) error {
+	for batch := range slices.Chunk(blobs, flushBatch) {
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(batch)), ", ")
+		args := make([]any, 0, 5*len(batch))
+		for _, b := range batch {
+			args = append(args, b.SHA256, b.Size, b.ContentType, actor.ID, tx.Now)
+		}
+		if err := tx.Exec("INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES "+rows+" ON CONFLICT DO NOTHING", args...).Error; err != nil {
+			return err
+		}
+		rows = strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(batch)), ", ")
+		args = args[:0]
+		for _, b := range batch {
+			args = append(args, b.SHA256, actor.ID, actor.DeviceID, tx.Now)
+		}
+		if err := tx.Exec("INSERT INTO blob_uploads (sha256, user_id, device_id, created_at) VALUES "+rows+" ON CONFLICT DO NOTHING", args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // blobRecordPg records a stored file in one statement (so one round trip
@@ -270,12 +317,7 @@ func (s *BlobService) recordBlob(ctx context.Context, b *server.Blob, actor *ser
 		return nil
 	}
 	return s.db.WithTx(ctx, func(tx *Tx) error {
-		if err := tx.Exec("INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			b.SHA256, b.Size, b.ContentType, actor.ID, tx.Now).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec("INSERT INTO blob_uploads (sha256, user_id, device_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			b.SHA256, actor.ID, actor.DeviceID, tx.Now).Error; err != nil {
+		if err := insertBlobRows(tx, []server.Blob{*b}, actor); err != nil {
 			return err
 		}
 		if upload != "" {

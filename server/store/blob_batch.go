@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/spotcheck/spotcheck/server"
 	"github.com/spotcheck/spotcheck/syncproto"
@@ -56,7 +54,7 @@ func (b *stagedBlob) discard() {
 // Add implements server.BlobBatch.
 func (bb *blobBatch) Add(ctx context.Context, b *server.Blob, r io.Reader) error {
 	if !syncproto.ValidSHA256(b.SHA256) {
-		return server.Errorf(server.EINVALID, "附件哈希格式无效 (the attachment's sha256 is malformed).")
+		return errBadHash()
 	}
 	st := &stagedBlob{blob: *b}
 	var err error
@@ -71,7 +69,7 @@ func (bb *blobBatch) Add(ctx context.Context, b *server.Blob, r io.Reader) error
 	}
 	if hex.EncodeToString(h.Sum(nil)) != b.SHA256 {
 		st.discard()
-		return server.Errorf(server.EINVALID, "附件内容与其SHA-256不符，已丢弃 (the file does not match its sha256 and was discarded).")
+		return errNotItsHash()
 	}
 	st.blob.Size = n
 	if _, err := bb.s.checkContent(ctx, st.f, n, &st.blob, bb.actor, syncproto.CheckAttachment); err != nil {
@@ -159,41 +157,14 @@ func (s *BlobService) place(st *stagedBlob) error {
 	if st.tmp == "" {
 		return linkUnnamed(st.f, dst) // fails on nothing but an existing name
 	}
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+	moved, err := putInPlace(st.tmp, dst)
+	if moved {
+		st.tmp = "" // discard leaves it in place
 	}
-	if err := os.Rename(st.tmp, dst); err != nil {
-		return err
-	}
-	st.tmp = ""
-	return nil
+	return err
 }
 
-// recordBlobs records stored files in one transaction: their rows, and who
-// uploaded each from which device (a device may refer only to attachments
-// it uploaded itself, see unusableBlobs).
+// recordBlobs records stored files in one transaction (insertBlobRows).
 func (s *BlobService) recordBlobs(ctx context.Context, blobs []server.Blob, actor *server.User) error {
-	return s.db.WithTx(ctx, func(tx *Tx) error {
-		for batch := range slices.Chunk(blobs, flushBatch) {
-			rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(batch)), ", ")
-			args := make([]any, 0, 5*len(batch))
-			for _, b := range batch {
-				args = append(args, b.SHA256, b.Size, b.ContentType, actor.ID, tx.Now)
-			}
-			if err := tx.Exec("INSERT INTO blobs (sha256, size, content_type, uploaded_by, created_at) VALUES "+rows+" ON CONFLICT DO NOTHING", args...).Error; err != nil {
-				return err
-			}
-			rows = strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(batch)), ", ")
-			args = args[:0]
-			for _, b := range batch {
-				args = append(args, b.SHA256, actor.ID, actor.DeviceID, tx.Now)
-			}
-			if err := tx.Exec("INSERT INTO blob_uploads (sha256, user_id, device_id, created_at) VALUES "+rows+" ON CONFLICT DO NOTHING", args...).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.db.WithTx(ctx, func(tx *Tx) error { return insertBlobRows(tx, blobs, actor) })
 }

@@ -128,8 +128,9 @@ func dailyRetry(g *gorm.DB, e *server.Error, user int64, now time.Time) error {
 	return nil
 }
 
-// OpenUpload implements server.UploadService.
-func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([]string, error) {
+// deviceActor is the device-bound inspector in ctx, whose uploads are
+// weighed against the quotas.
+func deviceActor(ctx context.Context) (*server.User, error) {
 	if err := requireRole(ctx, server.RoleInspector); err != nil {
 		return nil, err
 	}
@@ -137,30 +138,50 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 	if actor.DeviceID == nil {
 		return nil, server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
 	}
+	return actor, nil
+}
+
+// weighOn reads on g what a creation of u by actor is weighed against and
+// weighs it (see weigh); a refusal for the 24-hour volume gets its
+// Retry-After.
+func weighOn(g *gorm.DB, lim server.UploadLimits, actor *server.User, u *server.OpenUpload, now time.Time) (creation, error) {
+	device := *actor.DeviceID
+	var rows []openRow
+	if err := g.Raw(openUploadsQuery, actor.ID, device, u.ID).Scan(&rows).Error; err != nil {
+		return creation{}, err
+	}
+	var stored int64
+	if lim.DailyBytesPerUser > 0 {
+		if err := g.Raw(storedTodayQuery, actor.ID, now.Add(-24*time.Hour)).Scan(&stored).Error; err != nil {
+			return creation{}, err
+		}
+	}
+	c := weigh(lim, actor, device, u, rows, stored)
+	if c.refused != nil && c.overDaily {
+		if err := dailyRetry(g, c.refused, actor.ID, now); err != nil {
+			return creation{}, err
+		}
+	}
+	return c, nil
+}
+
+// OpenUpload implements server.UploadService.
+func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([]string, error) {
+	actor, err := deviceActor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if s.db.dialect == Postgres {
 		return s.openUploadPg(ctx, actor, u)
 	}
-	device, lim := *actor.DeviceID, s.Limits
 	var superseded []string
 	// SQLite runs one write transaction at a time, so the sums stay true.
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		var rows []openRow
-		if err := tx.Raw(openUploadsQuery, actor.ID, device, u.ID).Scan(&rows).Error; err != nil {
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		c, err := weighOn(tx.DB, s.Limits, actor, u, tx.Now)
+		if err != nil {
 			return err
 		}
-		var stored int64
-		if lim.DailyBytesPerUser > 0 {
-			if err := tx.Raw(storedTodayQuery, actor.ID, tx.Now.Add(-24*time.Hour)).Scan(&stored).Error; err != nil {
-				return err
-			}
-		}
-		c := weigh(lim, actor, device, u, rows, stored)
 		if c.refused != nil {
-			if c.overDaily {
-				if err := dailyRetry(tx.DB, c.refused, actor.ID, tx.Now); err != nil {
-					return err
-				}
-			}
 			return c.refused
 		}
 		if len(c.superseded) > 0 {
@@ -170,7 +191,7 @@ func (s *UploadService) OpenUpload(ctx context.Context, u *server.OpenUpload) ([
 		}
 		superseded = c.superseded
 		return tx.Exec("INSERT INTO uploads (id, user_id, device_id, sha256, size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-			u.ID, actor.ID, device, u.SHA256, u.Size, tx.Now).Error
+			u.ID, actor.ID, *actor.DeviceID, u.SHA256, u.Size, tx.Now).Error
 	})
 	if err != nil {
 		return nil, err
@@ -281,36 +302,18 @@ func openUploadPipelined(ctx context.Context, pg *pgx.Conn, lim server.UploadLim
 // each pass where together they would not; the server bounds how many a
 // device runs at once.
 func (s *UploadService) CheckBatch(ctx context.Context, size int64) error {
-	if err := requireRole(ctx, server.RoleInspector); err != nil {
+	actor, err := deviceActor(ctx)
+	if err != nil {
 		return err
 	}
-	actor := server.UserFromContext(ctx)
-	if actor.DeviceID == nil {
-		return server.Errorf(server.EFORBIDDEN, "同步须使用已登记设备登录 (sync needs a session bound to a registered device).")
-	}
-	device, lim := *actor.DeviceID, s.Limits
-	g := s.db.gorm.WithContext(ctx)
-	now := s.db.Now().UTC()
-	var rows []openRow
-	if err := g.Raw(openUploadsQuery, actor.ID, device, "").Scan(&rows).Error; err != nil {
+	c, err := weighOn(s.db.gorm.WithContext(ctx), s.Limits, actor, &server.OpenUpload{Size: size}, s.db.Now().UTC())
+	if err != nil {
 		return err
 	}
-	var stored int64
-	if lim.DailyBytesPerUser > 0 {
-		if err := g.Raw(storedTodayQuery, actor.ID, now.Add(-24*time.Hour)).Scan(&stored).Error; err != nil {
-			return err
-		}
+	if c.refused != nil {
+		return c.refused
 	}
-	c := weigh(lim, actor, device, &server.OpenUpload{Size: size}, rows, stored)
-	if c.refused == nil {
-		return nil
-	}
-	if c.overDaily {
-		if err := dailyRetry(g, c.refused, actor.ID, now); err != nil {
-			return err
-		}
-	}
-	return c.refused
+	return nil
 }
 
 // CloseUpload implements server.UploadService.
