@@ -75,7 +75,7 @@ func inspectFile(path, contentType string) (*syncproto.AttachmentRef, []byte, er
 	if contentType == "" {
 		contentType = sniffed
 	}
-	if contentType != "image/png" && contentType != "image/jpeg" {
+	if !syncproto.AttachmentType(contentType) {
 		return nil, nil, invalid("%s: only PNG and JPEG files can be attached (this is %s)", path, sniffed)
 	}
 	if sniffed != contentType {

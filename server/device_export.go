@@ -295,7 +295,7 @@ func spoolAttachment(tr *tar.Reader, hdr *tar.Header, sha, dir string) (*ExportA
 		return nil, errExport("附件%s内容与其SHA-256不符 (attachment %s does not match its sha256)", sha, sha)
 	}
 	ct := http.DetectContentType(head.b)
-	if ct != "image/png" && ct != "image/jpeg" {
+	if !syncproto.AttachmentType(ct) {
 		return nil, errExport("附件%s须为PNG或JPEG (attachment %s must be a PNG or JPEG, not %s)", sha, sha, ct)
 	}
 	// The same check as an upload's (the blob service checks again).

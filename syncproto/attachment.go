@@ -23,6 +23,12 @@ const (
 	MaxImageExtraBytes = 8 << 20
 )
 
+// AttachmentType reports whether contentType is one an attachment may
+// have: image/png or image/jpeg.
+func AttachmentType(contentType string) bool {
+	return contentType == "image/png" || contentType == "image/jpeg"
+}
+
 // CheckAttachment reads the size bytes of r and reports, as a
 // *ValidationError, why they are not an image of contentType (image/png or
 // image/jpeg) that the server keeps: the header must decode as that format

@@ -120,7 +120,7 @@ func (a *AttachmentRef) Validate() error {
 		return errorf("attachment sha256 must be 64 lowercase hex digits")
 	case a.Size <= 0 || a.Size > MaxAttachmentBytes:
 		return errorf("attachment size must be 1-%d bytes", MaxAttachmentBytes)
-	case a.ContentType != "image/png" && a.ContentType != "image/jpeg":
+	case !AttachmentType(a.ContentType):
 		return errorf("attachment content_type must be image/png or image/jpeg")
 	}
 	return nil

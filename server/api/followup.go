@@ -171,7 +171,7 @@ func (svc Services) AddFollowUpEvidence(ctx context.Context, id int64, contentTy
 		return nil, err
 	}
 	ct, _, err := mime.ParseMediaType(contentType)
-	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
+	if err != nil || !syncproto.AttachmentType(ct) {
 		return nil, server.Errorf(server.EUNSUPPORTED, "证据须为JPEG或PNG图片 (Content-Type must be image/jpeg or image/png).")
 	}
 	f, err := spool(svc.UploadDir, "evidence-*", body, syncproto.MaxAttachmentBytes)

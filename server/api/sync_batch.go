@@ -147,20 +147,15 @@ func parseBatchPart(h textproto.MIMEHeader) (*batchPart, error) {
 	bad := func(why string) error {
 		return server.Errorf(server.EINVALID, "批量上传的分段无效：%s (a part of the batch is malformed: %s).", why, why)
 	}
-	if len(h) != len(batchPartHeaders) {
+	if len(h) != len(batchPartHeaders) || slices.ContainsFunc(batchPartHeaders, func(k string) bool { return len(h[k]) != 1 }) {
 		return nil, bad("a part has exactly the headers Content-Type, Content-Length and " + syncproto.HeaderBatchSHA256)
-	}
-	for _, k := range batchPartHeaders {
-		if len(h[k]) != 1 {
-			return nil, bad("a part has exactly the headers Content-Type, Content-Length and " + syncproto.HeaderBatchSHA256)
-		}
 	}
 	p := &batchPart{blob: server.Blob{SHA256: h.Get(syncproto.HeaderBatchSHA256), ContentType: h.Get("Content-Type")}}
 	size, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	switch {
 	case !syncproto.ValidSHA256(p.blob.SHA256):
 		return nil, bad(syncproto.HeaderBatchSHA256 + " must be 64 lowercase hex digits")
-	case p.blob.ContentType != "image/png" && p.blob.ContentType != "image/jpeg":
+	case !syncproto.AttachmentType(p.blob.ContentType):
 		return nil, bad("Content-Type must be image/png or image/jpeg")
 	case err != nil || size < 1 || size > syncproto.MaxAttachmentBytes:
 		return nil, bad("Content-Length must be 1 to " + strconv.Itoa(syncproto.MaxAttachmentBytes))
@@ -186,6 +181,10 @@ func (r *readErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func errBatchTooLarge() error {
+	return server.Errorf(server.ETOOLARGE, "批量上传最多%d字节 (a batch upload is at most %d bytes).", syncproto.MaxBatchBytes, syncproto.MaxBatchBytes)
+}
+
 // errBatchCut: the body ended early (cut off, or without its closing
 // boundary); the parts before were read whole.
 var errBatchCut = errors.New("the batch's body ended early")
@@ -201,7 +200,7 @@ func readBatch(body io.Reader, boundary string, store func(p *batchPart, r io.Re
 	cut := func() error {
 		var mb *http.MaxBytesError
 		if errors.As(src.err, &mb) {
-			return server.Errorf(server.ETOOLARGE, "批量上传最多%d字节 (a batch upload is at most %d bytes).", syncproto.MaxBatchBytes, syncproto.MaxBatchBytes)
+			return errBatchTooLarge()
 		}
 		return fmt.Errorf("%w: %v", errBatchCut, src.err)
 	}
@@ -263,7 +262,7 @@ func (s *Server) handleAttachmentsBatch(c echo.Context) error {
 		return server.Errorf(server.EUNSUPPORTED, "批量上传不接受内容编码 (a batch upload takes no Content-Encoding: images do not compress).")
 	}
 	if req.ContentLength > syncproto.MaxBatchBytes {
-		return server.Errorf(server.ETOOLARGE, "批量上传最多%d字节 (a batch upload is at most %d bytes).", syncproto.MaxBatchBytes, syncproto.MaxBatchBytes)
+		return errBatchTooLarge()
 	}
 	running := s.batches.enter(*u.DeviceID)
 	if running == nil {

@@ -146,7 +146,7 @@ func (s *Server) preUploadCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.F
 	case !syncproto.ValidSHA256(meta[syncproto.UploadMetaSHA256]):
 		return none, tusd.FileInfoChanges{}, tusError(http.StatusBadRequest, server.EINVALID,
 			"上传须在元数据中给出sha256 (the upload needs its sha256, 64 lowercase hex digits, in Upload-Metadata).")
-	case ct != "image/png" && ct != "image/jpeg":
+	case !syncproto.AttachmentType(ct):
 		return none, tusd.FileInfoChanges{}, tusError(http.StatusBadRequest, server.EINVALID,
 			"附件须为PNG或JPEG (content_type must be image/png or image/jpeg).")
 	case hook.Upload.SizeIsDeferred || hook.Upload.Size <= 0:
