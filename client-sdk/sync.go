@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -164,18 +165,12 @@ func (c *Client) uploadMissing(ctx context.Context, deviceID int64) error {
 	missing := map[string]bool{}
 	for start := 0; start < len(pending); start += syncproto.MaxHashesPerQuery {
 		batch := pending[start:min(start+syncproto.MaxHashesPerQuery, len(pending))]
-		req := syncproto.MissingRequest{}
-		for _, a := range batch {
-			req.Hashes = append(req.Hashes, a.SHA256)
-		}
-		var resp syncproto.MissingResponse
-		if err := c.postJSON(ctx, syncproto.PathAttachmentsMissing, req, &resp, false); err != nil {
+		lacks, err := c.lacking(ctx, batch)
+		if err != nil {
 			return err
 		}
-		for _, h := range resp.Missing {
-			missing[h] = true
-		}
-		err := c.tx(func(tx *gorm.DB) error {
+		maps.Copy(missing, lacks)
+		err = c.tx(func(tx *gorm.DB) error {
 			for _, a := range batch {
 				if !missing[a.SHA256] {
 					if err := tx.Exec(`UPDATE attachments SET on_server = 1, upload_url = '' WHERE sha256 = ?`, a.SHA256).Error; err != nil {
@@ -229,21 +224,9 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 	// cuts counts transient failures since the server last took a byte
 	// (best is the highest offset it confirmed).
 	cuts, best := 0, int64(0)
-	// afterCut waits before asking where a cut upload got to: not at all
-	// after its first cut, with backoff after more (or the server's
-	// Retry-After).
 	afterCut := func(err error) error {
 		defer func() { cuts++ }()
-		if cuts == 0 && errors.Is(err, errCut) {
-			return nil
-		}
-		wait := c.backoff(min(cuts, 6))
-		var ae *APIError
-		if errors.As(err, &ae) && ae.RetryAfter > 0 {
-			wait = min(ae.RetryAfter, c.cfg.BackoffMax)
-		}
-		c.log.Debug("upload interrupted; waiting before resuming", "sha256", a.SHA256, "err", err, "wait", wait)
-		return sleep(ctx, wait)
+		return c.waitAfterCut(ctx, err, cuts, "sha256", a.SHA256)
 	}
 	inRecovery := false
 	setRecovering := func(on bool) {
@@ -267,11 +250,11 @@ func (c *Client) upload(ctx context.Context, a attachmentRow, recovering func(bo
 			if resp.status != http.StatusOK && resp.status != http.StatusNoContent {
 				// The upload is gone: finished (the last answer was lost) or
 				// expired. Ask whether the server holds the blob now.
-				var mr syncproto.MissingResponse
-				if err := c.postJSON(ctx, syncproto.PathAttachmentsMissing, syncproto.MissingRequest{Hashes: []string{a.SHA256}}, &mr, false); err != nil {
+				missing, err := c.lacking(ctx, []attachmentRow{a})
+				if err != nil {
 					return err
 				}
-				if len(mr.Missing) == 0 {
+				if !missing[a.SHA256] {
 					break
 				}
 				loc = "" // start again
@@ -411,9 +394,12 @@ func (c *Client) rememberUpload(sha, path string, names *uploadNames) error {
 		names.remember(sha, path)
 		return nil
 	}
-	return c.tx(func(tx *gorm.DB) error {
-		return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, path, sha).Error
-	})
+	return c.tx(func(tx *gorm.DB) error { return setUploadURL(tx, sha, path) })
+}
+
+// setUploadURL records where the file's upload is on the server.
+func setUploadURL(tx *gorm.DB, sha, path string) error {
+	return tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, path, sha).Error
 }
 
 // markOnServer records, in one local transaction, that the server holds

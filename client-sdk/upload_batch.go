@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spotcheck/spotcheck/syncproto"
 )
@@ -71,17 +70,10 @@ func (c *Client) uploadBatch(ctx context.Context, files []attachmentRow, recover
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 			return stored, errNoBatches
 		case err != nil && isTransient(err):
-			c.log.Debug("batch upload cut; asking the server what it lacks", "files", len(todo), "err", err)
 			recovering(true)
-			wait := time.Duration(0)
-			if cuts > 0 || !errors.Is(err, errCut) {
-				wait = c.backoff(min(cuts, 6))
-			}
-			if errors.As(err, &ae) && ae.RetryAfter > 0 {
-				wait = min(ae.RetryAfter, c.cfg.BackoffMax)
-			}
+			err := c.waitAfterCut(ctx, err, cuts, "batch_files", len(todo))
 			cuts++
-			if err := sleep(ctx, wait); err != nil {
+			if err != nil {
 				return stored, err
 			}
 			missing, err := c.lacking(ctx, todo)
@@ -127,7 +119,25 @@ func (c *Client) uploadBatch(ctx context.Context, files []attachmentRow, recover
 	return stored, nil
 }
 
-// lacking asks the server which of files it does not hold.
+// waitAfterCut waits before asking where a cut request got to: not at all
+// after its first cut in a row (the link was there a moment ago), with
+// backoff after more, or as long as the server's Retry-After says; what
+// names the request (key and value) goes in the log.
+func (c *Client) waitAfterCut(ctx context.Context, err error, cuts int, key string, value any) error {
+	if cuts == 0 && errors.Is(err, errCut) {
+		return nil
+	}
+	wait := c.backoff(min(cuts, 6))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		wait = min(ae.RetryAfter, c.cfg.BackoffMax)
+	}
+	c.log.Debug("upload interrupted; waiting before asking where it got to", key, value, "err", err, "wait", wait)
+	return sleep(ctx, wait)
+}
+
+// lacking asks the server which of files (at most
+// syncproto.MaxHashesPerQuery) it does not hold.
 func (c *Client) lacking(ctx context.Context, files []attachmentRow) (map[string]bool, error) {
 	req := syncproto.MissingRequest{}
 	for _, a := range files {

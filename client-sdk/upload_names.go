@@ -66,7 +66,7 @@ func (n *uploadNames) commit() {
 	}
 	err := n.c.tx(func(tx *gorm.DB) error {
 		for sha, path := range batch {
-			if err := tx.Exec(`UPDATE attachments SET upload_url = ? WHERE sha256 = ?`, path, sha).Error; err != nil {
+			if err := setUploadURL(tx, sha, path); err != nil {
 				return err
 			}
 		}
